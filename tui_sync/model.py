@@ -1,0 +1,172 @@
+"""The domain words everyone uses: Problem, Change, Plan (DESIGN P1, P2).
+
+Values are plain dataclasses; the plan's JSON form lives in `plan_io`.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    CREATE_DEPARTMENT = "create_department"
+    UPDATE_DEPARTMENT = "update_department"
+    DELETE_DEPARTMENT = "delete_department"
+    CREATE_USER = "create_user"
+    UPDATE_USER = "update_user"
+    INACTIVATE_USER = "inactivate_user"
+    REACTIVATE_USER = "reactivate_user"
+
+    @property
+    def entity(self) -> str:
+        return "department" if self.value.endswith("department") else "user"
+
+    @property
+    def destructive(self) -> bool:
+        """Kinds P3 holds over threshold and `--approve safe` leaves pending."""
+        return self in (Kind.INACTIVATE_USER, Kind.DELETE_DEPARTMENT)
+
+
+KIND_ORDER: tuple[Kind, ...] = tuple(Kind)
+
+
+class Decision(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Status(StrEnum):
+    """U5: iSpring 1, 3, 5."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    TERMINATED = "terminated"
+
+
+# Fields of the LMS vocabulary (DESIGN §2 `lms load` / `lms dump`).
+DEPARTMENT_FIELDS: tuple[str, ...] = ("code", "name", "parentCode", "departmentUniqueKey")
+DEPARTMENT_REQUIRED: tuple[str, ...] = ("code", "name")
+USER_STANDARD_FIELDS: tuple[str, ...] = (
+    "login", "email", "firstName", "lastName", "departmentId", "status",
+    "subordination", "coSubordination", "userUniqueKey", "phone", "jobTitle",
+)
+USER_REQUIRED: tuple[str, ...] = ("login", "email", "firstName", "lastName", "departmentId")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with a row or a change (P2). Rows are numbered as a spreadsheet shows them."""
+
+    severity: Severity
+    code: str
+    entity: str  # "department" | "user" | "source"
+    message: str
+    row: int | None = None
+    column: str | None = None
+    key: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity.value, "code": self.code, "entity": self.entity,
+            "row": self.row, "column": self.column, "key": self.key, "message": self.message,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Problem:
+        return cls(
+            severity=Severity(d["severity"]), code=d["code"], entity=d.get("entity", "user"),
+            message=d.get("message", ""), row=d.get("row"), column=d.get("column"), key=d.get("key"),
+        )
+
+
+def error(code: str, entity: str, message: str, **kw: Any) -> Problem:
+    return Problem(Severity.ERROR, code, entity, message, **kw)
+
+
+def warning(code: str, entity: str, message: str, **kw: Any) -> Problem:
+    return Problem(Severity.WARNING, code, entity, message, **kw)
+
+
+@dataclass(slots=True)
+class Change:
+    """One planned write (P1). `fields` maps an LMS field to (before, after).
+
+    `target` is the LMS id of the object for updates, status changes and
+    deletes (None for creates); it lets apply check the object right before
+    writing (A2) even when the key itself changes.
+    """
+
+    id: str
+    kind: Kind
+    key: str
+    fields: dict[str, tuple[Any, Any]]
+    row: int | None = None
+    rule: str | None = None
+    target: str | None = None
+    decision: Decision = Decision.PENDING
+    depends_on: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        """A change with an error problem cannot be approved until resolved (P1, D5)."""
+        return any(p.is_error for p in self.problems)
+
+    @property
+    def entity(self) -> str:
+        return self.kind.entity
+
+
+@dataclass(slots=True)
+class Resolution:
+    """D5: move the users of a department that is to be deleted."""
+
+    move_users_of: str
+    to: str
+
+
+@dataclass(slots=True)
+class Plan:
+    changes: list[Change]
+    problems: list[Problem]
+    resolutions: list[Resolution] = field(default_factory=list)
+    # L1: every LMS object the plan matched to a row, id -> unique key (or None),
+    # recorded as managed by a completed apply whatever the decisions.
+    matched_departments: dict[str, str | None] = field(default_factory=dict)
+    matched_users: dict[str, str | None] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created_at: str | None = None
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(c.kind for c in self.changes)
+        out = {k.value: counts.get(k, 0) for k in KIND_ORDER}
+        sev = Counter(p.severity for p in self.problems)
+        out["errors"] = sev.get(Severity.ERROR, 0)
+        out["warnings"] = sev.get(Severity.WARNING, 0)
+        return out
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.is_error for p in self.problems)
+
+    def by_id(self) -> dict[str, Change]:
+        return {c.id: c for c in self.changes}
+
+    def dependents(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for c in self.changes:
+            for d in c.depends_on:
+                out.setdefault(d, []).append(c.id)
+        return out
