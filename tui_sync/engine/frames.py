@@ -1,0 +1,89 @@
+"""Small polars helpers shared by the department and user steps.
+
+Each rule marks rows with a boolean expression; `RowProblems` turns the marked
+rows into `Problem`s at once (no per-row Python) and remembers which rows
+have an error, so later rules can skip them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from ..model import Problem, Severity
+from ..sources.table import ROW
+
+ERR = "__err"
+
+
+def norm(name: str) -> pl.Expr:
+    """Keys, logins, emails and codes compare case-insensitively after trimming (DESIGN §1)."""
+    return pl.col(name).str.strip_chars().str.to_lowercase()
+
+
+def duplicated(name: str) -> pl.Expr:
+    """True on every row whose (non-null) value occurs more than once."""
+    return pl.col(name).is_not_null() & (pl.len().over(name) > 1)
+
+
+def neq(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Null-aware "differs" (null vs value differs; null vs null does not)."""
+    return ~a.eq_missing(b)
+
+
+@dataclass
+class RowProblems:
+    """Collects problems for one entity's rows as frames, converted once at the end."""
+
+    entity: str
+    frames: list[pl.DataFrame] = field(default_factory=list)
+
+    def add(
+        self,
+        df: pl.DataFrame,
+        mask: pl.Expr,
+        code: str,
+        message: pl.Expr,
+        *,
+        key: str,
+        column: str | None,
+        severity: Severity = Severity.ERROR,
+    ) -> pl.DataFrame:
+        """Record `code` on the rows where `mask` holds; errors also set ERR. Returns the new frame."""
+        hit = df.filter(mask)
+        if hit.height:
+            self.frames.append(
+                hit.select(
+                    pl.col(ROW).alias("row"),
+                    pl.col(key).alias("key") if key in hit.columns else pl.lit(None, pl.String).alias("key"),
+                    message.cast(pl.String).alias("message"),
+                ).with_columns(
+                    pl.lit(code).alias("code"),
+                    pl.lit(column, pl.String).alias("column"),
+                    pl.lit(severity.value).alias("severity"),
+                )
+            )
+        if severity is Severity.ERROR:
+            return df.with_columns((pl.col(ERR) | mask.fill_null(False)).alias(ERR))
+        return df
+
+    def problems(self) -> list[Problem]:
+        if not self.frames:
+            return []
+        all_ = pl.concat(self.frames, how="vertical_relaxed").sort("row", "code")
+        return [
+            Problem(Severity(r["severity"]), r["code"], self.entity, r["message"], r["row"], r["column"], r["key"])
+            for r in all_.iter_rows(named=True)
+        ]
+
+    def warnings_by_row(self) -> dict[int, list[Problem]]:
+        out: dict[int, list[Problem]] = {}
+        for p in self.problems():
+            if not p.is_error and p.row is not None:
+                out.setdefault(p.row, []).append(p)
+        return out
+
+
+def column_label(mapping: dict[str, str], field_name: str) -> str | None:
+    """The sheet's column name for an LMS field, for problem locations."""
+    return mapping.get(field_name)

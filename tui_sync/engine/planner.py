@@ -1,0 +1,73 @@
+"""From mapped sheets, an LMS snapshot and the ledger to a `Plan` (P1, P2).
+
+Pure: reads nothing and writes nothing; `service` gathers the inputs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import polars as pl
+
+from ..errors import SourceError
+from ..lms.base import Snapshot
+from ..model import Change, Kind, Plan, Problem, Resolution
+from ..sources.table import Table
+from .departments import plan_departments
+from .mapping import mapped_frame
+from .removal import plan_deletes
+from .users import plan_users
+
+
+@dataclass(frozen=True)
+class Inputs:
+    departments: Table
+    users: Table
+    department_mapping: dict[str, str]
+    user_mapping: dict[str, str]
+    snapshot: Snapshot
+    ledger_departments: pl.DataFrame  # lms_id, key
+    ledger_users: pl.DataFrame
+
+
+A1_ORDER = {k: i for i, k in enumerate((
+    Kind.CREATE_DEPARTMENT, Kind.UPDATE_DEPARTMENT, Kind.CREATE_USER, Kind.UPDATE_USER,
+    Kind.REACTIVATE_USER, Kind.INACTIVATE_USER, Kind.DELETE_DEPARTMENT,
+))}
+
+
+def source_summary(t: Table) -> dict:
+    return {"source": t.source, "format": t.format, "sheet": t.sheet, "rows": t.rows,
+            "fingerprint": t.fingerprint}
+
+
+def build_plan(inp: Inputs, resolutions: list[Resolution] | None = None) -> Plan:
+    resolutions = list(resolutions or [])
+    for name, t in (("departments", inp.departments), ("users", inp.users)):
+        if t.rows == 0:  # P2: an empty source plans nothing (and so removes nobody)
+            raise SourceError(f"the {name} sheet has no data rows; nothing is planned",
+                              where=t.source, hint="check that the file is the right one and not truncated")
+    dframe = mapped_frame(inp.departments, inp.department_mapping, "department")
+    uframe = mapped_frame(inp.users, inp.user_mapping, "user")
+    snap = inp.snapshot
+    depts = plan_departments(dframe, inp.department_mapping, snap.departments, inp.ledger_departments)
+    users = plan_users(uframe, inp.user_mapping, snap.users, inp.ledger_users, depts,
+                       extra_required=snap.required_fields)
+    deletes, delete_problems = plan_deletes(depts, users, snap.departments, snap.users, resolutions)
+
+    changes: list[Change] = depts.changes + users.changes + deletes
+    # stable sort: A1 phases, sheet order inside a phase (parents / children order kept)
+    changes.sort(key=lambda c: A1_ORDER[c.kind])
+    problems: list[Problem] = depts.problems + users.problems + delete_problems
+    seen = set(problems)
+    for c in changes:
+        for p in c.problems:
+            if p not in seen:
+                problems.append(p)
+                seen.add(p)
+    return Plan(
+        changes=changes, problems=problems, resolutions=resolutions,
+        matched_departments=depts.matched, matched_users=users.matched,
+        sources={"departments": source_summary(inp.departments), "users": source_summary(inp.users)},
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )

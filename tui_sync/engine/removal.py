@@ -1,0 +1,112 @@
+"""Department removal (D4) and "department has users / children" (D5), with resolutions."""
+from __future__ import annotations
+
+import polars as pl
+
+from ..errors import UsageError
+from ..model import Change, Kind, Problem, Resolution, error, warning
+from .departments import NEW, DepartmentStep, change_id
+from .users import UserStep
+
+LISTED = 20  # names listed in a problem's message before "and N more"
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(names[:LISTED])
+    return shown + (f" and {len(names) - LISTED} more" if len(names) > LISTED else "")
+
+
+def plan_deletes(
+    depts: DepartmentStep,
+    users: UserStep,
+    lms_departments: pl.DataFrame,
+    lms_users: pl.DataFrame,
+    resolutions: list[Resolution],
+) -> tuple[list[Change], list[Problem]]:
+    """delete_department changes, children first, blocked by D5 unless resolved.
+
+    Adds the user moves that resolutions ask for to `users.changes`.
+    """
+    parent_now = dict(lms_departments.select("id", "parent_id").iter_rows())
+    doomed = [d for d in depts.managed if d not in depts.named and d in parent_now]
+    problems: list[Problem] = []
+
+    def depth(d: str) -> int:
+        n, p = 0, parent_now.get(d)
+        while p is not None and n < len(parent_now):
+            n, p = n + 1, parent_now.get(p)
+        return n
+
+    doomed.sort(key=lambda d: (-depth(d), (depts.lms_code_of.get(d) or "").casefold()))
+    doomed_set = set(doomed)
+
+    # where each LMS user will be after the plan's user changes
+    who = lms_users.select("id", "login", "department_id")
+    final = who.with_columns(
+        pl.col("id").replace_strict(users.final_department, default=pl.col("department_id"),
+                                    return_dtype=pl.String).alias("final")
+    ) if users.final_department else who.with_columns(pl.col("department_id").alias("final"))
+    staying = final.filter(pl.col("final").is_in(doomed_set)).sort("login")
+    users_in: dict[str, list[tuple[str, str]]] = {}
+    for uid, login, _, fin in staying.iter_rows():
+        users_in.setdefault(fin, []).append((uid, login))
+    leaving = final.filter(pl.col("department_id").is_in(doomed_set) & (pl.col("final") != pl.col("department_id")))
+    moves_out: dict[str, list[str]] = {}
+    updates = {c.target: c for c in users.changes if c.kind is Kind.UPDATE_USER and c.target}
+    for uid, _, dep, _ in leaving.iter_rows():
+        if uid in updates:
+            moves_out.setdefault(dep, []).append(updates[uid].id)
+
+    # D5 resolutions: move the users who would stay
+    by_code_n = {(depts.lms_code_of.get(d) or "").casefold(): d for d in doomed}
+    for res in resolutions:
+        d = by_code_n.get(res.move_users_of.casefold())
+        if d is None:
+            problems.append(warning("resolution_unused", "department",
+                                    f"--move-users-of {res.move_users_of}: that department is not planned for deletion",
+                                    key=res.move_users_of))
+            continue
+        to = depts.by_code.get(res.to.casefold())
+        if to is None or not to.ok or to.ref == d:
+            why = to.reason if to and to.reason else "no usable department has that code"
+            raise UsageError(f"--to {res.to}: {why}", hint="pick a department that stays after the sync")
+        for uid, login in users_in.pop(d, []):
+            deps = [depts.create_id[to.ref]] if to.ref.startswith(NEW) else []
+            if uid in updates:
+                ch = updates[uid]
+                ch.fields["departmentId"] = (depts.lms_code_of.get(d), res.to)  # they can only be in d now
+                ch.depends_on.extend(x for x in deps if x not in ch.depends_on)
+            else:
+                ch = Change(change_id(Kind.UPDATE_USER, login), Kind.UPDATE_USER, login,
+                            {"departmentId": (depts.lms_code_of.get(d), res.to)}, row=users.row_of_user.get(uid),
+                            target=uid, depends_on=deps)
+                users.changes.append(ch)
+                updates[uid] = ch
+            moves_out.setdefault(d, []).append(ch.id)
+
+    changes: list[Change] = []
+    blocked: set[str] = set()
+    for d in doomed:  # children first, so a blocked child blocks its parent
+        code = depts.lms_code_of.get(d) or d
+        probs: list[Problem] = []
+        if users_in.get(d):
+            logins = [lg for _, lg in users_in[d]]
+            probs.append(error("department_has_users", "department",
+                               f"department {code} still has {len(logins)} user(s) after this sync: {_listing(logins)}. "
+                               f"Keep the department, or move them (--move-users-of {code} --to CODE)", key=code))
+        kids = [k for k, p in depts.parent_of.items() if p == d and (k not in doomed_set or k in blocked)]
+        if kids:
+            names = sorted(depts.code_of.get(k) or depts.lms_code_of.get(k) or k for k in kids)
+            probs.append(error("department_has_children", "department",
+                               f"department {code} still has child department(s) after this sync: {_listing(names)}",
+                               key=code))
+        if probs:
+            blocked.add(d)
+        deps = [change_id(Kind.DELETE_DEPARTMENT, depts.lms_code_of.get(k) or k)
+                for k in depts.parent_of if depts.parent_of[k] == d and k in doomed_set]
+        deps += moves_out.get(d, [])
+        changes.append(Change(change_id(Kind.DELETE_DEPARTMENT, code), Kind.DELETE_DEPARTMENT, code,
+                              {"code": (code, None)}, target=d, depends_on=deps, problems=probs))
+        problems.extend(probs)
+    return changes, problems
+
