@@ -1,0 +1,43 @@
+"""DESIGN §3: the engine never imports Textual; only tui_sync.ui does."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+PKG = Path(__file__).resolve().parent.parent / "tui_sync"
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_nothing_outside_the_ui_package_imports_textual():
+    offenders = [str(p.relative_to(PKG)) for p in PKG.rglob("*.py")
+                 if "ui" not in p.relative_to(PKG).parts[:1] and "textual" in _imports(p)]
+    assert offenders == []
+
+
+def test_import_linter_contract_covers_every_module_but_the_ui():
+    contract = tomllib.loads((PKG.parent / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]
+    top = {p.stem if p.is_file() else p.name for p in PKG.iterdir()
+           if (p.suffix == ".py" and p.stem != "__init__") or (p.is_dir() and (p / "__init__.py").exists())}
+    covered = {m.removeprefix("tui_sync.") for m in contract["source_modules"]}
+    assert top - {"ui"} <= covered, f"add to the contract: {sorted(top - {'ui'} - covered)}"
+
+
+def test_import_linter_contract_holds():
+    run = subprocess.run([sys.executable, "-m", "importlinter.cli", "--no-cache"], cwd=PKG.parent,
+                         capture_output=True, text=True)
+    if run.returncode != 0 and "No module named importlinter.cli" in run.stderr:
+        run = subprocess.run([str(Path(sys.executable).parent / "lint-imports"), "--no-cache"], cwd=PKG.parent,
+                             capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
