@@ -118,6 +118,7 @@ class Change:
     decision: Decision = Decision.PENDING
     depends_on: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    unique_key: str | None = None  # creates: the row's unique key, for the ledger (L1)
 
     @property
     def blocked(self) -> bool:
@@ -146,6 +147,9 @@ class Plan:
     # recorded as managed by a completed apply whatever the decisions.
     matched_departments: dict[str, str | None] = field(default_factory=dict)
     matched_users: dict[str, str | None] = field(default_factory=dict)
+    # L1: ledger entries whose LMS object disappeared, dropped by a completed apply
+    vanished_departments: list[str] = field(default_factory=list)
+    vanished_users: list[str] = field(default_factory=list)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     created_at: str | None = None
 

@@ -29,12 +29,14 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "fields": {k: [b, a] for k, (b, a) in c.fields.items()},
                 "decision": c.decision.value, "depends_on": c.depends_on,
                 "problems": [p.to_json() for p in c.problems], "target": c.target,
+                **({"unique_key": c.unique_key} if c.unique_key is not None else {}),
             }
             for c in plan.changes
         ],
         "problems": [p.to_json() for p in plan.problems],
         "resolutions": [{"move_users_of": r.move_users_of, "to": r.to} for r in plan.resolutions],
         "matched": {"departments": plan.matched_departments, "users": plan.matched_users},
+        "vanished": {"departments": plan.vanished_departments, "users": plan.vanished_users},
         "sources": plan.sources,
         "created_at": plan.created_at,
     }
@@ -57,6 +59,7 @@ def plan_from_json(d: Any, where: str = "plan") -> Plan:
                     row=c.get("row"), rule=c.get("rule"), target=c.get("target"),
                     decision=Decision(c.get("decision", "pending")), depends_on=list(c.get("depends_on", [])),
                     problems=[Problem.from_json(p) for p in c.get("problems", [])],
+                    unique_key=c.get("unique_key"),
                 ))
             except (KeyError, ValueError, TypeError, IndexError) as e:
                 raise ValueError(f"change #{i + 1} ({c.get('id', '?') if isinstance(c, dict) else c!r}): {e}") from e
@@ -67,6 +70,8 @@ def plan_from_json(d: Any, where: str = "plan") -> Plan:
             resolutions=[Resolution(r["move_users_of"], r["to"]) for r in d.get("resolutions", [])],
             matched_departments=dict(matched.get("departments", {})),
             matched_users=dict(matched.get("users", {})),
+            vanished_departments=list((d.get("vanished") or {}).get("departments", [])),
+            vanished_users=list((d.get("vanished") or {}).get("users", [])),
             sources=d.get("sources", {}), created_at=d.get("created_at"),
         )
     except (KeyError, ValueError, TypeError) as e:

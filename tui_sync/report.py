@@ -64,3 +64,75 @@ def plan_summary(plan: Plan, *, verbose: bool = False) -> str:
     else:
         lines.append("Plan: no changes. The LMS already matches the sheets.")
     return "\n".join(lines)
+
+
+# --- runs (A3) -------------------------------------------------------------------
+
+def run_line(run) -> str:
+    from .state.runs import totals
+
+    t = totals(run)
+    parts = ", ".join(f"{n} {o}" for o, n in sorted(t.items()) if n) or "no changes"
+    return f"{run.id:>5}  {run.started}  {run.trigger:<8} {run.status:<12} {parts}"
+
+
+def runs_table(runs: list) -> str:
+    if not runs:
+        return "No runs yet."
+    return "\n".join(["   id  started                    trigger  status       outcomes",
+                      *(run_line(r) for r in runs)])
+
+
+def run_text(run) -> str:
+    """A readable log of one run, for a ticket."""
+    from .state.runs import totals
+
+    lines = [
+        f"tui_sync run {run.id}",
+        f"  status:   {run.status}",
+        f"  started:  {run.started}",
+        f"  ended:    {run.ended or '—'}",
+        f"  trigger:  {run.trigger} by {run.actor}",
+        f"  config:   {run.config}",
+    ]
+    for name, info in (run.sources or {}).items():
+        lines.append(f"  {name}: {info.get('source')} — {info.get('rows')} rows, sha256 {str(info.get('fingerprint'))[:16]}…")
+    if run.message:
+        lines.append(f"  note:     {run.message}")
+    t = totals(run)
+    lines.append("  outcomes: " + (", ".join(f"{n} {o}" for o, n in sorted(t.items()) if n) or "none"))
+    lines.append("")
+    lines.append("Per kind:")
+    for kind, per in sorted(run.counts.items()):
+        if isinstance(per, dict):
+            lines.append(f"  {kind:<20} " + ", ".join(f"{n} {o}" for o, n in sorted(per.items())))
+    lines.append("")
+    lines.append("Changes:")
+    for c in run.changes:
+        err = f" — {c.error}" if c.error else ""
+        lines.append(f"  [{c.outcome:<8}] {c.kind} {c.key}{err}")
+    return "\n".join(lines)
+
+
+def run_csv(run) -> str:
+    from .export import csv_text
+
+    return csv_text(["run", "change", "kind", "key", "outcome", "error", "lms_id", "at"],
+                    [[run.id, c.change_id, c.kind, c.key, c.outcome, c.error, c.lms_id, c.at] for c in run.changes])
+
+
+def apply_summary(report) -> str:
+    lines = []
+    if report.resumed is not None:
+        lines.append(f"Resumed interrupted run {report.resumed.id}: {run_line(report.resumed).split(None, 4)[-1]}")
+    lines.append(run_text(report.run) if len(report.run.changes) <= 200 else run_line(report.run))
+    failed = [c for c in report.run.changes if c.outcome in ("failed", "stale", "blocked")]
+    if failed and len(report.run.changes) > 200:
+        lines.append("Not applied:")
+        lines += [f"  [{c.outcome}] {c.kind} {c.key} — {c.error}" for c in failed[:50]]
+    if report.held:
+        lines.append("")
+        lines.append(f"{len(report.held)} change(s) held for review, saved to {report.held_path}:")
+        lines += [f"  - {r}" for r in report.held_reasons]
+        lines.append(f"  approve them in the UI, or: tui-sync apply --plan {report.held_path} --approve all")
+    return "\n".join(lines)

@@ -200,7 +200,8 @@ def plan_departments(
                 fields["parentCode"] = (None, r["parentCode"])
             cid = change_id(Kind.CREATE_DEPARTMENT, r["code"])
             create_id[r["ref"]] = cid
-            changes.append(Change(cid, Kind.CREATE_DEPARTMENT, r["code"], fields, row=r[ROW], depends_on=deps))
+            changes.append(Change(cid, Kind.CREATE_DEPARTMENT, r["code"], fields, row=r[ROW], depends_on=deps,
+                                  unique_key=r["departmentUniqueKey"]))
             continue
         matched[r["target"]] = r["departmentUniqueKey"]
         now = lms_rows[r["target"]]

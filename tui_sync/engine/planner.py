@@ -68,6 +68,12 @@ def build_plan(inp: Inputs, resolutions: list[Resolution] | None = None) -> Plan
     return Plan(
         changes=changes, problems=problems, resolutions=resolutions,
         matched_departments=depts.matched, matched_users=users.matched,
+        vanished_departments=_vanished(inp.ledger_departments, snap.departments),
+        vanished_users=_vanished(inp.ledger_users, snap.users),
         sources={"departments": source_summary(inp.departments), "users": source_summary(inp.users)},
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+
+
+def _vanished(ledger: pl.DataFrame, lms: pl.DataFrame) -> list[str]:
+    return ledger.join(lms.select(pl.col("id").alias("lms_id")), on="lms_id", how="anti")["lms_id"].to_list()

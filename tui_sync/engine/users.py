@@ -238,7 +238,8 @@ def _creates(rows: pl.DataFrame, custom: list[str], warn_by_row, depts: Departme
             if r[f] is not None:
                 fields[f] = (None, r[f])
         out.append(Change(change_id(Kind.CREATE_USER, r["login"]), Kind.CREATE_USER, r["login"], fields,
-                          row=r[ROW], depends_on=_deps(r, depts), problems=list(warn_by_row.get(r[ROW], []))))
+                          row=r[ROW], depends_on=_deps(r, depts), problems=list(warn_by_row.get(r[ROW], [])),
+                          unique_key=r.get("userUniqueKey")))
     return out
 
 

@@ -1,0 +1,305 @@
+"""`tui-sync`: the command line (DESIGN §2). A thin front over `service`.
+
+Exit codes: 0 done; 1 rows or changes with errors; 2 usage or config;
+3 a source or the LMS unreadable or empty; 4 changes held.
+Only data goes to stdout (`plan --json`, `lms dump`); messages go to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from . import service
+from .config import CONFIG_NAME
+from .errors import Exit, SyncError, UsageError
+from .model import Resolution
+from .plan_io import dumps, write_plan
+from .plan_io import read_plan
+from .report import apply_summary, plan_summary, run_csv, run_text, runs_table
+
+
+def _err(*parts: object) -> None:
+    print(*parts, file=sys.stderr)
+
+
+def _resolutions(args: argparse.Namespace) -> list[Resolution]:
+    olds, news = args.move_users_of or [], args.to or []
+    if len(olds) != len(news):
+        raise UsageError("each --move-users-of CODE needs its own --to CODE",
+                         hint="e.g. --move-users-of OPS --to HQ --move-users-of LAB --to RND")
+    return [Resolution(a, b) for a, b in zip(olds, news)]
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    cfg = service.load(args.config)
+    result = asyncio.run(service.make_plan(cfg, _resolutions(args)))
+    plan = result.plan
+    if args.out:
+        write_plan(plan, args.out)
+        _err(f"plan saved to {args.out}")
+    if args.json:
+        sys.stdout.write(dumps(plan) + "\n")
+    else:
+        print(plan_summary(plan, verbose=args.verbose))
+    return Exit.ROW_ERRORS if plan.has_errors else Exit.OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    cfg = service.load(args.config)
+    report = asyncio.run(service.check(cfg))
+    out = [f"Config {cfg.path}: OK"]
+    if report.lms_error:
+        out.append(f"LMS ({cfg.lms.kind}): cannot be read — {report.lms_error}")
+    else:
+        d, u = report.lms_counts or (0, 0)
+        out.append(f"LMS ({cfg.lms.kind}): reachable, {d} departments, {u} users")
+    code = Exit.OK
+    for sc in report.sources:
+        out.append("")
+        if sc.error:
+            out.append(f"{sc.entity}: {sc.error}")
+            code = max(code, sc.error.exit_code)
+        if sc.table is not None:
+            t = sc.table
+            fmt = t.format + (f", sheet {t.sheet!r}" if t.sheet else "") + (
+                f", encoding {t.encoding}, delimiter {t.delimiter!r}" if t.format == "csv" else "")
+            if not sc.error:
+                out.append(f"{sc.entity}: {t.source}")
+            out.append(f"  {t.size_bytes} bytes, {fmt}, {t.rows} data rows, {len(t.headers)} columns")
+            if t.sheet_names:
+                out.append(f"  sheets: {', '.join(t.sheet_names)}")
+            out.append(f"  headers: {', '.join(t.headers)}")
+            for n in t.notes:
+                out.append(f"  note: {n}")
+        m = sc.mapping
+        if m:
+            for c in m.missing_columns:
+                out.append(f"  ✖ mapped column {c} is not in the sheet")
+                code = max(code, Exit.USAGE)
+            for f in m.unmapped_required:
+                hint = f' (the sheet has "{m.suggestions[f]}")' if f in m.suggestions else ""
+                out.append(f"  ✖ required field {f} is not mapped{hint}")
+                code = max(code, Exit.USAGE)
+            for f in m.unknown_custom:
+                out.append(f"  ! custom field {f} is not known to the LMS")
+            optional = {f: h for f, h in m.suggestions.items() if f not in m.unmapped_required}
+            for f, h in optional.items():
+                out.append(f'  suggestion: map {f} = "{h}"')
+            if not (m.missing_columns or m.unmapped_required):
+                out.append("  mapping OK")
+    if report.lms_error:
+        code = max(code, report.lms_error.exit_code)
+    print("\n".join(out))
+    return code
+
+
+def cmd_lms(args: argparse.Namespace) -> int:
+    cfg = service.load(args.config)
+    if args.lms_command == "load":
+        n_d, n_u = asyncio.run(service.lms_load(cfg, args.departments, args.users))
+        _err(f"embedded LMS {cfg.lms.path}: loaded {n_d} departments and {n_u} users")
+        return Exit.OK
+    data = asyncio.run(service.lms_dump(cfg))
+    if args.json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        for d in data["departments"]:
+            print(f"department {d['code']:<16} {d['name']}  (parent {d['parentCode'] or '—'})")
+        for u in data["users"]:
+            print(f"user {u['login']:<24} {u['email']:<36} {u['departmentId'] or '—':<12} {u['status']}")
+    return Exit.OK
+
+
+def _progress():
+    """A one-line progress meter on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(p) -> None:
+        if p.done == p.total or p.done % 50 == 0:
+            bad = sum(n for o, n in p.counts.items() if o != "applied")
+            sys.stderr.write(f"\r  applying: {p.done}/{p.total}  ({bad} not applied)   ")
+            if p.done == p.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+    return show
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    cfg = service.load(args.config)
+    if args.resume:
+        run = asyncio.run(service.resume(cfg, progress=_progress()))
+        if run is None:
+            _err("nothing to resume: no apply was interrupted")
+            return Exit.OK
+        print(run_text(run))
+        return Exit.ROW_ERRORS if any(c.outcome in ("failed", "stale", "blocked") for c in run.changes) else Exit.OK
+    plan = read_plan(args.plan) if args.plan else None
+    if plan is not None and (args.move_users_of or args.to):
+        raise UsageError("--move-users-of applies when apply plans afresh; with --plan, plan again with it")
+    approve = args.approve
+    report = asyncio.run(service.apply(cfg, plan=plan, approve=approve, resolutions=_resolutions(args),
+                                       progress=_progress()))
+    print(apply_summary(report))
+    code = report.exit_code
+    if plan is not None and plan.has_errors:
+        code = max(code, Exit.ROW_ERRORS)
+    return code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg = service.load(args.config)
+    report = asyncio.run(service.run(cfg, progress=_progress()))
+    print(apply_summary(report))
+    return report.exit_code
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    cfg = service.load(args.config)
+    if getattr(args, "runs_command", None) == "show":
+        run = service.run_details(cfg, args.id)
+        fmt = args.format
+        if fmt == "json":
+            sys.stdout.write(json.dumps(run.to_json(), ensure_ascii=False, indent=2) + "\n")
+        elif fmt == "csv":
+            sys.stdout.write(run_csv(run))
+        else:
+            print(run_text(run))
+        return Exit.OK
+    runs = service.runs(cfg)
+    if args.json:
+        sys.stdout.write(json.dumps([r.to_json() for r in runs], ensure_ascii=False, indent=2) + "\n")
+    else:
+        print(runs_table(runs))
+    return Exit.OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    cfg = service.load(args.config)
+    n_d, n_u = asyncio.run(service.export(cfg, args.departments, args.users))
+    _err(f"wrote {n_d} departments to {args.departments} and {n_u} users to {args.users}")
+    return Exit.OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    target = args.dir or Path.cwd() / "tui-sync-demo"
+    cfg = asyncio.run(service.prepare_demo(target))
+    _err(f"demo prepared in {target} (config {cfg.path}); the embedded LMS holds the prior state.")
+    if args.no_ui or not sys.stdout.isatty():
+        result = asyncio.run(service.make_plan(cfg))
+        print(plan_summary(result.plan))
+        return Exit.OK
+    return _open_ui(cfg.path)
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    return _open_ui(args.config)
+
+
+def _open_ui(config: Path) -> int:
+    try:
+        from .ui.app import run_app
+    except ImportError:
+        cfg = service.load(config)
+        result = asyncio.run(service.make_plan(cfg))
+        print(plan_summary(result.plan))
+        return Exit.OK
+    return run_app(config)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tui-sync", description="Keep an LMS's departments and users in step with HR's sheets.")
+    p.add_argument("--config", type=Path, default=Path(CONFIG_NAME), help=f"config file (default ./{CONFIG_NAME})")
+    sub = p.add_subparsers(dest="command")
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="config file")
+
+    sp = sub.add_parser("check", help="validate the config, reach every source and the LMS, report mapping problems")
+    common(sp)
+    sp.set_defaults(func=cmd_check)
+
+    sp = sub.add_parser("plan", help="build a plan: a summary, or the plan JSON with --json")
+    common(sp)
+    sp.add_argument("--json", action="store_true", help="print the plan JSON on stdout (only the JSON)")
+    sp.add_argument("--out", type=Path, help="save the plan JSON to this file")
+    sp.add_argument("-v", "--verbose", action="store_true", help="list every change in the summary")
+    sp.add_argument("--move-users-of", action="append", metavar="CODE", help="D5: move the users of a department to be deleted …")
+    sp.add_argument("--to", action="append", metavar="CODE", help="… to this department")
+    sp.set_defaults(func=cmd_plan)
+
+    sp = sub.add_parser("apply", help="apply the approved changes of a saved plan, or of a fresh one")
+    common(sp)
+    sp.add_argument("--plan", type=Path, help="a plan saved by `plan --out` (decisions may be edited)")
+    sp.add_argument("--approve", choices=("all", "safe", "none"),
+                    help="turn pending decisions into approvals first (safe: all but inactivations and deletes)")
+    sp.add_argument("--resume", action="store_true", help="only finish an interrupted apply")
+    sp.add_argument("--move-users-of", action="append", metavar="CODE", help="D5 resolution when planning afresh")
+    sp.add_argument("--to", action="append", metavar="CODE")
+    sp.set_defaults(func=cmd_apply)
+
+    sp = sub.add_parser("run", help="one unattended sync by the config's [policy] (what the schedule runs)")
+    common(sp)
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("runs", help="past runs and their outcomes")
+    common(sp)
+    sp.add_argument("--json", action="store_true")
+    rsub = sp.add_subparsers(dest="runs_command")
+    rp = rsub.add_parser("show", help="one run's log")
+    common(rp)
+    rp.add_argument("id", type=int)
+    rp.add_argument("--format", choices=("txt", "csv", "json"), default="txt")
+    sp.set_defaults(func=cmd_runs)
+
+    sp = sub.add_parser("export", help="write the LMS's departments and users as sheets in the mapped layout")
+    common(sp)
+    sp.add_argument("--departments", type=Path, required=True, help="a .csv or .xlsx file to write")
+    sp.add_argument("--users", type=Path, required=True, help="a .csv or .xlsx file to write")
+    sp.set_defaults(func=cmd_export)
+
+    sp = sub.add_parser("lms", help="the embedded LMS: load from sheets, dump")
+    common(sp)
+    lsub = sp.add_subparsers(dest="lms_command", required=True)
+    lp = lsub.add_parser("load", help="replace the embedded LMS's contents from sheets in the LMS vocabulary")
+    common(lp)
+    lp.add_argument("--departments", type=Path, required=True)
+    lp.add_argument("--users", type=Path, required=True)
+    lp = lsub.add_parser("dump", help="print the embedded LMS's contents (the root left out)")
+    common(lp)
+    lp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_lms)
+
+    sp = sub.add_parser("demo", help="copy sample_data to a folder, fill the embedded LMS with a prior state, open the UI")
+    sp.add_argument("--dir", type=Path, help="working folder (default ./tui-sync-demo)")
+    sp.add_argument("--no-ui", action="store_true", help="print the plan instead of opening the UI")
+    sp.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func = getattr(args, "func", cmd_ui)
+    try:
+        return int(func(args))
+    except SyncError as e:
+        _err(f"error: {e}")
+        return int(e.exit_code)
+    except KeyboardInterrupt:
+        _err("interrupted; nothing more was changed")
+        return 130
+    except Exception as e:  # a bug: say so plainly; the traceback only when asked for
+        if os.environ.get("TUI_SYNC_DEBUG"):
+            traceback.print_exc()
+        _err(f"internal error: {type(e).__name__}: {e}\n  → this is a bug in tui_sync; "
+             "run again with TUI_SYNC_DEBUG=1 for details and report it")
+        return int(Exit.ROW_ERRORS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

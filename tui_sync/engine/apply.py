@@ -1,0 +1,373 @@
+"""Apply the approved changes of a plan (A1, A2), journaled so an interrupted
+apply resumes without duplicates.
+
+Every write is preceded by a check against the LMS as it is now: a change
+whose object moved on since planning is `stale`; one whose effect is
+already there (an earlier, interrupted attempt) counts as `applied`. This
+makes the checks and the resume one mechanism: re-running a change is safe.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from ..errors import LMSError
+from ..lms.base import CUSTOM_PREFIX, LMS, NO_SUPERVISOR, UserRecord
+from ..model import USER_STANDARD_FIELDS, Change, Decision, Kind, Plan, Status
+from .users import NO_SUPERVISOR_TEXT
+
+# A1 phases; supervisor links are a phase of their own between them
+PHASES: tuple[tuple[str, tuple[Kind, ...]], ...] = (
+    ("departments", (Kind.CREATE_DEPARTMENT, Kind.UPDATE_DEPARTMENT)),
+    ("users", (Kind.CREATE_USER, Kind.UPDATE_USER)),
+    ("links", (Kind.CREATE_USER, Kind.UPDATE_USER)),
+    ("reactivations", (Kind.REACTIVATE_USER,)),
+    ("inactivations", (Kind.INACTIVATE_USER,)),
+    ("deletes", (Kind.DELETE_DEPARTMENT,)),
+)
+LINKS = ("subordination", "coSubordination")
+USER_FIELD = {"departmentId": "department_id"}  # plan field -> LMS record field, where they differ
+CHUNK = 500  # changes per journal transaction (and per embedded-LMS transaction)
+
+
+class Stale(Exception):
+    """The LMS no longer matches what the change was planned against (A2)."""
+
+
+class Blocked(Exception):
+    """A change this one depends on was not applied."""
+
+
+@dataclass
+class Outcome:
+    change: Change
+    outcome: str  # applied | failed | stale | blocked
+    error: str | None = None
+    lms_id: str | None = None
+
+
+@dataclass
+class Progress:
+    total: int
+    done: int = 0
+    counts: Counter = field(default_factory=Counter)
+    last_error: str | None = None
+
+
+Journal = Callable[[list[tuple[str, str, str | None, str | None]]], None]
+
+
+def selected(plan: Plan) -> tuple[list[Change], dict[str, str]]:
+    """The changes to apply, and the starting outcome of every change."""
+    start: dict[str, str] = {}
+    todo: list[Change] = []
+    for c in plan.changes:
+        if c.decision is Decision.REJECTED:
+            start[c.id] = "rejected"
+        elif c.blocked:  # an error problem: cannot be applied until resolved (P1, D5)
+            start[c.id] = "blocked"
+        elif c.decision is Decision.PENDING:
+            start[c.id] = "skipped"
+        else:
+            start[c.id] = "pending"
+            todo.append(c)
+    return todo, start
+
+
+class Applier:
+    def __init__(
+        self,
+        lms: LMS,
+        plan: Plan,
+        *,
+        journal: Journal,
+        done: dict[str, tuple[str, str | None]] | None = None,
+        concurrency: int = 8,
+        progress: Callable[[Progress], None] | None = None,
+        cancel: asyncio.Event | None = None,
+        on_created: Callable[[list[tuple[Change, str]]], None] | None = None,
+    ):
+        self.lms = lms
+        self.plan = plan
+        self.journal = journal
+        self.prior = done or {}
+        self.limit = asyncio.Semaphore(max(1, concurrency))
+        self.progress_cb = progress
+        self.cancel = cancel
+        self.on_created = on_created
+        self.by_id = plan.by_id()
+        self.outcome: dict[str, str] = {}
+        self.ids: dict[str, str] = {}  # change id -> LMS id of what it created / acts on
+        # U10: codes and logins renamed by this plan, so later checks accept either spelling
+        self.renamed_code = {c.fields["code"][0].casefold(): c.fields["code"][1]
+                             for c in plan.changes if c.kind is Kind.UPDATE_DEPARTMENT and "code" in c.fields}
+        self.renamed_login = {c.fields["login"][0].casefold(): c.fields["login"][1]
+                              for c in plan.changes if c.kind is Kind.UPDATE_USER and "login" in c.fields}
+
+    async def run(self) -> list[Outcome]:
+        todo, start = selected(self.plan)
+        for cid, (outcome, lms_id) in self.prior.items():
+            if outcome in ("applied",):
+                self.outcome[cid] = outcome
+            if lms_id:
+                self.ids[cid] = lms_id
+        for cid, o in start.items():
+            if o != "pending":
+                self.outcome.setdefault(cid, o)
+        results: list[Outcome] = []
+        self.progress = Progress(total=len(todo))
+        for phase, kinds in PHASES:
+            batch = [c for c in todo if c.kind in kinds and (phase != "links" or any(f in c.fields for f in LINKS))]
+            if phase == "links":
+                batch = [c for c in batch if self.outcome.get(c.id) == "linking"]
+            else:
+                batch = [c for c in batch if self.outcome.get(c.id) != "applied"]
+                self._count_resumed(todo, kinds, phase)
+            for wave in self._waves(batch):
+                for i in range(0, len(wave), CHUNK):
+                    if self.cancel is not None and self.cancel.is_set():
+                        raise asyncio.CancelledError
+                    results += await self._chunk(phase, wave[i:i + CHUNK])
+        return results
+
+    def _count_resumed(self, todo: list[Change], kinds: tuple[Kind, ...], phase: str) -> None:
+        if phase == "links":
+            return
+        for c in todo:
+            if c.kind in kinds and self.outcome.get(c.id) == "applied":
+                self._tick("applied")
+
+    def _waves(self, batch: list[Change]) -> list[list[Change]]:
+        """Split a phase so that a change runs after the changes of the same phase it depends on."""
+        ids = {c.id for c in batch}
+        waves: list[list[Change]] = []
+        placed: set[str] = set()
+        rest = batch
+        while rest:
+            wave = [c for c in rest if all(d in placed or d not in ids for d in c.depends_on)]
+            if not wave:  # a dependency cycle among links: run what is left together
+                wave = rest
+            placed.update(c.id for c in wave)
+            waves.append(wave)
+            rest = [c for c in rest if c.id not in placed]
+        return waves
+
+    async def _chunk(self, phase: str, chunk: list[Change]) -> list[Outcome]:
+        self.journal([(c.id, "started", None, None) for c in chunk])
+        async with self.lms.batch():
+            outs = await asyncio.gather(*(self._one(phase, c) for c in chunk))
+        final = [o for o in outs if o is not None]
+        self.journal([(o.change.id, o.outcome, o.error, o.lms_id) for o in final])
+        created = [(o.change, o.lms_id) for o in final
+                   if o.lms_id and o.change.kind in (Kind.CREATE_USER, Kind.CREATE_DEPARTMENT)
+                   and o.outcome in ("applied", "linking")]
+        if created and self.on_created:
+            self.on_created(created)
+        return [o for o in final if o.outcome != "linking"]
+
+    def _tick(self, outcome: str, error: str | None = None) -> None:
+        self.progress.done += 1
+        self.progress.counts[outcome] += 1
+        if error:
+            self.progress.last_error = error
+        if self.progress_cb:
+            self.progress_cb(self.progress)
+
+    async def _one(self, phase: str, c: Change) -> Outcome | None:
+        async with self.limit:
+            try:
+                self._check_dependencies(c, phase)
+                lms_id = await self._do(phase, c)
+                outcome = "applied"
+                if phase == "users" and any(f in c.fields for f in LINKS):
+                    outcome = "linking"  # finished by the links phase
+            except Blocked as e:
+                return self._finish(c, "blocked", str(e))
+            except Stale as e:
+                return self._finish(c, "stale", str(e))
+            except LMSError as e:
+                return self._finish(c, "failed", e.message)
+            self.outcome[c.id] = outcome
+            if lms_id:
+                self.ids[c.id] = lms_id
+            if outcome == "applied":
+                self._tick(outcome)
+            return Outcome(c, outcome, None, lms_id or self.ids.get(c.id))
+
+    def _finish(self, c: Change, outcome: str, error: str) -> Outcome:
+        self.outcome[c.id] = outcome
+        self._tick(outcome, f"{c.kind.value} {c.key}: {error}")
+        return Outcome(c, outcome, error)
+
+    def _check_dependencies(self, c: Change, phase: str) -> None:
+        for d in c.depends_on:
+            dep = self.by_id.get(d)
+            if dep is None:
+                continue
+            state = self.outcome.get(d, "pending")
+            ok = state == "applied" or (state == "linking" and phase in ("users", "links"))
+            if not ok:
+                why = {"rejected": "was rejected", "skipped": "was not approved", "blocked": "is blocked",
+                       "failed": "failed", "stale": "was stale", "pending": "has not been applied"}.get(state, state)
+                raise Blocked(f"depends on {dep.kind.value} {dep.key}, which {why}")
+
+    # --- the writes, each after its A2 check ------------------------------------
+
+    async def _do(self, phase: str, c: Change) -> str | None:
+        handler: Callable[[Change], Awaitable[str | None]] = {
+            Kind.CREATE_DEPARTMENT: self._create_department, Kind.UPDATE_DEPARTMENT: self._update_department,
+            Kind.DELETE_DEPARTMENT: self._delete_department, Kind.CREATE_USER: self._create_user,
+            Kind.UPDATE_USER: self._update_user, Kind.INACTIVATE_USER: self._set_status,
+            Kind.REACTIVATE_USER: self._set_status,
+        }[c.kind]
+        if phase == "links":
+            return await self._links(c)
+        return await handler(c)
+
+    async def _department_id(self, code: str | None) -> str | None:
+        if code is None:
+            return None
+        d = await self.lms.find_department(code)
+        if d is None:
+            raise Stale(f"department {code} is not in the LMS")
+        return d.id
+
+    def _same_code(self, now: str | None, before: str | None) -> bool:
+        if now is None or before is None:
+            return now is None and before is None
+        renamed = self.renamed_code.get(before.casefold())
+        return now.casefold() == before.casefold() or (renamed is not None and now.casefold() == renamed.casefold())
+
+    async def _create_department(self, c: Change) -> str:
+        code, name = c.fields["code"][1], c.fields["name"][1]
+        parent_code = c.fields.get("parentCode", (None, None))[1]
+        existing = await self.lms.find_department(code)
+        parent_id = await self._department_id(parent_code)
+        if existing is not None:
+            if existing.name == name and existing.parent_id == parent_id:
+                return existing.id  # created by an interrupted attempt
+            raise Stale(f"a department with code {code} now exists in the LMS")
+        return await self.lms.create_department(code=code, name=name, parent_id=parent_id)
+
+    async def _update_department(self, c: Change) -> str:
+        now = await self.lms.get_department(c.target or "")
+        if now is None:
+            raise Stale("the department no longer exists in the LMS")
+        parent_now = (await self.lms.get_department(now.parent_id)) if now.parent_id else None
+        current = {"code": now.code, "name": now.name, "parentCode": parent_now.code if parent_now else None}
+        changes: dict[str, Any] = {}
+        for f, (before, after) in c.fields.items():
+            if current[f] == after:
+                continue
+            if f == "parentCode" and self._same_code(current[f], before) or current[f] == before:
+                changes[f] = after
+            else:
+                raise Stale(f"{f} is now {current[f]!r} in the LMS, planned from {before!r}")
+        if "parentCode" in changes:
+            changes["parent_id"] = await self._department_id(changes.pop("parentCode"))
+        if changes:
+            await self.lms.update_department(now.id, changes)
+        return now.id
+
+    async def _delete_department(self, c: Change) -> str | None:
+        now = await self.lms.get_department(c.target or "")
+        if now is None:
+            return None  # already gone
+        users = await self.lms.department_user_count(now.id)
+        if users:
+            raise Stale(f"department {now.code} has {users} user(s) in the LMS now")
+        await self.lms.delete_department(now.id)
+        return now.id
+
+    async def _create_user(self, c: Change) -> str:
+        after = {f: a for f, (_, a) in c.fields.items()}
+        login, email = after["login"], after["email"]
+        by_login = await self.lms.find_user(login=login)
+        by_email = await self.lms.find_user(email=email)
+        existing = by_login or by_email
+        if existing is not None:
+            if by_login and by_email and by_login.id == by_email.id and existing.firstName == after.get("firstName") \
+                    and existing.lastName == after.get("lastName"):
+                return existing.id  # created by an interrupted attempt
+            taken = "login " + login if by_login else "email " + email
+            raise Stale(f"{taken} is now taken in the LMS")
+        custom = {f: v for f, v in after.items() if f not in USER_STANDARD_FIELDS}
+        rec = UserRecord(
+            id="", login=login, email=email, firstName=after.get("firstName", ""), lastName=after.get("lastName", ""),
+            department_id=await self._department_id(after.get("departmentId")),
+            status=after.get("status") or Status.ACTIVE.value, phone=after.get("phone"),
+            jobTitle=after.get("jobTitle"), custom=custom,
+        )
+        return await self.lms.create_user(rec)
+
+    async def _user_now(self, c: Change) -> UserRecord:
+        now = await self.lms.get_user(c.target or self.ids.get(c.id) or "")
+        if now is None:
+            raise Stale("the user no longer exists in the LMS")
+        return now
+
+    async def _update_user(self, c: Change) -> str:
+        now = await self._user_now(c)
+        changes: dict[str, Any] = {}
+        for f, (before, after) in c.fields.items():
+            if f in LINKS:
+                continue
+            if f == "departmentId":
+                dept = (await self.lms.get_department(now.department_id)) if now.department_id else None
+                cur = dept.code if dept else None
+                if cur is not None and after is not None and cur.casefold() == after.casefold():
+                    continue
+                if not self._same_code(cur, before):
+                    raise Stale(f"department is now {cur!r} in the LMS, planned from {before!r}")
+                changes["department_id"] = await self._department_id(after)
+                continue
+            cur = now.custom.get(f) if f not in USER_STANDARD_FIELDS else getattr(now, USER_FIELD.get(f, f))
+            if cur == after:
+                continue
+            if cur != before:
+                raise Stale(f"{f} is now {cur!r} in the LMS, planned from {before!r}")
+            changes[f if f in USER_STANDARD_FIELDS else CUSTOM_PREFIX + f] = after
+        if changes:
+            await self.lms.update_user(now.id, changes)
+        return now.id
+
+    async def _user_ref(self, login: str | None) -> str | None:
+        if login is None:
+            return None
+        if login == NO_SUPERVISOR_TEXT:
+            return NO_SUPERVISOR
+        u = await self.lms.find_user(login=login)
+        if u is None:
+            renamed = self.renamed_login.get(login.casefold())
+            u = await self.lms.find_user(login=renamed) if renamed else None
+        if u is None:
+            raise Stale(f"supervisor {login} is not in the LMS")
+        return u.id
+
+    async def _links(self, c: Change) -> str:
+        uid = c.target or self.ids.get(c.id)
+        if uid is None:
+            u = await self.lms.find_user(login=c.fields["login"][1]) if "login" in c.fields else None
+            uid = u.id if u else None
+        now = await self.lms.get_user(uid or "")
+        if now is None:
+            raise Stale("the user no longer exists in the LMS")
+        want = {"subordination": now.subordination, "coSubordination": now.coSubordination}
+        for f in LINKS:
+            if f in c.fields:
+                want[f] = await self._user_ref(c.fields[f][1])
+        if (want["subordination"], want["coSubordination"]) != (now.subordination, now.coSubordination):
+            await self.lms.set_supervisors(now.id, want["subordination"], want["coSubordination"])
+        return now.id
+
+    async def _set_status(self, c: Change) -> str:
+        now = await self._user_now(c)
+        before, after = c.fields["status"]
+        if now.status == after:
+            return now.id
+        if now.status != before:
+            raise Stale(f"status is now {now.status} in the LMS, planned from {before}")
+        await self.lms.set_status([now.id], after)
+        return now.id

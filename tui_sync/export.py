@@ -1,0 +1,87 @@
+"""Sheets that tui_sync writes: `export` of the LMS, and run logs as CSV.
+
+Cells a spreadsheet program would run as a formula (=, +, -, @, tab, CR at
+the start) are escaped with a leading `'` in CSV; XLSX cells are written as
+strings, which no program evaluates.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import polars as pl
+
+from .config import Config
+from .errors import UsageError
+from .lms.base import CUSTOM_PREFIX, NO_SUPERVISOR, Snapshot
+from .model import USER_STANDARD_FIELDS
+from .state.ledger import Ledger
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def csv_text(headers: list[str], rows: list[list[object]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([escape_cell(h) for h in headers])
+    w.writerows([[escape_cell(v) for v in r] for r in rows])
+    return buf.getvalue()
+
+
+def write_sheet(df: pl.DataFrame, path: Path, sheet: str = "Sheet1") -> None:
+    """CSV (UTF-8 with BOM, so Excel reads it right) or XLSX, by the file's extension."""
+    suffix = path.suffix.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        path.write_text(csv_text(df.columns, [list(r) for r in df.iter_rows()]), encoding="utf-8-sig")
+    elif suffix == ".xlsx":
+        import xlsxwriter
+
+        wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
+                                             "strings_to_urls": False})
+        ws = wb.add_worksheet(sheet[:31])
+        for j, h in enumerate(df.columns):
+            ws.write_string(0, j, h)
+        for i, row in enumerate(df.iter_rows(), start=1):
+            for j, v in enumerate(row):
+                if v is not None:
+                    ws.write_string(i, j, str(v))
+        wb.close()
+    else:
+        raise UsageError(f"cannot write {path.name}: use a .csv or .xlsx file name", where=str(path))
+
+
+def export_lms(snap: Snapshot, cfg: Config, departments: Path, users: Path) -> tuple[int, int]:
+    """The LMS's departments and users in the config's column layout (mapped column names)."""
+    ledger = Ledger(cfg.state)
+    d = snap.departments
+    code_of = d.select(pl.col("id").alias("parent_id"), pl.col("code").alias("parentCode"))
+    dep = (d.join(code_of, on="parent_id", how="left")
+            .join(ledger.departments().rename({"lms_id": "id", "key": "departmentUniqueKey"}), on="id", how="left"))
+    dmap = cfg.departments.mapping
+    write_sheet(dep.select(*(pl.col(f).alias(col) for f, col in dmap.items())), departments, "Departments")
+
+    u = snap.users
+    logins = u.select(pl.col("id").alias("_sid"), pl.col("login").alias("_slogin"))
+    for f in ("subordination", "coSubordination"):
+        u = (u.join(logins.rename({"_sid": f, "_slogin": f"_{f}"}), on=f, how="left")
+              .with_columns(pl.when(pl.col(f) == NO_SUPERVISOR).then(None).otherwise(pl.col(f"_{f}")).alias(f)))
+    u = (u.join(d.select(pl.col("id").alias("department_id"), pl.col("code").alias("departmentId")),
+                on="department_id", how="left")
+          .join(ledger.users().rename({"lms_id": "id", "key": "userUniqueKey"}), on="id", how="left"))
+    umap = cfg.users.mapping
+    cols = []
+    for f, col in umap.items():
+        if f in USER_STANDARD_FIELDS:
+            cols.append(pl.col(f).alias(col))
+        else:
+            name = next((c for c in u.columns if c.casefold() == (CUSTOM_PREFIX + f).casefold()), None)
+            cols.append((pl.col(name) if name else pl.lit(None, pl.String)).alias(col))
+    write_sheet(u.sort("login").select(cols), users, "Users")
+    return d.height, u.height

@@ -1,0 +1,240 @@
+"""Run history and the apply journal (A2, A3), in `<state>/state.sqlite`.
+
+A run row is written when an apply starts, each change's outcome as it
+happens, and the run is closed at the end. A run still `running` when the
+lock is free was interrupted: `apply --resume` picks it up from here.
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import socket
+import sqlite3
+from collections import Counter
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..model import Plan
+from ..plan_io import read_plan, write_plan
+
+DB_NAME = "state.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    started TEXT NOT NULL,
+    ended TEXT,
+    trigger TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    status TEXT NOT NULL,
+    config TEXT,
+    sources TEXT,
+    counts TEXT,
+    message TEXT
+);
+CREATE TABLE IF NOT EXISTS run_changes (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    seq INTEGER NOT NULL,
+    change_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    error TEXT,
+    lms_id TEXT,
+    at TEXT,
+    PRIMARY KEY (run_id, change_id)
+);
+"""
+
+# outcomes a change can end with; `started` marks intent before a write
+DONE = ("applied", "failed", "stale", "blocked", "skipped", "held", "rejected")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+@dataclass
+class ChangeOutcome:
+    change_id: str
+    kind: str
+    key: str
+    outcome: str
+    error: str | None = None
+    lms_id: str | None = None
+    at: str | None = None
+
+
+@dataclass
+class Run:
+    id: int
+    started: str
+    ended: str | None
+    trigger: str
+    actor: str
+    status: str  # running | completed | interrupted | held | failed
+    config: str | None
+    sources: dict[str, Any]
+    counts: dict[str, Any]
+    message: str | None = None
+    changes: list[ChangeOutcome] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "started": self.started, "ended": self.ended, "trigger": self.trigger,
+            "actor": self.actor, "status": self.status, "config": self.config, "sources": self.sources,
+            "counts": self.counts, "message": self.message,
+            "changes": [c.__dict__ for c in self.changes],
+        }
+
+
+class RunStore:
+    def __init__(self, state_dir: Path):
+        self.state_dir = state_dir
+        self.path = state_dir / DB_NAME
+
+    def _connect(self, create: bool = True) -> sqlite3.Connection | None:
+        if not create and not self.path.exists():
+            return None
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=30)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.executescript(SCHEMA)
+        return con
+
+    def plan_path(self, run_id: int) -> Path:
+        return self.state_dir / "runs" / f"{run_id}.plan.json"
+
+    # --- writing -------------------------------------------------------------
+
+    def start(self, trigger: str, plan: Plan, config: str | None, outcomes: dict[str, str]) -> int:
+        """Open a run for `plan`; `outcomes` gives each change's starting outcome
+        (`pending` for the ones to apply; `rejected`, `blocked`, `held` … for the rest)."""
+        with closing(self._connect()) as con, con:
+            cur = con.execute(
+                "INSERT INTO runs (started, trigger, actor, status, config, sources, counts) VALUES (?,?,?,?,?,?,?)",
+                (now(), trigger, actor(), "running", config, json.dumps(plan.sources), json.dumps(plan.summary())))
+            run_id = int(cur.lastrowid)
+            con.executemany(
+                "INSERT INTO run_changes (run_id, seq, change_id, kind, key, outcome) VALUES (?,?,?,?,?,?)",
+                ((run_id, i, c.id, c.kind.value, c.key, outcomes.get(c.id, "skipped")) for i, c in enumerate(plan.changes)))
+        write_plan(plan, self.plan_path(run_id))
+        return run_id
+
+    def record(self, run_id: int, results: Iterable[tuple[str, str, str | None, str | None]]) -> None:
+        """(change_id, outcome, error, lms_id) for several changes, in one transaction."""
+        at = now()
+        with closing(self._connect()) as con, con:
+            con.executemany(
+                "UPDATE run_changes SET outcome=?, error=?, lms_id=COALESCE(?, lms_id), at=? WHERE run_id=? AND change_id=?",
+                ((o, e, i, at, run_id, c) for c, o, e, i in results))
+
+    def finish(self, run_id: int, status: str, message: str | None = None) -> Run:
+        with closing(self._connect()) as con, con:
+            counts = {f"{k}:{o}": n for k, o, n in con.execute(
+                "SELECT kind, outcome, COUNT(*) FROM run_changes WHERE run_id=? GROUP BY kind, outcome", (run_id,))}
+            con.execute("UPDATE runs SET ended=?, status=?, counts=?, message=? WHERE id=?",
+                        (now(), status, json.dumps(outcome_counts(counts)), message, run_id))
+        run = self.get(run_id)
+        assert run is not None
+        return run
+
+    def reopen(self, run_id: int) -> None:
+        with closing(self._connect()) as con, con:
+            con.execute("UPDATE runs SET status='running', ended=NULL WHERE id=?", (run_id,))
+
+    def set_status(self, run_id: int, status: str, message: str | None = None) -> None:
+        with closing(self._connect()) as con, con:
+            con.execute("UPDATE runs SET status=?, message=COALESCE(?, message) WHERE id=?", (status, message, run_id))
+
+    def mark_interrupted(self) -> None:
+        """Runs left `running` by a process that is gone (call with the lock held)."""
+        con = self._connect(create=False)
+        if con is None:
+            return
+        with closing(con), con:
+            con.execute("UPDATE runs SET status='interrupted' WHERE status='running'")
+
+    # --- reading -------------------------------------------------------------
+
+    def unfinished(self) -> Run | None:
+        """The latest run that did not complete (interrupted or left running)."""
+        con = self._connect(create=False)
+        if con is None:
+            return None
+        with closing(con):
+            row = con.execute("SELECT id FROM runs WHERE status IN ('running','interrupted') ORDER BY id DESC LIMIT 1").fetchone()
+        return self.get(row[0]) if row else None
+
+    def load_plan(self, run_id: int) -> Plan:
+        return read_plan(self.plan_path(run_id))
+
+    def list(self, limit: int = 200) -> list[Run]:
+        con = self._connect(create=False)
+        if con is None:
+            return []
+        with closing(con):
+            rows = con.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [_run(r) for r in rows]
+
+    def get(self, run_id: int, with_changes: bool = True) -> Run | None:
+        con = self._connect(create=False)
+        if con is None:
+            return None
+        with closing(con):
+            r = con.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+            if r is None:
+                return None
+            run = _run(r)
+            if with_changes:
+                run.changes = [ChangeOutcome(*x) for x in con.execute(
+                    "SELECT change_id, kind, key, outcome, error, lms_id, at FROM run_changes WHERE run_id=? ORDER BY seq",
+                    (run_id,))]
+        return run
+
+    def outcomes(self, run_id: int) -> dict[str, tuple[str, str | None]]:
+        """change id -> (outcome, lms id) for a run (the journal, for resuming)."""
+        with closing(self._connect()) as con:
+            return {c: (o, i) for c, o, i in con.execute(
+                "SELECT change_id, outcome, lms_id FROM run_changes WHERE run_id=?", (run_id,))}
+
+    def last_completed(self) -> Run | None:
+        con = self._connect(create=False)
+        if con is None:
+            return None
+        with closing(con):
+            r = con.execute("SELECT * FROM runs WHERE status IN ('completed','held') ORDER BY id DESC LIMIT 1").fetchone()
+        return _run(r) if r else None
+
+
+def outcome_counts(flat: dict[str, int]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for k, n in flat.items():
+        kind, outcome = k.split(":", 1)
+        out.setdefault(kind, {})[outcome] = n
+    return out
+
+
+def totals(run: Run) -> Counter:
+    c: Counter = Counter()
+    for per in run.counts.values():
+        if isinstance(per, dict):
+            c.update(per)
+    return c
+
+
+def _run(r: tuple) -> Run:
+    return Run(id=r[0], started=r[1], ended=r[2], trigger=r[3], actor=r[4], status=r[5], config=r[6],
+               sources=json.loads(r[7] or "{}"), counts=json.loads(r[8] or "{}"), message=r[9])
+
+
+def actor() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name in some containers
+        user = "?"
+    return f"{user}@{socket.gethostname()}"

@@ -1,0 +1,195 @@
+"""Applying plans for real: the lock, the journal, resume, the ledger (L1),
+the run log (A3) and the unattended policy (P3). Reached through `service`.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .config import Config, PolicyConfig
+from .engine.apply import Applier, Progress, selected
+from .errors import Exit, UsageError
+from .lms.base import LMS, Snapshot
+from .model import Change, Decision, Kind, Plan
+from .plan_io import write_plan
+from .state.ledger import Ledger
+from .state.lock import SyncLock
+from .state.runs import Run, RunStore
+
+FAILED = ("failed", "stale", "blocked")
+
+
+def approve(plan: Plan, how: str) -> None:
+    """`--approve all|safe|none`: pending decisions become approvals; a rejection is never overridden.
+    `safe` leaves inactivations and department deletes pending."""
+    if how not in ("all", "safe", "none"):
+        raise UsageError(f"--approve {how}: expected all, safe or none")
+    for c in plan.changes:
+        if c.decision is Decision.PENDING and not c.blocked and how != "none":
+            if how == "all" or not c.kind.destructive:
+                c.decision = Decision.APPROVED
+
+
+@dataclass
+class ApplyReport:
+    run: Run
+    resumed: Run | None = None  # an interrupted run finished first
+    held: list[Change] = field(default_factory=list)
+    held_path: Path | None = None
+    held_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> Exit:
+        code = Exit.OK
+        for r in (self.resumed, self.run):
+            if r is None:
+                continue
+            if r.status != "completed" and r.status != "held":
+                code = max(code, Exit.ROW_ERRORS)
+            if any(c.outcome in FAILED for c in r.changes) or r.counts.get("_errors"):
+                code = max(code, Exit.ROW_ERRORS)
+        if self.held:
+            code = max(code, Exit.HELD)
+        return code
+
+
+def _open_lms(cfg: Config) -> LMS:
+    from .service import open_lms
+
+    return open_lms(cfg)
+
+
+async def _execute(cfg: Config, store: RunStore, run_id: int, plan: Plan, *,
+                   progress: Callable[[Progress], None] | None, cancel: asyncio.Event | None) -> Run:
+    ledger = Ledger(cfg.state)
+    lms = _open_lms(cfg)
+
+    def created(items: list[tuple[Change, str]]) -> None:
+        ledger.record({i: c.unique_key for c, i in items if c.kind is Kind.CREATE_DEPARTMENT},
+                      {i: c.unique_key for c, i in items if c.kind is Kind.CREATE_USER})
+
+    applier = Applier(lms, plan, journal=lambda rows: store.record(run_id, rows), done=store.outcomes(run_id),
+                      concurrency=cfg.apply.concurrency, progress=progress, cancel=cancel, on_created=created)
+    try:
+        results = await applier.run()
+    except asyncio.CancelledError:
+        store.finish(run_id, "interrupted", "cancelled by the operator; `tui-sync apply --resume` finishes it")
+        raise
+    except Exception as e:
+        store.finish(run_id, "interrupted", f"stopped by an error: {e}; `tui-sync apply --resume` finishes it")
+        raise
+    finally:
+        await lms.close()
+    # L1: a completed apply records what the plan matched (whatever the decisions) and drops what vanished
+    ledger.record(plan.matched_departments, plan.matched_users)
+    deleted = [o.change.target for o in results
+               if o.change.kind is Kind.DELETE_DEPARTMENT and o.outcome == "applied" and o.change.target]
+    ledger.drop([*plan.vanished_departments, *deleted], plan.vanished_users)
+    failed = sum(1 for o in results if o.outcome in FAILED)
+    return store.finish(run_id, "completed", f"{failed} change(s) not applied" if failed else None)
+
+
+async def resume(cfg: Config, *, progress=None, cancel=None, lock: bool = True) -> Run | None:
+    """Finish the latest interrupted apply, if there is one."""
+    async def go() -> Run | None:
+        store = RunStore(cfg.state)
+        store.mark_interrupted()
+        run = store.unfinished()
+        if run is None:
+            return None
+        plan = store.load_plan(run.id)
+        store.reopen(run.id)
+        return await _execute(cfg, store, run.id, plan, progress=progress, cancel=cancel)
+
+    if not lock:
+        return await go()
+    with SyncLock(cfg.state, "apply --resume"):
+        return await go()
+
+
+async def apply_plan(cfg: Config, plan: Plan, *, trigger: str = "apply", progress=None, cancel=None,
+                     resume_first: bool = True) -> ApplyReport:
+    """Apply exactly the approved changes of `plan` (A1, A2), resuming an interrupted apply first."""
+    with SyncLock(cfg.state, trigger):
+        resumed = await resume(cfg, progress=progress, cancel=cancel, lock=False) if resume_first else None
+        store = RunStore(cfg.state)
+        _, start = selected(plan)
+        run_id = store.start(trigger, plan, str(cfg.path), start)
+        run = await _execute(cfg, store, run_id, plan, progress=progress, cancel=cancel)
+        return ApplyReport(run, resumed)
+
+
+# --- P3: unattended runs ----------------------------------------------------------
+
+def hold(plan: Plan, policy: PolicyConfig, snapshot: Snapshot, ledger: Ledger,
+         last: Run | None) -> tuple[set[str], list[str]]:
+    """Which changes an unattended run leaves for a person, and why (P3)."""
+    held: set[str] = set()
+    reasons: list[str] = []
+    by_kind: dict[Kind, list[Change]] = {}
+    for c in plan.changes:
+        by_kind.setdefault(c.kind, []).append(c)
+    for k in policy.review:
+        if by_kind.get(k):
+            held.update(c.id for c in by_kind[k])
+            reasons.append(f"{len(by_kind[k])} {k.value} change(s): [policy] review lists {k.value}")
+    managed_users = ledger.users().join(snapshot.users.select(lms_id="id"), on="lms_id", how="semi").height
+    managed_depts = ledger.departments().join(snapshot.departments.select(lms_id="id"), on="lms_id", how="semi").height
+    for kind, limit, base, what in (
+        (Kind.INACTIVATE_USER, policy.max_inactivations, managed_users, "managed users"),
+        (Kind.DELETE_DEPARTMENT, policy.max_department_deletes, managed_depts, "managed departments"),
+    ):
+        n = len(by_kind.get(kind, []))
+        if n and n > limit.limit(base):
+            held.update(c.id for c in by_kind[kind])
+            reasons.append(f"{n} {kind.value} change(s) exceed the threshold {limit} of {base} {what}")
+    if last is not None:
+        for name, info in plan.sources.items():
+            before = (last.sources.get(name) or {}).get("rows")
+            now = info.get("rows")
+            if before and now is not None and before - now > policy.max_row_drop.limit(before):
+                destructive = [c for c in plan.changes if c.kind.destructive]
+                held.update(c.id for c in destructive)
+                reasons.append(f"the {name} source has {now} rows, {before} in the last completed run "
+                               f"(more than {policy.max_row_drop} fewer): every destructive change is held")
+    return held, reasons
+
+
+async def run_unattended(cfg: Config, *, trigger: str = "run", progress=None, cancel=None) -> ApplyReport:
+    """One unattended sync (P3): apply what the policy allows, hold the rest as a saved pending plan."""
+    from .service import make_plan
+
+    with SyncLock(cfg.state, trigger):
+        resumed = await resume(cfg, progress=progress, cancel=cancel, lock=False)
+        result = await make_plan(cfg)  # an unreadable or empty source raises: nothing changes (exit 3)
+        plan = result.plan
+        store = RunStore(cfg.state)
+        held, reasons = hold(plan, cfg.policy, result.snapshot, Ledger(cfg.state), store.last_completed())
+        for c in plan.changes:
+            if c.id not in held and c.decision is Decision.PENDING and not c.blocked:
+                c.decision = Decision.APPROVED
+        # a change that depends on a held one waits with it
+        changed = True
+        while changed:
+            changed = False
+            for c in plan.changes:
+                if c.id not in held and any(d in held for d in c.depends_on):
+                    held.add(c.id)
+                    c.decision = Decision.PENDING
+                    changed = True
+        _, start = selected(plan)
+        start.update({cid: "held" for cid in held})
+        run_id = store.start(trigger, plan, str(cfg.path), start)
+        run = await _execute(cfg, store, run_id, plan, progress=progress, cancel=cancel)
+        report = ApplyReport(run, resumed, held_reasons=reasons)
+        if held:
+            held_plan = Plan(changes=[c for c in plan.changes if c.id in held], problems=[],
+                             resolutions=plan.resolutions, sources=plan.sources, created_at=plan.created_at)
+            report.held = held_plan.changes
+            report.held_path = cfg.state / "held" / f"run-{run_id}.plan.json"
+            write_plan(held_plan, report.held_path)
+            store.set_status(run_id, "held", f"{len(held)} change(s) held for review: {report.held_path}")
+            report.run = store.get(run_id)  # type: ignore[assignment]
+        return report
