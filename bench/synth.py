@@ -1,0 +1,130 @@
+"""A synthetic organisation for benchmarks and the resume test.
+
+`write_workspace(root, n_users, …)` lays out a config folder whose embedded LMS
+and ledger hold a prior state, and whose sheets (CSV) differ from it by a
+realistic mix: new hires, leavers, field updates and department moves.
+Everything is built with polars, so a million users take seconds.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+CONFIG = """\
+[lms]
+kind = "local"
+path = "lms.sqlite"
+
+[departments.source]
+kind = "file"
+path = "departments.csv"
+
+[departments.mapping]
+code = "Code"
+name = "Name"
+parentCode = "Parent"
+
+[users.source]
+kind = "file"
+path = "users.csv"
+
+[users.mapping]
+login = "Login"
+email = "Email"
+firstName = "First"
+lastName = "Last"
+departmentId = "Dept"
+jobTitle = "Title"
+phone = "Phone"
+"""
+
+
+@dataclass(frozen=True)
+class Mix:
+    removed: float = 0.02  # managed users gone from the sheet
+    new: float = 0.03  # new hires
+    updated: float = 0.05  # a changed job title or phone
+    moved: float = 0.02  # another department
+
+
+def departments(n: int, levels: int = 8, seed: int = 1) -> pl.DataFrame:
+    """n departments over up to `levels` levels: code D00001…, parent code (null at the top)."""
+    rng = random.Random(seed)
+    codes = [f"D{i:05d}" for i in range(n)]
+    depth = [0] * n
+    parents: list[str | None] = [None] * n
+    for i in range(1, n):
+        if i < 5:
+            continue  # five top-level divisions
+        while True:
+            p = rng.randrange(0, i)
+            if depth[p] < levels - 1:
+                break
+        parents[i], depth[i] = codes[p], depth[p] + 1
+    return pl.DataFrame({"Code": codes, "Name": [f"Department {c[1:]}" for c in codes], "Parent": parents})
+
+
+def users(n: int, dept_codes: list[str], offset: int = 0, seed: int = 2) -> pl.DataFrame:
+    idx = pl.int_range(offset, offset + n, eager=True)
+    rng = random.Random(seed)
+    return pl.DataFrame({
+        "Login": ("user" + idx.cast(pl.String).str.zfill(7)),
+        "Email": ("user" + idx.cast(pl.String).str.zfill(7) + "@example.com"),
+        "First": pl.Series(rng.choices(["Anna", "Ben", "Олег", "Jürgen", "Chloe", "Дарья", "Max"], k=n)),
+        "Last": pl.Series(rng.choices(["Schmidt", "Smith", "Иванов", "Müller", "Brown", "Петрова"], k=n)),
+        "Dept": pl.Series(rng.choices(dept_codes, k=n)),
+        "Title": pl.Series(rng.choices(["Engineer", "Driver", "Clerk", "Manager", "Analyst"], k=n)),
+        "Phone": ("+49 30 " + idx.cast(pl.String).str.zfill(7)),
+    })
+
+
+def sheets_from(lms_users: pl.DataFrame, dept_codes: list[str], mix: Mix, seed: int = 3) -> pl.DataFrame:
+    n = lms_users.height
+    rng = random.Random(seed)
+    keep = lms_users.sample(fraction=1 - mix.removed, seed=seed, shuffle=False)
+    upd = pl.Series([rng.random() < mix.updated for _ in range(keep.height)])
+    mov = pl.Series([rng.random() < mix.moved for _ in range(keep.height)])
+    keep = keep.with_columns(
+        pl.when(upd).then(pl.lit("Senior ") + pl.col("Title")).otherwise(pl.col("Title")).alias("Title"),
+        pl.when(mov).then(pl.Series(rng.choices(dept_codes, k=keep.height))).otherwise(pl.col("Dept")).alias("Dept"),
+    )
+    hires = users(int(n * mix.new), dept_codes, offset=n, seed=seed + 1)
+    return pl.concat([keep, hires])
+
+
+def write_workspace(root: Path, n_users: int, mix: Mix = Mix(), n_departments: int | None = None) -> Path:
+    """Config, sheets, embedded LMS and ledger. Returns the config path."""
+    from tui_sync.lms.embedded import EmbeddedLMS
+    from tui_sync.state.ledger import Ledger
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "tui-sync.toml").write_text(CONFIG, encoding="utf-8")
+    dep = departments(n_departments or max(5, n_users // 100))
+    codes = dep["Code"].to_list()
+    lms_users = users(n_users, codes)
+    dep.write_csv(root / "departments.csv")
+    sheets_from(lms_users, codes, mix).write_csv(root / "users.csv")
+    lms_users.write_csv(root / "lms_users.csv")  # the floor in bench/plan_scale.py reads this
+
+    d_rows = [{"code": c, "name": nm, "parentCode": p} for c, nm, p in dep.iter_rows()]
+    u_rows = [{"login": lg, "email": em, "firstName": f, "lastName": la, "departmentId": d, "status": "active",
+               "jobTitle": t, "phone": ph} for lg, em, f, la, d, t, ph in lms_users.iter_rows()]
+
+    async def load() -> None:
+        lms = EmbeddedLMS(root / "lms.sqlite")
+        try:
+            await lms.load(d_rows, u_rows)
+        finally:
+            await lms.close()
+    asyncio.run(load())
+    con = sqlite3.connect(root / "lms.sqlite")
+    d_ids = [str(r[0]) for r in con.execute("SELECT id FROM departments WHERE code IS NOT NULL")]
+    u_ids = [str(r[0]) for r in con.execute("SELECT id FROM users")]
+    con.close()
+    Ledger(root / ".tui-sync").record(dict.fromkeys(d_ids), dict.fromkeys(u_ids))
+    return root / "tui-sync.toml"

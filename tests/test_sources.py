@@ -1,0 +1,303 @@
+"""Reading sources: format detection, CSV and XLSX readers, normalisation, local files.
+
+The awkward and broken files live in test_bad_input_corpus.py; this file covers
+the public functions and their contracts (including speed).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+
+import openpyxl
+import polars as pl
+import pytest
+
+from tui_sync.errors import ConfigError, SourceError
+from tui_sync.sources.csv_reader import read_csv, sniff_delimiter
+from tui_sync.sources.detect import detect_format
+from tui_sync.sources.local import read_bytes, read_file
+from tui_sync.sources.normalize import MAX_CELL_CHARS, column_letter, normalize_grid
+from tui_sync.sources.table import ROW, SheetOptions
+from tui_sync.sources.xlsx_reader import read_xlsx
+
+OPTS = SheetOptions()
+
+
+def xlsx_bytes(rows, title="Sheet1") -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = title
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------ detect_format
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "ctype", "expected"),
+    [
+        (b"PK\x03\x04rest", "export", None, "xlsx"),
+        (b"PK\x03\x04rest", "users.csv", "text/csv", "xlsx"),  # content beats name and type
+        (b"a,b\n1,2\n", "users.csv", None, "csv"),
+        (b"a,b\n1,2\n", "download", "text/csv; charset=utf-8", "csv"),
+        (b"a,b\n1,2\n", "download", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+        (b"a,b\n1,2\n", "https://example.com/f/users.xlsx?token=1", None, "xlsx"),
+        (b"a,b\n1,2\n", "https://example.com/f/users.csv?dl=1#x", "application/octet-stream", "csv"),
+        (b"a\tb\n1\t2\n", "report.xls", None, "csv"),  # tab-separated text named .xls is common
+        (b"a,b\n1,2\n", "noext", None, "csv"),
+    ],
+)
+def test_detect_format_content_then_content_type_then_name(data, name, ctype, expected):
+    assert detect_format(data, name, ctype) == expected
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"<!DOCTYPE html><html><body>Sign in</body></html>",
+        b"\xef\xbb\xbf  \r\n<html lang='en'>",
+        b"\n\n   <HTML>",
+        b"<head><title>Login</title>",
+        "<!doctype html><p>share</p>".encode("utf-16"),
+    ],
+)
+def test_detect_format_refuses_web_pages(data):
+    with pytest.raises(SourceError) as err:
+        detect_format(data, "users.xlsx")
+    assert "web page, not the file" in str(err.value)
+    assert err.value.where == "users.xlsx"
+    assert err.value.hint
+
+
+def test_detect_format_refuses_legacy_xls():
+    with pytest.raises(SourceError) as err:
+        detect_format(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "old.xls")
+    assert "legacy Excel 97-2003 .xls" in str(err.value)
+    assert "save as .xlsx or CSV" in str(err.value)
+    assert err.value.where == "old.xls"
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"%PDF-1.7\n", "PDF"),
+        (b"\x1f\x8b\x08\x00", "gzip"),
+        (b"PK\x03\x04" + b"\0" * 26 + b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet", ".ods"),
+        (b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">',
+         "Excel 2003 XML"),
+    ],
+)
+def test_detect_format_names_other_formats(data, fragment):
+    with pytest.raises(SourceError) as err:
+        detect_format(data, "users.xlsx")
+    assert fragment in str(err.value) and err.value.hint
+
+
+def test_detect_format_empty_bytes_is_an_error():
+    with pytest.raises(SourceError, match="empty"):
+        detect_format(b"", "x.csv")
+
+
+# ------------------------------------------------------------------ normalize_grid
+
+
+def test_normalize_numbers_rows_before_dropping_blank_ones():
+    grid = pl.DataFrame({"a": ["Code", "1", None, "  ", "2"], "b": ["Name", "x", None, "\u00a0", "y"]})
+    df, headers = normalize_grid(grid, source="s", header_row=1)
+    assert headers == ("Code", "Name")
+    assert df.get_column(ROW).to_list() == [2, 5]
+    assert df.schema[ROW] == pl.Int64
+
+
+def test_normalize_trims_cells_and_headers_and_nulls_blanks():
+    grid = pl.DataFrame({"a": ["\ufeff Code\u00a0", " 007 ", "\u200b"], "b": ["Name ", "", "z"]})
+    df, headers = normalize_grid(grid, source="s", header_row=4)
+    assert headers == ("Code", "Name")
+    assert df.rows() == [("007", None, 5), (None, "z", 6)]
+
+
+def test_normalize_drops_empty_unnamed_columns_silently():
+    grid = pl.DataFrame({"a": ["Code", "1"], "b": [None, None], "c": ["Name", "x"], "d": ["", " "]})
+    df, headers = normalize_grid(grid, source="s")
+    assert headers == ("Code", "Name")
+    assert df.columns == ["Code", "Name", ROW]
+
+
+def test_normalize_refuses_unnamed_column_with_data_naming_its_letter():
+    grid = pl.DataFrame({"a": ["Code", "1"], "b": [None, "data"], "c": ["Name", "x"]})
+    with pytest.raises(SourceError) as err:
+        normalize_grid(grid, source="s", columns=["C", "D", "E"])
+    assert "column D has data (first in row 2) but no header in row 1" in str(err.value)
+
+
+def test_normalize_refuses_duplicate_headers_case_insensitively():
+    grid = pl.DataFrame({"a": ["Email"], "b": ["Name"], "c": [" EMAIL "]})
+    with pytest.raises(SourceError) as err:
+        normalize_grid(grid, source="s")
+    assert "'Email' / 'EMAIL' (columns A, C)" in str(err.value)
+
+
+def test_normalize_refuses_oversized_cell_naming_row_and_column():
+    grid = pl.DataFrame({"a": ["Code", "1", "2"], "b": ["Name", "x", "y" * (MAX_CELL_CHARS + 1)]})
+    with pytest.raises(SourceError) as err:
+        normalize_grid(grid, source="s")
+    assert "row 3, column B ('Name')" in str(err.value)
+
+
+def test_normalize_header_only_gives_zero_rows():
+    df, headers = normalize_grid(pl.DataFrame({"a": ["Code"], "b": ["Name"]}), source="s")
+    assert headers == ("Code", "Name") and df.height == 0 and df.columns == ["Code", "Name", ROW]
+
+
+def test_column_letters():
+    assert [column_letter(i) for i in (0, 25, 26, 51, 52, 701, 702)] == ["A", "Z", "AA", "AZ", "BA", "ZZ", "AAA"]
+
+
+# ------------------------------------------------------------------ CSV
+
+
+def test_read_csv_keeps_everything_as_text():
+    t = read_csv(b"code,amount,date\n007,1.50,2024-01-05\n", "d.csv", OPTS)
+    assert t.df.schema["code"] == pl.String and t.df.schema["amount"] == pl.String
+    assert t.df.row(0) == ("007", "1.50", "2024-01-05", 2)
+    assert (t.format, t.encoding, t.delimiter) == ("csv", "utf-8", ",")
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"a,b,c", ","),
+        (b"a;b;c", ";"),
+        (b"a\tb\tc", "\t"),
+        (b"a|b|c", "|"),
+        (b'"Last, First";Dept;Code', ";"),  # a comma inside quotes does not count
+        (b"single", ","),
+        (b"a;b,c;d", ";"),
+    ],
+)
+def test_sniff_delimiter_counts_candidates_in_the_header_outside_quotes(header, expected):
+    assert sniff_delimiter(header + b"\n1\n") == expected
+
+
+def test_configured_delimiter_wins_over_sniffing():
+    t = read_csv(b"a;b,c\n1;2,3\n", "d.csv", SheetOptions(delimiter=","))
+    assert t.headers == ("a;b", "c")
+    t = read_csv(b"a\tb\n1\t2\n", "d.csv", SheetOptions(delimiter="tab"))
+    assert t.headers == ("a", "b")
+
+
+def test_bad_delimiter_and_unknown_encoding_are_config_errors():
+    with pytest.raises(ConfigError, match="delimiter"):
+        read_csv(b"a\n", "d.csv", SheetOptions(delimiter=";;"))
+    with pytest.raises(ConfigError, match="unknown encoding 'klingon'"):
+        read_csv(b"a\n", "d.csv", SheetOptions(encoding="klingon"))
+    with pytest.raises(ConfigError, match="header_row"):
+        read_csv(b"a\n", "d.csv", SheetOptions(header_row=0))
+
+
+def test_named_utf8_encoding_skips_a_bom():
+    t = read_csv(b"\xef\xbb\xbfCode\n1\n", "d.csv", SheetOptions(encoding="utf-8"))
+    assert t.headers == ("Code",)
+
+
+def test_short_rows_are_padded_with_nulls():
+    t = read_csv(b"a,b,c\n1,2\n3\n", "d.csv", OPTS)
+    assert t.df.rows() == [("1", "2", None, 2), ("3", None, None, 3)]
+
+
+def test_trailing_empty_cells_beyond_the_header_are_ignored():
+    t = read_csv(b"a,b\n1,2,,\n3,4,\n", "d.csv", OPTS)
+    assert t.headers == ("a", "b")
+    assert t.df.rows() == [("1", "2", 2), ("3", "4", 3)]
+
+
+def test_a_large_csv_reads_whole_with_row_numbers_and_text_codes():
+    n = 200_000
+    frame = pl.DataFrame({
+        "login": [f"user{i}" for i in range(n)],
+        "email": [f"user{i}@example.com" for i in range(n)],
+        "firstName": ["Ann"] * n,
+        "lastName": ["Lee"] * n,
+        "departmentId": [f"{i % 100:03d}" for i in range(n)],
+    })
+    buf = io.BytesIO()
+    frame.write_csv(buf, separator=";")
+    data = buf.getvalue()
+
+    table = read_bytes(data, "users.csv", OPTS)
+
+    assert table.rows == n
+    assert table.df.get_column(ROW)[-1] == n + 1
+    assert table.df.get_column("departmentId")[7] == "007"
+
+
+# ------------------------------------------------------------------ XLSX
+
+
+def test_read_xlsx_reads_text_numbers_and_booleans_as_text():
+    data = xlsx_bytes([["Code", "Count", "Ratio", "Flag"], ["007", 42, 3.5, True], ["8", 1e20, -0.25, False]])
+    t = read_xlsx(data, "d.xlsx", OPTS)
+    assert t.format == "xlsx" and t.sheet == "Sheet1" and t.sheet_names == ("Sheet1",)
+    assert all(t.df.schema[h] == pl.String for h in t.headers)
+    assert t.df.rows() == [("007", "42", "3.5", "true", 2), ("8", "100000000000000000000", "-0.25", "false", 3)]
+
+
+def test_read_xlsx_picks_sheet_by_name_case_insensitively():
+    wb = openpyxl.Workbook()
+    wb.active.title = "Departments"
+    wb.active.append(["Code"])
+    ws = wb.create_sheet("Users")
+    ws.append(["Login"])
+    ws.append(["ann"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    t = read_xlsx(buf.getvalue(), "d.xlsx", SheetOptions(sheet=" users"))
+    assert t.sheet == "Users" and t.df.rows() == [("ann", 2)]
+
+
+def test_read_xlsx_names_absolute_column_letters_when_the_sheet_starts_off_a1():
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["C2"], ws["D2"], ws["F2"] = "Code", "Name", "Dup"
+    ws["C3"], ws["E3"] = "1", "orphan"
+    buf = io.BytesIO()
+    wb.save(buf)
+    with pytest.raises(SourceError) as err:
+        read_xlsx(buf.getvalue(), "d.xlsx", SheetOptions(header_row=2))
+    assert "column E has data (first in row 3) but no header in row 2" in str(err.value)
+
+
+# ------------------------------------------------------------------ read_bytes / read_file
+
+
+def test_read_bytes_fills_size_and_fingerprint():
+    data = b"a,b\n1,2\n"
+    t = read_bytes(data, "x.csv", OPTS)
+    assert t.size_bytes == len(data)
+    assert t.fingerprint == hashlib.sha256(data).hexdigest()
+    assert t.source == "x.csv"
+
+
+def test_read_bytes_dispatches_xlsx_by_content():
+    t = read_bytes(xlsx_bytes([["Code"], ["1"]]), "download?id=3", OPTS, content_type="application/octet-stream")
+    assert t.format == "xlsx" and t.df.rows() == [("1", 2)]
+
+
+def test_read_file_reads_and_names_the_path(tmp_path):
+    p = tmp_path / "users.csv"
+    p.write_bytes(b"Login\nann\n")
+    t = read_file(p, OPTS)
+    assert t.source == str(p) and t.rows == 1 and t.size_bytes == 10
+
+
+def test_read_file_refuses_files_over_max_bytes(tmp_path):
+    p = tmp_path / "big.csv"
+    p.write_bytes(b"a\n" + b"1\n" * 1000)
+    with pytest.raises(SourceError) as err:
+        read_file(p, OPTS, max_bytes=1000)
+    assert err.value.where == str(p)
+    assert "limit" in str(err.value) and err.value.hint

@@ -1,0 +1,80 @@
+"""Bytes or a local file → `Table`: detect the format, dispatch to the reader, fingerprint."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import stat
+from pathlib import Path
+
+from tui_sync.errors import SourceError
+from tui_sync.sources.csv_reader import read_csv
+from tui_sync.sources.detect import detect_format
+from tui_sync.sources.table import SheetOptions, Table
+from tui_sync.sources.xlsx_reader import read_xlsx
+
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+
+
+def read_bytes(data: bytes, name: str, opts: SheetOptions, content_type: str | None = None) -> Table:
+    """Read a whole file's bytes. `name` (a file name, path or URL without credentials) is used to
+    guess the format when the content does not tell, and names the source in messages."""
+    fmt = detect_format(data, name, content_type)
+    table = read_xlsx(data, name, opts) if fmt == "xlsx" else read_csv(data, name, opts)
+    return dataclasses.replace(table, size_bytes=len(data), fingerprint=hashlib.sha256(data).hexdigest())
+
+
+def read_file(path: Path, opts: SheetOptions, max_bytes: int = DEFAULT_MAX_BYTES) -> Table:
+    """Read a local CSV or XLSX file; every failure is a `SourceError` with where = the path and a hint."""
+    path = Path(path)
+    where = str(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        parent = path.parent
+        hint = ("check the path in the configuration (a relative path is relative to the config file)"
+                if parent.is_dir() or str(parent) in ("", ".")
+                else f"the folder {str(parent)!r} does not exist either: check the path in the configuration")
+        raise SourceError("file not found", where=where, hint=hint) from None
+    except NotADirectoryError:
+        raise SourceError("file not found: a part of the path is a file, not a folder", where=where,
+                          hint="check the path in the configuration") from None
+    except PermissionError:
+        raise SourceError("permission denied: cannot reach the file", where=where,
+                          hint="give the user that runs tui-sync access to the file and its folders") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read the file: {exc.strerror or exc}", where=where,
+                          hint="check the path in the configuration") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SourceError("this is a folder, not a file", where=where,
+                          hint="set path to the .xlsx or .csv file inside it")
+    if not stat.S_ISREG(st.st_mode):
+        raise SourceError("this is not a regular file (a device, pipe or socket)", where=where,
+                          hint="set path to an .xlsx or .csv file")
+    if st.st_size > max_bytes:
+        raise _too_big(where, st.st_size, max_bytes)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except PermissionError:
+        raise SourceError("permission denied: cannot read the file", where=where,
+                          hint="give the user that runs tui-sync read access to the file") from None
+    except IsADirectoryError:
+        raise SourceError("this is a folder, not a file", where=where,
+                          hint="set path to the .xlsx or .csv file inside it") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read the file: {exc.strerror or exc}", where=where,
+                          hint="check that the file is not being written or moved right now") from None
+    if len(data) > max_bytes:
+        raise _too_big(where, len(data), max_bytes)
+    return read_bytes(data, where, opts)
+
+
+def _too_big(where: str, size: int, limit: int) -> SourceError:
+    mb = 1024 * 1024
+    return SourceError(
+        f"the file is {size / mb:,.1f} MB, over the {limit / mb:,.0f} MB limit", where=where,
+        hint="check that this is the right file: a sheet of departments or users is far smaller",
+    )
+
+
+__all__ = ["read_bytes", "read_file", "DEFAULT_MAX_BYTES"]

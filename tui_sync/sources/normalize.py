@@ -1,0 +1,219 @@
+"""The one place where a raw grid of cells becomes a `Table` frame (NOTES "Reading real sheets").
+
+Both readers (CSV and XLSX) hand over a *grid*: a polars frame with positional
+columns whose first row is the header row of the sheet (spreadsheet row
+`header_row`), every following row one spreadsheet row, blank rows included.
+`normalize_grid` then
+
+- casts every column to text,
+- trims cells and headers (whitespace including non-breaking and zero-width
+  spaces and stray byte-order marks), turning empty cells into null,
+- numbers the rows as a spreadsheet shows them (`ROW`; computed before blank
+  rows are dropped, so the numbers stay right),
+- drops rows where every cell is blank,
+- drops columns that have neither a header nor data, and refuses columns that
+  have data but no header, duplicate headers (case-insensitive) and oversized
+  cells with a `SourceError` that names the row/column and says what to do.
+
+Everything is vectorised: no per-row Python on the happy path.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from tui_sync.errors import SourceError
+from tui_sync.sources.table import ROW
+
+# Excel's own limit for one cell. Anything longer is not an HR value but a broken file.
+MAX_CELL_CHARS = 32_767
+
+# What "blank" means around a value: Unicode whitespace, plus the zero-width and
+# byte-order-mark characters that copy-paste and Excel exports leave behind.
+WHITESPACE = (
+    " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u00a0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+    "\u200b\u200c\u200d\u2060\ufeff"
+)
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA (spreadsheet column names)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(ord("A") + rem) + letters
+    return letters
+
+
+def clean_header(value: object) -> str:
+    return "" if value is None else str(value).strip(WHITESPACE)
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def normalize_grid(
+    grid: pl.DataFrame,
+    *,
+    source: str,
+    header_row: int = 1,
+    columns: Sequence[str] | None = None,
+    what: str = "the file",
+    ragged_as_cells: bool = False,
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """Turn a raw grid (row 0 = the header row) into the normalised frame and its headers.
+
+    `columns` are the spreadsheet column letters of the grid's columns (default
+    A, B, C …); `what` names the sheet in messages ("the file", "sheet 'Users'").
+    With `ragged_as_cells` (CSV), data beyond the last header is reported as
+    "row 7 has 6 cells but the header has 5 columns"; otherwise as a column
+    with data but no header.
+    """
+    if grid.width == 0 or grid.height == 0:
+        raise SourceError(f"{what} is empty", where=source,
+                          hint="check that this is the right file and that it was saved with its data")
+    width = grid.width
+    letters = list(columns) if columns is not None else [column_letter(i) for i in range(width)]
+    if len(letters) != width:
+        letters = [column_letter(i) for i in range(width)]
+    pos = [f"c{i}" for i in range(width)]
+    grid = grid.rename(dict(zip(grid.columns, pos)))
+    grid = grid.select(pl.col(c).cast(pl.String) for c in pos)
+
+    raw_headers = grid.row(0)
+    body = grid.slice(1)
+    first_data_row = header_row + 1
+    body = body.with_columns(
+        pl.int_range(first_data_row, first_data_row + body.height, dtype=pl.Int64).alias(ROW)
+    )
+
+    _check_cell_sizes(body, pos, letters, raw_headers, source=source, header_row=header_row)
+
+    # Trim, and blank → null.
+    body = body.with_columns(pl.col(c).str.strip_chars(WHITESPACE) for c in pos)
+    body = body.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in pos)
+    headers = [clean_header(h) for h in raw_headers]
+
+    has_data = body.select(pl.col(c).is_not_null().any() for c in pos).row(0) if body.height else (False,) * width
+
+    if not any(headers):
+        if any(has_data):
+            first = _first_nonblank_row(body, pos)
+            raise SourceError(
+                f"row {header_row}, the header row, is blank",
+                where=source,
+                hint=f"the first row with values is row {first}: if that is the header, set header_row = {first}",
+            )
+        raise SourceError(f"{what} is empty", where=source,
+                          hint="check that this is the right file and that it was saved with its data")
+
+    last_named = max(i for i, h in enumerate(headers) if h)
+
+    # Columns without a header: silently dropped when empty, refused when they hold data.
+    unnamed_with_data = [i for i, h in enumerate(headers) if not h and has_data[i]]
+    beyond = [i for i in unnamed_with_data if i > last_named]
+    inside = [i for i in unnamed_with_data if i < last_named]
+    if beyond and ragged_as_cells:
+        _raise_ragged(body, pos, beyond, n_header=last_named + 1, source=source)
+    if inside or beyond:
+        cols = inside + beyond
+        names = ", ".join(letters[i] for i in cols)
+        first_rows = body.select(
+            pl.col(ROW).filter(pl.col(pos[i]).is_not_null()).first().alias(pos[i]) for i in cols
+        ).row(0)
+        if len(cols) == 1:
+            message = f"column {names} has data (first in row {first_rows[0]}) but no header in row {header_row}"
+        else:
+            detail = ", ".join(f"column {letters[i]} from row {r}" for i, r in zip(cols, first_rows))
+            message = f"columns {names} have data but no header in row {header_row} ({detail})"
+        raise SourceError(
+            message,
+            where=source,
+            hint=f"add a header for {'it' if len(cols) == 1 else 'them'} in row {header_row}, or delete "
+                 f"{'that column' if len(cols) == 1 else 'those columns'}"
+                 + ("" if header_row != 1 else "; if the header is on another row, set header_row"),
+        )
+
+    keep = [i for i, h in enumerate(headers) if h]
+
+    # Duplicate headers (case-insensitive): an error, never a guess.
+    seen: dict[str, list[int]] = {}
+    for i in keep:
+        seen.setdefault(headers[i].casefold(), []).append(i)
+    dups = [idx for idx in seen.values() if len(idx) > 1]
+    if dups:
+        parts = []
+        for idx in dups:
+            spelled = " / ".join(dict.fromkeys(repr(headers[i]) for i in idx))
+            parts.append(f"{spelled} (columns {', '.join(letters[i] for i in idx)})")
+        raise SourceError(
+            f"duplicate column {'header' if len(dups) == 1 else 'headers'} in row {header_row}: " + "; ".join(parts),
+            where=source,
+            hint="every header must be unique (case does not count): rename or delete the extra column",
+        )
+    if ROW in {headers[i] for i in keep}:
+        raise SourceError(f"a column is named {ROW!r}, a name tui_sync reserves", where=source,
+                          hint="rename that column")
+
+    keep_pos = [pos[i] for i in keep]
+    body = body.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in keep_pos)) if keep_pos else body.clear()
+    body = body.select([pl.col(pos[i]).alias(headers[i]) for i in keep] + [pl.col(ROW)])
+    return body, tuple(headers[i] for i in keep)
+
+
+def _first_nonblank_row(body: pl.DataFrame, pos: list[str]) -> int | None:
+    rows = body.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in pos)).get_column(ROW)
+    return rows[0] if rows.len() else None
+
+
+def _check_cell_sizes(body: pl.DataFrame, pos: list[str], letters: list[str], raw_headers: tuple,
+                      *, source: str, header_row: int) -> None:
+    for i, h in enumerate(raw_headers):
+        if h is not None and len(h) > MAX_CELL_CHARS:
+            raise SourceError(
+                f"the header in column {letters[i]} (row {header_row}) is {len(h):,} characters long, "
+                f"over Excel's cell limit of {MAX_CELL_CHARS:,}",
+                where=source, hint="this is not a sheet of names: check header_row and that this is the right file",
+            )
+    if not body.height:
+        return
+    # Bytes ≥ characters: only columns whose longest cell in bytes is over the limit need a closer look.
+    longest = body.select(pl.col(c).str.len_bytes().max() for c in pos).row(0)
+    for i, n in enumerate(longest):
+        if n is None or n <= MAX_CELL_CHARS:
+            continue
+        chars = pl.col(pos[i]).str.len_chars()
+        hit = body.filter(chars > MAX_CELL_CHARS).select(pl.col(ROW), chars.alias("n")).head(1)
+        if hit.height:
+            row, length = hit.row(0)
+            header = clean_header(raw_headers[i])
+            label = f"column {letters[i]}" + (f" ({header!r})" if header else "")
+            raise SourceError(
+                f"row {row}, {label}: a cell of {length:,} characters, over Excel's cell limit of {MAX_CELL_CHARS:,}",
+                where=source,
+                hint="the file is probably damaged or a quote (\") is not closed, so the rest of the file became "
+                     "one value; fix that cell",
+            )
+
+
+def _raise_ragged(body: pl.DataFrame, pos: list[str], beyond: list[int], *, n_header: int, source: str) -> None:
+    """Data beyond the header's last column, CSV flavour: name the first such row and its cell count."""
+    any_extra = pl.any_horizontal(pl.col(pos[i]).is_not_null() for i in beyond)
+    bad = body.filter(any_extra)
+    first = bad.head(1)
+    row = first.get_column(ROW)[0]
+    values = first.select(pos).row(0)
+    cells = max(i for i, v in enumerate(values) if v is not None) + 1
+    more = bad.height - 1
+    raise SourceError(
+        f"row {row} has {cells} cells but the header has {n_header} columns"
+        + (f" ({_plural(more, 'more row')} like it)" if more else ""),
+        where=source,
+        hint="a value probably contains the delimiter without quotes around it (or the delimiter is wrong); "
+             "quote that value, or add a header for the extra column",
+    )
