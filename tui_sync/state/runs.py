@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import socket
+import uuid
 import sqlite3
 from collections import Counter
 from contextlib import closing
@@ -33,7 +34,8 @@ CREATE TABLE IF NOT EXISTS runs (
     config TEXT,
     sources TEXT,
     counts TEXT,
-    message TEXT
+    message TEXT,
+    plan_file TEXT
 );
 CREATE TABLE IF NOT EXISTS run_changes (
     run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -107,22 +109,29 @@ class RunStore:
         return con
 
     def plan_path(self, run_id: int) -> Path:
-        return self.state_dir / "runs" / f"{run_id}.plan.json"
+        with closing(self._connect()) as con:
+            row = con.execute("SELECT plan_file FROM runs WHERE id=?", (run_id,)).fetchone()
+        return self.state_dir / "runs" / (row[0] if row and row[0] else f"{run_id}.plan.json")
 
     # --- writing -------------------------------------------------------------
 
     def start(self, trigger: str, plan: Plan, config: str | None, outcomes: dict[str, str]) -> int:
         """Open a run for `plan`; `outcomes` gives each change's starting outcome
-        (`pending` for the ones to apply; `rejected`, `blocked`, `held` … for the rest)."""
+        (`pending` for the ones to apply; `rejected`, `blocked`, `held` … for the rest).
+
+        The plan file is written before the run exists, so a run can always be resumed."""
+        name = f"{uuid.uuid4().hex}.plan.json"
+        write_plan(plan, self.state_dir / "runs" / name)
         with closing(self._connect()) as con, con:
             cur = con.execute(
-                "INSERT INTO runs (started, trigger, actor, status, config, sources, counts) VALUES (?,?,?,?,?,?,?)",
-                (now(), trigger, actor(), "running", config, json.dumps(plan.sources), json.dumps(plan.summary())))
+                "INSERT INTO runs (started, trigger, actor, status, config, sources, counts, plan_file)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (now(), trigger, actor(), "running", config, json.dumps(plan.sources), json.dumps(plan.summary()),
+                 name))
             run_id = int(cur.lastrowid)
             con.executemany(
                 "INSERT INTO run_changes (run_id, seq, change_id, kind, key, outcome) VALUES (?,?,?,?,?,?)",
                 ((run_id, i, c.id, c.kind.value, c.key, outcomes.get(c.id, "skipped")) for i, c in enumerate(plan.changes)))
-        write_plan(plan, self.plan_path(run_id))
         return run_id
 
     def record(self, run_id: int, results: Iterable[tuple[str, str, str | None, str | None]]) -> None:
@@ -178,7 +187,7 @@ class RunStore:
         if con is None:
             return []
         with closing(con):
-            rows = con.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+            rows = con.execute(f"SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [_run(r) for r in rows]
 
     def get(self, run_id: int, with_changes: bool = True) -> Run | None:
@@ -186,7 +195,7 @@ class RunStore:
         if con is None:
             return None
         with closing(con):
-            r = con.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+            r = con.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id=?", (run_id,)).fetchone()
             if r is None:
                 return None
             run = _run(r)
@@ -207,7 +216,7 @@ class RunStore:
         if con is None:
             return None
         with closing(con):
-            r = con.execute("SELECT * FROM runs WHERE status IN ('completed','held') ORDER BY id DESC LIMIT 1").fetchone()
+            r = con.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE status IN ('completed','held') ORDER BY id DESC LIMIT 1").fetchone()
         return _run(r) if r else None
 
 
@@ -230,6 +239,8 @@ def totals(run: Run) -> Counter:
 def _run(r: tuple) -> Run:
     return Run(id=r[0], started=r[1], ended=r[2], trigger=r[3], actor=r[4], status=r[5], config=r[6],
                sources=json.loads(r[7] or "{}"), counts=json.loads(r[8] or "{}"), message=r[9])
+
+RUN_COLUMNS = "id, started, ended, trigger, actor, status, config, sources, counts, message"
 
 
 def actor() -> str:
