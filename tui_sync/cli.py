@@ -53,29 +53,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
     report = asyncio.run(service.check(cfg))
     out = [f"Config {cfg.path}: OK"]
+    code = Exit.OK
     if report.lms_error:
         out.append(f"LMS ({cfg.lms.kind}): cannot be read — {report.lms_error}")
+        code = max(code, report.lms_error.exit_code)
     else:
         d, u = report.lms_counts or (0, 0)
         out.append(f"LMS ({cfg.lms.kind}): reachable, {d} departments, {u} users")
-    code = Exit.OK
+        facts = report.lms_facts
+        if facts.get("auth"):
+            out.append(f"  signed in with {facts['auth']} at {facts.get('base_url')}")
+        if facts.get("required_fields"):
+            out.append(f"  profile fields the account requires: {', '.join(facts['required_fields'])}")
+        if facts.get("custom_fields"):
+            out.append(f"  custom fields of the account: {', '.join(facts['custom_fields'])}")
     for sc in report.sources:
         out.append("")
+        out.extend(sc.report.lines())
         if sc.error:
-            out.append(f"{sc.entity}: {sc.error}")
             code = max(code, sc.error.exit_code)
-        if sc.table is not None:
-            t = sc.table
-            fmt = t.format + (f", sheet {t.sheet!r}" if t.sheet else "") + (
-                f", encoding {t.encoding}, delimiter {t.delimiter!r}" if t.format == "csv" else "")
-            if not sc.error:
-                out.append(f"{sc.entity}: {t.source}")
-            out.append(f"  {t.size_bytes} bytes, {fmt}, {t.rows} data rows, {len(t.headers)} columns")
-            if t.sheet_names:
-                out.append(f"  sheets: {', '.join(t.sheet_names)}")
-            out.append(f"  headers: {', '.join(t.headers)}")
-            for n in t.notes:
-                out.append(f"  note: {n}")
+        elif sc.table is not None and sc.table.rows == 0:
+            out.append("  ✖ no data rows: a sync would plan nothing")
+            code = max(code, Exit.UNREADABLE)
         m = sc.mapping
         if m:
             for c in m.missing_columns:
@@ -87,13 +86,11 @@ def cmd_check(args: argparse.Namespace) -> int:
                 code = max(code, Exit.USAGE)
             for f in m.unknown_custom:
                 out.append(f"  ! custom field {f} is not known to the LMS")
-            optional = {f: h for f, h in m.suggestions.items() if f not in m.unmapped_required}
-            for f, h in optional.items():
-                out.append(f'  suggestion: map {f} = "{h}"')
+            for f, h in m.suggestions.items():
+                if f not in m.unmapped_required:
+                    out.append(f'  suggestion: map {f} = "{h}"')
             if not (m.missing_columns or m.unmapped_required):
                 out.append("  mapping OK")
-    if report.lms_error:
-        code = max(code, report.lms_error.exit_code)
     print("\n".join(out))
     return code
 
@@ -153,10 +150,31 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from . import notify
+
     cfg = service.load(args.config)
-    report = asyncio.run(service.run(cfg, progress=_progress()))
+    try:
+        report = asyncio.run(service.run(cfg, progress=_progress()))
+    except Exception as e:  # tell [notify] that the run failed, then report it as usual
+        notify.send_sync(cfg, notify.summary(cfg, error=e))
+        raise
     print(apply_summary(report))
-    return report.exit_code
+    data = notify.summary(cfg, report=report)  # its exit code also counts the plan's row errors
+    notify.send_sync(cfg, data)
+    return data["exit_code"]
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from . import daemon
+
+    return daemon.main(service.load(args.config))
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from .ossched import render
+
+    sys.stdout.write(render(service.load(args.config), args.print_format))
+    return Exit.OK
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -246,6 +264,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("run", help="one unattended sync by the config's [policy] (what the schedule runs)")
     common(sp)
     sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("daemon", help="run the [schedule] until stopped (SIGTERM, or Ctrl+C)")
+    common(sp)
+    sp.set_defaults(func=cmd_daemon)
+
+    sp = sub.add_parser("schedule", help="print the [schedule] as a systemd timer or crontab lines")
+    common(sp)
+    sp.add_argument("--print", dest="print_format", choices=("systemd", "cron"), required=True,
+                    help="systemd: a .service and a .timer unit; cron: crontab lines")
+    sp.set_defaults(func=cmd_schedule)
 
     sp = sub.add_parser("runs", help="past runs and their outcomes")
     common(sp)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .gcpause import gc_paused
 from .model import Change, Decision, Kind, Plan, Problem, Resolution
 
 VERSION = 1
@@ -26,9 +27,9 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "changes": [
             {
                 "id": c.id, "kind": c.kind.value, "key": c.key, "row": c.row, "rule": c.rule,
-                "fields": {k: [b, a] for k, (b, a) in c.fields.items()},
+                "fields": c.fields,  # (before, after) tuples are JSON arrays
                 "decision": c.decision.value, "depends_on": c.depends_on,
-                "problems": [p.to_json() for p in c.problems], "target": c.target,
+                "problems": [p.to_json() for p in c.problems] if c.problems else [], "target": c.target,
                 **({"unique_key": c.unique_key} if c.unique_key is not None else {}),
             }
             for c in plan.changes
@@ -43,7 +44,18 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
 
 
 def dumps(plan: Plan) -> str:
-    return json.dumps(plan_to_json(plan), ensure_ascii=False, indent=1)
+    """The plan JSON with one change or problem per line: readable and diffable by a
+    person, and written by the C encoder (an `indent` would fall back to pure Python)."""
+    with gc_paused():
+        d = plan_to_json(plan)
+    enc = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    parts = []
+    for k, v in d.items():
+        if isinstance(v, list) and v:
+            parts.append(f'"{k}": [\n  ' + ",\n  ".join(map(enc, v)) + "\n]")
+        else:
+            parts.append(f'"{k}": {enc(v)}')
+    return "{\n" + ",\n".join(parts) + "\n}"
 
 
 def plan_from_json(d: Any, where: str = "plan") -> Plan:
@@ -94,9 +106,11 @@ def write_plan(plan: Plan, path: Path) -> None:
 
 def read_plan(path: Path) -> Plan:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with gc_paused():
+            data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError("plan file not found", where=str(path)) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise UsageError(f"cannot read the plan: {e}", where=str(path)) from None
-    return plan_from_json(data, str(path))
+    with gc_paused():
+        return plan_from_json(data, str(path))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Config, EntityConfig, load_config
+from .config import STATE_DIR_NAME, Config, EntityConfig, load_config
 from .engine.mapping import MappingReport, mapped_frame, review_mapping
 from .engine.planner import Inputs, build_plan
 from .errors import SourceError, SyncError, UsageError
@@ -23,23 +23,21 @@ SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
 
 
 def open_lms(cfg: Config) -> LMS:
-    if cfg.lms.kind == "local":
-        from .lms.embedded import EmbeddedLMS
+    if cfg.lms.kind == "ispring":
+        from .lms.ispring import ISpringLMS
 
-        return EmbeddedLMS(cfg.lms.path or cfg.base_dir / "lms.sqlite")
-    raise UsageError(f"[lms] kind = {cfg.lms.kind!r} is not available in this version of tui_sync",
-                     where=str(cfg.path), hint='use kind = "local" (the embedded LMS) for now')
+        return ISpringLMS(cfg.lms, cfg.state, concurrency=cfg.apply.concurrency)
+    from .lms.embedded import EmbeddedLMS
+
+    return EmbeddedLMS(cfg.lms.path or cfg.base_dir / "lms.sqlite")
 
 
-def read_source(entity: EntityConfig, name: str) -> Table:
-    src = entity.source
-    if src.kind == "file":
-        from .sources.local import read_file
+def read_source(cfg: Config, name: str, *, cache=None, progress=None) -> Table:
+    """One source (`departments` or `users`), from a file, a URL or a Google Sheet."""
+    from .sources.fetch import fetch_source
 
-        assert src.path is not None
-        return read_file(src.path, src.options, max_bytes=src.max_bytes)
-    raise SourceError(f"source kind {src.kind!r} is not available in this version of tui_sync",
-                      where=f"[{name}.source]", hint='use kind = "file" with a local path for now')
+    entity: EntityConfig = getattr(cfg, name)
+    return fetch_source(entity.source, cfg.state, cache=cache, progress=progress)
 
 
 @dataclass
@@ -48,8 +46,13 @@ class Sources:
     users: Table
 
 
-def read_sources(cfg: Config) -> Sources:
-    return Sources(read_source(cfg.departments, "departments"), read_source(cfg.users, "users"))
+def read_sources(cfg: Config, *, progress=None) -> Sources:
+    """Both sources; two tabs of one workbook or spreadsheet are fetched once (issue 5 §3)."""
+    from .sources.fetch import FetchCache
+
+    cache = FetchCache()
+    return Sources(read_source(cfg, "departments", cache=cache, progress=progress),
+                   read_source(cfg, "users", cache=cache, progress=progress))
 
 
 async def snapshot(cfg: Config) -> Snapshot:
@@ -83,9 +86,16 @@ async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
 @dataclass
 class SourceCheck:
     entity: str
-    table: Table | None = None
-    error: SyncError | None = None
+    report: Any  # sources.fetch.SourceReport: reachable, bytes, format, sheets, header, rows, client_email
     mapping: MappingReport | None = None
+
+    @property
+    def table(self) -> Table | None:
+        return self.report.table
+
+    @property
+    def error(self) -> SyncError | None:
+        return self.report.failure
 
 
 @dataclass
@@ -94,6 +104,7 @@ class CheckReport:
     sources: list[SourceCheck] = field(default_factory=list)
     lms_error: SyncError | None = None
     lms_counts: tuple[int, int] | None = None  # departments, users
+    lms_facts: dict[str, Any] = field(default_factory=dict)  # iSpring: auth style, fields
 
     @property
     def ok(self) -> bool:
@@ -102,23 +113,27 @@ class CheckReport:
             and not s.mapping.unmapped_required for s in self.sources)
 
 
-async def check(cfg: Config) -> CheckReport:
+async def check(cfg: Config, *, progress=None) -> CheckReport:
     """Validate sources and mapping and reach the LMS, without planning (DESIGN §2 `check`)."""
+    from .sources.fetch import FetchCache, describe_source
+
     report = CheckReport(cfg)
     snap: Snapshot | None = None
+    lms = open_lms(cfg)
     try:
-        snap = await snapshot(cfg)
+        snap = await lms.snapshot()
         report.lms_counts = (snap.departments.height, snap.users.height)
+        describe = getattr(lms, "describe", None)
+        if describe is not None:
+            report.lms_facts = await describe()
     except SyncError as e:
         report.lms_error = e
-    for name, entity, ent in (("departments", cfg.departments, "department"), ("users", cfg.users, "user")):
-        sc = SourceCheck(name)
-        try:
-            sc.table = read_source(entity, name)
-            if sc.table.rows == 0:
-                raise SourceError(f"the {name} sheet has no data rows", where=sc.table.source)
-        except SyncError as e:
-            sc.error = e
+    finally:
+        await lms.close()
+    cache = FetchCache()
+    for name, ent in (("departments", "department"), ("users", "user")):
+        entity: EntityConfig = getattr(cfg, name)
+        sc = SourceCheck(name, describe_source(entity.source, cfg.state, cache=cache, progress=progress))
         if sc.table is not None:
             sc.mapping = review_mapping(
                 ent, entity.mapping, sc.table.headers,
@@ -263,3 +278,184 @@ async def export(cfg: Config, departments: Path, users: Path) -> tuple[int, int]
 
     snap = await snapshot(cfg)
     return export_lms(snap, cfg, departments, users)
+
+
+# --- UI support ---------------------------------------------------------------
+# Thin wrappers the terminal UI needs; the work is in engine/resolve.py and config_write.py.
+
+async def replan(cfg: Config, previous: PlanResult, resolutions: list[Resolution], *,
+                 reread: bool = False) -> PlanResult:
+    """Plan again with `resolutions`, keeping every decision by change id; from the same
+    sheets, or (`reread`) from the sheets as they are now."""
+    from .engine.resolve import carry_decisions
+
+    result = await make_plan(cfg, resolutions, sources=None if reread else previous.sources)
+    carry_decisions(previous.plan, result.plan)
+    return result
+
+
+def department_blockers(result: PlanResult, change):
+    """D5 as data: the users and child departments that keep `change` (a delete) blocked."""
+    from .engine.resolve import blockers
+
+    return blockers(result.plan, result.snapshot, change)
+
+
+def move_targets(result: PlanResult):
+    """Departments that stay after the plan (where a deleted department's users may go)."""
+    from .engine.resolve import move_targets as targets
+
+    return targets(result.plan, result.snapshot)
+
+
+def save_config(path: Path, raw: dict[str, Any]) -> Config:
+    """Validate and write a whole config (tomli-w); the previous file is kept as .bak."""
+    from .config_write import save_config as save
+
+    return save(path, raw)
+
+
+def save_mapping(cfg: Config, entity: str, mapping: dict[str, str]) -> Config:
+    """Write `[<entity>.mapping]` into the config file, keeping every other setting."""
+    from .config_write import save_config as save
+    from .config_write import with_mapping
+
+    return save(cfg.path, with_mapping(cfg.raw, entity, mapping))
+
+
+def config_text(raw: dict[str, Any]) -> str:
+    from .config_write import dumps
+
+    return dumps(raw)
+
+
+def check_source_settings(raw_source: dict[str, Any], config_path: Path, entity: str):
+    from .config_write import check_source
+
+    return check_source(raw_source, config_path, entity)
+
+
+def check_lms_settings(raw_lms: dict[str, Any], config_path: Path):
+    from .config_write import check_lms
+
+    return check_lms(raw_lms, config_path)
+
+
+def read_source_settings(raw_source: dict[str, Any], config_path: Path, entity: str) -> Table:
+    """Read a sheet from source settings that are not saved yet (the wizard's preview)."""
+    from .config_write import check_source
+    from .sources.fetch import fetch_source
+
+    return fetch_source(check_source(raw_source, config_path, entity), config_path.parent / STATE_DIR_NAME)
+
+
+def review_entity_mapping(entity: str, mapping: dict[str, str], headers: tuple[str, ...],
+                          snap: Snapshot | None = None) -> MappingReport:
+    """`check`'s mapping review for one entity ("department" or "user") against a sheet's headers."""
+    user = entity == "user" and snap is not None
+    return review_mapping(entity, mapping, headers,
+                          extra_required=snap.required_fields if user else (),
+                          known_custom=snap.known_custom_fields if user else None)
+
+
+def mapping_fields(entity: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The standard LMS fields of "department" or "user", and the required ones."""
+    from .engine.mapping import fields_of
+
+    return fields_of(entity)
+
+
+def suggest_column(field_name: str, headers: tuple[str, ...], taken: set[str]) -> str | None:
+    from .engine.mapping import suggest
+
+    return suggest(field_name, headers, taken)
+
+
+def store_secret(state_dir: Path, name: str, value: str) -> None:
+    from .secrets import store_secret as store
+
+    store(state_dir, name, value)
+
+
+# --- schedule & held (issue 7) ---
+
+UNATTENDED_TRIGGERS = ("run", "schedule")
+UNDECIDED = ("skipped", "held")  # outcomes that leave a held change waiting for a person
+
+
+@dataclass(frozen=True)
+class HeldSummary:
+    """Changes that unattended runs hold for review (P3), for the UI's banner.
+
+    Each unattended run plans afresh, so only the latest one's held plan is current (earlier
+    held plans are superseded by it). A held change stops counting once a person decides it in a
+    later apply: applies it (`apply --plan <held plan> --approve all`, or from the UI), rejects it,
+    or applies a fresh plan that settles it; an unattended run that no longer holds it ends it too."""
+
+    count: int
+    since: Any  # datetime: when the oldest of them was first held (that run's start)
+    run_id: int  # the latest run that held them
+    path: Path | None  # its held plan (None only if that run was interrupted and resumed)
+    paths: tuple[Path, ...] = ()  # held plans of every run in the chain, latest first
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return f"{self.count} change{'s' if self.count != 1 else ''} held for review since " \
+               f"{self.since:%H:%M, %Y-%m-%d}"
+
+
+def held_summary(cfg: Config, *, history: int = 200) -> HeldSummary | None:
+    """What is held for review now, or None. Reads the run history only."""
+    from datetime import datetime
+
+    from .state.runs import RunStore
+
+    store = RunStore(cfg.state)
+    runs = store.list(history)  # newest first
+
+    def planned(r) -> bool:
+        return r.status not in ("skipped", "failed", "running", "interrupted")
+
+    def unattended(r) -> bool:
+        return r.trigger in UNATTENDED_TRIGGERS or any(
+            isinstance(per, dict) and per.get("held") for per in r.counts.values())
+
+    latest = next((i for i, r in enumerate(runs) if planned(r) and unattended(r)), None)
+    if latest is None:
+        return None
+    run = store.get(runs[latest].id)
+    assert run is not None
+    kinds = {c.change_id: c.kind for c in run.changes if c.outcome == "held"}
+    alive = set(kinds)
+    for r in runs[:latest]:  # later applies by a person
+        if r.status in ("skipped", "failed"):
+            continue
+        alive -= {cid for cid, (o, _) in store.outcomes(r.id).items() if cid in alive and o not in UNDECIDED}
+    if not alive:
+        return None
+    since = dict.fromkeys(alive, run.started)
+    chain = [runs[latest]]
+    open_ = set(alive)  # still held, without a break, further back
+    for r in runs[latest + 1:]:
+        if not open_:
+            break
+        if not planned(r):
+            continue
+        outs = store.outcomes(r.id)
+        if unattended(r):
+            still = {cid for cid in open_ if outs.get(cid, ("", None))[0] == "held"}
+            for cid in still:
+                since[cid] = r.started
+            if still:
+                chain.append(r)
+            open_ = still
+        else:
+            open_ -= {cid for cid in open_ if cid in outs and outs[cid][0] not in UNDECIDED}
+    plans = [cfg.state / "held" / f"run-{r.id}.plan.json" for r in chain]
+    paths = tuple(p for p in plans if p.exists())
+    by_kind: dict[str, int] = {}
+    for cid in alive:
+        by_kind[kinds[cid]] = by_kind.get(kinds[cid], 0) + 1
+    return HeldSummary(
+        count=len(alive), since=min(datetime.fromisoformat(s) for s in since.values()), run_id=run.id,
+        path=plans[0] if plans[0].exists() else None, paths=paths, by_kind=dict(sorted(by_kind.items())))

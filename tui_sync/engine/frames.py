@@ -7,6 +7,7 @@ have an error, so later rules can skip them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import polars as pl
 
@@ -48,10 +49,14 @@ class RowProblems:
         key: str,
         column: str | None,
         severity: Severity = Severity.ERROR,
+        enrich: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     ) -> pl.DataFrame:
-        """Record `code` on the rows where `mask` holds; errors also set ERR. Returns the new frame."""
+        """Record `code` on the rows where `mask` holds; errors also set ERR. Returns the new frame.
+        `enrich` adds columns the message needs, to the rows with the problem only."""
         hit = df.filter(mask)
         if hit.height:
+            if enrich is not None:
+                hit = enrich(hit)
             self.frames.append(
                 hit.select(
                     pl.col(ROW).alias("row"),

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import polars as pl
 
 from ..errors import SourceError
+from ..gcpause import gc_paused
 from ..lms.base import Snapshot
 from ..model import Change, Kind, Plan, Problem, Resolution
 from ..sources.table import Table
@@ -42,6 +43,11 @@ def source_summary(t: Table) -> dict:
 
 
 def build_plan(inp: Inputs, resolutions: list[Resolution] | None = None) -> Plan:
+    with gc_paused():
+        return _build(inp, resolutions)
+
+
+def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
     resolutions = list(resolutions or [])
     for name, t in (("departments", inp.departments), ("users", inp.users)):
         if t.rows == 0:  # P2: an empty source plans nothing (and so removes nobody)

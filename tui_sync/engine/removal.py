@@ -78,7 +78,7 @@ def plan_deletes(
                 ch.depends_on.extend(x for x in deps if x not in ch.depends_on)
             else:
                 ch = Change(change_id(Kind.UPDATE_USER, login), Kind.UPDATE_USER, login,
-                            {"departmentId": (depts.lms_code_of.get(d), res.to)}, row=users.row_of_user.get(uid),
+                            {"departmentId": (depts.lms_code_of.get(d), res.to)}, row=users.row_of(uid),
                             target=uid, depends_on=deps)
                 users.changes.append(ch)
                 updates[uid] = ch

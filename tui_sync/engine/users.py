@@ -34,7 +34,11 @@ class UserStep:
     problems: list[Problem]
     matched: dict[str, str | None]  # L1: LMS id -> unique key, rows without errors
     final_department: dict[str, str | None]  # LMS user id -> department ref after the plan (moved users only)
-    row_of_user: dict[str, int]  # LMS id -> sheet row (rows with or without errors)
+    pointers: pl.DataFrame  # id, ROW: the LMS users rows point to (rows with or without errors; U6)
+
+    def row_of(self, user_id: str) -> int | None:
+        hit = self.pointers.filter(pl.col("id") == user_id)
+        return hit[ROW][0] if hit.height else None
 
 
 def plan_users(
@@ -86,47 +90,50 @@ def plan_users(
                         pl.format("{} {} appears on more than one row; none of them is applied", pl.lit(f), pl.col(f)),
                         key="login", column=col(f))
 
-    # U2 identification
-    df = (df.join(lmsu.select("login_n", pl.col("id").alias("by_login")), on="login_n", how="left")
-            .join(lmsu.select("email_n", pl.col("id").alias("by_email")), on="email_n", how="left"))
+    # U2 identification: one lazy chain of joins
+    lz = (df.lazy()
+          .join(lmsu.lazy().select("login_n", pl.col("id").alias("by_login")), on="login_n", how="left")
+          .join(lmsu.lazy().select("email_n", pl.col("id").alias("by_email")), on="email_n", how="left"))
     if use_key:
-        df = df.join(ledu.select("key_n", pl.col("lms_id").alias("by_key")), on="key_n", how="left")
+        lz = lz.join(ledu.lazy().select("key_n", pl.col("lms_id").alias("by_key")), on="key_n", how="left")
     else:
-        df = df.with_columns(pl.lit(None, pl.String).alias("by_key"))
+        lz = lz.with_columns(pl.lit(None, pl.String).alias("by_key"))
     split = pl.col("by_login").is_not_null() & pl.col("by_email").is_not_null() & (pl.col("by_login") != pl.col("by_email"))
-    df = df.with_columns(pl.when(split).then(None).otherwise(pl.coalesce("by_login", "by_email")).alias("by_le"))
-    df = df.with_columns(
+    lz = lz.with_columns(pl.when(split).then(None).otherwise(pl.coalesce("by_login", "by_email")).alias("by_le"))
+    lz = lz.with_columns(
         pl.coalesce("by_key", "by_le").alias("target"),
         pl.when(pl.col("by_key").is_not_null()).then(pl.lit("userUniqueKey"))
         .when(pl.col("by_login").is_not_null() & pl.col("by_email").is_not_null()).then(pl.lit("login+email"))
         .when(pl.col("by_login").is_not_null()).then(pl.lit("login"))
         .when(pl.col("by_email").is_not_null()).then(pl.lit("email")).alias("rule"),
     )
-    df = df.join(ledu.select(pl.col("lms_id").alias("target"), pl.col("key_n").alias("target_key")),
-                 on="target", how="left")
+    df = lz.join(ledu.lazy().select(pl.col("lms_id").alias("target"), pl.col("key_n").alias("target_key")),
+                 on="target", how="left").collect()
     lname = lmsu.select(pl.col("id"), pl.col("login").alias("_l"))
-    who = df.join(lname.rename({"id": "by_login", "_l": "l1"}), on="by_login", how="left") \
-            .join(lname.rename({"id": "by_email", "_l": "l2"}), on="by_email", how="left") \
-            .join(lname.rename({"id": "by_key", "_l": "l3"}), on="by_key", how="left") \
-            .join(lname.rename({"id": "by_le", "_l": "l4"}), on="by_le", how="left")
-    df = who
+
+    def names(hit: pl.DataFrame) -> pl.DataFrame:
+        """LMS logins of the users a problem row points to (only for the rows with problems)."""
+        for src, dst in (("by_login", "l1"), ("by_email", "l2"), ("by_key", "l3"), ("by_le", "l4")):
+            hit = hit.join(lname.rename({"id": src, "_l": dst}), on=src, how="left")
+        return hit
+
     df = rp.add(df, split, "identity_conflict",
                 pl.format("login {} belongs to LMS user {} but email {} to LMS user {}",
                           pl.col("login"), pl.col("l1"), pl.col("email"), pl.col("l2")),
-                key="login", column=col("login"))
+                key="login", column=col("login"), enrich=names)
     df = rp.add(df, pl.col("by_key").is_not_null() & pl.col("by_le").is_not_null() & (pl.col("by_key") != pl.col("by_le")),
                 "identity_conflict",
                 pl.format("unique key {} belongs to LMS user {} but login/email point to LMS user {}",
                           pl.col("userUniqueKey") if use_key else pl.lit(""), pl.col("l3"), pl.col("l4")),
-                key="login", column=col("userUniqueKey"))
+                key="login", column=col("userUniqueKey"), enrich=names)
     if use_key:
         df = rp.add(df, pl.col("by_key").is_null() & pl.col("key_n").is_not_null() & pl.col("target_key").is_not_null()
                     & neq(pl.col("target_key"), pl.col("key_n")), "identity_conflict",
                     pl.format("LMS user {} is known under another unique key ({})", pl.col("l4"), pl.col("target_key")),
-                    key="login", column=col("userUniqueKey"))
+                    key="login", column=col("userUniqueKey"), enrich=names)
     df = rp.add(df, ~pl.col(ERR) & pl.col("target").is_not_null() & (pl.len().over("target", ERR) > 1),
                 "identity_conflict", pl.format("another row identifies the same LMS user ({})", pl.col("l4")),
-                key="login", column=col("login"))
+                key="login", column=col("login"), enrich=names)
     # U3: the plan may not give a login or email to one user while another holds it
     df = rp.add(df, ~pl.col(ERR) & pl.col("by_login").is_not_null() & neq(pl.col("by_login"), pl.col("target")),
                 "login_taken", pl.format("login {} is held by another LMS user", pl.col("login")),
@@ -176,29 +183,28 @@ def plan_users(
         if not p.is_error:
             warn_by_row.setdefault(p.row, []).append(p)
 
-    row_of_user = dict(pl.concat([
-        df.select(pl.col(c).alias("id"), ROW) for c in ("by_key", "by_login", "by_email")
-    ]).drop_nulls("id").unique("id", keep="first").iter_rows())
+    pointers = pl.concat([df.select(pl.col(c).alias("id"), ROW) for c in ("by_key", "by_login", "by_email")]
+                         ).drop_nulls("id").unique("id", keep="first")
 
     good = df.filter(~pl.col(ERR))
-    lms_login = dict(lmsu.select("id", "login").iter_rows())
-    dept_code = depts.lms_code_of
-    changes = _creates(good.filter(pl.col("target").is_null()), custom, warn_by_row, depts, lms_login)
+    changes = _creates(good.filter(pl.col("target").is_null()), custom, warn_by_row, depts, lmsu)
     upd, final_department = _updates(good.filter(pl.col("target").is_not_null()), lmsu, custom, lms_custom,
-                                     warn_by_row, depts, lms_login, dept_code)
+                                     warn_by_row, depts)
     changes += upd
-    matched = dict(good.filter(pl.col("target").is_not_null())
-                   .select("target", "userUniqueKey" if use_key else pl.lit(None, pl.String)).iter_rows())
+    # L1: what the plan matched; what the ledger already holds with the same key needs no recording
+    matched = (good.filter(pl.col("target").is_not_null())
+               .select(pl.col("target").alias("lms_id"), (pl.col("userUniqueKey") if use_key else pl.lit(None, pl.String)).alias("key"))
+               .join(ledu.select("lms_id", "key"), on=["lms_id", "key"], how="anti", nulls_equal=True))
+    matched_d = dict(matched.iter_rows())
 
     # U6 removal: managed users no row points to any more (a row with errors still points)
-    pointed = pl.concat([df.select(pl.col(c).alias("id")) for c in ("by_key", "by_login", "by_email")]).drop_nulls()
     gone = (lmsu.join(ledu.select(pl.col("lms_id").alias("id")), on="id", how="semi")
-                .join(pointed, on="id", how="anti")
+                .join(pointers, on="id", how="anti")
                 .filter(pl.col("status") == Status.ACTIVE.value).sort("login_n"))
     for u in gone.select("id", "login").iter_rows(named=True):
         changes.append(Change(change_id(Kind.INACTIVATE_USER, u["login"]), Kind.INACTIVATE_USER, u["login"],
                               {"status": (Status.ACTIVE.value, Status.INACTIVE.value)}, target=u["id"]))
-    return UserStep(changes, problems, matched, final_department, row_of_user)
+    return UserStep(changes, problems, matched_d, final_department, pointers)
 
 
 def _deps(r: dict, depts: DepartmentStep) -> list[str]:
@@ -223,9 +229,22 @@ def _supervisor_text(ref: str | None, sheet_value: str | None, lms_login: dict[s
     return sheet_value if ref.startswith("new:") else lms_login.get(ref, sheet_value)
 
 
-def _creates(rows: pl.DataFrame, custom: list[str], warn_by_row, depts: DepartmentStep, lms_login) -> list[Change]:
+def _logins_of(rows: pl.DataFrame, columns: list[str], lmsu: pl.DataFrame) -> dict[str, str]:
+    """id -> login for the LMS users these columns name (a few, not the whole LMS)."""
+    cols = [c for c in columns if c in rows.columns]
+    if not cols or rows.height == 0:
+        return {}
+    ids = pl.concat([rows.select(pl.col(c).alias("id")) for c in cols]).drop_nulls().unique()
+    return dict(lmsu.join(ids, on="id", how="semi").select("id", "login").iter_rows())
+
+
+def _creates(rows: pl.DataFrame, custom: list[str], warn_by_row, depts: DepartmentStep, lmsu) -> list[Change]:
     out = []
-    for r in rows.iter_rows(named=True):
+    lms_login = _logins_of(rows, ["subordination_ref", "coSubordination_ref"], lmsu)
+    keep = [c for c in (ROW, "login", "status_v", "dref", "userUniqueKey", *PLAIN_FIELDS, "departmentId",
+                        "subordination", "coSubordination", "subordination_ref", "coSubordination_ref", *custom)
+            if c in rows.columns]
+    for r in rows.select(list(dict.fromkeys(keep))).iter_rows(named=True):
         fields: dict = {}
         for f in (*PLAIN_FIELDS, "departmentId"):
             if f in r and r[f] is not None:
@@ -243,7 +262,7 @@ def _creates(rows: pl.DataFrame, custom: list[str], warn_by_row, depts: Departme
     return out
 
 
-def _updates(rows, lmsu, custom, lms_custom, warn_by_row, depts, lms_login, dept_code):
+def _updates(rows, lmsu, custom, lms_custom, warn_by_row, depts):
     """update_user / inactivate_user / reactivate_user for matched rows (U5, U8, U10)."""
     now = lmsu.rename({c: f"now_{c}" for c in lmsu.columns if c != "id"})
     rows = rows.join(now, left_on="target", right_on="id", how="left")
@@ -263,6 +282,12 @@ def _updates(rows, lmsu, custom, lms_custom, warn_by_row, depts, lms_login, dept
     status_change = neq(pl.col("now_status"), pl.col("status_v"))
     rows = rows.with_columns(*flags, status_change.alias("chg_status"))
     rows = rows.filter(pl.any_horizontal(pl.col("^chg_.*$")))
+    used = {ROW, "login", "rule", "target", "status_v", "now_status", "userUniqueKey", *(f"chg_{f}" for f in compare),
+            "chg_status", *(x for pair in compare.values() for x in pair), *compare}
+    rows = rows.select([c for c in rows.columns if c in used])
+    lms_login = _logins_of(rows, ["now_subordination", "now_coSubordination", "subordination_ref",
+                                  "coSubordination_ref"], lmsu)
+    dept_code = depts.lms_code_of
 
     out: list[Change] = []
     final_department: dict[str, str | None] = {}

@@ -31,7 +31,7 @@ import httpx
 from tui_sync.config import SourceConfig
 from tui_sync.errors import ConfigError, SourceError
 from tui_sync.secrets import reveal
-from tui_sync.sources.links import download_link, origin, redact_text, redact_url
+from tui_sync.sources.links import DownloadLink, download_link, origin, redact_text, redact_url
 from tui_sync.sources.local import read_bytes
 from tui_sync.sources.table import Table
 
@@ -139,28 +139,28 @@ class _Retry(Exception):
         self.retry_after = retry_after
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    where: str  # the configured address, redacted
+    link: DownloadLink
+    insecure: bool
+    credentials: tuple[str, str] | None = dataclasses.field(repr=False)
+
+
+def download_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | None = None,
+                    cache: FetchCache | None = None, retry: RetryPolicy = RetryPolicy()) -> Download:
+    """The bytes of a `kind = "url"` source (from `cache` when this run fetched them already)."""
+    return _download_prepared(cfg, _prepare(cfg, state_dir), progress, cache, retry)
+
+
 def fetch_url(cfg: SourceConfig, state_dir: Path, *, progress: Progress | None = None,
               cache: FetchCache | None = None, retry: RetryPolicy = RetryPolicy()) -> Table:
     """Download a CSV or XLSX file (`kind = "url"`) and read it like a local file."""
-    if not cfg.url:
-        raise ConfigError('kind = "url" needs url = "https://…"')
-    where = redact_url(cfg.url)
-    link = download_link(cfg.url)
-    insecure = _check_address(link.url, cfg, where)
-    credentials = _credentials(cfg, state_dir, where)
-    quiet_http_logs()
-
-    def fetch() -> Download:
-        return download(link.url, cfg, where, credentials=credentials, progress=progress, retry=retry)
-
-    if cache is None:
-        got = fetch()
-    else:
-        identity = (cfg.username, secret_identity(credentials[1])) if credentials else None
-        got = cache.get_or_fetch(("url", link.url, identity, str(cfg.ca_file or "")), fetch)
-
+    prep = _prepare(cfg, state_dir)
+    got = _download_prepared(cfg, prep, progress, cache, retry)
+    link, where = prep.link, prep.where
     notes = []
-    if insecure:
+    if prep.insecure:
         notes.append("downloaded over plain http:// (allow_insecure_http = true): anyone on the network "
                      "could read or change it")
     if link.rewritten:
@@ -171,11 +171,36 @@ def fetch_url(cfg: SourceConfig, state_dir: Path, *, progress: Progress | None =
     try:
         table = read_bytes(got.data, where, cfg.options, got.content_type)
     except SourceError as exc:
-        if _WEB_PAGE in exc.message and origin(got.url) != origin(link.url):
+        if _WEB_PAGE in exc.message and redact_url(got.url) != redact_url(link.url):
             raise SourceError(f"{exc.message} (the address redirected to {redact_url(got.url)})",
                               where=where, hint=exc.hint) from None
         raise
     return dataclasses.replace(table, notes=tuple(notes) + table.notes)
+
+
+def _prepare(cfg: SourceConfig, state_dir: Path) -> _Prepared:
+    if not cfg.url:
+        raise ConfigError('kind = "url" needs url = "https://…"')
+    where = redact_url(cfg.url)
+    link = download_link(cfg.url)
+    insecure = _check_address(link.url, cfg, where)
+    quiet_http_logs()
+    return _Prepared(where, link, insecure, _credentials(cfg, state_dir, where))
+
+
+def _download_prepared(cfg: SourceConfig, prep: _Prepared, progress: Progress | None, cache: FetchCache | None,
+                       retry: RetryPolicy) -> Download:
+    def fetch() -> Download:
+        if prep.insecure:
+            log.warning("%s: downloading over plain http:// (allow_insecure_http = true)", prep.where)
+        return download(prep.link.url, cfg, prep.where, credentials=prep.credentials, progress=progress,
+                        retry=retry)
+
+    if cache is None:
+        return fetch()
+    creds = prep.credentials
+    identity = (creds[0], secret_identity(creds[1])) if creds else None
+    return cache.get_or_fetch(("url", prep.link.url, identity, str(cfg.ca_file or "")), fetch)
 
 
 # ---------------------------------------------------------------- settings
@@ -194,7 +219,6 @@ def _check_address(url: str, cfg: SourceConfig, where: str) -> bool:
         if not cfg.allow_insecure_http:
             raise ConfigError("plain http:// can be read and changed on the way", where=where,
                               hint="use https://, or set allow_insecure_http = true if you trust this network")
-        log.warning("%s: downloading over plain http:// (allow_insecure_http = true)", where)
         return True
     if parts.scheme != "https":
         raise ConfigError(f"unsupported address scheme {parts.scheme!r}", where=where, hint="use an https:// address")
@@ -437,12 +461,19 @@ def _read_body(response: httpx.Response, cfg: SourceConfig, where: str, progress
 
 
 def _too_big(where: str, size: int | None, limit: int) -> SourceError:
-    mb = 1024 * 1024
-    told = f"the file is {size / mb:,.1f} MB, " if size else "the download is "
-    return SourceError(f"{told}over the max_bytes limit of {limit / mb:,.1f} MB", where=where,
+    told = f"the file is {_size(size)}, " if size else "the download is "
+    return SourceError(f"{told}over the max_bytes limit of {_size(limit)}", where=where,
                        hint="check that this is the right file (a sheet of departments or users is far smaller), "
                             "or raise max_bytes")
 
 
-__all__ = ["Download", "FetchCache", "RetryPolicy", "download", "fetch_url", "parse_retry_after",
+def _size(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} GB"
+
+
+__all__ = ["Download", "FetchCache", "RetryPolicy", "download", "download_source", "fetch_url", "parse_retry_after",
            "quiet_http_logs", "secret_identity", "ssl_context"]

@@ -77,7 +77,7 @@ class Run:
     ended: str | None
     trigger: str
     actor: str
-    status: str  # running | completed | interrupted | held | failed
+    status: str  # running | completed | interrupted | held | failed | skipped
     config: str | None
     sources: dict[str, Any]
     counts: dict[str, Any]
@@ -159,6 +159,26 @@ class RunStore:
     def set_status(self, run_id: int, status: str, message: str | None = None) -> None:
         with closing(self._connect()) as con, con:
             con.execute("UPDATE runs SET status=?, message=COALESCE(?, message) WHERE id=?", (status, message, run_id))
+
+    def record_event(self, trigger: str, status: str, config: str | None, message: str) -> Run:
+        """A run that applied nothing: a scheduled run `skipped` (another sync held the lock) or
+        `failed` before it could plan (a source or the LMS unreadable). Issue 7."""
+        at = now()
+        with closing(self._connect()) as con, con:
+            cur = con.execute(
+                "INSERT INTO runs (started, ended, trigger, actor, status, config, sources, counts, message)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (at, at, trigger, actor(), status, config, "{}", "{}", message))
+            run_id = int(cur.lastrowid)
+        run = self.get(run_id)
+        assert run is not None
+        return run
+
+    def note(self, run_id: int, text: str) -> None:
+        """Add a sentence to a run's message (e.g. that a scheduled run waited for the lock)."""
+        with closing(self._connect()) as con, con:
+            con.execute("UPDATE runs SET message = CASE WHEN message IS NULL OR message = '' THEN ?"
+                        " ELSE message || '; ' || ? END WHERE id=?", (text, text, run_id))
 
     def mark_interrupted(self) -> None:
         """Runs left `running` by a process that is gone (call with the lock held)."""

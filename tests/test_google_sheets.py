@@ -1,0 +1,269 @@
+"""Google Sheets sources: the real gspread + google-auth code against a loopback token
+endpoint and Sheets API v4 emulator (issue 5, part 2).
+
+The emulator's address reaches the code the supported way: the service-account key's
+own `token_uri`, and `TUI_SYNC_GOOGLE_API` for the Sheets API base (a transport
+adapter on the session rewrites https://sheets.googleapis.com). Nothing is monkeypatched.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from servers.google import Cell, GoogleEmulator, Spreadsheet, Tab, google_error, make_service_account, new_rsa_key
+from tui_sync.config import Secret, SourceConfig
+from tui_sync.errors import ConfigError, SourceError
+from tui_sync.sources.fetch import FetchCache, describe_source, fetch_source
+from tui_sync.sources.google import API_ENV, READONLY_SCOPE, fetch_google
+from tui_sync.sources.remote import RetryPolicy
+from tui_sync.sources.table import ROW, SheetOptions
+
+SHEET_ID = "1HrSheetAbCdEfGhIjKlMnOpQrStUvWxYz012345"
+EMAIL = "tui-sync@hr-project.iam.gserviceaccount.com"
+FAST = RetryPolicy(attempts=3, base_delay=0.02, max_delay=0.05, max_retry_after=5)
+
+DEPARTMENTS = [
+    ["Code", "Department", "Parent code"],
+    [Cell("007", 7), "Sales"],  # ragged: the trailing blank cell is omitted
+    [],  # a blank row
+    ["  HQ ", "Head office", ""],
+]
+USERS = [["Login", "E-mail"], ["jdoe", "jdoe@example.com"], ["asmith", "asmith@example.com"]]
+
+
+@pytest.fixture(scope="module")
+def rsa_key():
+    return new_rsa_key()
+
+
+@pytest.fixture
+def google(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with GoogleEmulator() as emulator:
+        monkeypatch.setenv(API_ENV, emulator.api_base)
+        emulator.add(SHEET_ID, Spreadsheet("HR", [Tab("Departments", DEPARTMENTS, 0),
+                                                  Tab("Users", USERS, 1234567)]))
+        yield emulator
+
+
+@pytest.fixture
+def key_info(google, rsa_key) -> dict:
+    return make_service_account(google, rsa_key, EMAIL)
+
+
+def key_file(tmp_path: Path, content: str) -> Secret:
+    path = tmp_path / "service-account.json"
+    path.write_text(content)
+    path.chmod(0o600)
+    return Secret(file=path)
+
+
+@pytest.fixture
+def account(tmp_path, key_info) -> Secret:
+    return key_file(tmp_path, json.dumps(key_info))
+
+
+def sheet(account: Secret, link: str = f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit", **kw):
+    return SourceConfig(kind="google_sheets", url=link, service_account=account, timeout=kw.pop("timeout", 5), **kw)
+
+
+def fail(cfg: SourceConfig, state: Path, exc=SourceError, **kw):
+    with pytest.raises(exc) as err:
+        fetch_google(cfg, state, retry=kw.pop("retry", FAST), **kw)
+    assert "Traceback" not in str(err.value)
+    return err.value
+
+
+# ------------------------------------------------------------------ reading
+
+
+def test_reads_the_first_tab_as_the_sheet_shows_it(google, account, tmp_path):
+    table = fetch_source(sheet(account), tmp_path)
+    assert table.format == "google_sheets" and table.sheet == "Departments"
+    assert table.sheet_names == ("Departments", "Users")
+    assert table.headers == ("Code", "Department", "Parent code")
+    assert table.df.get_column("Code").to_list() == ["007", "HQ"]  # shown text, trimmed
+    assert table.df.get_column("Parent code").to_list() == [None, None]  # ragged row padded
+    assert table.df.get_column(ROW).to_list() == [2, 4]  # the blank row 3 is dropped, numbers kept
+    assert table.fingerprint and table.size_bytes > 0
+    assert google.stats.scopes == [READONLY_SCOPE]
+    assert google.stats.render_options == ["FORMATTED_VALUE"]
+
+
+def test_the_links_gid_picks_the_tab(google, account, tmp_path):
+    table = fetch_source(sheet(account, f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit#gid=1234567"),
+                         tmp_path)
+    assert table.sheet == "Users" and table.rows == 2
+
+
+def test_the_sheet_setting_names_the_tab_case_insensitively(google, account, tmp_path):
+    table = fetch_source(sheet(account, options=SheetOptions(sheet="users")), tmp_path)
+    assert table.sheet == "Users" and table.headers == ("Login", "E-mail")
+
+
+def test_an_unknown_tab_lists_the_tabs(google, account, tmp_path):
+    err = fail(sheet(account, options=SheetOptions(sheet="Staff")), tmp_path)
+    assert "no tab named 'Staff'" in err.message and "'Departments', 'Users'" in err.message
+    err = fail(sheet(account, f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit#gid=99"), tmp_path)
+    assert "#gid=99" in err.message
+
+
+def test_header_row_and_hidden_tabs(google, account, tmp_path):
+    google.add("1OtherSheetAbCdEfGhIjKlMnOpQrStUvWxYz0123", Spreadsheet("Other", [
+        Tab("Old", [["x"], ["1"]], 0, hidden=True),
+        Tab("Current", [["Report of 1 May"], [], ["Code", "Name"], ["D1", "Sales"]], 5),
+    ]))
+    cfg = sheet(account, "https://docs.google.com/spreadsheets/d/1OtherSheetAbCdEfGhIjKlMnOpQrStUvWxYz0123/edit",
+                options=SheetOptions(header_row=3))
+    table = fetch_google(cfg, tmp_path)
+    assert table.sheet == "Current" and table.headers == ("Code", "Name")
+    assert table.df.get_column(ROW).to_list() == [4]
+    assert any("hidden" in n for n in table.notes)
+
+
+def test_an_empty_tab_is_an_error(google, account, tmp_path):
+    google.spreadsheets[SHEET_ID].tabs.append(Tab("Empty", [], 9))
+    assert "tab 'Empty' is empty" in fail(sheet(account, options=SheetOptions(sheet="Empty")), tmp_path).message
+
+
+def test_two_tabs_of_one_spreadsheet_are_fetched_once_per_run(google, account, tmp_path):
+    cache = FetchCache()
+    departments = fetch_source(sheet(account, options=SheetOptions(sheet="Departments")), tmp_path, cache=cache)
+    users = fetch_source(sheet(account, options=SheetOptions(sheet="Users")), tmp_path, cache=cache)
+    again = fetch_source(sheet(account, options=SheetOptions(sheet="Users")), tmp_path, cache=cache)
+    assert departments.rows == 2 and users.rows == 2 and again.rows == 2
+    assert (google.stats.token, google.stats.metadata, google.stats.values) == (1, 1, 2)
+
+
+# ------------------------------------------------------------------ API errors
+
+
+def test_403_says_to_share_the_sheet_with_the_service_account(google, account, tmp_path):
+    google.spreadsheets[SHEET_ID].shared = False
+    err = fail(sheet(account), tmp_path)
+    assert f"share the sheet with {EMAIL} (Viewer)" in err.hint and "403" in err.message
+
+
+def test_sheets_api_disabled_is_explained(google, account, tmp_path):
+    google.fail_next(google_error(403, "Google Sheets API has not been used in project 42 before or it is "
+                                       "disabled. Enable it by visiting https://console.developers.google.com/apis"
+                                       "/api/sheets.googleapis.com/overview?project=42 then retry."))
+    err = fail(sheet(account), tmp_path)
+    assert "not enabled" in err.message and "Enable" in err.hint and "project=42" not in str(err)
+
+
+def test_404_says_to_check_the_link(google, account, tmp_path):
+    err = fail(sheet(account, "https://docs.google.com/spreadsheets/d/1NoSuchSheetAbCdEfGhIjKlMnOpQrSt/edit"),
+               tmp_path)
+    assert "no spreadsheet with this link" in err.message and "404" in err.message and "link" in err.hint
+
+
+def test_an_excel_file_in_drive_is_explained(google, account, tmp_path):
+    google.fail_next(google_error(400, "This operation is not supported for this document", "FAILED_PRECONDITION"))
+    err = fail(sheet(account), tmp_path)
+    assert "not a Google Sheet" in err.message and "Save as Google Sheets" in err.hint
+
+
+def test_429_backs_off_then_reads(google, account, tmp_path):
+    google.fail_next(google_error(429, "Quota exceeded for quota metric 'Read requests'"),
+                     google_error(429, "Quota exceeded", headers={"Retry-After": "1"}))
+    started = time.monotonic()
+    table = fetch_google(sheet(account), tmp_path, retry=FAST)
+    assert table.rows == 2 and time.monotonic() - started >= 0.9
+
+
+def test_429_that_persists_is_reported_as_the_quota(google, account, tmp_path):
+    google.fail_next(*[google_error(429, "Quota exceeded")] * 5)
+    err = fail(sheet(account), tmp_path)
+    assert "quota" in err.message and "3 attempts" in err.message and "minute" in err.hint
+
+
+def test_a_silent_api_times_out(google, account, tmp_path):
+    google.fail_next(google_error(500, "late", delay=3))
+    started = time.monotonic()
+    err = fail(sheet(account, timeout=0.3), tmp_path)
+    assert "sent nothing for 0.3 s" in err.message and time.monotonic() - started < 2
+
+
+# ------------------------------------------------------------------ the key and the token
+
+
+def test_malformed_json_key_is_explained_without_quoting_it(google, tmp_path, key_info):
+    text = json.dumps(key_info)[:-20]
+    err = fail(sheet(key_file(tmp_path, text)), tmp_path, ConfigError)
+    assert "not valid JSON" in err.message and "new JSON key" in err.hint
+    assert "PRIVATE KEY" not in str(err) and key_info["private_key"][40:80] not in str(err)
+
+
+def test_a_key_pasted_with_literal_backslash_n_is_repaired(google, tmp_path, key_info):
+    pasted = json.dumps({**key_info, "private_key": key_info["private_key"].replace("\n", "\\n")})
+    assert "\\\\n" in pasted  # literally backslash-n inside the JSON string
+    table = fetch_google(sheet(key_file(tmp_path, pasted)), tmp_path)
+    assert table.rows == 2 and any("repaired" in n for n in table.notes)
+
+
+def test_a_damaged_private_key_is_explained(google, tmp_path, key_info):
+    pem = key_info["private_key"]
+    damaged = pem[:100] + pem[400:]
+    err = fail(sheet(key_file(tmp_path, json.dumps({**key_info, "private_key": damaged}))), tmp_path, ConfigError)
+    assert "private_key" in err.message and "cannot be read" in err.message
+    assert pem[120:160] not in str(err)
+
+
+def test_other_credentials_are_not_a_service_account_key(google, tmp_path):
+    oauth_client = {"installed": {"client_id": "x", "client_secret": "y"}}
+    err = fail(sheet(key_file(tmp_path, json.dumps(oauth_client))), tmp_path, ConfigError)
+    assert "not a service account key" in err.message and "OAuth client" in err.message
+
+
+def test_a_refused_token_hints_at_the_clock(google, account, tmp_path):
+    google.refuse_token = (400, {"error": "invalid_grant", "error_description":
+                                 "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable "
+                                 "timeframe. Check your iat and exp values in the JWT claim."})
+    err = fail(sheet(account), tmp_path)
+    assert "refused the service account's sign-in" in err.message and "clock" in err.hint
+
+
+def test_a_key_google_does_not_know_is_refused_with_advice(google, tmp_path, key_info):
+    stranger = {**key_info, "private_key": _other_pem()}  # a key the emulator did not issue
+    err = fail(sheet(key_file(tmp_path, json.dumps(stranger))), tmp_path)
+    assert "Invalid JWT Signature" in err.message and "new JSON key" in err.hint and "clock" in err.hint
+
+
+def _other_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return new_rsa_key().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()).decode()
+
+
+# ------------------------------------------------------------------ check and secrets
+
+
+def test_describe_source_shows_the_service_account_and_tabs(google, account, tmp_path):
+    report = describe_source(sheet(account), tmp_path)
+    assert report.reachable and report.readable and report.client_email == EMAIL
+    assert report.sheet_names == ("Departments", "Users") and report.headers[0] == "Code" and report.rows == 2
+    assert any(EMAIL in line for line in report.lines())
+
+
+def test_describe_source_of_an_unshared_sheet_names_the_address_to_share_with(google, account, tmp_path):
+    google.spreadsheets[SHEET_ID].shared = False
+    report = describe_source(sheet(account), tmp_path)
+    assert not report.reachable and report.client_email == EMAIL and f"share the sheet with {EMAIL}" in report.error
+
+
+def test_the_private_key_and_token_never_reach_logs_or_errors(google, account, tmp_path, key_info, caplog):
+    caplog.set_level(logging.DEBUG)
+    fetch_google(sheet(account), tmp_path)
+    google.spreadsheets[SHEET_ID].shared = False
+    err = fail(sheet(account), tmp_path)
+    body = key_info["private_key"].splitlines()[1]
+    for text in (caplog.text, str(err)):
+        assert body not in text
+        assert not any(token in text for token in google.tokens)

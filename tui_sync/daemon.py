@@ -1,0 +1,358 @@
+"""`tui-sync daemon`: run the configuration's schedule until stopped (S1, issue 7).
+
+Each slot runs one unattended sync (`service.run`, trigger "schedule"), which
+takes the configuration's sync lock like every other sync. A slot that finds
+another sync running waits for it (polling, up to `lock_wait`) and then runs,
+or gives up and records a `skipped` run. After a sleep or downtime that let
+slots pass, the latest of them runs once: the last slot handled is kept in
+`<state>/daemon.json`. Outcomes go to stderr and to `<state>/daemon.log`
+(size-capped, rotated).
+
+SIGTERM or SIGINT stops it: a sync in progress is interrupted safely at the
+next journal checkpoint (journaled as interrupted; the next run or
+`tui-sync apply --resume` finishes it), and such a slot is not marked as
+handled, so a restarted daemon runs it again. A second signal stops at once
+(the journal still makes that safe to resume).
+
+The clock and the sleep function are parameters, so tests drive the loop
+without waiting.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import notify, service
+from .config import Config
+from .errors import Exit, SyncError, UsageError
+from .schedule import UTC, Slot, due, next_slot, next_slots, zone, zone_name
+from .state.lock import SyncLock, SyncRunning
+from .state.runs import RunStore
+
+TRIGGER = "schedule"
+LOCK_WAIT = 15 * 60.0  # seconds a slot waits for another sync before it is skipped
+LOCK_POLL = 30.0
+MAX_NAP = 60.0  # re-read the clock at least this often: a suspended machine's timers do not run
+LATE = dt.timedelta(minutes=2)  # later than this, a slot counts as missed (in the log)
+LOG_NAME = "daemon.log"
+LOG_BYTES = 1_000_000
+LOG_BACKUPS = 3
+STATE_NAME = "daemon.json"
+
+Clock = Callable[[], dt.datetime]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SlotResult:
+    slot: Slot
+    status: str  # completed | held | interrupted | failed | skipped
+    run_id: int | None
+    exit_code: int
+    waited: float = 0.0  # seconds spent waiting for another sync of this configuration
+    message: str = ""
+
+
+class DaemonRunning(SyncError):
+    exit_code = Exit.USAGE
+
+
+class DaemonLock:
+    """One daemon per configuration: a second one would run every slot twice."""
+
+    def __init__(self, state_dir: Path):
+        self.path = state_dir / "daemon.lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> DaemonLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            try:
+                holder = json.loads(self.path.read_text() or "{}")
+            except (OSError, ValueError):
+                holder = {}
+            raise DaemonRunning(
+                f"a daemon for this configuration is already running (pid {holder.get('pid', '?')}, "
+                f"since {holder.get('since', '?')})", where=str(self.path.parent.parent),
+                hint="stop that one first (it runs every scheduled slot already)") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "since": utc_now().astimezone().isoformat(timespec="seconds")})
+                 .encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class DaemonState:
+    """`<state>/daemon.json`: the last slot handled, so a missed slot runs once and none runs twice."""
+
+    def __init__(self, state_dir: Path):
+        self.path = state_dir / STATE_NAME
+
+    def read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def last_slot(self) -> dt.datetime | None:
+        value = self.read().get("last_slot")
+        try:
+            at = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+        return at.astimezone(UTC) if at and at.tzinfo else None
+
+    def save(self, last_slot: dt.datetime, **info: Any) -> None:
+        data = {"last_slot": last_slot.astimezone(UTC).isoformat(), **info}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".daemon.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1)
+        os.replace(tmp, self.path)
+
+
+@contextlib.contextmanager
+def logging_to(cfg: Config, *, stderr: bool = True) -> Iterator[logging.Logger]:
+    """The daemon's log: `<state>/daemon.log` (rotated at 1 MB, 3 kept) and, by default, stderr."""
+    logger = logging.getLogger("tui_sync.daemon")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    cfg.state.mkdir(parents=True, exist_ok=True)
+    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s")
+    handlers: list[logging.Handler] = [logging.handlers.RotatingFileHandler(
+        cfg.state / LOG_NAME, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")]
+    if stderr:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    for h in handlers:
+        h.setFormatter(fmt)
+        logger.addHandler(h)
+    try:
+        yield logger
+    finally:
+        for h in handlers:
+            logger.removeHandler(h)
+            h.close()
+
+
+@dataclass
+class Daemon:
+    cfg: Config
+    clock: Clock = utc_now
+    sleep: Sleep | None = None  # default: wait, waking early when stopped
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("tui_sync.daemon"))
+    lock_wait: float = LOCK_WAIT
+    lock_poll: float = LOCK_POLL
+    max_nap: float = MAX_NAP
+    notify_retry_pause: float | None = None  # default notify.RETRY_PAUSE
+    results: list[SlotResult] = field(default_factory=list)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)  # handed to the apply engine
+
+    def __post_init__(self) -> None:
+        schedule = self.cfg.schedule
+        if schedule is None or not schedule.times:
+            raise UsageError("the daemon needs a schedule, and this configuration has none",
+                             where=f"{self.cfg.path}: [schedule] times",
+                             hint='add [schedule] with times = ["07:00", "13:00", "19:00"] '
+                                  '(and timezone = "Europe/Berlin"; default: this machine\'s zone)')
+        self.times = schedule.times
+        self.tz = zone(schedule.timezone)
+        self.state = DaemonState(self.cfg.state)
+
+    def stop(self) -> None:
+        """Stop after the current step; a running sync is interrupted at its next checkpoint."""
+        self.stopping.set()
+        self.cancel.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        if self.sleep is not None:
+            await self.sleep(seconds)
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), max(seconds, 0.0))
+
+    def _when(self, slot: Slot) -> str:
+        return slot.label(self.tz)
+
+    # --- the loop --------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Run slots until `stop()`."""
+        with DaemonLock(self.cfg.state):
+            now = self.clock()
+            last = self.state.last_slot()
+            if last is None:  # first start: slots from now on (and ones missed from now on, after downtime)
+                last = now
+                self.state.save(last, slot=None, note="daemon first started")
+            upcoming = ", ".join(self._when(s) for s in next_slots(self.times, self.tz, max(now, last), 3))
+            self.log.info("daemon started for %s: daily at %s (%s); next runs: %s; log %s",
+                          self.cfg.path, ", ".join(self.times), zone_name(self.tz), upcoming,
+                          self.cfg.state / LOG_NAME)
+            while not self.stopping.is_set():
+                now = self.clock()
+                d = due(self.times, self.tz, last, now)
+                if d is None:
+                    nxt = next_slot(self.times, self.tz, max(now, last))
+                    await self._sleep(min(max((nxt.at - now).total_seconds(), 0.0), self.max_nap))
+                    continue
+                if d.missed > 1 or now - d.slot.at > LATE:
+                    self.log.warning("missed %d slot(s) while the machine slept or the daemon was down; "
+                                     "running %s once now", d.missed, self._when(d.slot))
+                result = await self.run_slot(d.slot)
+                self.results.append(result)
+                if result.status == "interrupted" and self.stopping.is_set():
+                    break  # not handled: a restarted daemon runs it again and finishes the apply
+                last = d.slot.at
+                self.state.save(last, slot=self._when(d.slot), status=result.status, run_id=result.run_id,
+                                saved=self.clock().isoformat())
+                if not self.stopping.is_set():
+                    nxt = next_slot(self.times, self.tz, max(self.clock(), last))
+                    self.log.info("next run: %s", self._when(nxt))
+            self.log.info("daemon stopped")
+
+    async def run_slot(self, slot: Slot) -> SlotResult:
+        """One scheduled sync; waits for (or skips) a sync already running. Never raises a sync error."""
+        store = RunStore(self.cfg.state)
+        started = self.clock()
+        waiting = False
+        self.log.info("running the %s slot", self._when(slot))
+        while True:
+            before = _latest_run_id(store)
+            try:
+                report = await service.run(self.cfg, trigger=TRIGGER, cancel=self.cancel)
+            except SyncRunning as e:
+                waited = (self.clock() - started).total_seconds()
+                holder = SyncLock(self.cfg.state).holder() or {}
+                who = f"pid {holder.get('pid', '?')}, {holder.get('what', 'sync')}, since {holder.get('since', '?')}"
+                if waited >= self.lock_wait or self.stopping.is_set():
+                    why = "the daemon was stopped" if self.stopping.is_set() else f"waited {_minutes(waited)}"
+                    message = f"skipped the {self._when(slot)} slot: another sync of this configuration " \
+                              f"was running ({who}); {why}"
+                    run = store.record_event(TRIGGER, "skipped", str(self.cfg.path), message)
+                    return await self._done(SlotResult(slot, "skipped", run.id, Exit.OK, waited, message), run=run)
+                if not waiting:
+                    self.log.info("another sync of this configuration is running (%s); waiting up to %s",
+                                  who, _minutes(self.lock_wait))
+                    waiting = True
+                await self._sleep(min(self.lock_poll, max(self.lock_wait - waited, 0.0)))
+                continue
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # a second signal: stop at once
+                run = store.unfinished()
+                message = "interrupted by the daemon's stop; the next run (or `tui-sync apply --resume`) finishes it"
+                return await self._done(SlotResult(slot, "interrupted", run.id if run else None, Exit.ROW_ERRORS,
+                                                   0.0, message), run=run)
+            except Exception as e:  # a sync error, or a bug: logged and recorded, the daemon goes on
+                if not isinstance(e, SyncError):
+                    self.log.exception("internal error in the %s slot (a bug in tui_sync)", self._when(slot))
+                newest = _latest_run_id(store)
+                text = notify.redact(str(e).replace("\n", " ")) or type(e).__name__
+                if newest is not None and newest != before:  # the apply started and was stopped by the error
+                    run = store.get(newest)
+                else:
+                    run = store.record_event(TRIGGER, "failed", str(self.cfg.path), text)
+                code = e.exit_code if isinstance(e, SyncError) else Exit.ROW_ERRORS
+                return await self._done(SlotResult(slot, "failed", run.id if run else None, int(code), 0.0, text),
+                                        run=run, error=e)
+            waited = (self.clock() - started).total_seconds() if waiting else 0.0
+            if waiting:
+                store.note(report.run.id, f"scheduled run waited {_minutes(waited)} for another sync "
+                                          "of this configuration")
+                report.run = store.get(report.run.id) or report.run
+            data = notify.summary(self.cfg, report=report)
+            result = SlotResult(slot, report.run.status, report.run.id, data["exit_code"], waited,
+                                report.run.message or "")
+            return await self._done(result, data=data)
+
+    async def _done(self, result: SlotResult, *, data: dict[str, Any] | None = None, run=None,
+                    error: BaseException | None = None) -> SlotResult:
+        if data is None:
+            data = notify.summary(self.cfg, run=run, error=error, trigger=TRIGGER, status=result.status,
+                                  message=result.message, exit_code=result.exit_code)
+        data["slot"] = self._when(result.slot)
+        data["waited_seconds"] = round(result.waited)
+        outcomes = ", ".join(f"{n} {o}" for o, n in sorted(data["counts"].items()) if n) or "no changes"
+        level = logging.INFO if result.status in ("completed", "skipped") and result.exit_code == 0 \
+            else logging.WARNING
+        self.log.log(level, "slot %s: run %s %s (%s; exit %d)%s", self._when(result.slot), result.run_id or "-",
+                     result.status, outcomes, result.exit_code, f" — {result.message}" if result.message else "")
+        await notify.send(self.cfg, data, logger=self.log, retry_pause=self.notify_retry_pause)
+        return result
+
+
+def _latest_run_id(store: RunStore) -> int | None:
+    runs = store.list(1)
+    return runs[0].id if runs else None
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
+
+
+def main(cfg: Config) -> int:
+    """`tui-sync daemon`: serve until SIGTERM or SIGINT; a second signal stops at once."""
+    with logging_to(cfg) as log:
+        daemon = Daemon(cfg, log=log)
+
+        async def serve() -> None:
+            loop = asyncio.get_running_loop()
+            task = asyncio.current_task()
+            signals = (signal.SIGTERM, signal.SIGINT)
+
+            def on_signal(signum: int) -> None:
+                if daemon.stopping.is_set():
+                    log.warning("second %s: stopping now", signal.Signals(signum).name)
+                    if task is not None:
+                        task.cancel()
+                    return
+                log.info("%s: stopping (a sync in progress is interrupted safely; it resumes on the next run)",
+                         signal.Signals(signum).name)
+                daemon.stop()
+
+            for s in signals:
+                loop.add_signal_handler(s, on_signal, s)
+            try:
+                await daemon.serve()
+            finally:
+                for s in signals:
+                    loop.remove_signal_handler(s)
+
+        try:
+            asyncio.run(serve())
+        except asyncio.CancelledError:
+            log.info("daemon stopped")
+        return int(Exit.OK)
+
+
+__all__ = ["Daemon", "DaemonState", "SlotResult", "logging_to", "main"]

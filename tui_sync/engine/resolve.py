@@ -1,0 +1,119 @@
+"""What an operator needs to resolve D5 interactively, as data; and re-planning
+without losing the operator's decisions.
+
+`blockers` names the users and child departments that keep a department delete
+blocked (the problem message lists only the first few); `move_targets` lists the
+departments its users can move to; `carry_decisions` copies decisions from an
+old plan to a new one by change id (P1 ids are stable).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ..lms.base import Snapshot
+from ..model import Change, Decision, Kind, Plan
+
+
+@dataclass(frozen=True)
+class BlockingUser:
+    login: str
+    name: str
+    email: str
+    status: str
+
+
+@dataclass(frozen=True)
+class BlockingDepartment:
+    code: str
+    name: str
+    deleted_but_blocked: bool  # it is to be deleted too, but its own delete is blocked
+
+
+@dataclass(frozen=True)
+class Blockers:
+    """Why a delete_department change is blocked (D5)."""
+
+    code: str
+    name: str
+    users: tuple[BlockingUser, ...]
+    children: tuple[BlockingDepartment, ...]
+    users_move: bool  # a resolution can unblock it by moving users (children need a person in the LMS)
+
+
+@dataclass(frozen=True)
+class MoveTarget:
+    code: str
+    name: str
+    new: bool  # created by this plan
+
+
+def blockers(plan: Plan, snapshot: Snapshot, change: Change) -> Blockers:
+    """The users that would still belong to the department after every other change
+    of the plan, and its child departments that stay (D5), for `change`
+    (a delete_department)."""
+    if change.kind is not Kind.DELETE_DEPARTMENT:
+        raise ValueError(f"{change.id} is not a department delete")
+    d = change.target
+    deps = snapshot.departments
+    row = deps.filter(pl.col("id") == d)
+    name = row["name"][0] if row.height else change.key
+    # users whose department the plan does not change away from d
+    moved_out = {c.target for c in plan.changes
+                 if c.kind is Kind.UPDATE_USER and c.target and "departmentId" in c.fields
+                 and (c.fields["departmentId"][1] or "").casefold() != change.key.casefold()}
+    staying = snapshot.users.filter((pl.col("department_id") == d) & ~pl.col("id").is_in(list(moved_out)))
+    users = tuple(
+        BlockingUser(lg, " ".join(p for p in (f, la) if p), em or "", st or "")
+        for lg, f, la, em, st in staying.sort("login").select("login", "firstName", "lastName", "email", "status").iter_rows()
+    )
+    deletes = {c.target: c for c in plan.changes if c.kind is Kind.DELETE_DEPARTMENT and c.target}
+    moved_dept = {c.target for c in plan.changes
+                  if c.kind is Kind.UPDATE_DEPARTMENT and c.target and "parentCode" in c.fields
+                  and (c.fields["parentCode"][1] or "").casefold() != change.key.casefold()}
+    children: list[BlockingDepartment] = []
+    for cid, code, cname in deps.filter(pl.col("parent_id") == d).sort("code").select("id", "code", "name").iter_rows():
+        if cid in moved_dept:
+            continue
+        gone = deletes.get(cid)
+        if gone is not None and not gone.blocked:
+            continue
+        children.append(BlockingDepartment(code or cid, cname or "", gone is not None))
+    for c in plan.changes:
+        if c.kind is Kind.CREATE_DEPARTMENT and (c.fields.get("parentCode", (None, None))[1] or "").casefold() == change.key.casefold():
+            children.append(BlockingDepartment(c.key, c.fields.get("name", (None, ""))[1] or "", False))
+    return Blockers(change.key, name, users, tuple(children),
+                    users_move=any(p.code == "department_has_users" for p in change.problems))
+
+
+def move_targets(plan: Plan, snapshot: Snapshot) -> list[MoveTarget]:
+    """Departments that stay after the plan: where a deleted department's users may go."""
+    doomed = {c.target for c in plan.changes if c.kind is Kind.DELETE_DEPARTMENT}
+    out = [MoveTarget(code, name or "", False)
+           for i, code, name in snapshot.departments.select("id", "code", "name").iter_rows()
+           if code and i not in doomed]
+    renamed = {c.target: c for c in plan.changes if c.kind is Kind.UPDATE_DEPARTMENT and c.target}
+    ids = dict(snapshot.departments.select("code", "id").iter_rows())
+    for i, t in enumerate(out):  # show codes and names as they will read
+        ch = renamed.get(ids.get(t.code))
+        if ch is not None:
+            out[i] = MoveTarget(ch.fields.get("code", (None, t.code))[1] or t.code,
+                                ch.fields.get("name", (None, t.name))[1] or t.name, False)
+    out += [MoveTarget(c.key, c.fields.get("name", (None, ""))[1] or "", True)
+            for c in plan.changes if c.kind is Kind.CREATE_DEPARTMENT and not c.blocked]
+    return sorted(out, key=lambda t: t.code.casefold())
+
+
+def carry_decisions(old: Plan, new: Plan) -> int:
+    """Copy each decision of `old` to the change with the same id in `new`.
+    An approval is not carried to a change that is now blocked. Returns how many were carried."""
+    before = {c.id: c.decision for c in old.changes if c.decision is not Decision.PENDING}
+    n = 0
+    for c in new.changes:
+        d = before.get(c.id)
+        if d is None or (d is Decision.APPROVED and c.blocked):
+            continue
+        c.decision = d
+        n += 1
+    return n

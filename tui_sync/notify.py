@@ -1,0 +1,204 @@
+"""Telling someone about a run that needs attention (issue 7, `[notify]`).
+
+After an unattended run (`tui-sync run`, the daemon) the run's summary, as
+JSON, goes to `[notify] command` on its standard input and is POSTed to
+`[notify] webhook` — when the run failed, held changes or has row errors, or
+after every run with `always = true`. A notifier that fails is logged and
+never fails the sync. The summary never carries a secret: no source
+addresses, no credentials, and query strings are cut from any address in a
+message.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .config import Config
+from .errors import Exit, SyncError
+from .state.runs import Run, RunStore, totals
+
+SCHEMA = "tui-sync.run-summary/1"
+FIRST_ERRORS = 20  # errors listed in a summary; the run log has them all
+COMMAND_TIMEOUT = 30.0
+WEBHOOK_TIMEOUT = 10.0
+RETRY_PAUSE = 2.0
+FAILED = ("failed", "stale", "blocked")
+_QUERY = re.compile(r"(https?://[^\s?#]+)[?#][^\s'\"]*")
+
+log = logging.getLogger("tui_sync.notify")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one notifier: for the log and for tests."""
+
+    to: str  # "command prog" or "webhook host" (never the full address: it may carry a token)
+    ok: bool
+    detail: str = ""
+
+
+def redact(text: str | None) -> str | None:
+    """Cut query strings and fragments from addresses (signed links carry tokens there)."""
+    return _QUERY.sub(r"\1?…", text) if text else text
+
+
+def summary(cfg: Config, *, report: Any = None, error: BaseException | None = None, trigger: str = "run",
+            status: str | None = None, message: str | None = None, run: Run | None = None,
+            exit_code: int | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run's summary as JSON-ready data.
+
+    `report` is `sync.ApplyReport` for a run that applied; `error` an exception that stopped it before
+    (then `status` is "failed"); `run` a run row without a report (a skipped scheduled run)."""
+    run = report.run if report is not None else run
+    out: dict[str, Any] = {
+        "schema": SCHEMA,
+        "run_id": run.id if run else None,
+        "status": status or (run.status if run else "failed"),
+        "trigger": run.trigger if run else trigger,
+        "started": run.started if run else None,
+        "ended": run.ended if run else None,
+        "config": str(cfg.path),
+        "actor": run.actor if run else None,
+        "counts": {},
+        "by_kind": {},
+        "held": {"count": 0, "reasons": [], "plan": None},
+        "row_errors": 0,
+        "errors": [],
+        "message": redact(message or (run.message if run else None)),
+        "exit_code": 0,
+    }
+    errors: list[dict[str, Any]] = []
+    code = Exit.OK
+    if run is not None:
+        out["counts"] = dict(sorted(totals(run).items()))
+        out["by_kind"] = run.counts if all(isinstance(v, dict) for v in run.counts.values()) else {}
+        errors += [{"what": "change", "kind": c.kind, "key": c.key, "outcome": c.outcome, "message": redact(c.error)}
+                   for c in run.changes if c.outcome in FAILED]
+        problems = _row_errors(cfg, run)
+        out["row_errors"] = len(problems)
+        errors += problems
+        if problems:
+            code = max(code, Exit.ROW_ERRORS)
+    if report is not None:
+        code = max(code, report.exit_code)
+        out["held"] = {"count": len(report.held), "reasons": [redact(r) for r in report.held_reasons],
+                       "plan": str(report.held_path) if report.held_path else None}
+        if report.resumed is not None:
+            out["resumed_run_id"] = report.resumed.id
+    if error is not None:
+        out["status"] = status or "failed"
+        code = max(code, error.exit_code if isinstance(error, SyncError) else Exit.ROW_ERRORS)
+        errors.insert(0, {"what": "run", "message": redact(_error_text(error))})
+    out["errors"] = errors[:FIRST_ERRORS]
+    out["errors_total"] = len(errors)
+    out["exit_code"] = int(exit_code if exit_code is not None else code)
+    out.update(extra or {})
+    return out
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, SyncError):
+        return f"{error.where}: {error.message}" if error.where else error.message
+    return f"{type(error).__name__}: {error}"
+
+
+def _row_errors(cfg: Config, run: Run) -> list[dict[str, Any]]:
+    """The plan's row-level errors (P2): they are in the run's saved plan, not in its outcomes."""
+    try:
+        plan = RunStore(cfg.state).load_plan(run.id)
+    except (SyncError, OSError, ValueError):
+        return []
+    return [{"what": "row", "code": p.code, "entity": p.entity, "row": p.row, "column": p.column, "key": p.key,
+             "message": redact(p.message)} for p in plan.problems if p.is_error]
+
+
+def needs_attention(data: dict[str, Any]) -> bool:
+    """A run that failed, held changes or has row errors (or failing changes)."""
+    return (data["status"] not in ("completed", "held") or data["held"]["count"] > 0
+            or data["row_errors"] > 0 or data["errors_total"] > 0 or data["exit_code"] != 0)
+
+
+async def send(cfg: Config, data: dict[str, Any], *, logger: logging.Logger | None = None,
+               retry_pause: float | None = None) -> list[Delivery]:
+    """Notify by `[notify]` when the run needs it (or always). Never raises: a failure is logged."""
+    logger = logger or log
+    retry_pause = RETRY_PAUSE if retry_pause is None else retry_pause
+    n = cfg.notify
+    if not (n.command or n.webhook) or not (n.always or needs_attention(data)):
+        return []
+    body = json.dumps(data, ensure_ascii=False, indent=1).encode()
+    out: list[Delivery] = []
+    if n.command:
+        out.append(await _command(n.command, body, cfg))
+    if n.webhook:
+        out.append(await _webhook(n.webhook, body, retry_pause))
+    for d in out:
+        if d.ok:
+            logger.info("notified %s about run %s (%s)", d.to, data.get("run_id") or "-", data["status"])
+        else:
+            logger.warning("notifier %s failed: %s (the sync itself is not affected)", d.to, d.detail)
+    return out
+
+
+def send_sync(cfg: Config, data: dict[str, Any], **kw: Any) -> list[Delivery]:
+    """`send` for callers outside an event loop (`tui-sync run`)."""
+    try:
+        return asyncio.run(send(cfg, data, **kw))
+    except Exception as e:  # never let a notifier fail the sync
+        (kw.get("logger") or log).warning("notifying failed: %s", e)
+        return []
+
+
+async def _command(command: str, body: bytes, cfg: Config) -> Delivery:
+    try:
+        argv = shlex.split(command)
+    except ValueError as e:
+        return Delivery("command", False, f"[notify] command cannot be split into words: {e}")
+    if not argv:
+        return Delivery("command", False, "[notify] command is empty")
+    to = f"command {argv[0]}"  # arguments may carry tokens: only the program is named
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE, cwd=cfg.base_dir)
+    except OSError as e:
+        return Delivery(to, False, f"cannot start it: {e.strerror or e}")
+    try:
+        _, err = await asyncio.wait_for(proc.communicate(body), COMMAND_TIMEOUT)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return Delivery(to, False, f"no answer within {COMMAND_TIMEOUT:g} s; stopped it")
+    if proc.returncode != 0:
+        last = (err or b"").decode(errors="replace").strip().splitlines()[-1:] or [""]
+        return Delivery(to, False, f"exit status {proc.returncode}" + (f": {last[0][:200]}" if last[0] else ""))
+    return Delivery(to, True)
+
+
+async def _webhook(url: str, body: bytes, retry_pause: float) -> Delivery:
+    to = f"webhook {urlsplit(url).hostname}"  # the path of a webhook address is often its secret
+    detail = ""
+    headers = {"Content-Type": "application/json", "User-Agent": "tui-sync"}
+    async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT, follow_redirects=False) as client:
+        for attempt in range(2):  # one retry
+            if attempt:
+                await asyncio.sleep(retry_pause)
+            try:
+                r = await client.post(url, content=body, headers=headers)
+            except httpx.HTTPError as e:
+                detail = f"{type(e).__name__}"
+                continue
+            if r.status_code < 300:
+                return Delivery(to, True)
+            detail = f"HTTP {r.status_code}"
+            if 400 <= r.status_code < 500 and r.status_code not in (408, 429):
+                break  # our request is wrong: the same again will not help
+    return Delivery(to, False, detail)

@@ -1,0 +1,107 @@
+"""Any source → `Table`, and what `check` says about a source.
+
+`fetch_source` is the one entry point the engine uses for reading a sheet,
+whatever its kind. Pass one `FetchCache` for a whole run: departments and users
+on two tabs of one workbook or spreadsheet are then downloaded once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui_sync.config import SourceConfig
+from tui_sync.errors import ConfigError, SyncError
+from tui_sync.sources.google import fetch_google, load_service_account, spreadsheet_info
+from tui_sync.sources.links import redact_url
+from tui_sync.sources.local import read_file
+from tui_sync.sources.remote import FetchCache, Progress, download_source, fetch_url
+from tui_sync.sources.table import Table
+
+
+def fetch_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | None = None,
+                 cache: FetchCache | None = None) -> Table:
+    """Read a source (`kind` file, url or google_sheets). Failures are `SourceError` / `ConfigError`."""
+    if cfg.kind == "file":
+        if cfg.path is None:
+            raise ConfigError('kind = "file" needs path = "…"')
+        return read_file(cfg.path, cfg.options, cfg.max_bytes)
+    if cfg.kind == "url":
+        return fetch_url(cfg, state_dir, progress=progress, cache=cache)
+    if cfg.kind == "google_sheets":
+        return fetch_google(cfg, state_dir, cache=cache)
+    raise ConfigError(f"unknown source kind {cfg.kind!r}", hint='use "file", "url" or "google_sheets"')
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    """What `check` tells about one source. `reachable`: the address answered (file found,
+    download done, spreadsheet opened); `readable`: a table came out of it."""
+
+    kind: str
+    where: str  # a path, or an address without credentials or query string
+    reachable: bool
+    readable: bool
+    error: str | None = None  # what went wrong and what to do (never a secret)
+    bytes: int | None = None
+    format: str | None = None  # "csv" | "xlsx" | "google_sheets"
+    sheet: str | None = None  # the sheet or tab read
+    sheet_names: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+    rows: int | None = None
+    client_email: str | None = None  # Google: share the sheet with this address
+    notes: tuple[str, ...] = ()
+    table: Table | None = field(default=None, repr=False, compare=False)  # for mapping checks
+    failure: SyncError | None = field(default=None, repr=False, compare=False)  # for the exit code
+
+    def lines(self) -> list[str]:
+        """The report as short lines for a terminal."""
+        out = [f"{self.kind}: {self.where}"]
+        if self.client_email:
+            out.append(f"  service account: {self.client_email}")
+        if not self.readable:
+            state = "reachable, but not readable" if self.reachable else "NOT reachable"
+            out.append(f"  {state}: {self.error}")
+        if self.bytes is not None:
+            out.append(f"  {self.bytes:,} bytes" + (f", {self.format}" if self.format else ""))
+        if self.sheet_names:
+            out.append("  sheets: " + ", ".join(repr(s) for s in self.sheet_names)
+                       + (f" (reading {self.sheet!r})" if self.sheet else ""))
+        if self.readable:
+            out.append(f"  header: {', '.join(self.headers)}")
+            out.append(f"  {self.rows:,} data rows")
+        out.extend(f"  note: {n}" for n in self.notes)
+        return out
+
+
+def describe_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | None = None,
+                    cache: FetchCache | None = None) -> SourceReport:
+    """Reach and read one source, and say what was found (never raises `SyncError`)."""
+    cache = cache if cache is not None else FetchCache()
+    where = str(cfg.path) if cfg.kind == "file" else redact_url(cfg.url or "")
+    facts: dict = {}
+    reachable = False
+    try:
+        if cfg.kind == "google_sheets":
+            facts["client_email"] = load_service_account(cfg, state_dir).client_email
+            info = spreadsheet_info(cfg, state_dir, cache=cache)
+            facts["sheet_names"] = info.tabs
+        elif cfg.kind == "url":
+            got = download_source(cfg, state_dir, progress=progress, cache=cache)
+            facts["bytes"] = len(got.data)
+        elif cfg.kind == "file" and cfg.path is not None and Path(cfg.path).is_file():
+            facts["bytes"] = Path(cfg.path).stat().st_size
+        reachable = cfg.kind != "file" or "bytes" in facts
+        table = fetch_source(cfg, state_dir, progress=progress, cache=cache)
+    except SyncError as exc:
+        return SourceReport(kind=cfg.kind, where=where, reachable=reachable, readable=False, error=str(exc),
+                            failure=exc, **facts)
+    return SourceReport(
+        kind=cfg.kind, where=where, reachable=True, readable=True,
+        bytes=facts.get("bytes", table.size_bytes if cfg.kind != "google_sheets" else None),
+        format=table.format, sheet=table.sheet, sheet_names=table.sheet_names or facts.get("sheet_names", ()),
+        headers=table.headers, rows=table.rows, client_email=facts.get("client_email"), notes=table.notes,
+        table=table,
+    )
+
+
+__all__ = ["FetchCache", "SourceReport", "describe_source", "fetch_source"]
