@@ -100,6 +100,7 @@ class Applier:
         self.by_id = plan.by_id()
         self.outcome: dict[str, str] = {}
         self.ids: dict[str, str] = {}  # change id -> LMS id of what it created / acts on
+        self.dept_ids: dict[str, str] = {}  # code -> id, filled once the departments phase is over
         # U10: codes and logins renamed by this plan, so later checks accept either spelling
         self.renamed_code = {c.fields["code"][0].casefold(): c.fields["code"][1]
                              for c in plan.changes if c.kind is Kind.UPDATE_DEPARTMENT and "code" in c.fields}
@@ -118,7 +119,15 @@ class Applier:
                 self.outcome.setdefault(cid, o)
         results: list[Outcome] = []
         self.progress = Progress(total=len(todo))
+        # creates an interrupted run finished: record them (again) as managed (L1); cheap and idempotent
+        done_creates = [(self.by_id[cid], i) for cid, i in self.ids.items()
+                        if cid in self.by_id and self.outcome.get(cid) == "applied"
+                        and self.by_id[cid].kind in (Kind.CREATE_USER, Kind.CREATE_DEPARTMENT)]
+        if done_creates and self.on_created:
+            self.on_created(done_creates)
         for phase, kinds in PHASES:
+            if phase == "users":
+                self.dept_ids.clear()
             batch = [c for c in todo if c.kind in kinds and (phase != "links" or any(f in c.fields for f in LINKS))]
             if phase == "links":
                 batch = [c for c in batch if self.outcome.get(c.id) == "linking"]
@@ -157,7 +166,10 @@ class Applier:
     async def _chunk(self, phase: str, chunk: list[Change]) -> list[Outcome]:
         self.journal([(c.id, "started", None, None) for c in chunk])
         async with self.lms.batch():
-            outs = await asyncio.gather(*(self._one(phase, c) for c in chunk))
+            if getattr(self.lms, "concurrent", True):
+                outs = await asyncio.gather(*(self._one(phase, c) for c in chunk))
+            else:  # a local LMS answers at once: no tasks to schedule
+                outs = [await self._one(phase, c) for c in chunk]
         final = [o for o in outs if o is not None]
         self.journal([(o.change.id, o.outcome, o.error, o.lms_id) for o in final])
         created = [(o.change, o.lms_id) for o in final
@@ -229,10 +241,13 @@ class Applier:
     async def _department_id(self, code: str | None) -> str | None:
         if code is None:
             return None
-        d = await self.lms.find_department(code)
-        if d is None:
-            raise Stale(f"department {code} is not in the LMS")
-        return d.id
+        key = code.casefold()
+        if key not in self.dept_ids:  # departments are settled before users are written (A1)
+            d = await self.lms.find_department(code)
+            if d is None:
+                raise Stale(f"department {code} is not in the LMS")
+            self.dept_ids[key] = d.id
+        return self.dept_ids[key]
 
     def _same_code(self, now: str | None, before: str | None) -> bool:
         if now is None or before is None:

@@ -139,6 +139,8 @@ class EmbeddedLMS:
     time (one event loop); it may move between threads.
     """
 
+    concurrent = False  # answers at once: apply runs its writes one after another, in transactions
+
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = Path(path)
         self._create = create

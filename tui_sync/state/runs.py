@@ -97,6 +97,7 @@ class RunStore:
     def __init__(self, state_dir: Path):
         self.state_dir = state_dir
         self.path = state_dir / DB_NAME
+        self._writer: sqlite3.Connection | None = None
 
     def _connect(self, create: bool = True) -> sqlite3.Connection | None:
         if not create and not self.path.exists():
@@ -135,14 +136,23 @@ class RunStore:
         return run_id
 
     def record(self, run_id: int, results: Iterable[tuple[str, str, str | None, str | None]]) -> None:
-        """(change_id, outcome, error, lms_id) for several changes, in one transaction."""
+        """(change_id, outcome, error, lms_id) for several changes, in one transaction.
+        Called around every chunk of writes, so it keeps its connection open until `finish`."""
         at = now()
-        with closing(self._connect()) as con, con:
+        if self._writer is None:
+            self._writer = self._connect()
+        with self._writer as con:
             con.executemany(
                 "UPDATE run_changes SET outcome=?, error=?, lms_id=COALESCE(?, lms_id), at=? WHERE run_id=? AND change_id=?",
                 ((o, e, i, at, run_id, c) for c, o, e, i in results))
 
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
     def finish(self, run_id: int, status: str, message: str | None = None) -> Run:
+        self.close()
         with closing(self._connect()) as con, con:
             counts = {f"{k}:{o}": n for k, o, n in con.execute(
                 "SELECT kind, outcome, COUNT(*) FROM run_changes WHERE run_id=? GROUP BY kind, outcome", (run_id,))}
