@@ -168,8 +168,12 @@ class Applier:
         async with self.lms.batch():
             if getattr(self.lms, "concurrent", True):
                 outs = await asyncio.gather(*(self._one(phase, c) for c in chunk))
-            else:  # a local LMS answers at once: no tasks to schedule
-                outs = [await self._one(phase, c) for c in chunk]
+            else:  # a local LMS answers at once: no tasks to schedule, but let the loop breathe
+                outs = []
+                for i, c in enumerate(chunk):
+                    outs.append(await self._one(phase, c))
+                    if i % 25 == 24:
+                        await asyncio.sleep(0)  # a UI, a signal handler or a cancel gets its turn
         final = [o for o in outs if o is not None]
         self.journal([(o.change.id, o.outcome, o.error, o.lms_id) for o in final])
         created = [(o.change, o.lms_id) for o in final
