@@ -279,3 +279,23 @@ def test_saved_plan_roundtrips_through_json(ws, tmp_path):
     assert [(c.id, c.kind, c.fields, c.depends_on, c.target) for c in again.changes] == \
            [(c.id, c.kind, c.fields, c.depends_on, c.target) for c in plan.changes]
     assert again.matched_users == plan.matched_users and again.resolutions == plan.resolutions
+
+
+def test_a_lock_left_by_a_killed_process_is_recovered(ws):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time; from pathlib import Path; from tui_sync.state.lock import SyncLock\n"
+                               f"l = SyncLock(Path({str(ws.config.state)!r}), 'apply'); l.acquire(); print('held', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(Exception, match=f"pid {holder.pid}"):
+        SyncLock(ws.config.state).acquire()
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    time.sleep(0.05)
+    with SyncLock(ws.config.state, "apply") as lock:
+        assert lock.holder()["pid"] != holder.pid
