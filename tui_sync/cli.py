@@ -85,11 +85,13 @@ def cmd_check(args: argparse.Namespace) -> int:
                 out.append(f"  ✖ required field {f} is not mapped{hint}")
                 code = max(code, Exit.USAGE)
             for f in m.unknown_custom:
-                out.append(f"  ! custom field {f} is not known to the LMS")
+                out.append(f"  ✖ custom field {f} is not a profile field of the LMS account: "
+                           "every user write would be refused (add the field in the LMS, or remove it from the mapping)")
+                code = max(code, Exit.USAGE)
             for f, h in m.suggestions.items():
                 if f not in m.unmapped_required:
                     out.append(f'  suggestion: map {f} = "{h}"')
-            if not (m.missing_columns or m.unmapped_required):
+            if not (m.missing_columns or m.unmapped_required or m.unknown_custom):
                 out.append("  mapping OK")
     print("\n".join(out))
     return code
