@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,10 +17,8 @@ from tui_sync import service
 from tui_sync.cli import main
 from tui_sync.daemon import Daemon, DaemonRunning, DaemonState, logging_to
 from tui_sync.errors import Exit, UsageError
-from tui_sync.plan_io import read_plan
 from tui_sync.schedule import UTC, zone
 from tui_sync.state.lock import SyncLock
-from tui_sync.state.runs import RunStore
 from workspace import Workspace, dept, lms_dept, lms_user, person
 
 BERLIN = zone("Europe/Berlin")
@@ -222,8 +218,8 @@ def test_stopping_during_a_run_interrupts_it_resumably_and_a_restart_runs_the_sl
     daemon = daemon_for(cfg, clock)
     real_run = service.run
 
-    async def run_then_stop(*args, **kw):  # stopped (as by SIGTERM) while the run is under way
-        asyncio.get_running_loop().call_soon(daemon.stop)
+    async def run_then_stop(*args, **kw):  # stopped (as by SIGTERM) once the run is under way
+        daemon.stop()
         return await real_run(*args, **kw)
     monkeypatch.setattr(service, "run", run_then_stop)
     asyncio.run(daemon.serve())

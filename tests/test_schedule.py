@@ -122,3 +122,52 @@ def test_the_config_refuses_a_fourth_time_a_bad_time_and_an_unknown_zone_with_cl
 def test_no_zone_means_the_machines_zone(monkeypatch):
     monkeypatch.setenv("TZ", "America/New_York")
     assert getattr(zone(None), "key", None) == "America/New_York"
+
+
+# --- `tui-sync schedule --print systemd|cron` ---------------------------------------------
+
+def os_config(tmp_path: Path, schedule: str):
+    from workspace import Workspace
+
+    return Workspace(tmp_path / "my conf", extra_config=schedule)
+
+
+def test_systemd_timer_runs_the_configured_times_in_the_configured_zone(tmp_path):
+    from tui_sync.ossched import systemd
+
+    ws = os_config(tmp_path, '[schedule]\ntimes = ["07:00", "13:30"]\ntimezone = "Europe/Berlin"\n')
+    text = systemd(ws.config, ["/opt/tui sync/bin/tui-sync"])
+    assert "OnCalendar=*-*-* 07:00:00 Europe/Berlin\nOnCalendar=*-*-* 13:30:00 Europe/Berlin\n" in text
+    assert "Persistent=true" in text and "Type=oneshot" in text
+    cfg = ws.root / "tui-sync.toml"
+    assert f'ExecStart="/opt/tui sync/bin/tui-sync" run --config "{cfg}"\n' in text
+    assert "# --- tui-sync-my-conf.service ---" in text and "# --- tui-sync-my-conf.timer ---" in text
+
+
+def test_crontab_lines_carry_the_zone_and_an_absolute_command(tmp_path):
+    from tui_sync.ossched import cron
+
+    ws = os_config(tmp_path, '[schedule]\ntimes = ["07:05", "19:00"]\ntimezone = "Asia/Tokyo"\n')
+    lines = cron(ws.config, ["/usr/local/bin/tui-sync"]).splitlines()
+    assert "CRON_TZ=Asia/Tokyo" in lines
+    entries = [line for line in lines if line and not line.startswith("#") and "=" not in line.split()[0]]
+    assert [e.split()[:5] for e in entries] == [["5", "7", "*", "*", "*"], ["0", "19", "*", "*", "*"]]
+    assert all(f"/usr/local/bin/tui-sync run --config '{ws.root / 'tui-sync.toml'}'" in e for e in entries)
+
+
+def test_schedule_print_uses_this_tui_sync_by_absolute_path_and_needs_a_schedule(tmp_path, capsys):
+    from tui_sync.cli import main
+    from tui_sync.errors import Exit
+
+    ws = os_config(tmp_path, '[schedule]\ntimes = ["07:00"]\n')  # no zone: the machine's
+    assert main(["--config", str(ws.root / "tui-sync.toml"), "schedule", "--print", "systemd"]) == Exit.OK
+    out = capsys.readouterr().out
+    assert "OnCalendar=*-*-* 07:00:00\n" in out
+    exe = out.split("ExecStart=", 1)[1].split()[0].strip('"')
+    assert Path(exe).is_absolute() and Path(exe).exists()
+    assert main(["--config", str(ws.root / "tui-sync.toml"), "schedule", "--print", "cron"]) == Exit.OK
+    assert "CRON_TZ" not in capsys.readouterr().out.replace("# CRON_TZ", "")
+
+    bare = os_config(tmp_path / "bare", "")
+    assert main(["--config", str(bare.root / "tui-sync.toml"), "schedule", "--print", "cron"]) == Exit.USAGE
+    assert "has no schedule" in capsys.readouterr().err

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import logging
 import logging.handlers
@@ -74,40 +73,11 @@ class DaemonRunning(SyncError):
     exit_code = Exit.USAGE
 
 
-class DaemonLock:
+def daemon_lock(state_dir: Path) -> SyncLock:
     """One daemon per configuration: a second one would run every slot twice."""
-
-    def __init__(self, state_dir: Path):
-        self.path = state_dir / "daemon.lock"
-        self._fd: int | None = None
-
-    def __enter__(self) -> DaemonLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            try:
-                holder = json.loads(self.path.read_text() or "{}")
-            except (OSError, ValueError):
-                holder = {}
-            raise DaemonRunning(
-                f"a daemon for this configuration is already running (pid {holder.get('pid', '?')}, "
-                f"since {holder.get('since', '?')})", where=str(self.path.parent.parent),
-                hint="stop that one first (it runs every scheduled slot already)") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "since": utc_now().astimezone().isoformat(timespec="seconds")})
-                 .encode())
-        self._fd = fd
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+    return SyncLock(state_dir, "daemon", name="daemon.lock", error=DaemonRunning,
+                    busy=("a daemon for this configuration is already running",
+                          "stop that one first (it runs every scheduled slot already)"))
 
 
 class DaemonState:
@@ -207,7 +177,7 @@ class Daemon:
 
     async def serve(self) -> None:
         """Run slots until `stop()`."""
-        with DaemonLock(self.cfg.state):
+        with daemon_lock(self.cfg.state):
             now = self.clock()
             last = self.state.last_slot()
             if last is None:  # first start: slots from now on (and ones missed from now on, after downtime)

@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import shlex
+import sys
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,8 +34,6 @@ RETRY_PAUSE = 2.0
 FAILED = ("failed", "stale", "blocked")
 _QUERY = re.compile(r"(https?://[^\s?#]+)[?#][^\s'\"]*")
 
-log = logging.getLogger("tui_sync.notify")
-
 
 @dataclass(frozen=True)
 class Delivery:
@@ -52,7 +51,7 @@ def redact(text: str | None) -> str | None:
 
 def summary(cfg: Config, *, report: Any = None, error: BaseException | None = None, trigger: str = "run",
             status: str | None = None, message: str | None = None, run: Run | None = None,
-            exit_code: int | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+            exit_code: int | None = None) -> dict[str, Any]:
     """The run's summary as JSON-ready data.
 
     `report` is `sync.ApplyReport` for a run that applied; `error` an exception that stopped it before
@@ -100,7 +99,6 @@ def summary(cfg: Config, *, report: Any = None, error: BaseException | None = No
     out["errors"] = errors[:FIRST_ERRORS]
     out["errors_total"] = len(errors)
     out["exit_code"] = int(exit_code if exit_code is not None else code)
-    out.update(extra or {})
     return out
 
 
@@ -129,7 +127,6 @@ def needs_attention(data: dict[str, Any]) -> bool:
 async def send(cfg: Config, data: dict[str, Any], *, logger: logging.Logger | None = None,
                retry_pause: float | None = None) -> list[Delivery]:
     """Notify by `[notify]` when the run needs it (or always). Never raises: a failure is logged."""
-    logger = logger or log
     retry_pause = RETRY_PAUSE if retry_pause is None else retry_pause
     n = cfg.notify
     if not (n.command or n.webhook) or not (n.always or needs_attention(data)):
@@ -142,10 +139,18 @@ async def send(cfg: Config, data: dict[str, Any], *, logger: logging.Logger | No
         out.append(await _webhook(n.webhook, body, retry_pause))
     for d in out:
         if d.ok:
-            logger.info("notified %s about run %s (%s)", d.to, data.get("run_id") or "-", data["status"])
+            _say(logger, logging.INFO, f"notified {d.to} about run {data.get('run_id') or '-'} ({data['status']})")
         else:
-            logger.warning("notifier %s failed: %s (the sync itself is not affected)", d.to, d.detail)
+            _say(logger, logging.WARNING, f"notifier {d.to} failed: {d.detail} (the sync itself is not affected)")
     return out
+
+
+def _say(logger: logging.Logger | None, level: int, text: str) -> None:
+    """To the daemon's log, or (the CLI) to stderr."""
+    if logger is not None:
+        logger.log(level, "%s", text)
+    else:
+        print(("warning: " if level >= logging.WARNING else "") + text, file=sys.stderr)
 
 
 def send_sync(cfg: Config, data: dict[str, Any], **kw: Any) -> list[Delivery]:
@@ -153,7 +158,7 @@ def send_sync(cfg: Config, data: dict[str, Any], **kw: Any) -> list[Delivery]:
     try:
         return asyncio.run(send(cfg, data, **kw))
     except Exception as e:  # never let a notifier fail the sync
-        (kw.get("logger") or log).warning("notifying failed: %s", e)
+        _say(kw.get("logger"), logging.WARNING, f"notifying failed: {type(e).__name__}: {e}")
         return []
 
 

@@ -459,3 +459,10 @@ def held_summary(cfg: Config, *, history: int = 200) -> HeldSummary | None:
     return HeldSummary(
         count=len(alive), since=min(datetime.fromisoformat(s) for s in since.values()), run_id=run.id,
         path=plans[0] if plans[0].exists() else None, paths=paths, by_kind=dict(sorted(by_kind.items())))
+
+
+def changes_to_apply(plan: Plan):
+    """The changes an apply of `plan` would write: approved and not blocked (A1 order)."""
+    from .engine.apply import selected
+
+    return selected(plan)[0]

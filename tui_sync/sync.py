@@ -10,7 +10,7 @@ from typing import Callable
 
 from .config import Config, PolicyConfig
 from .engine.apply import Applier, Progress, selected
-from .errors import Exit, UsageError
+from .errors import Exit, SyncError, UsageError
 from .lms.base import LMS, Snapshot
 from .model import Change, Decision, Kind, Plan
 from .plan_io import write_plan
@@ -163,9 +163,15 @@ async def run_unattended(cfg: Config, *, trigger: str = "run", progress=None, ca
 
     with SyncLock(cfg.state, trigger):
         resumed = await resume(cfg, progress=progress, cancel=cancel, lock=False)
-        result = await make_plan(cfg)  # an unreadable or empty source raises: nothing changes (exit 3)
-        plan = result.plan
         store = RunStore(cfg.state)
+        try:
+            result = await make_plan(cfg)  # an unreadable or empty source raises: nothing changes (exit 3)
+        except SyncError as e:  # A3: a run that could not plan is still a run in the history
+            from .notify import redact
+
+            store.record_event(trigger, "failed", str(cfg.path), redact(str(e).replace("\n", " ")))
+            raise
+        plan = result.plan
         held, reasons = hold(plan, cfg.policy, result.snapshot, Ledger(cfg.state), store.last_completed())
         for c in plan.changes:
             if c.id not in held and c.decision is Decision.PENDING and not c.blocked:
@@ -182,14 +188,17 @@ async def run_unattended(cfg: Config, *, trigger: str = "run", progress=None, ca
         _, start = selected(plan)
         start.update({cid: "held" for cid in held})
         run_id = store.start(trigger, plan, str(cfg.path), start)
+        held_path: Path | None = None
+        if held:  # saved before anything is applied, so an interrupted run still leaves it
+            held_path = cfg.state / "held" / f"run-{run_id}.plan.json"
+            write_plan(Plan(changes=[c for c in plan.changes if c.id in held], problems=[],
+                            resolutions=plan.resolutions, sources=plan.sources, created_at=plan.created_at), held_path)
+            store.note(run_id, f"{len(held)} change(s) held for review: {held_path}")
         run = await _execute(cfg, store, run_id, plan, progress=progress, cancel=cancel)
         report = ApplyReport(run, resumed, held_reasons=reasons)
         if held:
-            held_plan = Plan(changes=[c for c in plan.changes if c.id in held], problems=[],
-                             resolutions=plan.resolutions, sources=plan.sources, created_at=plan.created_at)
-            report.held = held_plan.changes
-            report.held_path = cfg.state / "held" / f"run-{run_id}.plan.json"
-            write_plan(held_plan, report.held_path)
-            store.set_status(run_id, "held", f"{len(held)} change(s) held for review: {report.held_path}")
+            report.held = [c for c in plan.changes if c.id in held]
+            report.held_path = held_path
+            store.set_status(run_id, "held")
             report.run = store.get(run_id)  # type: ignore[assignment]
         return report

@@ -21,9 +21,16 @@ class SyncRunning(SyncError):
 
 
 class SyncLock:
-    def __init__(self, state_dir: Path, what: str = "sync"):
-        self.path = state_dir / "sync.lock"
+    """The configuration's sync lock; `name`/`busy` give other one-at-a-time locks
+    (the daemon's) the same mechanism with their own file and message."""
+
+    def __init__(self, state_dir: Path, what: str = "sync", *, name: str = "sync.lock",
+                 busy: tuple[str, str] | None = None, error: type[SyncError] = SyncRunning):
+        self.path = state_dir / name
         self.what = what
+        self.busy = busy or ("a sync of this configuration is running",
+                             "wait for it to finish; if that process is gone, run the command again")
+        self.error = error
         self._fd: int | None = None
 
     def holder(self) -> dict | None:
@@ -40,11 +47,9 @@ class SyncLock:
         except BlockingIOError:
             os.close(fd)
             h = self.holder() or {}
-            raise SyncRunning(
-                f"a sync of this configuration is running (pid {h.get('pid', '?')}, since {h.get('since', '?')}, "
-                f"{h.get('what', 'sync')})",
-                where=str(self.path.parent.parent),
-                hint="wait for it to finish; if that process is gone, run the command again",
+            raise self.error(
+                f"{self.busy[0]} (pid {h.get('pid', '?')}, since {h.get('since', '?')}, {h.get('what', 'sync')})",
+                where=str(self.path.parent.parent), hint=self.busy[1],
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "what": self.what,
