@@ -219,7 +219,7 @@ class Daemon:
             before = _latest_run_id(store)
             try:
                 report = await service.run(self.cfg, trigger=TRIGGER, cancel=self.cancel)
-            except SyncRunning as e:
+            except SyncRunning:
                 waited = (self.clock() - started).total_seconds()
                 holder = SyncLock(self.cfg.state).holder() or {}
                 who = f"pid {holder.get('pid', '?')}, {holder.get('what', 'sync')}, since {holder.get('since', '?')}"

@@ -13,7 +13,7 @@ from typing import Any
 from .config import STATE_DIR_NAME, Config, EntityConfig, load_config
 from .engine.mapping import MappingReport, mapped_frame, review_mapping
 from .engine.planner import Inputs, build_plan
-from .errors import SourceError, SyncError, UsageError
+from .errors import SyncError, UsageError
 from .lms.base import LMS, Snapshot
 from .model import Plan, Resolution
 from .sources.table import Table

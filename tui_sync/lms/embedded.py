@@ -27,6 +27,7 @@ import polars as pl
 from ..errors import LMSError
 from ..model import Status
 from ..sources.table import ROW
+from ..sqlite_frames import read_columns as _read_columns
 from .base import (
     CUSTOM_PREFIX,
     DEPARTMENT_SCHEMA,
@@ -701,36 +702,6 @@ _USER_COLUMNS = (
 )
 _FIELD_COLUMNS = (("user_id", "user_id", pl.Int64), ("name", "name", pl.String), ("value", "value", pl.String))
 SNAPSHOT_CHUNK = 200_000  # rows per query: bounds the size of one JSON text (SQLITE_MAX_LENGTH) and peak memory
-
-
-def _read_columns(
-    conn: sqlite3.Connection, source: str, columns: Sequence[tuple[str, str, Any]],
-    params: Sequence[Any] = (),
-) -> pl.DataFrame:
-    """`SELECT columns FROM source` as a frame, without a Python object per cell.
-
-    SQLite packs each column into one JSON array (`json_group_array`, in C) and
-    polars decodes it (in Rust): fetching 1M users as Python tuples costs about
-    three times as much. All arrays come from one scan, so their rows line up.
-    """
-    names = [name for _, name, _ in columns]
-    schema = {name: dtype for _, name, dtype in columns}
-    try:
-        texts = conn.execute(
-            "SELECT " + ", ".join(f"json_group_array({sql})" for sql, _, _ in columns) + f" FROM {source}", params,
-        ).fetchone()
-    except sqlite3.OperationalError as exc:
-        if "no such function" not in str(exc):
-            raise
-        # an SQLite built without JSON: the plain, slower way
-        rows = conn.execute("SELECT " + ", ".join(sql for sql, _, _ in columns) + f" FROM {source}", params).fetchall()
-        return pl.DataFrame(rows, schema=schema, orient="row")
-    if texts[0] == "[]":
-        return pl.DataFrame(schema=schema)
-    packed = pl.DataFrame({name: [text] for name, text in zip(names, texts)}, schema={n: pl.String for n in names})
-    return packed.select(
-        pl.col(name).str.json_decode(pl.List(dtype)) for _, name, dtype in columns
-    ).explode(names)
 
 
 def _read_users(conn: sqlite3.Connection) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -6,16 +6,19 @@ on two tabs of one workbook or spreadsheet are then downloaded once.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui_sync.config import SourceConfig
 from tui_sync.errors import ConfigError, SyncError
-from tui_sync.sources.google import fetch_google, load_service_account, spreadsheet_info
-from tui_sync.sources.links import redact_url
+from tui_sync.sources.cache import FetchCache
 from tui_sync.sources.local import read_file
-from tui_sync.sources.remote import FetchCache, Progress, download_source, fetch_url
 from tui_sync.sources.table import Table
+
+Progress = Callable[[int, "int | None"], None]
+
+# the HTTP and Google clients are imported when a source needs them: a local run starts faster
 
 
 def fetch_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | None = None,
@@ -26,8 +29,12 @@ def fetch_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | Non
             raise ConfigError('kind = "file" needs path = "…"')
         return read_file(cfg.path, cfg.options, cfg.max_bytes)
     if cfg.kind == "url":
+        from tui_sync.sources.remote import fetch_url
+
         return fetch_url(cfg, state_dir, progress=progress, cache=cache)
     if cfg.kind == "google_sheets":
+        from tui_sync.sources.google import fetch_google
+
         return fetch_google(cfg, state_dir, cache=cache)
     raise ConfigError(f"unknown source kind {cfg.kind!r}", hint='use "file", "url" or "google_sheets"')
 
@@ -76,6 +83,10 @@ class SourceReport:
 def describe_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | None = None,
                     cache: FetchCache | None = None) -> SourceReport:
     """Reach and read one source, and say what was found (never raises `SyncError`)."""
+    from tui_sync.sources.google import load_service_account, spreadsheet_info
+    from tui_sync.sources.links import redact_url
+    from tui_sync.sources.remote import download_source
+
     cache = cache if cache is not None else FetchCache()
     where = str(cfg.path) if cfg.kind == "file" else redact_url(cfg.url or "")
     facts: dict = {}

@@ -19,9 +19,8 @@ import logging
 import os
 import random
 import ssl
-import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +30,7 @@ import httpx
 from tui_sync.config import SourceConfig
 from tui_sync.errors import ConfigError, SourceError
 from tui_sync.secrets import reveal
+from tui_sync.sources.cache import FetchCache
 from tui_sync.sources.links import DownloadLink, download_link, origin, redact_text, redact_url
 from tui_sync.sources.local import read_bytes
 from tui_sync.sources.table import Table
@@ -81,41 +81,6 @@ def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> floa
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
     return max(0.0, (when - (now or dt.datetime.now(dt.timezone.utc))).total_seconds())
-
-
-class FetchCache:
-    """What one run has downloaded, so two sources on one workbook or spreadsheet fetch it once.
-
-    Keys combine the address with an identity of the credentials (a hash, never the
-    secret). Failures are not cached. Safe to share between threads: a second caller
-    of the same key waits for the first one's result.
-    """
-
-    def __init__(self) -> None:
-        self._items: dict[Hashable, object] = {}
-        self._locks: dict[Hashable, threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    def get_or_fetch(self, key: Hashable, fetch: Callable[[], T]) -> T:
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            if key in self._items:
-                return self._items[key]  # type: ignore[return-value]
-            value = fetch()
-            self._items[key] = value
-            return value
-
-    def clear(self) -> None:
-        with self._guard:
-            self._items.clear()
-            self._locks.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __repr__(self) -> str:  # keys hold addresses and credential hashes: keep them out of reprs
-        return f"<FetchCache {len(self._items)} item(s)>"
 
 
 def secret_identity(value: str) -> str:

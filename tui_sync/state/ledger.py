@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import SyncError
+from ..sqlite_frames import read_columns
 
 STATE_FILE = "state.sqlite"
 LEDGER_SCHEMA: dict[str, type[pl.DataType]] = {"lms_id": pl.String, "key": pl.String}
@@ -54,16 +55,14 @@ class Ledger:
                 exists = conn.execute(
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
                 ).fetchone()
-                rows = conn.execute(f"SELECT lms_id, key FROM {table} ORDER BY rowid").fetchall() if exists else []
+                frame = read_columns(conn, f"(SELECT lms_id, key FROM {table} ORDER BY rowid)",
+                                     (("lms_id", "lms_id", pl.String), ("key", "key", pl.String))) if exists else None
         except sqlite3.Error as exc:
             raise LedgerError(
                 f"cannot read the ledger: {exc}", where=str(self.path),
                 hint="check the state folder's permissions; if the file is damaged, move it aside (the next sync re-learns what it manages by code, login and email)",
             ) from exc
-        if not rows:
-            return pl.DataFrame(schema=LEDGER_SCHEMA)
-        ids, keys = zip(*rows)
-        return pl.DataFrame({"lms_id": ids, "key": keys}, schema=LEDGER_SCHEMA)
+        return frame if frame is not None else pl.DataFrame(schema=LEDGER_SCHEMA)
 
     # ------------------------------------------------------------ writing
 
