@@ -152,7 +152,7 @@ class ISpringEmulator:
 
     def start(self) -> str:
         handler = type("Handler", (_Handler,), {"emulator": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = _QuietServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
         server.request_queue_size = 256
         self._server = server
@@ -557,6 +557,11 @@ class ISpringEmulator:
         else:
             fields = {rename(k): v for k, v in u["fields"].items()}
         return {**u, "fields": fields}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a timeout test, a dropped connection) is part of the game."""
 
 
 class _Handler(BaseHTTPRequestHandler):
