@@ -34,10 +34,10 @@ class UserStep:
     problems: list[Problem]
     matched: dict[str, str | None]  # L1: LMS id -> unique key, rows without errors
     final_department: dict[str, str | None]  # LMS user id -> department ref after the plan (moved users only)
-    pointers: pl.DataFrame  # id, ROW: the LMS users rows point to (rows with or without errors; U6)
+    pointers: pl.DataFrame  # by_key, by_login, by_email, ROW: the LMS users each row points to (U6)
 
     def row_of(self, user_id: str) -> int | None:
-        hit = self.pointers.filter(pl.col("id") == user_id)
+        hit = self.pointers.filter(pl.any_horizontal(pl.col("by_key", "by_login", "by_email") == user_id))
         return hit[ROW][0] if hit.height else None
 
 
@@ -158,15 +158,16 @@ def plan_users(
     df = df.with_columns(pl.coalesce("target", pl.lit("new:") + pl.col("login_n")).alias("ref"))
 
     # U7 supervisors: a user in the file (row without error) or in the LMS, by the logins after the plan
-    good = df.filter(~pl.col(ERR))
-    logins = pl.concat([
-        lmsu.join(good.select(pl.col("target").alias("id")), on="id", how="anti").select("login_n", pl.col("id").alias("sref")),
-        good.select("login_n", pl.col("ref").alias("sref")),
-    ]).unique("login_n", keep="last")
-    for f, n in (("subordination", "sup_n"), ("coSubordination", "cosup_n")):
+    linked = [(f, n) for f, n in (("subordination", "sup_n"), ("coSubordination", "cosup_n")) if f in df.columns]
+    if linked:
+        good = df.filter(~pl.col(ERR))
+        logins = pl.concat([
+            lmsu.join(good.select(pl.col("target").alias("id")), on="id", how="anti")
+                .select("login_n", pl.col("id").alias("sref")),
+            good.select("login_n", pl.col("ref").alias("sref")),
+        ]).unique("login_n", keep="last")
+    for f, n in linked:
         df = df.join(logins.rename({"login_n": n, "sref": f + "_ref"}), on=n, how="left")
-        if f not in df.columns:
-            continue
         df = rp.add(df, pl.col(n).is_not_null() & pl.col(f + "_ref").is_null(), "unknown_supervisor",
                     pl.format("{} {} is not a user in the file or the LMS; the link is set to inherited",
                               pl.lit(col(f)), pl.col(f)),
@@ -183,8 +184,7 @@ def plan_users(
         if not p.is_error:
             warn_by_row.setdefault(p.row, []).append(p)
 
-    pointers = pl.concat([df.select(pl.col(c).alias("id"), ROW) for c in ("by_key", "by_login", "by_email")]
-                         ).drop_nulls("id").unique("id", keep="first")
+    pointers = df.select("by_key", "by_login", "by_email", ROW)  # U6: what rows point to, errors or not
 
     good = df.filter(~pl.col(ERR))
     changes = _creates(good.filter(pl.col("target").is_null()), custom, warn_by_row, depts, lmsu)
@@ -199,7 +199,9 @@ def plan_users(
 
     # U6 removal: managed users no row points to any more (a row with errors still points)
     gone = (lmsu.join(ledu.select(pl.col("lms_id").alias("id")), on="id", how="semi")
-                .join(pointers, on="id", how="anti")
+                .join(pointers.select(pl.col("by_key").alias("id")), on="id", how="anti")
+                .join(pointers.select(pl.col("by_login").alias("id")), on="id", how="anti")
+                .join(pointers.select(pl.col("by_email").alias("id")), on="id", how="anti")
                 .filter(pl.col("status") == Status.ACTIVE.value).sort("login_n"))
     for u in gone.select("id", "login").iter_rows(named=True):
         changes.append(Change(change_id(Kind.INACTIVATE_USER, u["login"]), Kind.INACTIVATE_USER, u["login"],
