@@ -152,6 +152,8 @@ class Plan:
     vanished_users: list[str] = field(default_factory=list)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     created_at: str | None = None
+    # D5 as data, for resolving: delete change id -> logins and child codes that keep it blocked
+    blocked_by: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         counts = Counter(c.kind for c in self.changes)

@@ -59,7 +59,7 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
     depts = plan_departments(dframe, inp.department_mapping, snap.departments, inp.ledger_departments)
     users = plan_users(uframe, inp.user_mapping, snap.users, inp.ledger_users, depts,
                        extra_required=snap.required_fields)
-    deletes, delete_problems = plan_deletes(depts, users, snap.departments, snap.users, resolutions)
+    deletes, delete_problems, blocked_by = plan_deletes(depts, users, snap.departments, snap.users, resolutions)
 
     changes: list[Change] = depts.changes + users.changes + deletes
     # stable sort: A1 phases, sheet order inside a phase (parents / children order kept)
@@ -77,7 +77,7 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
         vanished_departments=_vanished(inp.ledger_departments, snap.departments),
         vanished_users=_vanished(inp.ledger_users, snap.users),
         sources={"departments": source_summary(inp.departments), "users": source_summary(inp.users)},
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), blocked_by=blocked_by,
     )
 
 

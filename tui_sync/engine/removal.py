@@ -22,8 +22,9 @@ def plan_deletes(
     lms_departments: pl.DataFrame,
     lms_users: pl.DataFrame,
     resolutions: list[Resolution],
-) -> tuple[list[Change], list[Problem]]:
-    """delete_department changes, children first, blocked by D5 unless resolved.
+) -> tuple[list[Change], list[Problem], dict[str, dict[str, list[str]]]]:
+    """delete_department changes, children first, blocked by D5 unless resolved, and for each
+    blocked one the logins and child codes that block it.
 
     Adds the user moves that resolutions ask for to `users.changes`.
     """
@@ -86,6 +87,7 @@ def plan_deletes(
 
     changes: list[Change] = []
     blocked: set[str] = set()
+    blocked_by: dict[str, dict[str, list[str]]] = {}
     for d in doomed:  # children first, so a blocked child blocks its parent
         code = depts.lms_code_of.get(d) or d
         probs: list[Problem] = []
@@ -95,18 +97,20 @@ def plan_deletes(
                                f"department {code} still has {len(logins)} user(s) after this sync: {_listing(logins)}. "
                                f"Keep the department, or move them (--move-users-of {code} --to CODE)", key=code))
         kids = [k for k, p in depts.parent_of.items() if p == d and (k not in doomed_set or k in blocked)]
+        names = sorted(depts.code_of.get(k) or depts.lms_code_of.get(k) or k for k in kids)
         if kids:
-            names = sorted(depts.code_of.get(k) or depts.lms_code_of.get(k) or k for k in kids)
             probs.append(error("department_has_children", "department",
                                f"department {code} still has child department(s) after this sync: {_listing(names)}",
                                key=code))
+        cid = change_id(Kind.DELETE_DEPARTMENT, code)
         if probs:
             blocked.add(d)
+            blocked_by[cid] = {"users": [lg for _, lg in users_in.get(d, [])], "children": names}
         deps = [change_id(Kind.DELETE_DEPARTMENT, depts.lms_code_of.get(k) or k)
                 for k in depts.parent_of if depts.parent_of[k] == d and k in doomed_set]
         deps += moves_out.get(d, [])
-        changes.append(Change(change_id(Kind.DELETE_DEPARTMENT, code), Kind.DELETE_DEPARTMENT, code,
+        changes.append(Change(cid, Kind.DELETE_DEPARTMENT, code,
                               {"code": (code, None)}, target=d, depends_on=deps, problems=probs))
         problems.extend(probs)
-    return changes, problems
+    return changes, problems, blocked_by
 

@@ -55,35 +55,25 @@ def blockers(plan: Plan, snapshot: Snapshot, change: Change) -> Blockers:
     (a delete_department)."""
     if change.kind is not Kind.DELETE_DEPARTMENT:
         raise ValueError(f"{change.id} is not a department delete")
-    d = change.target
     deps = snapshot.departments
-    row = deps.filter(pl.col("id") == d)
+    row = deps.filter(pl.col("id") == change.target)
     name = row["name"][0] if row.height else change.key
-    # users whose department the plan does not change away from d
-    moved_out = {c.target for c in plan.changes
-                 if c.kind is Kind.UPDATE_USER and c.target and "departmentId" in c.fields
-                 and (c.fields["departmentId"][1] or "").casefold() != change.key.casefold()}
-    staying = snapshot.users.filter((pl.col("department_id") == d) & ~pl.col("id").is_in(list(moved_out)))
+    found = plan.blocked_by.get(change.id, {"users": [], "children": []})  # computed by the planner (D5)
+    staying = snapshot.users.filter(pl.col("login").is_in(found["users"]))
     users = tuple(
         BlockingUser(lg, " ".join(p for p in (f, la) if p), em or "", st or "")
         for lg, f, la, em, st in staying.sort("login").select("login", "firstName", "lastName", "email", "status").iter_rows()
     )
-    deletes = {c.target: c for c in plan.changes if c.kind is Kind.DELETE_DEPARTMENT and c.target}
-    moved_dept = {c.target for c in plan.changes
-                  if c.kind is Kind.UPDATE_DEPARTMENT and c.target and "parentCode" in c.fields
-                  and (c.fields["parentCode"][1] or "").casefold() != change.key.casefold()}
-    children: list[BlockingDepartment] = []
-    for cid, code, cname in deps.filter(pl.col("parent_id") == d).sort("code").select("id", "code", "name").iter_rows():
-        if cid in moved_dept:
-            continue
-        gone = deletes.get(cid)
-        if gone is not None and not gone.blocked:
-            continue
-        children.append(BlockingDepartment(code or cid, cname or "", gone is not None))
-    for c in plan.changes:
-        if c.kind is Kind.CREATE_DEPARTMENT and (c.fields.get("parentCode", (None, None))[1] or "").casefold() == change.key.casefold():
-            children.append(BlockingDepartment(c.key, c.fields.get("name", (None, ""))[1] or "", False))
-    return Blockers(change.key, name, users, tuple(children),
+    deletes = {c.key.casefold(): c for c in plan.changes if c.kind is Kind.DELETE_DEPARTMENT}
+    creates = {c.key.casefold(): c for c in plan.changes if c.kind is Kind.CREATE_DEPARTMENT}
+    names = {(code or "").casefold(): n for code, n in deps.select("code", "name").iter_rows()}
+    children = tuple(
+        BlockingDepartment(code, names.get(code.casefold())
+                           or (creates[code.casefold()].fields["name"][1] if code.casefold() in creates else ""),
+                           code.casefold() in deletes)
+        for code in found["children"]
+    )
+    return Blockers(change.key, name, users, children,
                     users_move=any(p.code == "department_has_users" for p in change.problems))
 
 
