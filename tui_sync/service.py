@@ -323,12 +323,6 @@ def save_mapping(cfg: Config, entity: str, mapping: dict[str, str]) -> Config:
     return save(cfg.path, with_mapping(cfg.raw, entity, mapping))
 
 
-def config_text(raw: dict[str, Any]) -> str:
-    from .config_write import dumps
-
-    return dumps(raw)
-
-
 def check_source_settings(raw_source: dict[str, Any], config_path: Path, entity: str):
     from .config_write import check_source
 
@@ -466,3 +460,10 @@ def changes_to_apply(plan: Plan):
     from .engine.apply import selected
 
     return selected(plan)[0]
+
+
+def run_outcomes(run) -> dict[str, int]:
+    """How many changes of a run ended how (applied, failed, stale, blocked, skipped …)."""
+    from .state.runs import totals
+
+    return dict(totals(run))

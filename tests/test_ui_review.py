@@ -1,0 +1,195 @@
+"""The review pane with Pilot: the plan as a table, decisions, selection, undo, filters, detail, resolve."""
+from __future__ import annotations
+
+from tui_sync.model import Decision, Kind
+from tui_sync.ui.app import SyncApp
+from tui_sync.ui.screens.confirm import ConfirmScreen
+from tui_sync.ui.screens.resolve import ResolveScreen
+from tui_sync.ui.widgets.change_detail import ChangeDetail
+
+from test_ui_support import demo, goto, messages, plain, press, review, settle  # noqa: F401
+
+
+def decision(app: SyncApp, change_id: str) -> Decision:
+    return app.session.view.change(change_id).decision
+
+
+def detail_text(app: SyncApp) -> str:
+    body = app.screen.query_one(ChangeDetail).query_one("#detail-body")
+    from rich.console import Console
+
+    console = Console(width=120, color_system=None)
+    with console.capture() as cap:
+        console.print(body.content)
+    return cap.get()
+
+
+async def test_the_plan_opens_in_the_review_pane_with_counts(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = review(app)
+        view = app.session.view
+        assert len(view.changes) == 54 and screen.table.row_count() == 54
+        assert view.kind_counts[Kind.CREATE_USER] == 15 and view.kind_counts[Kind.DELETE_DEPARTMENT] == 3
+        counts = plain(screen.query_one("#counts"))
+        assert "+15" in counts and "54 pending" in counts and "2 blocked" in counts
+
+
+async def test_approve_reject_toggle_and_undo_by_key(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await goto(pilot, "update_user:thomas.berger")
+        await press(pilot, "a")
+        assert decision(app, "update_user:thomas.berger") is Decision.APPROVED
+        await press(pilot, "space")
+        assert decision(app, "update_user:thomas.berger") is Decision.REJECTED
+        await press(pilot, "space")
+        assert decision(app, "update_user:thomas.berger") is Decision.APPROVED
+        await press(pilot, "r")
+        assert decision(app, "update_user:thomas.berger") is Decision.REJECTED
+        await press(pilot, "u", "u", "u", "u")
+        assert decision(app, "update_user:thomas.berger") is Decision.PENDING
+
+
+async def test_a_range_selection_decides_every_row_in_it(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = review(app)
+        await press(pilot, "v", "down", "down")
+        await press(pilot, "shift+down")
+        await press(pilot, "a")
+        view = app.session.view
+        approved = [view.changes[i].key for i in view.rows[:4]]
+        assert all(view.changes[i].decision is Decision.APPROVED for i in view.rows[:4]), approved
+        assert view.changes[view.rows[4]].decision is Decision.PENDING
+        await press(pilot, "escape")
+        assert screen.table.anchor is None
+
+
+async def test_a_change_with_errors_cannot_be_approved_and_says_why(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await goto(pilot, "delete_department:ber-acad")
+        await press(pilot, "a")
+        assert decision(app, "delete_department:ber-acad") is Decision.PENDING
+        assert any("cannot be approved" in m and "department_has_children" in m for m in messages(app))
+
+
+async def test_rejecting_shows_which_changes_it_blocks(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await goto(pilot, "create_department:lon-ecom-mkt")
+        await press(pilot, "r")
+        note = next(m for m in messages(app) if m.startswith("Rejecting"))
+        assert "chloe.evans" in note and "mia.schaefer" in note
+        assert "blocked while this is rejected" in detail_text(app)
+
+
+async def test_approve_everything_in_the_filter_after_a_confirmation_with_the_count(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "k", "k", "k", "k")  # create_user
+        view = app.session.view
+        assert view.filter.kind is Kind.CREATE_USER and len(view.rows) == 15
+        await press(pilot, "A")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Approve 15 change(s)" in app.screen.title_text
+        await press(pilot, "enter")  # the default answer is No
+        assert view.decision_counts[Decision.APPROVED] == 0
+        await press(pilot, "A", "y")
+        assert view.decision_counts[Decision.APPROVED] == 15
+        assert all(c.decision is Decision.PENDING for c in view.changes if c.kind is not Kind.CREATE_USER)
+
+
+async def test_filters_by_key_and_free_text_search(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        view = app.session.view
+        await press(pilot, "p")  # any problem
+        assert {view.changes[i].key for i in view.rows} == {"felix.braun", "BER-ACAD", "MOW-CUS"}
+        await press(pilot, "p")  # blocked
+        assert {view.changes[i].key for i in view.rows} == {"BER-ACAD", "MOW-CUS"}
+        await press(pilot, "c")
+        assert len(view.rows) == 54
+        await press(pilot, "d")
+        assert view.filter.decision is Decision.PENDING
+        await press(pilot, "c", "slash")
+        for ch in "koch":
+            await press(pilot, ch)
+        assert [view.changes[i].key for i in view.rows] == ["rainer.koch"]
+        await press(pilot, "enter", "a")  # back in the table: keys decide again
+        assert decision(app, "update_user:rainer.koch") is Decision.APPROVED
+
+
+async def test_the_detail_shows_fields_sheet_row_rule_and_dependencies(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await goto(pilot, "update_user:markus.wagner")
+        text = detail_text(app)
+        assert "departmentId" in text and "MUC-DISP" in text and "BER-OPS-OUT" in text
+        assert "Sheet row 112" in text and "Dispatcher" in text
+        assert "match: by login" in text
+        await goto(pilot, "create_user:chloe.evans")
+        text = detail_text(app)
+        assert "Depends on" in text and "LON-ECOM-MKT" in text
+        assert "unknown_supervisor" not in text
+        await goto(pilot, "create_user:felix.braun")
+        assert "unknown_supervisor" in detail_text(app)
+
+
+async def test_resolve_keep_the_department_rejects_its_delete(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await goto(pilot, "delete_department:ber-acad")
+        await press(pilot, "enter")
+        assert isinstance(app.screen, ResolveScreen)
+        assert [d.code for d in app.screen.blockers.children] == ["TRAINING-EXT"]
+        await press(pilot, "k")
+        assert decision(app, "delete_department:ber-acad") is Decision.REJECTED
+
+
+async def test_resolve_move_users_replans_in_place_and_keeps_decisions(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await goto(pilot, "create_user:lea.sommer")
+        await press(pilot, "a")
+        await press(pilot, "k", "k", "k")  # delete_department
+        await goto(pilot, "delete_department:mow-cus")
+        await press(pilot, "enter")
+        assert [u.login for u in app.screen.blockers.users] == ["ext.d.fedorov", "pavel.egorov"]
+        await press(pilot, "m")
+        for ch in "mow-log":
+            await pilot.press(ch)
+        await press(pilot, "enter")
+        view = app.session.view
+        assert app.session.result.plan.resolutions[0].to == "MOW-LOG"
+        assert not view.change("delete_department:mow-cus").blocked
+        assert view.change("update_user:pavel.egorov").fields["departmentId"] == ("MOW-CUS", "MOW-LOG")
+        assert decision(app, "create_user:lea.sommer") is Decision.APPROVED
+        assert view.filter.kind is Kind.DELETE_DEPARTMENT  # the filter and the cursor stay
+        assert review(app).table.current().id == "delete_department:mow-cus"
+        await press(pilot, "a")
+        assert decision(app, "delete_department:mow-cus") is Decision.APPROVED
+
+
+async def test_f_picks_any_filter_from_a_list_with_counts(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "f")
+        for ch in "has_users":
+            await pilot.press(ch)
+        await press(pilot, "enter")
+        view = app.session.view
+        assert view.filter.problem == "department_has_users"
+        assert [view.changes[i].key for i in view.rows] == ["MOW-CUS"]

@@ -1,0 +1,143 @@
+"""The first-sync wizard, keyboard only: every step, back and forward, the config it writes, secrets."""
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tomllib
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, RadioButton
+
+from tui_sync.ui.app import SyncApp
+from tui_sync.ui.screens.confirm import ConfirmScreen
+from tui_sync.ui.screens.review import ReviewScreen
+from tui_sync.ui.screens.wizard import WizardScreen
+
+from test_ui_support import plain, press, settle
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with HR's two sheets and no config yet."""
+    for name in ("departments.csv", "users.xlsx"):
+        shutil.copy(SAMPLE / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def step(app: SyncApp) -> str:
+    screen = app.screen
+    assert isinstance(screen, WizardScreen)
+    return screen.steps[screen.index].title
+
+
+async def test_without_a_config_the_wizard_writes_one_and_ends_in_the_review(folder: Path):
+    app = SyncApp(folder / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        seen = [step(app)]
+        for _ in range(8):
+            await press(pilot, "ctrl+n")
+            seen.append(step(app))
+        assert seen == ["LMS", "Departments sheet", "Departments preview", "Departments mapping", "Users sheet",
+                        "Users preview", "Users mapping", "Schedule and safety", "Dry run"]
+        assert "create_user" in plain(app.screen.query_one("#dryrun-body")) and "293" in plain(
+            app.screen.query_one("#dryrun-body"))
+        assert not (folder / "tui-sync.toml").exists()  # nothing is written before Finish
+        await press(pilot, "ctrl+n")
+        assert isinstance(app.screen, ReviewScreen)
+        assert len(app.session.view.changes) == 325
+    raw = tomllib.loads((folder / "tui-sync.toml").read_text())
+    assert raw["lms"] == {"kind": "local", "path": "lms.sqlite"}
+    assert raw["departments"]["source"] == {"kind": "file", "path": "departments.csv"}
+    assert raw["departments"]["mapping"]["parentCode"] == "Parent code"
+    assert raw["users"]["mapping"]["departmentId"] == "Department code"
+    assert raw["policy"]["review"] == ["delete_department", "inactivate_user"]
+
+
+async def test_a_mistake_is_named_at_its_step_and_back_keeps_what_was_typed(folder: Path):
+    app = SyncApp(folder / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "ctrl+n")
+        path = app.screen.query_one("#departments-path", Input)
+        path.value = ""
+        await press(pilot, "ctrl+n")
+        assert step(app) == "Departments sheet"
+        assert "[departments.source] path" in plain(app.screen.query_one("#wizard-error"))
+        path.value = "nowhere.csv"
+        await press(pilot, "ctrl+n")
+        assert step(app) == "Departments preview"
+        assert "nowhere.csv" in plain(app.screen.query_one("#step-dpreview .preview-info"))
+        await press(pilot, "escape")
+        assert step(app) == "Departments sheet"
+        assert app.screen.query_one("#departments-path", Input).value == "nowhere.csv"
+
+
+@pytest.fixture
+def refusing_lms():
+    """An LMS address on loopback that refuses every request at once (401)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Refuse(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+async def test_secrets_are_written_only_as_references_and_stored_values_are_private(folder: Path, refusing_lms):
+    app = SyncApp(folder / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#lms-kind").query(RadioButton).last().value = True
+        await pilot.pause()
+        screen.query_one("#lms-base-url", Input).value = refusing_lms
+        screen.query_one("#lms-client-id", Input).value = "tui-sync-client"
+        secret = screen.query_one("#lms-client-secret")
+        secret.query(RadioButton).last().value = True  # store it here
+        await pilot.pause()
+        secret.query_one(".secret-value", Input).value = "s3cr3t-value"
+        for _ in range(8):
+            await press(pilot, "ctrl+n")
+        assert step(app) == "Dry run"
+        assert "Nothing could be planned" in plain(app.screen.query_one("#dryrun-body"))
+        await press(pilot, "ctrl+n")  # finish even though the LMS refuses us
+        assert isinstance(app.screen, ReviewScreen)
+        assert app.session.plan_error
+    text = (folder / "tui-sync.toml").read_text()
+    assert "s3cr3t-value" not in text
+    raw = tomllib.loads(text)
+    assert raw["lms"]["client_secret"] == {"stored": "ispring_client_secret"}
+    stored = folder / ".tui-sync" / "secrets.toml"
+    assert tomllib.loads(stored.read_text()) == {"ispring_client_secret": "s3cr3t-value"}
+    if os.name == "posix":
+        assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+
+
+async def test_leaving_the_wizard_writes_nothing(folder: Path):
+    app = SyncApp(folder / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "escape")
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "y")
+        assert isinstance(app.screen, ReviewScreen)
+        assert "no configuration yet" in plain(app.screen.query_one("#plan-status"))
+    assert not (folder / "tui-sync.toml").exists()

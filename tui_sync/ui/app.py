@@ -1,0 +1,312 @@
+"""The app: panes as modes, the session, planning, and the one place failures are shown.
+
+`run_app(config_path)` is what `tui-sync` and `tui-sync demo` call. Without a
+config file it starts the setup wizard.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import partial
+from pathlib import Path
+from typing import Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, get_current_worker
+
+from .. import service
+from ..errors import SyncError
+from ..model import Resolution
+from .failures import ReportsWorkerErrors, failure_text, log_traceback
+from .keys import active_keys, known_ids
+from .messages import PlanChanged, PlanReady, SourceProgress, SourcesRead
+from .screens.apply import ApplyScreen
+from .screens.confirm import ConfirmScreen
+from .screens.keys_help import KeysScreen
+from .screens.mapping import MappingScreen
+from .screens.pane import Pane
+from .screens.problems import ProblemsScreen
+from .screens.review import ReviewScreen
+from .screens.runs import RunsScreen
+from .screens.sources import SourcesScreen
+from .screens.wizard import WizardScreen
+from .session import Session
+
+PANE_SCREENS: dict[str, type[Pane]] = {
+    "sources": SourcesScreen, "mapping": MappingScreen, "review": ReviewScreen,
+    "problems": ProblemsScreen, "runs": RunsScreen,
+}
+
+
+class SyncApp(ReportsWorkerErrors, App[int]):
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
+    TITLE = "tui-sync"
+    MODES = PANE_SCREENS  # type: ignore[assignment]
+    DEFAULT_MODE = "review"
+    BINDINGS = [
+        Binding("1", "pane('sources')", "Sources", show=False, id="pane.sources"),
+        Binding("2", "pane('mapping')", "Mapping", show=False, id="pane.mapping"),
+        Binding("3", "pane('review')", "Review", show=False, id="pane.review"),
+        Binding("4", "pane('problems')", "Problems", show=False, id="pane.problems"),
+        Binding("5", "pane('runs')", "Runs", show=False, id="pane.runs"),
+        Binding("f5,ctrl+r", "replan", "Plan again", id="app.plan"),
+        Binding("question_mark", "keys", "Keys", id="app.keys"),
+        Binding("W", "wizard", "Setup wizard", show=False, id="app.wizard"),
+        Binding("q", "quit_app", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, config_path: Path) -> None:
+        super().__init__()
+        self.session = Session(Path(config_path))
+        self.panes: dict[str, Pane] = {}
+
+    # --- start ---------------------------------------------------------------------
+    def on_mount(self) -> None:
+        if not self.is_headless and self.console.color_system in ("standard", "windows"):
+            self.theme = "ansi-dark"  # 16 colours: the terminal's own, not true colours squeezed into 16
+        if not self.session.config_path.exists():
+            self.open_wizard(first=True)
+            return
+        if self.load_config():
+            self.offer_resume()
+            self.start_plan(keep=False)
+
+    def load_config(self) -> bool:
+        s = self.session
+        try:
+            s.cfg = service.load(s.config_path)
+            s.config_error = None
+        except SyncError as e:
+            s.cfg, s.config_error = None, str(e)
+            self.notify(str(e), title="The configuration cannot be used", severity="error", timeout=15)
+            self.broadcast()
+            return False
+        self.apply_keymap()
+        return True
+
+    def apply_keymap(self) -> None:
+        cfg = self.session.cfg
+        keys = dict(cfg.keys) if cfg else {}
+        known = known_ids([type(self), *PANE_SCREENS.values(), *_modal_classes()])
+        unknown = sorted(k for k in keys if k not in known)
+        if unknown:
+            self.notify(f"[keys] names unknown binding ids: {', '.join(unknown)} (press ? to see the ids)",
+                        severity="warning", timeout=10)
+        self.set_keymap({k: v for k, v in keys.items() if k in known})
+
+    def offer_resume(self) -> None:
+        cfg = self.session.cfg
+        run = service.unfinished_run(cfg) if cfg else None
+        if run is None:
+            return
+        done = sum(1 for c in run.changes if c.outcome == "applied")
+        todo = sum(1 for c in run.changes if c.outcome in ("pending", "started"))
+        body = (f"Apply run {run.id} (started {run.started} by {run.actor}) did not finish: "
+                f"{done} change(s) were applied, {todo} approved change(s) are still to do.\n\n"
+                "Resume it now? Nothing is applied twice. (A new apply also resumes it first.)")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.push_screen(ApplyScreen(resume=True), self.apply_closed)
+
+        self.push_screen(ConfirmScreen("Resume an interrupted apply?", body, yes="Resume", no="Not now"), answered)
+
+    # --- planning --------------------------------------------------------------------
+    def start_plan(self, resolutions: list[Resolution] | None = None, *, keep: bool = True,
+                   reread: bool = True) -> None:
+        s = self.session
+        if s.cfg is None:
+            return
+        previous = s.result if keep else None
+        if resolutions is None:
+            resolutions = list(previous.plan.resolutions) if previous else []
+        s.planning, s.plan_error = True, None
+        s.version += 1
+        self.broadcast()
+        self.plan_worker(s.cfg, previous, resolutions, reread)
+
+    @work(thread=True, name="plan", group="plan", exclusive=True, exit_on_error=False)
+    def plan_worker(self, cfg, previous, resolutions: list[Resolution], reread: bool) -> None:
+        if previous is not None:
+            result = asyncio.run(service.replan(cfg, previous, resolutions, reread=reread))
+        else:
+            result = asyncio.run(service.make_plan(cfg, resolutions))
+        if not get_current_worker().is_cancelled:
+            self.post_message(PlanReady(result, kept=previous is not None))
+
+    def on_plan_ready(self, message: PlanReady) -> None:
+        s = self.session
+        s.planning = False
+        s.set_result(message.result, keep_history=message.kept)
+        self.broadcast()
+
+    # --- reading the sheets (sources and mapping panes) ----------------------------------
+    def read_sheets(self) -> None:
+        s = self.session
+        if s.cfg is None:
+            return
+        s.reading = True
+        s.version += 1
+        self.broadcast()
+        self.read_worker(s.cfg)
+
+    @work(thread=True, name="read sources", group="sources", exclusive=True, exit_on_error=False,
+          description="Reading the sheets")
+    def read_worker(self, cfg) -> None:
+        tables, errors = {}, {}
+        for name in ("departments", "users"):
+            last = [0.0]
+
+            def progress(done: int, total: int | None, name: str = name, last: list = last) -> None:
+                now = time.monotonic()
+                if now - last[0] >= 0.1:  # a download reports often: at most ten updates a second
+                    last[0] = now
+                    self.post_message(SourceProgress(name, done, total))
+
+            try:
+                tables[name] = service.read_source(cfg, name, progress=progress)
+            except SyncError as e:
+                errors[name] = str(e)
+        if not get_current_worker().is_cancelled:
+            self.post_message(SourcesRead(tables, errors))
+
+    def on_source_progress(self, message: SourceProgress) -> None:
+        pane = self.panes.get("sources")
+        if pane is not None:
+            pane.post_message(SourceProgress(message.entity, message.done, message.total))
+
+    def on_sources_read(self, message: SourcesRead) -> None:
+        s = self.session
+        s.reading = False
+        s.tables, s.table_errors = dict(message.tables), dict(message.errors)
+        s.version += 1
+        self.broadcast()
+
+    def worker_failed(self, name: str, text: str) -> None:
+        if name == "read sources":
+            s = self.session
+            s.reading = False
+            s.table_errors = {"departments": text, "users": text}
+            s.version += 1
+            self.broadcast()
+        if name == "plan":
+            s = self.session
+            s.planning, s.plan_error = False, text
+            s.version += 1
+            self.broadcast()
+
+    def broadcast(self) -> None:
+        for pane in self.panes.values():
+            pane.post_message(PlanChanged())
+
+    # --- failures: the one place ---------------------------------------------------------
+    def report_failure(self, worker: Worker) -> str:
+        error = worker.error
+        what = (worker.description or worker.name or "a task").split("(")[0]
+        log = self.log_path()
+        logged = False
+        if not isinstance(error, SyncError) and error is not None:
+            logged = log_traceback(error, log)
+        text = failure_text(error, what, log if logged else None)
+        self.notify(text, title=f"{worker.name or 'Work'} failed", severity="error", timeout=15)
+        return text
+
+    def log_path(self) -> Path:
+        cfg = self.session.cfg
+        state = cfg.state if cfg else self.session.config_path.absolute().parent / ".tui-sync"
+        return state / "ui.log"
+
+    # --- actions ----------------------------------------------------------------------
+    def action_pane(self, name: str) -> None:
+        if self.current_mode != name:
+            self.switch_mode(name)
+
+    def action_replan(self) -> None:
+        if self.session.cfg is None and not self.load_config():
+            return
+        self.start_plan(keep=True, reread=True)
+        self.notify("Reading the sheets and planning again; decisions are kept.", timeout=3)
+
+    def action_keys(self) -> None:
+        screen = self.screen
+        self.push_screen(KeysScreen(screen.name or type(screen).__name__, active_keys(screen)))
+
+    def action_wizard(self) -> None:
+        self.open_wizard(first=False)
+
+    def open_wizard(self, *, first: bool) -> None:
+        raw = self.session.cfg.raw if self.session.cfg else {}
+        self.push_screen(WizardScreen(self.session.config_path, raw, first=first), self.wizard_closed)
+
+    def wizard_closed(self, outcome) -> None:
+        if outcome is None:
+            if self.session.cfg is None and not self.session.config_path.exists():
+                self.session.config_error = ("There is no configuration yet: press W (shift+w) for the setup "
+                                             "wizard, or q to quit.")
+                self.broadcast()
+            return
+        cfg, result = outcome
+        s = self.session
+        s.cfg, s.config_error, s.planning, s.plan_error = cfg, None, False, None
+        self.apply_keymap()
+        if result is None:
+            self.start_plan(keep=False)
+        else:
+            s.set_result(result, keep_history=False)
+            self.broadcast()
+        self.switch_mode("review")
+
+    def apply_closed(self, applied: bool | None) -> None:
+        """After an apply (or resume) the LMS moved on: plan afresh."""
+        if applied:
+            self.start_plan(keep=False)
+
+    async def action_quit(self) -> None:
+        """ctrl+q too: ask first while an apply runs."""
+        self.action_quit_app()
+
+    def action_quit_app(self) -> None:
+        busy = [w for w in self.workers if w.name == "apply" and w.is_running]
+        if not busy:
+            self.exit(0)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit(0)
+
+        self.push_screen(ConfirmScreen("Quit while applying?",
+                                       "An apply is running. Quitting stops it; `tui-sync apply --resume` "
+                                       "(or opening the UI again) finishes it later.", yes="Quit", danger=True),
+                         answered)
+
+    # --- command palette: every key's action ------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for row in active_keys(screen):
+            if row.id in ("app.keys",):
+                continue
+            yield SystemCommand(row.description, f"key {row.key} · {row.id}",
+                                partial(self.run_action, row.action, row.node))
+
+
+def _modal_classes() -> list[type]:
+    from .screens.notice import NoticeScreen
+    from .screens.pick import PickScreen
+    from .screens.prompt import PromptScreen
+    from .screens.resolve import ResolveScreen
+    from .screens.runs import ExportScreen
+    from .widgets.plan_table import PlanTable
+
+    return [ApplyScreen, ConfirmScreen, KeysScreen, WizardScreen, NoticeScreen, PickScreen, PromptScreen,
+            ResolveScreen, ExportScreen, PlanTable]
+
+
+def run_app(config_path: Path) -> int:
+    """Open the UI on `config_path` (the setup wizard when the file does not exist)."""
+    app = SyncApp(Path(config_path))
+    code = app.run()
+    return int(code or 0)

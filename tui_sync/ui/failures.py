@@ -1,0 +1,47 @@
+"""The one place where a failed worker becomes something an operator can read.
+
+A `SyncError` already says what happened, where and what to do: it is shown as
+it is. Anything else is a bug: a short message on screen, the traceback in the
+state folder's `ui.log`, never on screen.
+"""
+from __future__ import annotations
+
+import traceback
+from datetime import datetime
+from pathlib import Path
+
+from textual.worker import Worker, WorkerState
+
+from ..errors import SyncError
+
+
+def failure_text(error: BaseException | None, what: str, log: Path | None = None) -> str:
+    if isinstance(error, SyncError):
+        return str(error)
+    where = f"; details are in {log}" if log else ""
+    return (f"{what} stopped unexpectedly ({type(error).__name__}: {error}). "
+            f"This is a bug in tui_sync{where}.")
+
+
+def log_traceback(error: BaseException, log: Path) -> bool:
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as f:
+            f.write(f"--- {datetime.now().isoformat(timespec='seconds')}\n")
+            f.write("".join(traceback.format_exception(error)))
+        return True
+    except OSError:
+        return False
+
+
+class ReportsWorkerErrors:
+    """Mixin for the app and its screens: a worker that failed is reported by the app,
+    then `worker_failed` lets the owner show it in place as well."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            text = self.app.report_failure(event.worker)  # type: ignore[attr-defined]
+            self.worker_failed(event.worker.name, text)
+
+    def worker_failed(self, name: str, text: str) -> None:
+        """Override to show a failure in the pane too."""

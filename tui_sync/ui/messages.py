@@ -1,0 +1,85 @@
+"""Messages that workers send back to the UI thread."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+from ..service import PlanResult
+
+
+class PlanReady(Message):
+    """A plan was made (or re-made) in the `plan` worker."""
+
+    def __init__(self, result: PlanResult, *, kept: bool) -> None:
+        super().__init__()
+        self.result = result
+        self.kept = kept  # decisions were carried over from the previous plan
+        self.time_made = time.perf_counter()  # when the worker handed it over (bench/tui_scale.py)
+
+
+class PlanChanged(Message):
+    """The session's plan was replaced (or cleared): panes showing it redraw."""
+
+
+class PlanFailed(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+@dataclass
+class ApplyTick:
+    done: int
+    total: int
+    counts: Counter
+    errors: list[str] = field(default_factory=list)
+
+
+class ApplyProgressed(Message):
+    def __init__(self, tick: ApplyTick) -> None:
+        super().__init__()
+        self.tick = tick
+
+
+class ApplyEnded(Message):
+    """The apply worker finished: `report` (an ApplyReport or a Run), or `cancelled`."""
+
+    def __init__(self, report: object | None, cancelled: bool = False) -> None:
+        super().__init__()
+        self.report = report
+        self.cancelled = cancelled
+
+
+class SourcesRead(Message):
+    """The sources pane's reading worker: per entity, a Table or an error text."""
+
+    def __init__(self, tables: dict, errors: dict[str, str]) -> None:
+        super().__init__()
+        self.tables = tables
+        self.errors = errors
+
+
+class CheckDone(Message):
+    def __init__(self, report: object) -> None:
+        super().__init__()
+        self.report = report
+
+
+class RunsLoaded(Message):
+    def __init__(self, runs: list, run: object | None) -> None:
+        super().__init__()
+        self.runs = runs
+        self.run = run
+
+
+class SourceProgress(Message):
+    """A download in the sources pane's reading worker: bytes so far (and in all, when known)."""
+
+    def __init__(self, entity: str, done: int, total: int | None) -> None:
+        super().__init__()
+        self.entity = entity
+        self.done = done
+        self.total = total

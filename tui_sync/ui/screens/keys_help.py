@@ -1,0 +1,43 @@
+"""`?`: the keys that work here, with their binding ids for [keys] in the config."""
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from ..keys import KeyRow
+
+
+class KeysScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="keys.close")]
+
+    def __init__(self, title: str, rows: list[KeyRow]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, expand=True, show_header=True, header_style="bold")
+        table.add_column("key", style="bold", no_wrap=True)
+        table.add_column("what it does")
+        table.add_column("binding id", style="dim", no_wrap=True)
+        for r in self.rows:
+            table.add_row(r.key, r.description, r.id)
+        note = Text("Remap a key in tui-sync.toml: [keys] then, e.g., review.approve = \"y\". "
+                    "Every action is also in the command palette (ctrl+p).", style="dim")
+        with Vertical(id="dialog", classes="wide tall"):
+            yield Static(f"Keys — {self.title_text}", id="dialog-title")
+            with VerticalScroll(id="dialog-body"):
+                yield Static(table)
+                yield Static(note)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#dialog-body").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

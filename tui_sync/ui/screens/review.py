@@ -1,0 +1,417 @@
+"""Review: the plan as a table, filters, the highlighted change's detail, decisions, resolve, apply."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Input, Static
+
+from ... import service
+from ...model import KIND_ORDER, Decision, Kind, Resolution
+from ..plan_rows import ANY_PROBLEM, BLOCKED, KIND_TONE, TONE_STYLE, PlanView, glyph, sheet_row
+from ..widgets.change_detail import ChangeDetail, render_change
+from ..widgets.pane_bar import PaneBar
+from ..widgets.plan_table import PlanHeader, PlanTable
+from ..widgets.rows_view import RowsView
+from .apply import ApplyScreen, apply_question
+from .confirm import ConfirmScreen
+from .pane import Pane
+from .pick import PickScreen
+from .resolve import ResolveScreen
+
+SHOWN_NAMES = 5
+WIDE = 150  # from this width the detail sits beside the table
+
+
+def counts_text(view: PlanView, narrow: bool = False) -> Text:
+    t = Text(no_wrap=True, overflow="ellipsis")
+    for entity, kinds in (("dept", KIND_ORDER[:3]), ("user", KIND_ORDER[3:])):
+        t.append(f"{entity} ", style="dim")
+        for k in kinds:
+            n = view.kind_counts.get(k, 0)
+            t.append(f"{glyph(k)}{n} ", style=TONE_STYLE[KIND_TONE[k]] if n else "dim")
+    d = view.decision_counts
+    t.append("│ ", style="dim")
+    t.append(f"{d.get(Decision.PENDING, 0)} pending ")
+    if narrow:
+        t.append(f"✓{d.get(Decision.APPROVED, 0)} ", style=TONE_STYLE["approved"])
+        t.append(f"✗{d.get(Decision.REJECTED, 0)} ", style=TONE_STYLE["rejected"])
+    else:
+        t.append(f"{d.get(Decision.APPROVED, 0)} approved ", style=TONE_STYLE["approved"])
+        t.append(f"{d.get(Decision.REJECTED, 0)} rejected ", style=TONE_STYLE["rejected"])
+    t.append("│ ", style="dim")
+    if view.blocked:
+        t.append(f"{view.blocked} blocked ", style=TONE_STYLE["error"])
+    rp = view.row_problems
+    if rp:
+        errors = sum(1 for p in rp if p.is_error)
+        t.append(f"{len(rp)} row problems" + (f" ({errors} errors)" if errors and not narrow else ""),
+                 style=TONE_STYLE["warning"])
+    return t
+
+
+def names(changes, n: int = SHOWN_NAMES) -> str:
+    shown = ", ".join(f"{c.kind.value} {c.key}" for c in changes[:n])
+    return shown + (f" and {len(changes) - n} more" if len(changes) > n else "")
+
+
+class ReviewScreen(Pane):
+    PANE = "review"
+    KEY_PREFIX = "review"
+    BINDINGS = [
+        Binding("a", "decide('approved')", "Approve", id="review.approve"),
+        Binding("r", "decide('rejected')", "Reject", id="review.reject"),
+        Binding("space", "toggle", "Toggle", id="review.toggle"),
+        Binding("v", "select", "Select range", id="review.select"),
+        Binding("A", "decide_all('approved')", "Approve filtered", show=False, id="review.approve_all"),
+        Binding("R", "decide_all('rejected')", "Reject filtered", show=False, id="review.reject_all"),
+        Binding("u", "undo", "Undo", id="review.undo"),
+        Binding("m", "resolve", "Resolve", show=False, id="review.resolve"),
+        Binding("slash", "search", "Search", id="review.search"),
+        Binding("k", "cycle('kind')", "Kind filter", show=False, id="review.filter_kind"),
+        Binding("d", "cycle('decision')", "Decision filter", show=False, id="review.filter_decision"),
+        Binding("p", "cycle('problem')", "Problem filter", show=False, id="review.filter_problem"),
+        Binding("c", "clear_filter", "Clear filters", show=False, id="review.clear_filter"),
+        Binding("f", "pick_filter", "Filter…", show=False, id="review.filter"),
+        Binding("escape", "escape", "Clear selection", show=False, id="review.escape"),
+        Binding("g", "apply", "Apply…", id="review.apply"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield PaneBar(self.PANE)
+        yield Static(id="counts")
+        with Horizontal(id="filter-bar"):
+            yield Static(id="filter-text")
+            yield Input(placeholder="/ search", id="search")
+        with Horizontal(id="review-body"):
+            with Vertical(id="table-box"):
+                yield PlanHeader(id="plan-header")
+                yield PlanTable(id="plan-table")
+                yield Static(id="plan-status")
+            yield ChangeDetail(id="detail")
+        yield Footer()
+
+    @property
+    def table(self) -> PlanTable:
+        return self.query_one(PlanTable)
+
+    @property
+    def view(self) -> PlanView | None:
+        return self.session.view
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.table.focus()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= WIDE, "wide")
+        self.redraw_counts()
+
+    # --- redraw from the session ---------------------------------------------------------
+    def session_changed(self) -> None:
+        s = self.session
+        table = self.table
+        status = self.query_one("#plan-status", Static)
+        same = table.view is s.view and s.view is not None
+        table.loading = s.planning
+        message = ""
+        if s.config_error:
+            message = s.config_error
+        elif s.plan_error:
+            message = "Nothing could be planned:\n" + s.plan_error + "\n\nFix it and press F5 to plan again."
+        elif s.view is None and not s.planning:
+            message = "No plan yet. Press F5 to plan."
+        status.update(Text(message, style=TONE_STYLE["error"] if (s.config_error or s.plan_error) else ""))
+        status.display = bool(message)
+        table.display = not message or s.planning
+        if not same:
+            old = table.view
+            here = table.current()
+            table.show_view(s.view)
+            if s.view is not None:
+                # the plan was made again: same filter, same change under the cursor
+                s.view.set_filter(old.filter if old is not None else s.view.filter)
+                table.reset_rows(keep_cursor=False)
+                i = s.view.index.get(here.id) if here is not None else None
+                if i is not None and i in s.view.rows:
+                    table.set_cursor(s.view.rows.index(i))
+                self.prepare_search()
+        self.redraw_counts()
+        self.show_detail()
+
+    def redraw_counts(self) -> None:
+        view = self.view
+        self.query_one("#counts", Static).update(counts_text(view, self.size.width < 110) if view else "")
+        ft = Text(no_wrap=True, overflow="ellipsis")
+        if view:
+            ft.append(f"{len(view.rows)} of {len(view.changes)} shown: ", style="bold")
+            ft.append(view.filter.describe(), style="dim")
+        self.query_one("#filter-text", Static).update(ft)
+
+    def show_detail(self) -> None:
+        detail = self.query_one(ChangeDetail)
+        c = self.table.current()
+        if c is None or self.view is None:
+            detail.show_parts([])
+            return
+        row = None
+        if c.row and self.session.sources is not None:
+            row = sheet_row(self.session.sources, c.entity, c.row)
+        detail.show_parts(render_change(c, self.view, row))
+
+    def on_rows_view_highlighted(self, event: RowsView.Highlighted) -> None:
+        if event.view is self.table:
+            self.show_detail()
+
+    def on_rows_view_chosen(self, event: RowsView.Chosen) -> None:
+        if event.view is self.table:
+            c = self.table.current()
+            if c is not None and c.kind is Kind.DELETE_DEPARTMENT and c.blocked:
+                self.action_resolve()
+            else:
+                self.query_one(ChangeDetail).focus()
+
+    # --- search in the background ---------------------------------------------------------
+    @work(thread=True, name="search-index", group="search-index", exclusive=True, exit_on_error=False)
+    def prepare_search(self) -> None:
+        view = self.session.view
+        if view is not None:
+            view.haystack()
+
+    # --- decisions ------------------------------------------------------------------------
+    def editable(self) -> bool:
+        if self.view is None:
+            return False
+        if self.session.planning:
+            self.notify("Planning is running: decisions wait until it is done.", severity="warning", timeout=3)
+            return False
+        return True
+
+    def decide(self, rows: list[int], decision: Decision, *, bulk: bool = False) -> None:
+        view = self.view
+        assert view is not None
+        done, refused = view.decide(rows, decision)
+        if done:
+            self.session.history.append(done)
+        self.table.refresh()
+        self.redraw_counts()
+        self.show_detail()
+        if refused and not bulk:  # a bulk action said so in its question
+            first = refused[0]
+            why = next((p for p in first.problems if p.is_error), None)
+            how = "press enter on it to resolve" if first.kind is Kind.DELETE_DEPARTMENT else \
+                "fix the sheet and plan again (F5)"
+            self.notify(f"{len(refused)} change(s) cannot be approved: they have errors. "
+                        f"{first.kind.value} {first.key}: {why.code if why else ''} — {how}.",
+                        title="Not approved", severity="warning", timeout=8)
+        if decision is Decision.REJECTED and done:
+            blocked = view.blocked_by(cid for cid, _ in done)
+            if blocked:
+                self.notify(f"Rejecting this blocks {len(blocked)} other change(s) at apply: {names(blocked)}.",
+                            title="Rejected", severity="warning", timeout=8)
+        elif done and len(rows) > 1 and not bulk:  # a bulk action's question said what it does
+            self.notify(f"{len(done)} change(s) {decision.value}.", timeout=2)
+
+    def action_decide(self, decision: str) -> None:
+        if self.editable():
+            self.decide(self.table.selected_rows(), Decision(decision))
+
+    def action_toggle(self) -> None:
+        if not self.editable():
+            return
+        rows = self.table.selected_rows()
+        if not rows:
+            return
+        first = self.view.changes[rows[0]]
+        self.decide(rows, Decision.REJECTED if first.decision is Decision.APPROVED else Decision.APPROVED)
+
+    def action_select(self) -> None:
+        self.table.toggle_selection()
+        if self.table.anchor is not None:
+            self.notify("Selecting: move to extend, then a / r / space; v again to stop.", timeout=3)
+
+    def action_escape(self) -> None:
+        if not self.table.clear_selection() and self.view and self.view.filter.active:
+            self.action_clear_filter()
+
+    def action_decide_all(self, decision: str) -> None:
+        if not self.editable():
+            return
+        view = self.view
+        d = Decision(decision)
+        rows = list(view.rows)
+        if not rows:
+            self.notify("No change is shown.", timeout=3)
+            return
+        approve = d is Decision.APPROVED
+        todo = skipped = kept = 0
+        targets: list[int] = []
+        kinds: Counter = Counter()
+        ch = view.changes
+        for i in rows:
+            c = ch[i]
+            if approve and c.problems and c.blocked:
+                skipped += 1
+            elif approve and c.decision is Decision.REJECTED:
+                kept += 1  # as `--approve all`: a rejection is never overridden in bulk
+            elif c.decision is not d:
+                todo += 1
+                targets.append(i)
+                kinds[c.kind] += 1
+        if not todo:
+            self.notify(f"No change shown can be {d.value} in bulk.", timeout=4)
+            return
+        verb = "Approve" if approve else "Reject"
+        body = Text()
+        shown = f"the filter shows ({view.filter.short()})" if view.filter.active else "the plan has"
+        what = "pending" if approve else f"not {d.value} yet"
+        body.append(f"{verb} {todo} change(s): every change {shown} that is {what}.\n")
+        destructive = {k: n for k, n in kinds.items() if k.destructive}
+        if approve and destructive:
+            body.append("This includes " + ", ".join(f"{n} {k.value}" for k, n in destructive.items()) + ".\n",
+                        style=TONE_STYLE["error"])
+        if skipped:
+            body.append(f"{skipped} blocked change(s) stay as they are: they have errors.\n", style="dim")
+        if kept:
+            body.append(f"{kept} rejected change(s) stay rejected (approve them one by one).\n", style="dim")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.decide(targets, d, bulk=True)
+
+        self.app.push_screen(ConfirmScreen(f"{verb} {todo} change(s)?", body, yes=verb,
+                                           danger=approve and bool(destructive)), answered)
+
+    def action_undo(self) -> None:
+        if not self.editable():
+            return
+        if not self.session.history:
+            self.notify("Nothing to undo.", timeout=3)
+            return
+        batch = self.session.history.pop()
+        n = self.view.restore(batch)
+        self.table.refresh()
+        self.redraw_counts()
+        self.show_detail()
+        self.notify(f"Undone: {n} decision(s) restored.", timeout=3)
+
+    # --- filters ----------------------------------------------------------------------------
+    def set_filter(self, f) -> None:
+        view = self.view
+        if view is None:
+            return
+        view.set_filter(f)
+        self.table.reset_rows(keep_cursor=False)
+        self.redraw_counts()
+        self.show_detail()
+
+    def action_cycle(self, what: str) -> None:
+        view = self.view
+        if view is None:
+            return
+        self.set_filter({"kind": view.cycle_kind, "decision": view.cycle_decision,
+                         "problem": view.cycle_problem}[what]())
+
+    def action_pick_filter(self) -> None:
+        """Every filter with how many changes it shows, to pick one by typing."""
+        view = self.view
+        if view is None:
+            return
+        kinds = view.kind_counts
+        decisions = view.decision_counts
+        codes: Counter = Counter(p.code for c in view.changes if c.problems for p in c.problems)
+        items = [("clear", "(no filter: show every change)")]
+        items += [(f"kind:{k.value}", f"kind {k.value}  ({kinds[k]})") for k in KIND_ORDER if kinds.get(k)]
+        items += [(f"decision:{d.value}", f"decision {d.value}  ({decisions.get(d, 0)})") for d in Decision]
+        items += [(f"problem:{ANY_PROBLEM}", f"problem: any  ({sum(1 for c in view.changes if c.problems)})"),
+                  (f"problem:{BLOCKED}", f"problem: blocked by errors  ({view.blocked})")]
+        items += [(f"problem:{code}", f"problem {code}  ({n})") for code, n in sorted(codes.items())]
+
+        def picked(value: str | None) -> None:
+            if not value:
+                return
+            if value == "clear":
+                self.action_clear_filter()
+                return
+            what, _, arg = value.partition(":")
+            f = view.filter
+            if what == "kind":
+                f = replace(f, kind=Kind(arg))
+            elif what == "decision":
+                f = replace(f, decision=Decision(arg))
+            else:
+                f = replace(f, problem=arg)
+            self.set_filter(f)
+
+        self.app.push_screen(PickScreen("Filter the plan by…", items,
+                                        note="Filters add up; c clears them all."), picked)
+
+    def action_clear_filter(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        search = self.query_one("#search", Input)
+        with search.prevent(Input.Changed):
+            search.value = ""
+        self.set_filter(type(view.filter)())
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "search" and self.view is not None:
+            self.set_filter(replace(self.view.filter, text=event.value.strip()))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "search":
+            self.table.focus()
+
+    def on_key(self, event) -> None:
+        if event.key == "escape" and self.focused is self.query_one("#search", Input):
+            event.stop()
+            self.table.focus()
+
+    # --- resolve ---------------------------------------------------------------------------
+    def action_resolve(self) -> None:
+        s = self.session
+        c = self.table.current()
+        if c is None or s.result is None or not self.editable():
+            return
+        if c.kind is not Kind.DELETE_DEPARTMENT or not c.blocked:
+            self.notify("Only a blocked department delete needs resolving (D5).", timeout=4)
+            return
+        blockers = service.department_blockers(s.result, c)
+        targets = service.move_targets(s.result)
+
+        def resolved(answer) -> None:
+            if not answer:
+                return
+            how, code = answer
+            if how == "keep":
+                self.decide([s.view.index[c.id]], Decision.REJECTED)
+                self.notify(f"Department {c.key} is kept: its delete is rejected.", timeout=5)
+            else:
+                resolutions = [r for r in s.result.plan.resolutions if r.move_users_of.casefold() != c.key.casefold()]
+                resolutions.append(Resolution(c.key, code))
+                self.sync_app.start_plan(resolutions, keep=True, reread=False)
+                self.notify(f"The users of {c.key} move to {code}; planning again (decisions are kept).", timeout=5)
+
+        self.app.push_screen(ResolveScreen(c, blockers, targets), resolved)
+
+    # --- apply --------------------------------------------------------------------------------
+    def action_apply(self) -> None:
+        s = self.session
+        if not self.editable() or s.result is None or s.cfg is None:
+            return
+        title, body, danger = apply_question(s.result.plan, s.cfg)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.push_screen(ApplyScreen(plan=s.result.plan), self.sync_app.apply_closed)
+
+        self.app.push_screen(ConfirmScreen(title, body, yes="Apply", danger=danger), answered)

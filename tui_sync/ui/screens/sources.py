@@ -1,0 +1,208 @@
+"""Sources: where each sheet comes from, what was read, its first rows, and every reading problem."""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from ... import service
+from ..messages import CheckDone, SourceProgress
+from ..plan_rows import TONE_STYLE
+from ..widgets.pane_bar import PaneBar
+from ..widgets.sheet_preview import SheetPreview
+from .notice import NoticeScreen
+from .pane import Pane
+
+ENTITIES = (("departments", "Departments"), ("users", "Users"))
+
+
+def size_text(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def source_info(session, name: str, table) -> Text:
+    cfg = session.cfg
+    src = getattr(cfg, name).source
+    location = session.display_path(src.path) if src.kind == "file" else src.describe()
+    t = Text()
+    t.append(f"{src.kind}: ", style="bold")
+    t.append(location)
+    opts = src.options
+    if opts.sheet:
+        t.append(f"  sheet {opts.sheet!r}", style="dim")
+    if opts.header_row != 1:
+        t.append(f"  header row {opts.header_row}", style="dim")
+    if table is not None:
+        t.append("\n")
+        fmt = table.format + (f", sheet {table.sheet!r}" if table.sheet else "")
+        if table.format == "csv":
+            delim = {"\t": "tab"}.get(table.delimiter or "", table.delimiter or "?")
+            fmt += f", {table.encoding}, delimiter {delim!r}"
+        t.append(f"{table.rows} rows × {len(table.headers)} columns", style="bold")
+        t.append(f"  ({fmt}, {size_text(table.size_bytes)})", style="dim")
+        if table.sheet_names and len(table.sheet_names) > 1:
+            t.append(f"\nsheets: {', '.join(table.sheet_names)}", style="dim")
+    return t
+
+
+def problems_text(session, name: str, table, error: str | None) -> Group | str:
+    parts: list = []
+    if error:
+        parts.append(Text(error, style=TONE_STYLE["error"]))
+    if table is not None:
+        for note in table.notes:
+            parts.append(Text(f"⚠ {note}", style=TONE_STYLE["warning"]))
+        if table.rows == 0:
+            parts.append(Text(f"✖ the {name} sheet has no data rows: nothing can be planned", style=TONE_STYLE["error"]))
+        cfg = session.cfg
+        if cfg is not None:
+            mapping = getattr(cfg, name).mapping
+            present = {h.casefold() for h in table.headers}
+            for f, col in mapping.items():
+                if col.casefold() not in present:
+                    parts.append(Text(f'✖ mapped column "{col}" (for {f}) is not in the sheet', style=TONE_STYLE["error"]))
+    view = session.view
+    if view is not None:
+        entity = name[:-1]
+        mine = [p for p in view.row_problems if p.entity == entity]
+        if mine:
+            errors = sum(1 for p in mine if p.is_error)
+            parts.append(Text(f"{len(mine)} row problem(s) in the plan ({errors} errors): see Problems (4)",
+                              style=TONE_STYLE["warning"]))
+    if not parts:
+        parts.append(Text("✓ read without problems", style=TONE_STYLE["approved"]))
+    return Group(*parts)
+
+
+def check_text(report, session) -> Group:
+    parts: list = []
+    cfg = report.config
+    if report.lms_error:
+        parts.append(Text(f"✖ LMS ({cfg.lms.kind}): {report.lms_error}", style=TONE_STYLE["error"]))
+    else:
+        d, u = report.lms_counts or (0, 0)
+        parts.append(Text(f"✓ LMS ({cfg.lms.kind}): reachable, {d} departments, {u} users", style=TONE_STYLE["approved"]))
+        for key, value in (getattr(report, "lms_facts", None) or {}).items():
+            parts.append(Text(f"  {key}: {value}", style="dim"))
+    for sc in report.sources:
+        parts.append(Text(""))
+        ok = sc.error is None and sc.table is not None
+        mark, style = ("✓", TONE_STYLE["approved"]) if ok else ("✖", TONE_STYLE["error"])
+        lines = sc.report.lines() if hasattr(sc.report, "lines") else [str(sc.error or "")]
+        parts.append(Text(f"{mark} {sc.entity} — {lines[0]}", style=style))
+        for line in lines[1:]:
+            parts.append(Text(line, style="" if ok else TONE_STYLE["error"] if "NOT" in line else ""))
+        m = sc.mapping
+        if m:
+            for c in m.missing_columns:
+                parts.append(Text(f"  ✖ mapped column {c} is not in the sheet", style=TONE_STYLE["error"]))
+            for f in m.unmapped_required:
+                hint = f' (the sheet has "{m.suggestions[f]}")' if f in m.suggestions else ""
+                parts.append(Text(f"  ✖ required field {f} is not mapped{hint}", style=TONE_STYLE["error"]))
+            for f in m.unknown_custom:
+                parts.append(Text(f"  ⚠ custom field {f} is not known to the LMS", style=TONE_STYLE["warning"]))
+            if not (m.missing_columns or m.unmapped_required):
+                parts.append(Text("  mapping OK"))
+    parts.append(Text("\nAll good." if report.ok else "\nFix the problems above (Sources: 1, Mapping: 2).",
+                      style="bold"))
+    return Group(*parts)
+
+
+class SourcePanel(Vertical):
+    def __init__(self, name: str) -> None:
+        super().__init__(id=f"source-{name}", classes="source-panel")
+        self.entity = name
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="source-info")
+        yield Static(classes="source-problems")
+        yield SheetPreview(classes="source-preview")
+
+
+class SourcesScreen(Pane):
+    PANE = "sources"
+    KEY_PREFIX = "sources"
+    BINDINGS = [
+        Binding("l", "reload", "Reload", id="sources.reload"),
+        Binding("t", "check", "Test connection", id="sources.check"),
+        Binding("d", "tab('departments')", "Departments", show=False, id="sources.departments"),
+        Binding("u", "tab('users')", "Users", show=False, id="sources.users"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield PaneBar(self.PANE)
+        with TabbedContent(id="source-tabs"):
+            for name, title in ENTITIES:
+                with TabPane(title, id=f"tab-{name}"):
+                    yield SourcePanel(name)
+        yield Footer()
+
+    def session_changed(self) -> None:
+        s = self.session
+        for panel in self.query(SourcePanel):
+            panel.loading = s.reading or (s.planning and not s.tables)
+        if s.cfg is None:
+            for name, _ in ENTITIES:
+                panel = self.query_one(f"#source-{name}", SourcePanel)
+                panel.query_one(".source-info", Static).update(Text(s.config_error or "No configuration.",
+                                                                    style=TONE_STYLE["error"]))
+            return
+        if not s.tables and not s.table_errors and not s.planning and not s.reading:
+            self.action_reload()
+            return
+        self.show_tables()
+        if s.reading is False and getattr(self, "_was_reading", False):
+            errors = bool(s.table_errors)
+            self.notify("Some sheets could not be read: see the pane." if errors else
+                        "Sheets read. Press F5 to plan with them.", severity="warning" if errors else "information",
+                        timeout=4)
+        self._was_reading = s.reading
+
+    def show_tables(self) -> None:
+        s = self.session
+        for name, _ in ENTITIES:
+            panel = self.query_one(f"#source-{name}", SourcePanel)
+            table = s.tables.get(name)
+            panel.query_one(".source-info", Static).update(source_info(s, name, table))
+            panel.query_one(".source-problems", Static).update(problems_text(s, name, table, s.table_errors.get(name)))
+            preview = panel.query_one(SheetPreview)
+            if getattr(preview, "shown", None) is not table:
+                preview.show_table(table)
+                preview.shown = table
+
+    def action_tab(self, name: str) -> None:
+        self.query_one(TabbedContent).active = f"tab-{name}"
+
+    def action_reload(self) -> None:
+        self.sync_app.read_sheets()
+
+    def on_source_progress(self, message: SourceProgress) -> None:
+        panel = self.query_one(f"#source-{message.entity}", SourcePanel)
+        total = f" of {size_text(message.total)}" if message.total else ""
+        panel.query_one(".source-problems", Static).update(f"Downloading… {size_text(message.done)}{total}")
+
+    def action_check(self) -> None:
+        cfg = self.session.cfg
+        if cfg is None:
+            return
+        self.notify("Testing the connection to the LMS and the sheets…", timeout=3)
+        self.check_worker(cfg)
+
+    @work(thread=True, name="check", group="check", exclusive=True, exit_on_error=False,
+          description="Testing the connection")
+    def check_worker(self, cfg) -> None:
+        import asyncio
+
+        report = asyncio.run(service.check(cfg))
+        self.post_message(CheckDone(report))
+
+    def on_check_done(self, message: CheckDone) -> None:
+        self.app.push_screen(NoticeScreen("Connection test", check_text(message.report, self.session)))

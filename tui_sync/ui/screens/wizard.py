@@ -1,0 +1,246 @@
+"""The first-sync wizard: LMS → departments sheet → preview → mapping → users sheet
+→ preview → mapping → schedule and safety → dry-run plan; then the review pane.
+
+Back and forward keep what was typed. The config is written (tomli-w, secrets
+only as {env}/{file}/{stored}) when the operator finishes after the dry run.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+import inspect
+from pathlib import Path
+
+from rich.console import Group
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import ModalScreen
+from textual.widgets import Button, ContentSwitcher, Footer, Input, Static
+from textual.worker import get_current_worker
+
+from ... import service
+from ...config import parse_config
+from ...errors import SyncError
+from ...model import KIND_ORDER
+from ..failures import ReportsWorkerErrors
+from ..plan_rows import KIND_TONE, TONE_STYLE, glyph
+from .confirm import ConfirmScreen
+from .wizard_steps import LmsStep, MappingStep, PreviewStep, ScheduleStep, SourceStep, Step
+
+
+class DryRunStep(Step):
+    title = "Dry run"
+    help = "The plan this configuration gives, without changing anything. Finish writes the config and opens the review."
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="dryrun-body")
+
+    def entered(self) -> None:
+        self.wizard.result = None
+        self.query_one("#dryrun-body", Static).update("Planning…")
+        self.loading = True
+        self.wizard.dry_run()
+
+
+class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
+    """Full-screen, and modal so that the panes' keys wait until it is done."""
+
+    KEY_PREFIX = "wizard"
+    BINDINGS = [
+        Binding("ctrl+n", "next", "Next", id="wizard.next", priority=True),
+        Binding("escape", "back", "Back", id="wizard.back"),
+        Binding("f1", "app.keys", "Keys", id="wizard.keys"),
+    ]
+
+    def __init__(self, config_path: Path, raw: dict, *, first: bool) -> None:
+        super().__init__(name="setup wizard")
+        self.config_path = Path(config_path).absolute()
+        self.raw = copy.deepcopy(raw)
+        self.first = first
+        self.tables: dict = {}
+        self.read_errors: dict = {}
+        self.secrets: dict[str, str] = {}
+        self.result = None
+        self.cfg = None
+        self.index = 0
+        self.steps: list[Step] = [
+            LmsStep(self, id="step-lms"),
+            SourceStep(self, "departments", id="step-dsource"),
+            PreviewStep(self, "departments", id="step-dpreview"),
+            MappingStep(self, "departments", id="step-dmapping"),
+            SourceStep(self, "users", id="step-usource"),
+            PreviewStep(self, "users", id="step-upreview"),
+            MappingStep(self, "users", id="step-umapping"),
+            ScheduleStep(self, id="step-schedule"),
+            DryRunStep(self, id="step-dryrun"),
+        ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="wizard-title")
+        yield Static(id="wizard-help")
+        with ContentSwitcher(id="wizard-steps", initial=self.steps[0].id):
+            yield from self.steps
+        yield Static(id="wizard-error")
+        with Horizontal(id="wizard-buttons"):
+            yield Button("Back (esc)", id="wizard-back", compact=True)
+            yield Button("Next (ctrl+n)", id="wizard-next", variant="primary", compact=True)
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.goto(0)
+
+    async def goto(self, index: int) -> None:
+        self.index = index
+        step = self.steps[index]
+        self.query_one(ContentSwitcher).current = step.id
+        total = len(self.steps)
+        where = self.config_path.name
+        self.query_one("#wizard-title", Static).update(
+            Text.assemble((" tui-sync setup ", "bold reverse"), f"  step {index + 1} of {total}: ",
+                          (step.title, "bold"), (f"   → {where}", "dim")))
+        self.query_one("#wizard-help", Static).update(Text(step.help, style="dim"))
+        self.show_error(None)
+        last = index == total - 1
+        self.query_one("#wizard-next", Button).label = "Finish (ctrl+n)" if last else "Next (ctrl+n)"
+        self.query_one("#wizard-back", Button).label = "Leave (esc)" if index == 0 else "Back (esc)"
+        done = step.entered()
+        if inspect.isawaitable(done):
+            await done
+        self.focus_first(step)
+
+    def focus_first(self, step: Step) -> None:
+        for w in step.query("*"):
+            if w.focusable:
+                w.focus()
+                return
+        self.query_one("#wizard-next", Button).focus()
+
+    def show_error(self, text: str | None) -> None:
+        err = self.query_one("#wizard-error", Static)
+        err.update(Text(text or "", style=TONE_STYLE["error"]))
+        err.display = bool(text)
+
+    def secret(self, field) -> dict:
+        """A secret field's TOML form; a value typed to be stored is kept until the config is written."""
+        form, value = field.value()
+        if value is not None:
+            self.secrets[form["stored"]] = value
+        return form
+
+    # --- navigation ----------------------------------------------------------------------
+    async def action_next(self) -> None:
+        step = self.steps[self.index]
+        try:
+            step.collect()
+        except SyncError as e:
+            self.show_error(str(e))
+            return
+        if self.index == len(self.steps) - 1:
+            self.finish()
+            return
+        await self.goto(self.index + 1)
+
+    async def action_back(self) -> None:
+        if self.index > 0:
+            await self.goto(self.index - 1)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(None)
+
+        note = "Nothing has been written." if self.first else "The configuration stays as it was."
+        self.app.push_screen(ConfirmScreen("Leave the setup?", note, yes="Leave"), answered)
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "wizard-next":
+            await self.action_next()
+        elif event.button.id == "wizard-back":
+            await self.action_back()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.focus_next()
+
+    # --- dry run and finish -------------------------------------------------------------------
+    def dry_run(self) -> None:
+        try:
+            self.store_secrets()
+            self.cfg = parse_config(copy.deepcopy(self.raw), self.config_path)
+        except SyncError as e:
+            self.dry_run_done(None, str(e))
+            return
+        self.plan_worker(self.cfg)
+
+    def store_secrets(self) -> None:
+        state = parse_config(copy.deepcopy(self.raw), self.config_path).state
+        for name, value in list(self.secrets.items()):
+            service.store_secret(state, name, value)
+            del self.secrets[name]
+
+    @work(thread=True, name="dry run", group="wizard-plan", exclusive=True, exit_on_error=False,
+          description="Dry run")
+    def plan_worker(self, cfg) -> None:
+        try:
+            result, error = asyncio.run(service.make_plan(cfg)), None
+        except SyncError as e:
+            result, error = None, str(e)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.dry_run_done, result, error)
+
+    def dry_run_done(self, result, error: str | None) -> None:
+        step = self.steps[-1]
+        step.loading = False
+        self.result = result
+        body = step.query_one("#dryrun-body", Static)
+        if result is None:
+            body.update(Group(Text("Nothing could be planned:", style="bold"),
+                              Text(error or "", style=TONE_STYLE["error"]),
+                              Text("\nGo back (escape) to fix it, or finish anyway: the config is written and the "
+                                   "review pane shows this problem until it is fixed.", style="dim")))
+            return
+        s = result.plan.summary()
+        t = Text()
+        t.append("Read ", style="dim")
+        t.append("; ".join(f"{n}: {info.get('rows')} rows" for n, info in result.plan.sources.items()) + "\n\n")
+        for k in KIND_ORDER:
+            t.append(f"  {glyph(k)} {k.value:<18} {s[k.value]:>7}\n", style=TONE_STYLE[KIND_TONE[k]] if s[k.value] else "dim")
+        t.append(f"\nProblems: {s['errors']} error(s), {s['warnings']} warning(s)\n")
+        t.append("\nNothing has been changed. Finish writes the configuration to "
+                 f"{self.config_path.name} and opens the review, where you approve changes and apply them.",
+                 style="dim")
+        body.update(t)
+
+    def finish(self) -> None:
+        exists = self.config_path.exists()
+
+        def write(yes: bool | None = True) -> None:
+            if not yes:
+                return
+            try:
+                self.store_secrets()
+                cfg = service.save_config(self.config_path, self.raw)
+            except (SyncError, OSError) as e:
+                self.show_error(str(e))
+                return
+            self.dismiss((cfg, self.result))
+
+        if exists:
+            self.app.push_screen(ConfirmScreen(
+                "Overwrite the configuration?",
+                f"{self.config_path.name} is rewritten with these settings (the old file is kept as "
+                f"{self.config_path.name}.bak).", yes="Overwrite"), write)
+        else:
+            write()
+
+    def worker_failed(self, name: str, text: str) -> None:
+        if name == "dry run":
+            self.dry_run_done(None, text)
+        elif name == "preview":
+            for step in self.steps:
+                step.loading = False
+            self.show_error(text)

@@ -1,0 +1,52 @@
+"""What the open UI holds: the config, the current plan and the undo history.
+
+Plain data, shared by the panes through the app; no Textual here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import Config
+from ..model import Decision
+from ..service import PlanResult, Sources
+from .plan_rows import PlanView
+
+
+@dataclass
+class Session:
+    config_path: Path
+    cfg: Config | None = None
+    config_error: str | None = None
+    result: PlanResult | None = None
+    view: PlanView | None = None
+    planning: bool = False
+    reading: bool = False  # the sheets are being read for the sources and mapping panes
+    plan_error: str | None = None
+    sources: Sources | None = None  # the sheets the current plan was made from
+    tables: dict = field(default_factory=dict)  # "departments"/"users" -> Table as last read (plan or sources pane)
+    table_errors: dict = field(default_factory=dict)  # "departments"/"users" -> why it could not be read
+    history: list[list[tuple[str, Decision]]] = field(default_factory=list)  # undo, by change id
+    version: int = 0  # bumped whenever the plan is replaced
+    focus_run: int | None = None  # the Runs pane selects this run when it opens next
+
+    def set_result(self, result: PlanResult | None, *, keep_history: bool) -> None:
+        self.result = result
+        self.view = PlanView(result.plan) if result else None
+        if result is not None:
+            self.sources = result.sources
+            self.tables = {"departments": result.sources.departments, "users": result.sources.users}
+            self.table_errors = {}
+        if not keep_history:
+            self.history.clear()
+        self.version += 1
+
+    def display_path(self, path: str | Path | None) -> str:
+        """A path as short as it can be: relative to the config's folder when inside it."""
+        if path is None:
+            return "—"
+        p = Path(path)
+        try:
+            return str(p.relative_to(self.config_path.absolute().parent))
+        except ValueError:
+            return str(p)
