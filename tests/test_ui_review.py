@@ -193,3 +193,28 @@ async def test_f_picks_any_filter_from_a_list_with_counts(demo):
         view = app.session.view
         assert view.filter.problem == "department_has_users"
         assert [view.changes[i].key for i in view.rows] == ["MOW-CUS"]
+
+
+async def test_changes_held_by_an_unattended_run_are_announced_and_shown_with_h(demo):
+    from tui_sync import service
+
+    cfg = service.load(demo)
+    report = await service.run(cfg)  # holds the inactivations and deletes ([policy] review)
+    held = {c.id for c in report.held}
+    assert held
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = review(app)
+        banner = plain(screen.query_one("#held-banner"))
+        assert f"{len(held)} changes held for review since" in banner and "press H" in banner
+        assert any("held for review" in m for m in messages(app))
+        await press(pilot, "H")
+        shown = {app.session.view.changes[i].id for i in app.session.view.rows}
+        assert shown == held
+        # releasing them: approve what is shown, apply; the banner goes away
+        await press(pilot, "A", "y", "g", "y")
+        await settle(pilot)
+        await press(pilot, "escape")
+        assert app.session.held is None
+        assert not screen.query_one("#held-banner").display

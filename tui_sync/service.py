@@ -392,6 +392,7 @@ class HeldSummary:
     path: Path | None  # its held plan (None only if that run was interrupted and resumed)
     paths: tuple[Path, ...] = ()  # held plans of every run in the chain, latest first
     by_kind: dict[str, int] = field(default_factory=dict)
+    change_ids: frozenset[str] = frozenset()  # P1 ids are stable: the same changes in a fresh plan
 
     def describe(self) -> str:
         return f"{self.count} change{'s' if self.count != 1 else ''} held for review since " \
@@ -452,7 +453,8 @@ def held_summary(cfg: Config, *, history: int = 200) -> HeldSummary | None:
         by_kind[kinds[cid]] = by_kind.get(kinds[cid], 0) + 1
     return HeldSummary(
         count=len(alive), since=min(datetime.fromisoformat(s) for s in since.values()), run_id=run.id,
-        path=plans[0] if plans[0].exists() else None, paths=paths, by_kind=dict(sorted(by_kind.items())))
+        path=plans[0] if plans[0].exists() else None, paths=paths, by_kind=dict(sorted(by_kind.items())),
+        change_ids=frozenset(alive))
 
 
 def changes_to_apply(plan: Plan):

@@ -71,6 +71,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
             self.open_wizard(first=True)
             return
         if self.load_config():
+            self.refresh_held(announce=True)
             self.offer_resume()
             self.start_plan(keep=False)
 
@@ -262,7 +263,20 @@ class SyncApp(ReportsWorkerErrors, App[int]):
     def apply_closed(self, applied: bool | None) -> None:
         """After an apply (or resume) the LMS moved on: plan afresh."""
         if applied:
+            self.refresh_held()
             self.start_plan(keep=False)
+
+    def refresh_held(self, *, announce: bool = False) -> None:
+        """What unattended runs hold for review (P3): a banner in the review pane, `H` shows them."""
+        cfg = self.session.cfg
+        try:
+            self.session.held = service.held_summary(cfg) if cfg else None
+        except SyncError:
+            self.session.held = None
+        if announce and self.session.held is not None:
+            self.notify(f"{self.session.held.describe()}. In the review pane, press H to show them.",
+                        title="Held by unattended runs", severity="warning", timeout=12)
+        self.broadcast()
 
     async def action_quit(self) -> None:
         """ctrl+q too: ask first while an apply runs."""

@@ -88,10 +88,11 @@ class Filter:
     decision: Decision | None = None
     problem: str | None = None  # a problem code, ANY_PROBLEM or BLOCKED
     text: str = ""
+    held: frozenset[str] | None = None  # the changes unattended runs hold for review (P3)
 
     @property
     def active(self) -> bool:
-        return bool(self.kind or self.decision or self.problem or self.text)
+        return bool(self.kind or self.decision or self.problem or self.text or self.held is not None)
 
     def short(self) -> str:
         """The active filters, or "" when there are none."""
@@ -109,6 +110,8 @@ class Filter:
             parts.append(f"problem {self.problem}")
         if self.text:
             parts.append(f'search "{self.text}"')
+        if self.held is not None:
+            parts.append("held for review")
         return " · ".join(parts) + " (c clears)"
 
 
@@ -175,6 +178,9 @@ class PlanView:
         elif f.problem:
             code = f.problem
             idx = [i for i in idx if any(p.code == code for p in ch[i].problems)]
+        if f.held is not None:
+            held = f.held
+            idx = [i for i in idx if ch[i].id in held]
         if f.text:
             needle = f.text.casefold()
             hay = self.haystack()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..config import Config
 from ..model import Decision
@@ -29,6 +30,7 @@ class Session:
     history: list[list[tuple[str, Decision]]] = field(default_factory=list)  # undo, by change id
     version: int = 0  # bumped whenever the plan is replaced
     focus_run: int | None = None  # the Runs pane selects this run when it opens next
+    held: Any = None  # service.HeldSummary: what unattended runs hold for review, or None
 
     def set_result(self, result: PlanResult | None, *, keep_history: bool) -> None:
         self.result = result

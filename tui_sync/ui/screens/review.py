@@ -80,11 +80,13 @@ class ReviewScreen(Pane):
         Binding("f", "pick_filter", "Filter…", show=False, id="review.filter"),
         Binding("escape", "escape", "Clear selection", show=False, id="review.escape"),
         Binding("g", "apply", "Apply…", id="review.apply"),
+        Binding("H", "held", "Held changes", show=False, id="review.held"),
     ]
 
     def compose(self) -> ComposeResult:
         yield PaneBar(self.PANE)
         yield Static(id="counts")
+        yield Static(id="held-banner")
         with Horizontal(id="filter-bar"):
             yield Static(id="filter-text")
             yield Input(placeholder="/ search", id="search")
@@ -144,7 +146,27 @@ class ReviewScreen(Pane):
         self.redraw_counts()
         self.show_detail()
 
+    def redraw_held(self) -> None:
+        held = self.session.held
+        banner = self.query_one("#held-banner", Static)
+        banner.display = held is not None
+        if held is not None:
+            banner.update(Text(f" ⚑ {held.describe()} by unattended runs — press H to show them ",
+                               style=TONE_STYLE["warning"]))
+
+    def action_held(self) -> None:
+        """Show the changes unattended runs hold (P3): the same ids in this fresh plan,
+        which re-checks them against the LMS as it is now (A2)."""
+        view, held = self.view, self.session.held
+        if view is None:
+            return
+        if held is None:
+            self.notify("No changes are held for review.")
+            return
+        self.set_filter(type(view.filter)(held=held.change_ids))
+
     def redraw_counts(self) -> None:
+        self.redraw_held()
         view = self.view
         self.query_one("#counts", Static).update(counts_text(view, self.size.width < 110) if view else "")
         ft = Text(no_wrap=True, overflow="ellipsis")
