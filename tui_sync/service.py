@@ -71,9 +71,9 @@ class PlanResult:
 
 
 async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
-                    sources: Sources | None = None) -> PlanResult:
-    """Read everything and plan. Writes nothing (L1)."""
-    sources = sources or read_sources(cfg)
+                    sources: Sources | None = None, *, progress=None) -> PlanResult:
+    """Read everything and plan. Writes nothing (L1). `progress(done, total)` follows downloads."""
+    sources = sources or read_sources(cfg, progress=progress)
     snap = await snapshot(cfg)
     ledger = Ledger(cfg.state)
     plan = build_plan(Inputs(
@@ -223,7 +223,7 @@ __all__ = ["load", "make_plan", "check", "lms_load", "lms_dump", "prepare_demo",
 
 async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = None,
                 resolutions: list[Resolution] | None = None, trigger: str = "apply",
-                progress=None, cancel=None):
+                progress=None, cancel=None, download=None):
     """`apply`: the approved changes of `plan`, or of a fresh plan (which needs `approve`)."""
     from .sync import apply_plan
     from .sync import approve as approve_plan
@@ -233,7 +233,7 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
             raise UsageError("apply without --plan plans afresh and needs --approve all|safe|none",
                              hint="or save a plan with `tui-sync plan --out plan.json`, review it, then "
                                   "`tui-sync apply --plan plan.json`")
-        plan = (await make_plan(cfg, resolutions)).plan
+        plan = (await make_plan(cfg, resolutions, progress=download)).plan
     if approve:
         approve_plan(plan, approve)
     return await apply_plan(cfg, plan, trigger=trigger, progress=progress, cancel=cancel)
@@ -245,10 +245,10 @@ async def resume(cfg: Config, *, progress=None, cancel=None):
     return await resume_run(cfg, progress=progress, cancel=cancel)
 
 
-async def run(cfg: Config, *, trigger: str = "run", progress=None, cancel=None):
+async def run(cfg: Config, *, trigger: str = "run", progress=None, cancel=None, download=None):
     from .sync import run_unattended
 
-    return await run_unattended(cfg, trigger=trigger, progress=progress, cancel=cancel)
+    return await run_unattended(cfg, trigger=trigger, progress=progress, cancel=cancel, download=download)
 
 
 def runs(cfg: Config, limit: int = 200):

@@ -157,7 +157,8 @@ def hold(plan: Plan, policy: PolicyConfig, snapshot: Snapshot, ledger: Ledger,
     return held, reasons
 
 
-async def run_unattended(cfg: Config, *, trigger: str = "run", progress=None, cancel=None) -> ApplyReport:
+async def run_unattended(cfg: Config, *, trigger: str = "run", progress=None, cancel=None,
+                         download=None) -> ApplyReport:
     """One unattended sync (P3): apply what the policy allows, hold the rest as a saved pending plan."""
     from .service import make_plan
 
@@ -165,7 +166,7 @@ async def run_unattended(cfg: Config, *, trigger: str = "run", progress=None, ca
         resumed = await resume(cfg, progress=progress, cancel=cancel, lock=False)
         store = RunStore(cfg.state)
         try:
-            result = await make_plan(cfg)  # an unreadable or empty source raises: nothing changes (exit 3)
+            result = await make_plan(cfg, progress=download)  # unreadable or empty: nothing changes (exit 3)
         except SyncError as e:  # A3: a run that could not plan is still a run in the history
             from .notify import redact
 
