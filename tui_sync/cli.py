@@ -27,6 +27,22 @@ def _err(*parts: object) -> None:
     print(*parts, file=sys.stderr)
 
 
+def _run(coro):
+    """`asyncio.run(coro)`, with the result handed back outside the main task.
+
+    On the way out, Python 3.11's `asyncio.run` restores the SIGINT handler and in
+    doing so formats the repr of its old handler, which holds the main task and
+    so the task's result: a whole plan, seconds for a large one.
+    """
+    box = []
+
+    async def main() -> None:
+        box.append(await coro)
+
+    asyncio.run(main())
+    return box[0]
+
+
 def _resolutions(args: argparse.Namespace) -> list[Resolution]:
     olds, news = args.move_users_of or [], args.to or []
     if len(olds) != len(news):
@@ -37,13 +53,14 @@ def _resolutions(args: argparse.Namespace) -> list[Resolution]:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
-    result = asyncio.run(service.make_plan(cfg, _resolutions(args)))
+    result = _run(service.make_plan(cfg, _resolutions(args)))
     plan = result.plan
     if args.out:
         write_plan(plan, args.out)
         _err(f"plan saved to {args.out}")
     if args.json:
-        sys.stdout.write(dumps(plan) + "\n")
+        sys.stdout.write(dumps(plan))  # no `+ "\n"`: a large plan's text is not copied again
+        sys.stdout.write("\n")
     else:
         print(plan_summary(plan, verbose=args.verbose))
     return Exit.ROW_ERRORS if plan.has_errors else Exit.OK
@@ -51,7 +68,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
-    report = asyncio.run(service.check(cfg))
+    report = _run(service.check(cfg))
     out = [f"Config {cfg.path}: OK"]
     code = Exit.OK
     if report.lms_error:
@@ -100,10 +117,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_lms(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
     if args.lms_command == "load":
-        n_d, n_u = asyncio.run(service.lms_load(cfg, args.departments, args.users))
+        n_d, n_u = _run(service.lms_load(cfg, args.departments, args.users))
         _err(f"embedded LMS {cfg.lms.path}: loaded {n_d} departments and {n_u} users")
         return Exit.OK
-    data = asyncio.run(service.lms_dump(cfg))
+    data = _run(service.lms_dump(cfg))
     if args.json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     else:
@@ -132,7 +149,7 @@ def _progress():
 def cmd_apply(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
     if args.resume:
-        run = asyncio.run(service.resume(cfg, progress=_progress()))
+        run = _run(service.resume(cfg, progress=_progress()))
         if run is None:
             _err("nothing to resume: no apply was interrupted")
             return Exit.OK
@@ -142,7 +159,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if plan is not None and (args.move_users_of or args.to):
         raise UsageError("--move-users-of applies when apply plans afresh; with --plan, plan again with it")
     approve = args.approve
-    report = asyncio.run(service.apply(cfg, plan=plan, approve=approve, resolutions=_resolutions(args),
+    report = _run(service.apply(cfg, plan=plan, approve=approve, resolutions=_resolutions(args),
                                        progress=_progress()))
     print(apply_summary(report))
     code = report.exit_code
@@ -156,7 +173,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = service.load(args.config)
     try:
-        report = asyncio.run(service.run(cfg, progress=_progress()))
+        report = _run(service.run(cfg, progress=_progress()))
     except Exception as e:  # tell [notify] that the run failed, then report it as usual
         notify.send_sync(cfg, notify.summary(cfg, error=e))
         raise
@@ -201,17 +218,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
-    n_d, n_u = asyncio.run(service.export(cfg, args.departments, args.users))
+    n_d, n_u = _run(service.export(cfg, args.departments, args.users))
     _err(f"wrote {n_d} departments to {args.departments} and {n_u} users to {args.users}")
     return Exit.OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     target = args.dir or Path.cwd() / "tui-sync-demo"
-    cfg = asyncio.run(service.prepare_demo(target))
+    cfg = _run(service.prepare_demo(target))
     _err(f"demo prepared in {target} (config {cfg.path}); the embedded LMS holds the prior state.")
     if args.no_ui or not sys.stdout.isatty():
-        result = asyncio.run(service.make_plan(cfg))
+        result = _run(service.make_plan(cfg))
         print(plan_summary(result.plan))
         return Exit.OK
     return _open_ui(cfg.path)
@@ -226,7 +243,7 @@ def _open_ui(config: Path) -> int:
         from .ui.app import run_app
     except ImportError:
         cfg = service.load(config)
-        result = asyncio.run(service.make_plan(cfg))
+        result = _run(service.make_plan(cfg))
         print(plan_summary(result.plan))
         return Exit.OK
     return run_app(config)

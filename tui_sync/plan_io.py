@@ -21,19 +21,24 @@ VERSION = 1
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
+    return _plan_dict(plan, [_change_dict(c) for c in plan.changes])
+
+
+def _change_dict(c: Change) -> dict[str, Any]:
+    return {
+        "id": c.id, "kind": c.kind.value, "key": c.key, "row": c.row, "rule": c.rule,
+        "fields": c.fields,  # (before, after) tuples are JSON arrays
+        "decision": c.decision.value, "depends_on": c.depends_on,
+        "problems": [p.to_json() for p in c.problems] if c.problems else [], "target": c.target,
+        **({"unique_key": c.unique_key} if c.unique_key is not None else {}),
+    }
+
+
+def _plan_dict(plan: Plan, changes: list[Any]) -> dict[str, Any]:
     return {
         "version": VERSION,
         "summary": plan.summary(),
-        "changes": [
-            {
-                "id": c.id, "kind": c.kind.value, "key": c.key, "row": c.row, "rule": c.rule,
-                "fields": c.fields,  # (before, after) tuples are JSON arrays
-                "decision": c.decision.value, "depends_on": c.depends_on,
-                "problems": [p.to_json() for p in c.problems] if c.problems else [], "target": c.target,
-                **({"unique_key": c.unique_key} if c.unique_key is not None else {}),
-            }
-            for c in plan.changes
-        ],
+        "changes": changes,
         "problems": [p.to_json() for p in plan.problems],
         "resolutions": [{"move_users_of": r.move_users_of, "to": r.to} for r in plan.resolutions],
         "matched": {"departments": plan.matched_departments, "users": plan.matched_users},
@@ -43,19 +48,88 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     }
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+_encode = _ENCODER.encode
+_string = json.encoder.encode_basestring  # what _ENCODER writes for a str (ensure_ascii=False)
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "null"
+    if type(v) is str:
+        return _string(v)
+    return _encode(v)
+
+
+_NAMES: dict[str, str] = {}  # field name -> its JSON text, for the few names that recur
+
+
+def _fields_text(fields: Any) -> str:
+    if type(fields) is not dict:
+        return _encode(fields)
+    out = []
+    for k, v in fields.items():
+        if type(k) is not str or type(v) is not tuple or len(v) != 2:
+            return _encode(fields)
+        name = _NAMES.get(k)
+        if name is None:
+            name = _NAMES[k] = _string(k) + ": ["
+        b, a = v
+        out.append(f'{name}{"null" if b is None else _string(b) if type(b) is str else _encode(b)}, '
+                   f'{"null" if a is None else _string(a) if type(a) is str else _encode(a)}]')
+    return "{" + ", ".join(out) + "}"
+
+
+def _encode_change(c: Change) -> str:
+    """`_encode(_change_dict(c))`, character for character, in a fraction of the time: the usual
+    values (text, None, whole numbers, (before, after) pairs) are written here, anything else by
+    the encoder itself."""
+    deps = c.depends_on
+    if not deps:
+        deps_text = "[]" if type(deps) is list else _encode(deps)
+    elif type(deps) is list and all(type(d) is str for d in deps):
+        deps_text = "[" + ", ".join(map(_string, deps)) + "]"
+    else:
+        deps_text = _encode(deps)
+    row = c.row
+    kind, decision = c.kind, c.decision  # StrEnum members: the encoder writes them as their value
+    return "".join((
+        '{"id": ', _value(c.id), ', "kind": ', _string(kind) if isinstance(kind, str) else _value(kind.value),
+        ', "key": ', _value(c.key),
+        ', "row": ', "null" if row is None else str(row) if type(row) is int else _encode(row),
+        ', "rule": ', _value(c.rule), ', "fields": ', _fields_text(c.fields),
+        ', "decision": ', _string(decision) if isinstance(decision, str) else _value(decision.value),
+        ', "depends_on": ', deps_text,
+        ', "problems": ', _encode([p.to_json() for p in c.problems]) if c.problems else "[]",
+        ', "target": ', _value(c.target),
+        ', "unique_key": ' + _value(c.unique_key) + "}" if c.unique_key is not None else "}",
+    ))
+
+
 def dumps(plan: Plan) -> str:
     """The plan JSON with one change or problem per line: readable and diffable by a
     person, and written by the C encoder (an `indent` would fall back to pure Python)."""
     with gc_paused():
-        d = plan_to_json(plan)
-    enc = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    parts = []
-    for k, v in d.items():
+        d = _plan_dict(plan, [])
+        changes = [_encode_change(c) for c in plan.changes]
+    enc = _encode
+    pieces = ["{\n"]
+    for i, (k, v) in enumerate(d.items()):
+        if i:
+            pieces.append(",\n")
+        if k == "changes":
+            v = changes
         if isinstance(v, list) and v:
-            parts.append(f'"{k}": [\n  ' + ",\n  ".join(map(enc, v)) + "\n]")
+            pieces.append(f'"{k}": [\n  ')
+            for j, x in enumerate(v if k == "changes" else map(enc, v)):
+                if j:
+                    pieces.append(",\n  ")
+                pieces.append(x)
+            pieces.append("\n]")
         else:
-            parts.append(f'"{k}": {enc(v)}')
-    return "{\n" + ",\n".join(parts) + "\n}"
+            pieces.append(f'"{k}": {enc(v)}')
+    pieces.append("\n}")
+    return "".join(pieces)  # one copy of a text that may be large
 
 
 def plan_from_json(d: Any, where: str = "plan") -> Plan:

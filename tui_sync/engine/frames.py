@@ -15,6 +15,7 @@ from ..model import Problem, Severity
 from ..sources.table import ROW
 
 ERR = "__err"
+_MARK = "__mark"
 
 
 def norm(name: str) -> pl.Expr:
@@ -38,6 +39,7 @@ class RowProblems:
 
     entity: str
     frames: list[pl.DataFrame] = field(default_factory=list)
+    marks: list[tuple] = field(default_factory=list)  # rules `mark`ed and not yet collected
 
     def add(
         self,
@@ -55,27 +57,66 @@ class RowProblems:
         `enrich` adds columns the message needs, to the rows with the problem only."""
         hit = df.filter(mask)
         if hit.height:
-            if enrich is not None:
-                hit = enrich(hit)
-            self.frames.append(
-                hit.select(
-                    pl.col(ROW).alias("row"),
-                    pl.col(key).alias("key") if key in hit.columns else pl.lit(None, pl.String).alias("key"),
-                    message.cast(pl.String).alias("message"),
-                ).with_columns(
-                    pl.lit(code).alias("code"),
-                    pl.lit(column, pl.String).alias("column"),
-                    pl.lit(severity.value).alias("severity"),
-                )
-            )
+            self._record(hit, code, message, key=key, column=column, severity=severity, enrich=enrich)
         if severity is Severity.ERROR:
             return df.with_columns((pl.col(ERR) | mask.fill_null(False)).alias(ERR))
         return df
 
+    def mark(
+        self,
+        frame: pl.DataFrame | pl.LazyFrame,
+        mask: pl.Expr,
+        code: str,
+        message: pl.Expr,
+        *,
+        key: str,
+        column: str | None,
+        severity: Severity = Severity.ERROR,
+        enrich: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    ) -> pl.DataFrame | pl.LazyFrame:
+        """`add`, deferred: only adds the mask as a boolean column (errors also set ERR), so that a
+        chain of rules runs as one lazy query. `collect` turns every marked row into problems at once."""
+        name = f"{_MARK}{len(self.marks)}"
+        self.marks.append((name, code, message, key, column, severity, enrich))
+        frame = frame.with_columns(mask.fill_null(False).alias(name))
+        if severity is Severity.ERROR:
+            frame = frame.with_columns((pl.col(ERR) | pl.col(name)).alias(ERR))
+        return frame
+
+    def collect(self, df: pl.DataFrame) -> pl.DataFrame:
+        """The problems of every `mark`ed rule (in the order marked), from one filter of `df`;
+        returns `df` without the mask columns."""
+        names = [m[0] for m in self.marks]
+        if not names:
+            return df
+        hits = df.filter(pl.any_horizontal(names))
+        for name, code, message, key, column, severity, enrich in self.marks:
+            hit = hits.filter(pl.col(name))
+            if hit.height:
+                self._record(hit, code, message, key=key, column=column, severity=severity, enrich=enrich)
+        self.marks.clear()
+        return df.drop(names)
+
+    def _record(self, hit: pl.DataFrame, code: str, message: pl.Expr, *, key: str, column: str | None,
+                severity: Severity, enrich: Callable[[pl.DataFrame], pl.DataFrame] | None) -> None:
+        if enrich is not None:
+            hit = enrich(hit)
+        self.frames.append(
+            hit.select(
+                pl.col(ROW).alias("row"),
+                pl.col(key).alias("key") if key in hit.columns else pl.lit(None, pl.String).alias("key"),
+                message.cast(pl.String).alias("message"),
+            ).with_columns(
+                pl.lit(code).alias("code"),
+                pl.lit(column, pl.String).alias("column"),
+                pl.lit(severity.value).alias("severity"),
+            )
+        )
+
     def problems(self) -> list[Problem]:
         if not self.frames:
             return []
-        all_ = pl.concat(self.frames, how="vertical_relaxed").sort("row", "code")
+        all_ = pl.concat(self.frames, how="vertical_relaxed").sort("row", "code", maintain_order=True)
         return [
             Problem(Severity(r["severity"]), r["code"], self.entity, r["message"], r["row"], r["column"], r["key"])
             for r in all_.iter_rows(named=True)

@@ -75,7 +75,7 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
         changes=changes, problems=problems, resolutions=resolutions,
         matched_departments=depts.matched, matched_users=users.matched,
         vanished_departments=_vanished(inp.ledger_departments, snap.departments),
-        vanished_users=_vanished(inp.ledger_users, snap.users),
+        vanished_users=users.vanished,
         sources={"departments": source_summary(inp.departments), "users": source_summary(inp.users)},
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), blocked_by=blocked_by,
     )

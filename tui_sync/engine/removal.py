@@ -41,22 +41,23 @@ def plan_deletes(
     doomed.sort(key=lambda d: (-depth(d), (depts.lms_code_of.get(d) or "").casefold()))
     doomed_set = set(doomed)
 
-    # where each LMS user will be after the plan's user changes
-    who = lms_users.select("id", "login", "department_id")
-    final = who.with_columns(
-        pl.col("id").replace_strict(users.final_department, default=pl.col("department_id"),
-                                    return_dtype=pl.String).alias("final")
-    ) if users.final_department else who.with_columns(pl.col("department_id").alias("final"))
-    staying = final.filter(pl.col("final").is_in(doomed_set)).sort("login")
+    # where each LMS user will be after the plan's user changes (only users of doomed departments matter)
     users_in: dict[str, list[tuple[str, str]]] = {}
-    for uid, login, _, fin in staying.iter_rows():
-        users_in.setdefault(fin, []).append((uid, login))
-    leaving = final.filter(pl.col("department_id").is_in(doomed_set) & (pl.col("final") != pl.col("department_id")))
     moves_out: dict[str, list[str]] = {}
-    updates = {c.target: c for c in users.changes if c.kind is Kind.UPDATE_USER and c.target}
-    for uid, _, dep, _ in leaving.iter_rows():
-        if uid in updates:
-            moves_out.setdefault(dep, []).append(updates[uid].id)
+    updates = {c.target: c for c in users.changes if c.kind is Kind.UPDATE_USER and c.target} if doomed else {}
+    if doomed:
+        who = lms_users.select("id", "login", "department_id")
+        final = who.with_columns(
+            pl.col("id").replace_strict(users.final_department, default=pl.col("department_id"),
+                                        return_dtype=pl.String).alias("final")
+        ) if users.final_department else who.with_columns(pl.col("department_id").alias("final"))
+        staying = final.filter(pl.col("final").is_in(doomed_set)).sort("login")
+        for uid, login, _, fin in staying.iter_rows():
+            users_in.setdefault(fin, []).append((uid, login))
+        leaving = final.filter(pl.col("department_id").is_in(doomed_set) & (pl.col("final") != pl.col("department_id")))
+        for uid, _, dep, _ in leaving.iter_rows():
+            if uid in updates:
+                moves_out.setdefault(dep, []).append(updates[uid].id)
 
     # D5 resolutions: move the users who would stay
     by_code_n = {(depts.lms_code_of.get(d) or "").casefold(): d for d in doomed}

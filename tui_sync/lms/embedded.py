@@ -10,12 +10,21 @@ A missing database file is an empty LMS that holds only the root. Reading it
 (`snapshot`, `dump`, `get_*`, `find_*`) does not create the file; the first
 write or `load` does.
 
+Large snapshots are cached beside the database, as an Arrow file of the users
+frame named by the database's *snapshot token*: a random value that every write
+transaction of this class replaces before it commits, and that triggers on the
+data tables clear (in the same transaction) whenever anything else writes them.
+A token read in the snapshot's own read transaction therefore names one committed
+state of the tables; a cache file carrying it holds exactly that state's users.
+
 Case-insensitive uniqueness uses shadow columns (`code_ci`, `login_ci`,
 `email_ci`) lowered in Python rather than SQLite's `lower()`, which folds
 ASCII only: `Иван` and `иван` must collide too, as they do for the planner.
 """
 from __future__ import annotations
 
+import glob
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -91,6 +100,20 @@ INSERT INTO departments (id, code, code_ci, name, parent_id, is_root) VALUES ({R
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 
+# The snapshot token (see the module's docstring). Added to databases of schema version 1
+# that predate it by their first write transaction; until then they have no token (no cache).
+_TOKEN_TRIGGERS = {
+    f"snapshot_stale_{table}_{op.lower()}":
+        f"CREATE TRIGGER IF NOT EXISTS snapshot_stale_{table}_{op.lower()} AFTER {op} ON {table}"
+        " BEGIN UPDATE snapshot_state SET token = NULL WHERE token IS NOT NULL; END"
+    for table in ("departments", "users", "user_fields") for op in ("INSERT", "UPDATE", "DELETE")
+}
+_TOKEN_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS snapshot_state (id INTEGER PRIMARY KEY CHECK (id = 1), token BLOB)",
+    "INSERT OR IGNORE INTO snapshot_state (id, token) VALUES (1, NULL)",
+    *_TOKEN_TRIGGERS.values(),
+)
+
 _STATUSES = frozenset(s.value for s in Status)
 # `lms load` also takes iSpring's numeric statuses (U5).
 _STATUS_WORDS = {**{s: s for s in _STATUSES}, "1": "active", "3": "inactive", "5": "terminated"}
@@ -147,6 +170,7 @@ class EmbeddedLMS:
         self._create = create
         self._conn: sqlite3.Connection | None = None
         self._depth = 0  # open transactions: 0 = none, 1 = BEGIN, >1 = savepoints
+        self._token_ready = False  # the snapshot token's table and triggers exist (checked once per connection)
 
     # ------------------------------------------------------------ connection
 
@@ -181,7 +205,7 @@ class EmbeddedLMS:
                         where=str(self.path),
                     )
                 conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")
+                conn.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\n{';'.join(_TOKEN_SCHEMA)};\nCOMMIT;")
             elif version > SCHEMA_VERSION:
                 raise LMSError(
                     f"the embedded LMS database has schema version {version}; this tui_sync knows {SCHEMA_VERSION}",
@@ -209,7 +233,16 @@ class EmbeddedLMS:
             raise _lms_error(exc) from exc
         self._depth = depth + 1
         try:
+            if depth == 0:
+                if not self._token_ready:
+                    for statement in _TOKEN_SCHEMA:
+                        conn.execute(statement)
+                    self._token_ready = True
+                changes_before = conn.total_changes
             yield conn
+            if depth == 0 and conn.total_changes != changes_before:
+                # a new state: a new snapshot token, committed with it
+                conn.execute("UPDATE snapshot_state SET token = randomblob(16) WHERE id = 1")
         except BaseException as exc:
             self._depth = depth
             try:
@@ -266,6 +299,7 @@ class EmbeddedLMS:
             self._conn.close()
             self._conn = None
             self._depth = 0
+            self._token_ready = False
 
     # ------------------------------------------------------------ snapshot
 
@@ -278,35 +312,28 @@ class EmbeddedLMS:
                 )
             root = self._root_id(conn)
             departments = _read_columns(conn, "departments WHERE is_root = 0", _DEPARTMENT_COLUMNS)
-            users, fields = _read_users(conn)
+            token = _snapshot_token(conn)
+            cache = self._cache_path(token) if token is not None else None
+            users = _read_cache(cache, conn) if cache is not None else None
+            if users is None:
+                raw, fields = _read_users(conn)
         departments = departments.select(
             pl.col("id").cast(pl.String), "code", "name", _unless_root("parent_id", root),
         )
-        custom_columns: list[str] = []
-        if fields.height:
-            wide = fields.with_columns(name=pl.lit(CUSTOM_PREFIX) + pl.col("name")).pivot(
-                on="name", index="user_id", values="value",
-            )
-            custom_columns = sorted(c for c in wide.columns if c != "user_id")
-            users = users.join(
-                wide.select("user_id", *custom_columns), left_on="id", right_on="user_id",
-                how="left", maintain_order="left",
-            )
-        users = users.select(
-            pl.col("id").cast(pl.String),
-            "login", "email", "firstName", "lastName",
-            _unless_root("department_id", root),
-            "status",
-            _supervisor("sub_mode", "sub_id").alias("subordination"),
-            _supervisor("cosub_mode", "cosub_id").alias("coSubordination"),
-            "phone", "jobTitle",
-            *[pl.col(c).cast(pl.String) for c in custom_columns],
-        )
+        if users is None:
+            users = _users_frame(raw, fields, root)
+            del raw, fields
+            if cache is not None and users.height >= SNAPSHOT_CACHE_MIN_USERS:
+                _write_cache(cache, users)
+        custom_columns = users.columns[len(USER_SCHEMA):]
         return Snapshot(
             root_id=str(root), departments=departments, users=users,
             custom_fields=tuple(c.removeprefix(CUSTOM_PREFIX) for c in custom_columns),
             known_custom_fields=None,
         )
+
+    def _cache_path(self, token: bytes) -> Path:
+        return self.path.with_name(f"{self.path.name}{_CACHE_INFIX}{token.hex()}.arrow")
 
     def _root_id(self, conn: sqlite3.Connection) -> int:
         row = conn.execute("SELECT id FROM departments WHERE is_root = 1").fetchone()
@@ -595,6 +622,11 @@ class EmbeddedLMS:
         with self._transaction() as conn:
             root = self._root_id(conn)
             conn.execute("PRAGMA defer_foreign_keys = ON")  # supervisors may point forward
+            # A whole new state: the snapshot token's per-row triggers would only slow the bulk
+            # writes down. They are dropped and recreated inside this transaction (DDL is
+            # transactional), so no other connection ever sees the tables without them.
+            for name in _TOKEN_TRIGGERS:
+                conn.execute(f"DROP TRIGGER IF EXISTS {name}")
             conn.execute("DELETE FROM user_fields")
             conn.execute("DELETE FROM users")
             conn.execute("DELETE FROM departments WHERE is_root = 0")
@@ -630,6 +662,8 @@ class EmbeddedLMS:
                 "INSERT INTO user_fields (user_id, name, value) VALUES (?, ?, ?)",
                 ((user_ids[u[0]], name, value) for u in user_rows for name, value in u[-1]),
             )
+            for create in _TOKEN_TRIGGERS.values():
+                conn.execute(create)
 
     async def dump(self) -> dict[str, list[dict[str, Any]]]:
         """The contents in the DESIGN §2 `lms dump --json` vocabulary, root left out.
@@ -727,6 +761,86 @@ def _read_users(conn: sqlite3.Connection) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.concat(users) if users else pl.DataFrame(schema=empty),
         pl.concat(fields) if fields else pl.DataFrame(schema={n: d for _, n, d in _FIELD_COLUMNS}),
     )
+
+
+def _users_frame(users: pl.DataFrame, fields: pl.DataFrame, root: int) -> pl.DataFrame:
+    """The snapshot's users (USER_SCHEMA, then the custom fields) from the rows of `users` and `user_fields`."""
+    custom_columns: list[str] = []
+    if fields.height:
+        wide = fields.with_columns(name=pl.lit(CUSTOM_PREFIX) + pl.col("name")).pivot(
+            on="name", index="user_id", values="value",
+        )
+        custom_columns = sorted(c for c in wide.columns if c != "user_id")
+        users = users.join(
+            wide.select("user_id", *custom_columns), left_on="id", right_on="user_id",
+            how="left", maintain_order="left",
+        )
+    return users.select(
+        pl.col("id").cast(pl.String),
+        "login", "email", "firstName", "lastName",
+        _unless_root("department_id", root),
+        "status",
+        _supervisor("sub_mode", "sub_id").alias("subordination"),
+        _supervisor("cosub_mode", "cosub_id").alias("coSubordination"),
+        "phone", "jobTitle",
+        *[pl.col(c).cast(pl.String) for c in custom_columns],
+    )
+
+
+# The snapshot cache: `<database>.snapshot-v1-<token hex>.arrow` (v1: the layout of `_users_frame`).
+SNAPSHOT_CACHE_MIN_USERS = 20_000  # smaller snapshots read fast enough; they leave no file behind
+_CACHE_INFIX = ".snapshot-v1-"
+
+
+def _snapshot_token(conn: sqlite3.Connection) -> bytes | None:
+    """The database's snapshot token; None when it has none (no write since it changed, or an old file)."""
+    try:
+        row = conn.execute("SELECT token FROM snapshot_state WHERE id = 1").fetchone()
+    except sqlite3.OperationalError:  # a database that predates the token
+        return None
+    token = row[0] if row else None
+    return bytes(token) if isinstance(token, bytes) and len(token) == 16 else None
+
+
+def _read_cache(path: Path, conn: sqlite3.Connection) -> pl.DataFrame | None:
+    """The cached users frame, or None when there is none or it does not look whole."""
+    try:
+        if not path.is_file():
+            return None
+        users = pl.read_ipc(path)
+    except Exception:  # unreadable or damaged: read the database instead
+        return None
+    schema = users.schema
+    if list(schema)[:len(USER_SCHEMA)] != list(USER_SCHEMA) or any(
+        dtype != pl.String for dtype in schema.values()
+    ) or not all(c.startswith(CUSTOM_PREFIX) for c in list(schema)[len(USER_SCHEMA):]):
+        return None
+    if users.height != conn.execute("SELECT count(*) FROM users").fetchone()[0]:
+        return None
+    return users
+
+
+def _write_cache(path: Path, users: pl.DataFrame) -> None:
+    """Write the cache atomically (a reader sees a whole file or none), and drop older ones. Best effort:
+    a folder that cannot be written only means no cache."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    try:
+        users.write_ipc(tmp, compression="lz4")
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        prefix = path.name[:path.name.index(_CACHE_INFIX) + len(_CACHE_INFIX)]
+        for old in path.parent.glob(glob.escape(prefix) + "*.arrow"):
+            if old.name != path.name:
+                old.unlink(missing_ok=True)
+    except Exception:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _unless_root(column: str, root: int) -> pl.Expr:

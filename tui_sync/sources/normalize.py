@@ -95,8 +95,7 @@ def normalize_grid(
     _check_cell_sizes(body, pos, letters, raw_headers, source=source, header_row=header_row)
 
     # Trim, and blank → null.
-    body = body.with_columns(pl.col(c).str.strip_chars(WHITESPACE) for c in pos)
-    body = body.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in pos)
+    body = body.with_columns(pl.col(c).str.strip_chars(WHITESPACE).replace("", None) for c in pos)
     headers = [clean_header(h) for h in raw_headers]
 
     has_data = body.select(pl.col(c).is_not_null().any() for c in pos).row(0) if body.height else (False,) * width
@@ -161,7 +160,12 @@ def normalize_grid(
                           hint="rename that column")
 
     keep_pos = [pos[i] for i in keep]
-    body = body.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in keep_pos)) if keep_pos else body.clear()
+    if not keep_pos:
+        body = body.clear()
+    else:
+        filled = body.select(pl.any_horizontal(pl.col(c).is_not_null() for c in keep_pos)).to_series()
+        if not filled.all():  # (a copy of every column: only when there are blank rows)
+            body = body.filter(filled)
     body = body.select([pl.col(pos[i]).alias(headers[i]) for i in keep] + [pl.col(ROW)])
     return body, tuple(headers[i] for i in keep)
 

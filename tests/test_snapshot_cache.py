@@ -1,0 +1,150 @@
+"""The embedded LMS's snapshot cache: used only while the database is in the state it was written from."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tui_sync.lms import embedded
+from tui_sync.lms.base import UserRecord
+from tui_sync.lms.embedded import EmbeddedLMS
+
+
+@pytest.fixture(autouse=True)
+def cache_every_snapshot(monkeypatch):
+    monkeypatch.setattr(embedded, "SNAPSHOT_CACHE_MIN_USERS", 0)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "lms.sqlite"
+
+
+def caches(db: Path) -> list[Path]:
+    return sorted(db.parent.glob(db.name + ".snapshot-*.arrow"))
+
+
+def user(login: str, **kw) -> UserRecord:
+    return UserRecord(id="", login=login, email=f"{login}@example.com", firstName="F", lastName="L",
+                      department_id=None, status="active", **kw)
+
+
+def load_rows(n: int = 3) -> tuple[list[dict], list[dict]]:
+    return ([{"code": "HQ", "name": "Head office", "parentCode": None}],
+            [{"login": f"u{i}", "email": f"u{i}@example.com", "firstName": "F", "lastName": "L",
+              "departmentId": "HQ", "custom": {"badge": str(i)}} for i in range(n)])
+
+
+def no_database_reads(monkeypatch) -> None:
+    def fail(*_):
+        raise AssertionError("the users were read from the database")
+    monkeypatch.setattr(embedded, "_read_users", fail)
+
+
+async def snap(db: Path):
+    lms = EmbeddedLMS(db)
+    try:
+        return await lms.snapshot()
+    finally:
+        await lms.close()
+
+
+async def test_a_snapshot_is_cached_and_read_back_while_nothing_changes(db: Path, monkeypatch):
+    lms = EmbeddedLMS(db)
+    await lms.load(*load_rows())
+    first = await lms.snapshot()
+    await lms.close()
+    [cache] = caches(db)
+    with monkeypatch.context() as m:
+        no_database_reads(m)
+        second = await snap(db)
+    assert second.users.equals(first.users) and second.custom_fields == first.custom_fields == ("badge",)
+    assert second.departments.equals(first.departments)
+    assert caches(db) == [cache]
+
+
+async def test_every_write_of_the_lms_makes_a_new_snapshot(db: Path):
+    lms = EmbeddedLMS(db)
+    await lms.load(*load_rows())
+    await lms.snapshot()
+    old = caches(db)
+    uid = (await lms.find_user(login="u1")).id
+    await lms.update_user(uid, {"jobTitle": "Boss", "custom:badge": "9"})
+    after = await lms.snapshot()
+    row = after.users.filter(pl.col("id") == uid)
+    assert row["jobTitle"].to_list() == ["Boss"] and row["custom:badge"].to_list() == ["9"]
+    new_id = await lms.create_user(user("new"))
+    assert new_id in (await lms.snapshot()).users["id"].to_list()
+    await lms.set_status([new_id], "inactive")
+    assert (await lms.snapshot()).users.filter(pl.col("id") == new_id)["status"].to_list() == ["inactive"]
+    await lms.close()
+    assert len(caches(db)) == 1 and caches(db) != old  # the newest only
+
+
+async def test_a_write_by_another_program_is_seen_and_stops_caching(db: Path):
+    lms = EmbeddedLMS(db)
+    await lms.load(*load_rows())
+    await lms.snapshot()
+    await lms.close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE users SET job_title = 'changed by hand' WHERE login = 'u0'")
+        conn.execute("UPDATE user_fields SET value = 'x'")
+    conn.close()
+    after = await snap(db)
+    assert after.users.filter(pl.col("login") == "u0")["jobTitle"].to_list() == ["changed by hand"]
+    assert set(after.users["custom:badge"].to_list()) == {"x"}
+    assert (await snap(db)).users.equals(after.users)
+
+
+async def test_a_rolled_back_batch_keeps_the_cache_valid(db: Path, monkeypatch):
+    lms = EmbeddedLMS(db)
+    await lms.load(*load_rows())
+    before = await lms.snapshot()
+    with pytest.raises(RuntimeError):
+        async with lms.batch():
+            await lms.create_user(user("ghost"))
+            raise RuntimeError("stop")
+    await lms.close()
+    with monkeypatch.context() as m:
+        no_database_reads(m)
+        assert (await snap(db)).users.equals(before.users)
+
+
+async def test_a_database_from_before_the_token_is_read_without_a_cache_until_written(db: Path):
+    lms = EmbeddedLMS(db)
+    await lms.load(*load_rows())
+    await lms.close()
+    with sqlite3.connect(db) as conn:  # as an older tui_sync left it
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DROP TABLE snapshot_state")
+    conn.close()
+    for c in caches(db):
+        c.unlink()
+    assert (await snap(db)).users.height == 3 and caches(db) == []
+    lms = EmbeddedLMS(db)
+    await lms.create_user(user("late"))
+    assert (await lms.snapshot()).users.height == 4
+    await lms.close()
+    assert len(caches(db)) == 1
+
+
+async def test_a_damaged_cache_is_ignored(db: Path):
+    lms = EmbeddedLMS(db)
+    await lms.load(*load_rows())
+    first = await lms.snapshot()
+    await lms.close()
+    [cache] = caches(db)
+    cache.write_bytes(cache.read_bytes()[:100])
+    assert (await snap(db)).users.equals(first.users)
+
+
+async def test_small_snapshots_leave_no_file(db: Path, monkeypatch):
+    monkeypatch.setattr(embedded, "SNAPSHOT_CACHE_MIN_USERS", 10)
+    lms = EmbeddedLMS(db)
+    await lms.load(*load_rows())
+    await lms.snapshot()
+    await lms.close()
+    assert caches(db) == []
