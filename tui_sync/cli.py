@@ -53,7 +53,7 @@ def _resolutions(args: argparse.Namespace) -> list[Resolution]:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
-    result = _run(service.make_plan(cfg, _resolutions(args)))
+    result = _run(service.make_plan(cfg, _resolutions(args), progress=_download()))
     plan = result.plan
     if args.out:
         write_plan(plan, args.out)
@@ -68,7 +68,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
-    report = _run(service.check(cfg))
+    report = _run(service.check(cfg, progress=_download()))
     out = [f"Config {cfg.path}: OK"]
     code = Exit.OK
     if report.lms_error:
@@ -131,6 +131,23 @@ def cmd_lms(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def _download():
+    """Download progress of URL sources on stderr, when it is a terminal (issue 5)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def size(n: float) -> str:
+        return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} KB"
+
+    def show(done: int, total: int | None) -> None:
+        of = f" of {size(total)}" if total else ""
+        sys.stderr.write(f"\r  downloading: {size(done)}{of}   ")
+        if total and done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    return show
+
+
 def _progress():
     """A one-line progress meter on stderr when it is a terminal."""
     if not sys.stderr.isatty():
@@ -159,7 +176,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if plan is not None and (args.move_users_of or args.to):
         raise UsageError("--move-users-of applies when apply plans afresh; with --plan, plan again with it")
     approve = args.approve
-    report = _run(service.apply(cfg, plan=plan, approve=approve, resolutions=_resolutions(args),
+    report = _run(service.apply(cfg, plan=plan, approve=approve, resolutions=_resolutions(args), download=_download(),
                                        progress=_progress()))
     print(apply_summary(report))
     code = report.exit_code
@@ -173,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = service.load(args.config)
     try:
-        report = _run(service.run(cfg, progress=_progress()))
+        report = _run(service.run(cfg, progress=_progress(), download=_download()))
     except Exception as e:  # tell [notify] that the run failed, then report it as usual
         notify.send_sync(cfg, notify.summary(cfg, error=e))
         raise
