@@ -41,26 +41,10 @@ class RowProblems:
     frames: list[pl.DataFrame] = field(default_factory=list)
     marks: list[tuple] = field(default_factory=list)  # rules `mark`ed and not yet collected
 
-    def add(
-        self,
-        df: pl.DataFrame,
-        mask: pl.Expr,
-        code: str,
-        message: pl.Expr,
-        *,
-        key: str,
-        column: str | None,
-        severity: Severity = Severity.ERROR,
-        enrich: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
-    ) -> pl.DataFrame:
-        """Record `code` on the rows where `mask` holds; errors also set ERR. Returns the new frame.
-        `enrich` adds columns the message needs, to the rows with the problem only."""
-        hit = df.filter(mask)
-        if hit.height:
-            self._record(hit, code, message, key=key, column=column, severity=severity, enrich=enrich)
-        if severity is Severity.ERROR:
-            return df.with_columns((pl.col(ERR) | mask.fill_null(False)).alias(ERR))
-        return df
+    def add(self, df: pl.DataFrame, mask: pl.Expr, code: str, message: pl.Expr, **kw) -> pl.DataFrame:
+        """Record `code` on the rows where `mask` holds now (`mark` and `collect` in one step);
+        errors also set ERR. Returns the new frame."""
+        return self.collect(self.mark(df, mask, code, message, **kw))
 
     def mark(
         self,
