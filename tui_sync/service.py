@@ -135,11 +135,7 @@ async def check(cfg: Config, *, progress=None) -> CheckReport:
         entity: EntityConfig = getattr(cfg, name)
         sc = SourceCheck(name, describe_source(entity.source, cfg.state, cache=cache, progress=progress))
         if sc.table is not None:
-            sc.mapping = review_mapping(
-                ent, entity.mapping, sc.table.headers,
-                extra_required=snap.required_fields if (snap and ent == "user") else (),
-                known_custom=snap.known_custom_fields if (snap and ent == "user") else None,
-            )
+            sc.mapping = review_entity_mapping(ent, entity.mapping, sc.table.headers, snap)
         report.sources.append(sc)
     return report
 
