@@ -19,6 +19,8 @@ Everything is vectorised: no per-row Python on the happy path.
 """
 from __future__ import annotations
 
+import re
+
 from collections.abc import Sequence
 
 import polars as pl
@@ -94,8 +96,17 @@ def normalize_grid(
 
     _check_cell_sizes(body, pos, letters, raw_headers, source=source, header_row=header_row)
 
-    # Trim, and blank → null.
-    body = body.with_columns(pl.col(c).str.strip_chars(WHITESPACE).replace("", None) for c in pos)
+    # Trim, and blank → null; only the columns that need it (most cells of an HR sheet are clean,
+    # and a check allocates nothing where trimming copies every string).
+    edge = "^[" + re.escape(WHITESPACE) + "]|[" + re.escape(WHITESPACE) + "]$"
+    flags = body.select(
+        *(pl.col(c).str.contains(edge).any().alias(f"t{i}") for i, c in enumerate(pos)),
+        *((pl.col(c) == "").any().alias(f"b{i}") for i, c in enumerate(pos)),
+    ).row(0, named=True) if body.height else {}
+    body = body.with_columns(
+        pl.col(c).str.strip_chars(WHITESPACE).replace("", None) if flags.get(f"t{i}")
+        else pl.col(c).replace("", None) if flags.get(f"b{i}") else pl.col(c)
+        for i, c in enumerate(pos))
     headers = [clean_header(h) for h in raw_headers]
 
     has_data = body.select(pl.col(c).is_not_null().any() for c in pos).row(0) if body.height else (False,) * width
