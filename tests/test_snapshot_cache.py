@@ -148,3 +148,21 @@ async def test_small_snapshots_leave_no_file(db: Path, monkeypatch):
     await lms.snapshot()
     await lms.close()
     assert caches(db) == []
+
+
+def test_an_apply_leaves_a_fresh_cache_for_the_next_plan(tmp_path, monkeypatch):
+    import asyncio
+
+    from tui_sync import service
+    from workspace import Workspace, dept, lms_dept, lms_user, person
+
+    ws = Workspace(tmp_path / "ws")
+    ws.load_lms([lms_dept("HQ")], [lms_user("ann.lee")])
+    ws.sheets([dept("HQ")], [person("ann.lee", Title="Lead"), person("bob.new")])
+    asyncio.run(service.apply(ws.config, approve="all"))
+    db = ws.root / "lms.sqlite"
+    [cache] = caches(db)
+    no_database_reads(monkeypatch)  # the next snapshot is served by the cache alone
+    snap = asyncio.run(service.snapshot(ws.config))
+    assert sorted(snap.users["login"].to_list()) == ["ann.lee", "bob.new"]
+    assert caches(db) == [cache]

@@ -74,6 +74,9 @@ async def _execute(cfg: Config, store: RunStore, run_id: int, plan: Plan, *,
                       concurrency=cfg.apply.concurrency, progress=progress, cancel=cancel, on_created=created)
     try:
         results = await applier.run()
+        warm = getattr(lms, "warm", None)  # the embedded LMS keeps a columnar snapshot for the next plan
+        if warm is not None:
+            await warm()
     except asyncio.CancelledError:
         store.finish(run_id, "interrupted", "cancelled by the operator; `tui-sync apply --resume` finishes it")
         raise

@@ -335,6 +335,16 @@ class EmbeddedLMS:
     def _cache_path(self, token: bytes) -> Path:
         return self.path.with_name(f"{self.path.name}{_CACHE_INFIX}{token.hex()}.arrow")
 
+    async def warm(self) -> None:
+        """After a run of writes: rebuild the snapshot cache now, so that the next plan reads it
+        instead of SQLite (a large LMS only; a small one has no cache)."""
+        with self._reading() as conn:
+            if conn is None:
+                return
+            n = conn.execute("SELECT count(*) FROM users").fetchone()[0]
+        if n >= SNAPSHOT_CACHE_MIN_USERS:
+            await self.snapshot()
+
     def _root_id(self, conn: sqlite3.Connection) -> int:
         row = conn.execute("SELECT id FROM departments WHERE is_root = 1").fetchone()
         if row is None:
