@@ -27,22 +27,6 @@ def _err(*parts: object) -> None:
     print(*parts, file=sys.stderr)
 
 
-def _run(coro):
-    """`asyncio.run(coro)`, with the result handed back outside the main task.
-
-    On the way out, Python 3.11's `asyncio.run` restores the SIGINT handler and in
-    doing so formats the repr of its old handler, which holds the main task and
-    so the task's result: a whole plan, seconds for a large one.
-    """
-    box = []
-
-    async def main() -> None:
-        box.append(await coro)
-
-    asyncio.run(main())
-    return box[0]
-
-
 def _resolutions(args: argparse.Namespace) -> list[Resolution]:
     olds, news = args.move_users_of or [], args.to or []
     if len(olds) != len(news):
@@ -53,7 +37,7 @@ def _resolutions(args: argparse.Namespace) -> list[Resolution]:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
-    result = _run(service.make_plan(cfg, _resolutions(args), progress=_download()))
+    result = asyncio.run(service.make_plan(cfg, _resolutions(args), progress=_download()))
     plan = result.plan
     if args.out:
         write_plan(plan, args.out)
@@ -68,7 +52,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
-    report = _run(service.check(cfg, progress=_download()))
+    report = asyncio.run(service.check(cfg, progress=_download()))
     out = [f"Config {cfg.path}: OK"]
     code = Exit.OK
     if report.lms_error:
@@ -117,10 +101,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_lms(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
     if args.lms_command == "load":
-        n_d, n_u = _run(service.lms_load(cfg, args.departments, args.users))
+        n_d, n_u = asyncio.run(service.lms_load(cfg, args.departments, args.users))
         _err(f"embedded LMS {cfg.lms.path}: loaded {n_d} departments and {n_u} users")
         return Exit.OK
-    data = _run(service.lms_dump(cfg))
+    data = asyncio.run(service.lms_dump(cfg))
     if args.json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     else:
@@ -166,7 +150,7 @@ def _progress():
 def cmd_apply(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
     if args.resume:
-        run = _run(service.resume(cfg, progress=_progress()))
+        run = asyncio.run(service.resume(cfg, progress=_progress()))
         if run is None:
             _err("nothing to resume: no apply was interrupted")
             return Exit.OK
@@ -176,7 +160,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if plan is not None and (args.move_users_of or args.to):
         raise UsageError("--move-users-of applies when apply plans afresh; with --plan, plan again with it")
     approve = args.approve
-    report = _run(service.apply(cfg, plan=plan, approve=approve, resolutions=_resolutions(args), download=_download(),
+    report = asyncio.run(service.apply(cfg, plan=plan, approve=approve, resolutions=_resolutions(args), download=_download(),
                                        progress=_progress()))
     print(apply_summary(report))
     code = report.exit_code
@@ -190,7 +174,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = service.load(args.config)
     try:
-        report = _run(service.run(cfg, progress=_progress(), download=_download()))
+        report = asyncio.run(service.run(cfg, progress=_progress(), download=_download()))
     except Exception as e:  # tell [notify] that the run failed, then report it as usual
         notify.send_sync(cfg, notify.summary(cfg, error=e))
         raise
@@ -235,17 +219,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
-    n_d, n_u = _run(service.export(cfg, args.departments, args.users))
+    n_d, n_u = asyncio.run(service.export(cfg, args.departments, args.users))
     _err(f"wrote {n_d} departments to {args.departments} and {n_u} users to {args.users}")
     return Exit.OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     target = args.dir or Path.cwd() / "tui-sync-demo"
-    cfg = _run(service.prepare_demo(target))
+    cfg = asyncio.run(service.prepare_demo(target))
     _err(f"demo prepared in {target} (config {cfg.path}); the embedded LMS holds the prior state.")
     if args.no_ui or not sys.stdout.isatty():
-        result = _run(service.make_plan(cfg))
+        result = asyncio.run(service.make_plan(cfg))
         print(plan_summary(result.plan))
         return Exit.OK
     return _open_ui(cfg.path)
@@ -256,13 +240,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def _open_ui(config: Path) -> int:
-    try:
-        from .ui.app import run_app
-    except ImportError:
-        cfg = service.load(config)
-        result = _run(service.make_plan(cfg))
-        print(plan_summary(result.plan))
-        return Exit.OK
+    from .ui.app import run_app  # only the UI needs textual: other commands start without it
+
     return run_app(config)
 
 

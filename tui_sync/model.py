@@ -155,6 +155,11 @@ class Plan:
     # D5 as data, for resolving: delete change id -> logins and child codes that keep it blocked
     blocked_by: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        # a plan can hold a million changes: whatever formats it (asyncio on exit, a log, a
+        # debugger) gets the gist, not seconds of text
+        return f"<Plan: {len(self.changes)} changes, {len(self.problems)} problems>"
+
     def summary(self) -> dict[str, int]:
         counts = Counter(c.kind for c in self.changes)
         out = {k.value: counts.get(k, 0) for k in KIND_ORDER}

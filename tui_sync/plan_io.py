@@ -20,11 +20,8 @@ from .model import Change, Decision, Kind, Plan, Problem, Resolution
 VERSION = 1
 
 
-def plan_to_json(plan: Plan) -> dict[str, Any]:
-    return _plan_dict(plan, [_change_dict(c) for c in plan.changes])
-
-
 def _change_dict(c: Change) -> dict[str, Any]:
+    """One change as DESIGN §2 shows it: the reference `_encode_change` writes faster."""
     return {
         "id": c.id, "kind": c.kind.value, "key": c.key, "row": c.row, "rule": c.rule,
         "fields": c.fields,  # (before, after) tuples are JSON arrays

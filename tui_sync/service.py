@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import STATE_DIR_NAME, Config, EntityConfig, load_config
-from .engine.mapping import MappingReport, mapped_frame, review_mapping
+from .engine.mapping import MappingReport, review_mapping
 from .engine.planner import Inputs, build_plan
 from .errors import SyncError, UsageError
 from .lms.base import LMS, Snapshot
@@ -211,8 +211,6 @@ async def prepare_demo(target: Path) -> Config:
 def load(path: Path) -> Config:
     return load_config(path)
 
-
-__all__ = ["load", "make_plan", "check", "lms_load", "lms_dump", "prepare_demo", "mapped_frame"]
 
 
 # --- apply, run, runs (issue 3) ------------------------------------------------

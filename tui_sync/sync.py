@@ -48,7 +48,7 @@ class ApplyReport:
                 continue
             if r.status != "completed" and r.status != "held":
                 code = max(code, Exit.ROW_ERRORS)
-            if any(c.outcome in FAILED for c in r.changes) or r.counts.get("_errors"):
+            if any(c.outcome in FAILED for c in r.changes):
                 code = max(code, Exit.ROW_ERRORS)
         if self.held:
             code = max(code, Exit.HELD)

@@ -105,15 +105,3 @@ class RowProblems:
             Problem(Severity(r["severity"]), r["code"], self.entity, r["message"], r["row"], r["column"], r["key"])
             for r in all_.iter_rows(named=True)
         ]
-
-    def warnings_by_row(self) -> dict[int, list[Problem]]:
-        out: dict[int, list[Problem]] = {}
-        for p in self.problems():
-            if not p.is_error and p.row is not None:
-                out.setdefault(p.row, []).append(p)
-        return out
-
-
-def column_label(mapping: dict[str, str], field_name: str) -> str | None:
-    """The sheet's column name for an LMS field, for problem locations."""
-    return mapping.get(field_name)

@@ -87,8 +87,10 @@ def plan_users(
     led_key = pl.repeat(None, n_lms, dtype=pl.String, eager=True)
     led_key.scatter(led[IX], led["key"])
 
+    sheet_columns = set(df.columns)
+
     def opt(name: str) -> pl.Expr:
-        return norm(name) if name in df.columns else pl.lit(None, pl.String)
+        return norm(name) if name in sheet_columns else pl.lit(None, pl.String)
 
     lz = df.lazy().with_columns(
         norm("login").alias("login_n"), norm("email").alias("email_n"), opt("userUniqueKey").alias("key_n"),

@@ -51,9 +51,6 @@ CREATE TABLE IF NOT EXISTS run_changes (
 );
 """
 
-# outcomes a change can end with; `started` marks intent before a write
-DONE = ("applied", "failed", "stale", "blocked", "skipped", "held", "rejected")
-
 
 def now() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
