@@ -168,7 +168,9 @@ class ReviewScreen(Pane):
     def redraw_counts(self) -> None:
         self.redraw_held()
         view = self.view
-        self.query_one("#counts", Static).update(counts_text(view, self.size.width < 110) if view else "")
+        stale = self.session.plan_error is not None  # the counts of a plan that could not be made again
+        self.query_one("#counts", Static).update(
+            counts_text(view, self.size.width < 110) if view and not stale else "")
         ft = Text(no_wrap=True, overflow="ellipsis")
         if view:
             ft.append(f"{len(view.rows)} of {len(view.changes)} shown: ", style="bold")
