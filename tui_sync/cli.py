@@ -18,8 +18,7 @@ from . import service
 from .config import CONFIG_NAME
 from .errors import Exit, SyncError, UsageError
 from .model import Resolution
-from .plan_io import dumps, write_plan
-from .plan_io import read_plan
+from .plan_io import read_plan, write_json, write_plan
 from .report import apply_summary, plan_summary, run_csv, run_text, runs_table
 
 
@@ -37,14 +36,13 @@ def _resolutions(args: argparse.Namespace) -> list[Resolution]:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
-    result = asyncio.run(service.make_plan(cfg, _resolutions(args), progress=_download()))
-    plan = result.plan
+    plan = asyncio.run(service.make_plan(cfg, _resolutions(args), progress=_download())).plan
     if args.out:
         write_plan(plan, args.out)
         _err(f"plan saved to {args.out}")
     if args.json:
-        sys.stdout.write(dumps(plan))  # no `+ "\n"`: a large plan's text is not copied again
-        sys.stdout.write("\n")
+        sys.stdout.flush()
+        write_json(plan, sys.stdout.buffer)
     else:
         print(plan_summary(plan, verbose=args.verbose))
     return Exit.ROW_ERRORS if plan.has_errors else Exit.OK

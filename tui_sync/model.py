@@ -65,13 +65,14 @@ USER_REQUIRED: tuple[str, ...] = ("login", "email", "firstName", "lastName", "de
 class Problem:
     """Something wrong with a row or a change (P2). Rows are numbered as a spreadsheet shows them."""
 
+    # (fields in the order the plan JSON lists them, DESIGN §2: `plan_io` writes them as declared)
     severity: Severity
     code: str
     entity: str  # "department" | "user" | "source"
+    row: int | None = field(default=None, kw_only=True)
+    column: str | None = field(default=None, kw_only=True)
+    key: str | None = field(default=None, kw_only=True)
     message: str
-    row: int | None = None
-    column: str | None = None
-    key: str | None = None
 
     @property
     def is_error(self) -> bool:
@@ -108,16 +109,17 @@ class Change:
     writing (A2) even when the key itself changes.
     """
 
+    # (fields in the order the plan JSON lists them, DESIGN §2: `plan_io` writes them as declared)
     id: str
     kind: Kind
     key: str
+    row: int | None = field(default=None, kw_only=True)
+    rule: str | None = field(default=None, kw_only=True)
     fields: dict[str, tuple[Any, Any]]
-    row: int | None = None
-    rule: str | None = None
-    target: str | None = None
     decision: Decision = Decision.PENDING
     depends_on: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    target: str | None = None
     unique_key: str | None = None  # creates: the row's unique key, for the ledger (L1)
 
     @property

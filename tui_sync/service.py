@@ -5,10 +5,13 @@ engine and returns plain results; none of them prints.
 """
 from __future__ import annotations
 
+import asyncio
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from .config import STATE_DIR_NAME, Config, EntityConfig, load_config
 from .engine.mapping import MappingReport, review_mapping
@@ -72,15 +75,32 @@ class PlanResult:
 
 async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
                     sources: Sources | None = None, *, progress=None) -> PlanResult:
-    """Read everything and plan. Writes nothing (L1). `progress(done, total)` follows downloads."""
-    sources = sources or read_sources(cfg, progress=progress)
-    snap = await snapshot(cfg)
-    ledger = Ledger(cfg.state)
+    """Read everything and plan. Writes nothing (L1). `progress(done, total)` follows downloads.
+
+    The sources, the ledger and the LMS are read at the same time (sources and ledger on
+    threads; the readers spend their time in polars, SQLite, hashing or the network, all
+    outside the GIL). Failures are reported in the order an operator fixes them: the
+    sources first, then the LMS, then the state folder.
+    """
+    def ledger() -> tuple[pl.DataFrame, pl.DataFrame]:
+        led = Ledger(cfg.state)
+        return led.departments(), led.users()
+
+    # (the threads first: an embedded LMS reads its snapshot without yielding to the loop)
+    read_sheets, managed, snap = await asyncio.gather(
+        asyncio.to_thread(read_sources, cfg, progress=progress) if sources is None else _given(sources),
+        asyncio.to_thread(ledger), snapshot(cfg), return_exceptions=True)
+    for outcome in (read_sheets, snap, managed):
+        if isinstance(outcome, BaseException):
+            raise outcome
     plan = build_plan(Inputs(
-        sources.departments, sources.users, cfg.departments.mapping, cfg.users.mapping, snap,
-        ledger.departments(), ledger.users(),
+        read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap, *managed,
     ), resolutions)
-    return PlanResult(plan, sources, snap)
+    return PlanResult(plan, read_sheets, snap)
+
+
+async def _given(value):
+    return value
 
 
 @dataclass

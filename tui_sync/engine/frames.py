@@ -102,6 +102,7 @@ class RowProblems:
             return []
         all_ = pl.concat(self.frames, how="vertical_relaxed").sort("row", "code", maintain_order=True)
         return [
-            Problem(Severity(r["severity"]), r["code"], self.entity, r["message"], r["row"], r["column"], r["key"])
+            Problem(Severity(r["severity"]), r["code"], self.entity, r["message"],
+                    row=r["row"], column=r["column"], key=r["key"])
             for r in all_.iter_rows(named=True)
         ]

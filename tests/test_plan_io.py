@@ -1,0 +1,76 @@
+"""The plan JSON (DESIGN §2): documented keys in the documented order, one change per line,
+read back whole."""
+from __future__ import annotations
+
+import json
+
+from tui_sync.model import Change, Decision, Kind, Plan, Resolution, error, warning
+from tui_sync.plan_io import dumps, read_plan, write_plan
+
+CHANGE_KEYS = ["id", "kind", "key", "row", "rule", "fields", "decision", "depends_on", "problems",
+               "target", "unique_key"]
+PROBLEM_KEYS = ["severity", "code", "entity", "row", "column", "key", "message"]
+# values that look like the places where a line is broken, or need escaping
+ODD = ['},{"id":"x"}', '}, {"id": 1}', 'ünï"quoted"\\', "two\nlines", "tab\there", "", "\u2028"]
+
+
+def _plan(n: int) -> Plan:
+    changes = []
+    for i in range(n):
+        odd = ODD[i % len(ODD)]
+        kind = (Kind.CREATE_USER, Kind.UPDATE_USER, Kind.INACTIVATE_USER)[i % 3]
+        changes.append(Change(
+            f"{kind.value}:u{i}", kind, f"u{i}", {"jobTitle": (None if i % 2 else odd, odd), "login": (f"u{i}", f"u{i}")},
+            row=i + 2 if kind is not Kind.INACTIVATE_USER else None, rule="login" if kind is Kind.UPDATE_USER else None,
+            decision=(Decision.PENDING, Decision.APPROVED, Decision.REJECTED)[i % 3],
+            depends_on=[f"create_department:d{i % 5}"] if i % 4 == 0 else [],
+            problems=[warning("unknown_supervisor", "user", odd, row=i + 2, column="Boss", key=f"u{i}")] if i % 7 == 0 else [],
+            target=None if kind is Kind.CREATE_USER else str(i), unique_key=odd if kind is Kind.CREATE_USER else None,
+        ))
+    problems = [error("invalid_email", "user", ODD[i % len(ODD)], row=i + 2, column="E-mail", key=f"x{i}")
+                for i in range(n // 3)]
+    return Plan(changes, problems, [Resolution("OLD", "HQ")], matched_users={"7": "K-7", "8": None},
+                vanished_users=["9"], sources={"users": {"rows": n}}, created_at="2026-11-25T10:00:00+00:00")
+
+
+def _expected(c: Change) -> dict:
+    return {"id": c.id, "kind": c.kind.value, "key": c.key, "row": c.row, "rule": c.rule,
+            "fields": {k: list(v) for k, v in c.fields.items()}, "decision": c.decision.value,
+            "depends_on": c.depends_on, "problems": [p.to_json() for p in c.problems], "target": c.target,
+            "unique_key": c.unique_key}
+
+
+def test_every_change_is_one_line_with_the_documented_keys_in_order():
+    plan = _plan(5000)  # more than one chunk of the writer
+    lines = dumps(plan).split("\n")
+    change_lines = [line for line in lines if line.startswith('  {"id":')]
+    assert len(change_lines) == len(plan.changes)
+    for line, c in zip(change_lines, plan.changes):
+        d = json.loads(line.rstrip(","))
+        assert list(d) == CHANGE_KEYS
+        assert d == _expected(c)
+        for p in d["problems"]:
+            assert list(p) == PROBLEM_KEYS
+
+
+def test_the_whole_plan_is_json_with_every_top_level_key():
+    plan = _plan(300)
+    d = json.loads(dumps(plan))
+    assert list(d) == ["version", "summary", "changes", "problems", "resolutions", "matched", "vanished",
+                       "sources", "created_at"]
+    assert d["summary"] == plan.summary()
+    assert [p for p in d["problems"]] == [p.to_json() for p in plan.problems]
+    assert d["resolutions"] == [{"move_users_of": "OLD", "to": "HQ"}]
+    assert d["matched"] == {"departments": {}, "users": {"7": "K-7", "8": None}}
+    assert d["vanished"] == {"departments": [], "users": ["9"]}
+
+
+def test_an_empty_plan_is_valid_json():
+    d = json.loads(dumps(Plan([], [])))
+    assert d["changes"] == [] and d["problems"] == []
+
+
+def test_a_saved_plan_reads_back_equal(tmp_path):
+    plan = _plan(3000)
+    write_plan(plan, tmp_path / "p.json")
+    assert read_plan(tmp_path / "p.json") == plan
