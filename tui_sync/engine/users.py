@@ -76,16 +76,11 @@ def plan_users(
     custom = [f for f in df.columns if f != ROW and f not in USER_STANDARD_FIELDS]
     lms_custom = {c[len(CUSTOM_PREFIX):].casefold(): c for c in lms.columns if c.startswith(CUSTOM_PREFIX)}
 
-    lmsu = lms.with_columns(norm("login").alias("login_n"), norm("email").alias("email_n")).with_row_index(IX)
-    ids, n_lms, ix_type = lms["id"], lms.height, lmsu.schema[IX]
-    # the ledger's entries (lms_id, key) whose LMS user still exists, by position (ids are unique in both)
-    led = ledger.join(lmsu.select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left", maintain_order="left")
-    vanished = led.filter(pl.col(IX).is_null())["lms_id"].to_list()
-    led = led.filter(pl.col(IX).is_not_null()).with_columns(norm("key").alias("key_n"))
-    managed = pl.repeat(False, n_lms, eager=True)
-    managed.scatter(led[IX], True)
-    led_key = pl.repeat(None, n_lms, dtype=pl.String, eager=True)
-    led_key.scatter(led[IX], led["key"])
+    lmsu_lz = lms.lazy().with_columns(norm("login").alias("login_n"), norm("email").alias("email_n")).with_row_index(IX)
+    # the ledger's entries (lms_id, key) by position in the LMS (null: the user vanished; ids are unique in both)
+    led_lz = ledger.lazy().join(lmsu_lz.select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left",
+                                maintain_order="left").with_columns(norm("key").alias("key_n"))
+    ids, n_lms = lms["id"], lms.height
 
     sheet_columns = set(df.columns)
 
@@ -122,7 +117,16 @@ def plan_users(
 
     # these problems are collected before the joins, which repeat a row for each LMS user it finds
     # (an LMS with two users of one email, a ledger with one key twice)
-    lz = rp.collect(lz.collect(engine="in-memory")).lazy()
+    # (with the LMS's side, which polars computes at the same time)
+    checked, lmsu, led = pl.collect_all([lz, lmsu_lz, led_lz], engine="in-memory")
+    lz = rp.collect(checked).lazy()
+    ix_type = lmsu.schema[IX]
+    vanished = led.filter(pl.col(IX).is_null())["lms_id"].to_list()
+    led = led.filter(pl.col(IX).is_not_null())
+    managed = pl.repeat(False, n_lms, eager=True)
+    managed.scatter(led[IX], True)
+    led_key = pl.repeat(None, n_lms, dtype=pl.String, eager=True)
+    led_key.scatter(led[IX], led["key"])
 
     # U2 identification: joins by login, email and (ledger) key give LMS user positions
     lz = (lz.join(lmsu.lazy().select("login_n", pl.col(IX).alias("by_login")), on="login_n", how="left",
