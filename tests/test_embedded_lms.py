@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from tui_sync.errors import LMSError, UsageError
-from tui_sync.lms import embedded
+from tui_sync.lms import embedded_frames
 from tui_sync.lms.base import (
     CUSTOM_PREFIX,
     DEPARTMENT_SCHEMA,
@@ -365,7 +365,7 @@ async def test_snapshot_without_custom_fields_has_exactly_the_user_schema(lms: E
 async def test_snapshot_read_in_chunks_keeps_users_and_custom_fields_together(
     lms: EmbeddedLMS, monkeypatch: pytest.MonkeyPatch,
 ):
-    monkeypatch.setattr(embedded, "SNAPSHOT_CHUNK", 3)
+    monkeypatch.setattr(embedded_frames, "SNAPSHOT_CHUNK", 3)
     ids = [await lms.create_user(user(f"u{i}", custom={"n": str(i)} if i % 2 else {})) for i in range(8)]
     snap = await lms.snapshot()
     assert snap.users["id"].to_list() == ids

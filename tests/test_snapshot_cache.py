@@ -40,7 +40,7 @@ def load_rows(n: int = 3) -> tuple[list[dict], list[dict]]:
 def no_database_reads(monkeypatch) -> None:
     def fail(*_):
         raise AssertionError("the users were read from the database")
-    monkeypatch.setattr(embedded, "_read_users", fail)
+    monkeypatch.setattr(embedded, "read_users", fail)
 
 
 async def snap(db: Path):

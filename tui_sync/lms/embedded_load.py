@@ -1,0 +1,223 @@
+"""`lms load` behind `EmbeddedLMS.load`: every row checked first, then the whole contents replaced at once."""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import LMSError
+from ..sources.table import ROW
+from .embedded_schema import STATUSES, TOKEN_TRIGGERS, blank_none, ci
+
+# `lms load` also takes iSpring's numeric statuses (U5).
+_STATUS_WORDS = {**{s: s for s in STATUSES}, "1": "active", "3": "inactive", "5": "terminated"}
+
+_DEPARTMENT_KEYS = ("code", "name", "parentCode")
+_USER_KEYS = (
+    "login", "email", "firstName", "lastName", "departmentId", "status",
+    "subordination", "coSubordination", "phone", "jobTitle", "custom",
+)
+_MAX_LISTED_PROBLEMS = 20
+
+
+# ---------------------------------------------------------------- validation
+
+_DeptRow = tuple[str, str, str | None]  # code, name, parent code (lowered) — parents first
+# login_ci, login, email, first, last, dept code_ci, status, sub login_ci|""|None, cosub, phone, job, custom items
+_UserRow = tuple[str, str, str, str | None, str | None, str | None, str, str | None, str | None,
+                 str | None, str | None, list[tuple[str, str]]]
+
+
+def _row_number(row: Mapping[str, Any], index: int) -> int:
+    number = row.get(ROW)
+    return number if isinstance(number, int) else index + 2
+
+
+def validate_load(
+    departments: Sequence[Mapping[str, Any]], users: Sequence[Mapping[str, Any]]
+) -> tuple[list[_DeptRow], list[_UserRow]]:
+    """The rows to load (departments parents first), or `LMSError` listing every problem."""
+    problems: list[str] = []
+    ignored = {"id", ROW}
+
+    # departments
+    seen_codes: dict[str, int] = {}
+    parsed: dict[str, tuple[int, str, str, str | None, str | None]] = {}  # code_ci -> row, code, name, parent_ci, parent
+    for i, d in enumerate(departments):
+        row = _row_number(d, i)
+        where = f"departments row {row}"
+        for key in d:
+            if key not in _DEPARTMENT_KEYS and key not in ignored:
+                problems.append(f"{where}: unknown field {key!r} (departments have code, name, parentCode)")
+        code = blank_none(d.get("code"))
+        name = blank_none(d.get("name"))
+        parent = blank_none(d.get("parentCode"))
+        if code is None:
+            problems.append(f"{where}: code is blank")
+            continue
+        if name is None:
+            problems.append(f"{where}: name of department {code!r} is blank")
+        key = ci(code)
+        if key in seen_codes:
+            problems.append(f"{where}: department code {code!r} is already used on row {seen_codes[key]}")
+            continue
+        seen_codes[key] = row
+        parsed[key] = (row, code, name or "", None if parent is None else ci(parent), parent)
+    for row, code, _, parent_ci, parent in parsed.values():
+        if parent_ci is not None and parent_ci not in parsed:
+            problems.append(f"departments row {row}: unknown parentCode {parent!r} for department {code!r}")
+
+    order: list[_DeptRow] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = placed
+
+    for start in parsed:
+        path: list[str] = []
+        key: str | None = start
+        while key is not None and key in parsed and state.get(key) != 2:
+            if state.get(key) == 1:
+                cycle = path[path.index(key):] + [key]
+                rows = ", ".join(str(parsed[k][0]) for k in cycle[:-1])
+                problems.append(
+                    f"departments rows {rows}: parentCode forms a cycle "
+                    + " → ".join(parsed[k][1] for k in cycle)
+                )
+                break
+            state[key] = 1
+            path.append(key)
+            key = parsed[key][3]
+        for k in reversed(path):  # parents first
+            state[k] = 2
+            _, code, name, parent_ci, _ = parsed[k]
+            order.append((code, name, parent_ci))
+
+    # users
+    seen_logins: dict[str, int] = {}
+    seen_emails: dict[str, int] = {}
+    out: list[_UserRow] = []
+    supervisors: list[tuple[str, str, str, str, str]] = []  # where, field, value, own login_ci, own login
+    for i, u in enumerate(users):
+        row = _row_number(u, i)
+        where = f"users row {row}"
+        for key in u:
+            if key not in _USER_KEYS and key not in ignored:
+                problems.append(f"{where}: unknown field {key!r} (custom fields go in 'custom')")
+        login = blank_none(u.get("login"))
+        email = blank_none(u.get("email"))
+        if login is None:
+            problems.append(f"{where}: login is blank")
+        if email is None:
+            problems.append(f"{where}: email of {login!r} is blank")
+        if login is None or email is None:
+            continue
+        lci, eci = ci(login), ci(email)
+        if lci in seen_logins:
+            problems.append(f"{where}: login {login!r} is already used on row {seen_logins[lci]}")
+            continue
+        seen_logins[lci] = row
+        if eci in seen_emails:
+            problems.append(f"{where}: email {email!r} is already used on row {seen_emails[eci]}")
+        seen_emails.setdefault(eci, row)
+        dept = blank_none(u.get("departmentId"))
+        if dept is not None and ci(dept) not in parsed:
+            problems.append(f"{where}: unknown departmentId {dept!r} for user {login!r}")
+        raw_status = u.get("status")
+        status_text = blank_none(raw_status)
+        status = "active" if status_text is None else _STATUS_WORDS.get(ci(status_text))
+        if status is None:
+            problems.append(
+                f"{where}: invalid status {raw_status!r} for user {login!r} (expected active, inactive or terminated)"
+            )
+            status = "active"
+        links: list[str | None] = []
+        for fld in ("subordination", "coSubordination"):
+            value = u.get(fld)
+            if value is None:
+                links.append(None)
+            elif not str(value).strip():
+                links.append("")
+            else:
+                links.append(ci(str(value)))
+                supervisors.append((where, fld, str(value), lci, login))
+        custom = u.get("custom") or {}
+        if not isinstance(custom, Mapping):
+            problems.append(f"{where}: custom must be a mapping of field name to value, not {custom!r}")
+            custom = {}
+        fields = []
+        for name, value in sorted(custom.items()):
+            if not isinstance(name, str) or not name.strip():
+                problems.append(f"{where}: a custom field needs a name, not {name!r}")
+            elif blank_none(value) is not None:
+                fields.append((name, str(value)))
+        out.append((
+            lci, login, email, blank_none(u.get("firstName")), blank_none(u.get("lastName")),
+            None if dept is None else ci(dept), status, links[0], links[1],
+            blank_none(u.get("phone")), blank_none(u.get("jobTitle")), fields,
+        ))
+    for where, fld, value, own, login in supervisors:
+        if ci(value) not in seen_logins:
+            problems.append(f"{where}: unknown {fld} login {value!r} for user {login!r}")
+        elif ci(value) == own:
+            problems.append(f"{where}: user {login!r} cannot be their own {fld}")
+
+    if problems:
+        listed = problems[:_MAX_LISTED_PROBLEMS]
+        more = len(problems) - len(listed)
+        text = "\n".join(listed) + (f"\n… and {more} more" if more else "")
+        raise LMSError(
+            f"cannot load: {len(problems)} problem(s)\n{text}",
+            hint="nothing was loaded; fix the files and load again",
+        )
+    return order, out
+
+
+# ---------------------------------------------------------------- bulk load
+
+
+def replace_contents(
+    conn: sqlite3.Connection, root: int, dept_rows: list[_DeptRow], user_rows: list[_UserRow],
+) -> None:
+    """Replace every department but the root, and every user, with the rows of `validate_load`
+    (inside a write transaction)."""
+    conn.execute("PRAGMA defer_foreign_keys = ON")  # supervisors may point forward
+    # A whole new state: the snapshot token's per-row triggers would only slow the bulk
+    # writes down. They are dropped and recreated inside this transaction (DDL is
+    # transactional), so no other connection ever sees the tables without them.
+    for name in TOKEN_TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+    conn.execute("DELETE FROM user_fields")
+    conn.execute("DELETE FROM users")
+    conn.execute("DELETE FROM departments WHERE is_root = 0")
+    ids: dict[str, int] = {}
+    for code, name, parent_ci in dept_rows:  # parents first
+        cur = conn.execute(
+            "INSERT INTO departments (code, code_ci, name, parent_id) VALUES (?, ?, ?, ?)",
+            (code, ci(code), name, root if parent_ci is None else ids[parent_ci]),
+        )
+        ids[ci(code)] = cur.lastrowid  # type: ignore[assignment]
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'users'").fetchone()
+    first = (row[0] if row else 0) + 1
+    user_ids = {u[0]: first + i for i, u in enumerate(user_rows)}
+
+    def link(value: str | None) -> tuple[str, int | None]:
+        if value is None:
+            return "inherit", None
+        if value == "":
+            return "none", None
+        return "manual", user_ids[value]
+
+    conn.executemany(
+        "INSERT INTO users (id, login, login_ci, email, email_ci, first_name, last_name, department_id,"
+        " status, sub_mode, sub_id, cosub_mode, cosub_id, phone, job_title)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            (user_ids[lci], login, lci, email, ci(email), first, last,
+             root if dept is None else ids[dept], status, *link(sub), *link(cosub), phone, job)
+            for lci, login, email, first, last, dept, status, sub, cosub, phone, job, _ in user_rows
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO user_fields (user_id, name, value) VALUES (?, ?, ?)",
+        ((user_ids[u[0]], name, value) for u in user_rows for name, value in u[-1]),
+    )
+    for create in TOKEN_TRIGGERS.values():
+        conn.execute(create)

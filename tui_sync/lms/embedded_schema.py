@@ -1,0 +1,121 @@
+"""The embedded LMS's SQLite schema: its tables, their version, and the snapshot token's table.
+
+Case-insensitive uniqueness uses shadow columns (`code_ci`, `login_ci`,
+`email_ci`) lowered in Python (`ci`) rather than SQLite's `lower()`, which folds
+ASCII only: `Иван` and `иван` must collide too, as they do for the planner.
+"""
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from ..errors import LMSError
+from ..model import Status
+
+SCHEMA_VERSION = 1
+ROOT_ID = 1  # the root department's id in every database this module creates
+ROOT_NAME = "Root"
+
+STATUSES = frozenset(s.value for s in Status)
+
+_SCHEMA = f"""
+CREATE TABLE departments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    code TEXT,
+    code_ci TEXT,
+    name TEXT NOT NULL,
+    parent_id INTEGER REFERENCES departments(id),
+    is_root INTEGER NOT NULL DEFAULT 0 CHECK (is_root IN (0, 1)),
+    supervisor_id INTEGER REFERENCES users(id),
+    co_supervisor_id INTEGER REFERENCES users(id),
+    CHECK (is_root = 1 OR (code IS NOT NULL AND parent_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX departments_code_ci ON departments(code_ci) WHERE code_ci IS NOT NULL;
+CREATE UNIQUE INDEX departments_one_root ON departments(is_root) WHERE is_root = 1;
+CREATE INDEX departments_parent ON departments(parent_id);
+
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    login TEXT NOT NULL,
+    login_ci TEXT NOT NULL,
+    email TEXT NOT NULL,
+    email_ci TEXT NOT NULL,
+    first_name TEXT,
+    last_name TEXT,
+    department_id INTEGER NOT NULL REFERENCES departments(id),
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'inactive', 'terminated')),
+    sub_mode TEXT NOT NULL DEFAULT 'inherit' CHECK (sub_mode IN ('inherit', 'manual', 'none')),
+    sub_id INTEGER REFERENCES users(id),
+    cosub_mode TEXT NOT NULL DEFAULT 'inherit' CHECK (cosub_mode IN ('inherit', 'manual', 'none')),
+    cosub_id INTEGER REFERENCES users(id),
+    phone TEXT,
+    job_title TEXT
+);
+CREATE UNIQUE INDEX users_login_ci ON users(login_ci);
+CREATE UNIQUE INDEX users_email_ci ON users(email_ci);
+CREATE INDEX users_department ON users(department_id);
+
+CREATE TABLE user_fields (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (user_id, name)
+) WITHOUT ROWID;
+
+INSERT INTO departments (id, code, code_ci, name, parent_id, is_root) VALUES ({ROOT_ID}, NULL, NULL, '{ROOT_NAME}', NULL, 1);
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
+# The snapshot token (see `snapshot_cache`). Added to databases of schema version 1
+# that predate it by their first write transaction; until then they have no token (no cache).
+TOKEN_TRIGGERS = {
+    f"snapshot_stale_{table}_{op.lower()}":
+        f"CREATE TRIGGER IF NOT EXISTS snapshot_stale_{table}_{op.lower()} AFTER {op} ON {table}"
+        " BEGIN UPDATE snapshot_state SET token = NULL WHERE token IS NOT NULL; END"
+    for table in ("departments", "users", "user_fields") for op in ("INSERT", "UPDATE", "DELETE")
+}
+_TOKEN_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS snapshot_state (id INTEGER PRIMARY KEY CHECK (id = 1), token BLOB)",
+    "INSERT OR IGNORE INTO snapshot_state (id, token) VALUES (1, NULL)",
+    *TOKEN_TRIGGERS.values(),
+)
+
+
+def ensure_schema(conn: sqlite3.Connection, where: str) -> None:
+    """Create the tables in a new file; refuse one that holds other tables or a newer schema."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == 0:
+        has_tables = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('departments', 'users')"
+        ).fetchone()[0]
+        if has_tables:
+            raise LMSError(
+                "this SQLite file holds other tables named departments/users; it is not an embedded LMS",
+                where=where,
+            )
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\n{';'.join(_TOKEN_SCHEMA)};\nCOMMIT;")
+    elif version > SCHEMA_VERSION:
+        raise LMSError(
+            f"the embedded LMS database has schema version {version}; this tui_sync knows {SCHEMA_VERSION}",
+            where=where, hint="upgrade tui_sync",
+        )
+
+
+def add_snapshot_token(conn: sqlite3.Connection) -> None:
+    """The snapshot token's table and triggers, if the database predates them (inside a write transaction)."""
+    for statement in _TOKEN_SCHEMA:
+        conn.execute(statement)
+
+
+def ci(value: str) -> str:
+    """The form compared for uniqueness: trimmed, lower case."""
+    return value.strip().lower()
+
+
+def blank_none(value: Any) -> str | None:
+    """Optional text: a blank value is no value."""
+    if value is None:
+        return None
+    text = str(value)
+    return text if text.strip() else None
