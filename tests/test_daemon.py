@@ -147,6 +147,71 @@ async def test_daemon_across_the_fall_back_night_runs_the_doubled_time_once(tmp_
                                                     dt.datetime(2025, 10, 27, 1, 30, tzinfo=UTC)]
 
 
+# --- edits of the configuration --------------------------------------------------------
+
+def _edit(cfg, old: str, new: str) -> None:
+    text = cfg.path.read_text(encoding="utf-8")
+    assert old in text
+    cfg.path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+async def test_an_edited_schedule_is_taken_up_without_a_restart_and_runs_nothing_after_the_fact(ws):
+    cfg = ws.config
+    clock = FakeClock(berlin(2025, 6, 2, 6, 50))
+    with logging_to(cfg, stderr=False) as log:
+        daemon = daemon_for(cfg, clock, log=log)
+
+        def on_sleep():
+            if len(daemon.results) == 1 and clock.now < berlin(2025, 6, 2, 7, 30):
+                clock.now = berlin(2025, 6, 2, 10, 0)
+                # 09:00 is past already: it does not run; 13:00 is gone; 16:30 is new
+                _edit(cfg, '["07:00", "13:00", "19:00"]', '["09:00", "16:30", "19:00"]')
+            if len(daemon.results) >= 2:
+                daemon.stop()
+        clock.on_sleep = on_sleep
+        await daemon.serve()
+    assert [local(r.slot.at) for r in daemon.results] == ["2025-06-02 07:00 CEST", "2025-06-02 16:30 CEST"]
+    text = (cfg.state / "daemon.log").read_text()
+    assert "configuration reloaded: daily at 09:00, 16:30, 19:00 (Europe/Berlin); next runs: " \
+           "2025-06-02 16:30 CEST" in text
+
+
+async def test_an_edit_that_breaks_the_configuration_fails_each_slot_until_it_is_fixed(ws):
+    cfg = ws.config
+    good = cfg.path.read_text(encoding="utf-8")
+    clock = FakeClock(berlin(2025, 6, 2, 6, 50))
+    with logging_to(cfg, stderr=False) as log:
+        daemon = daemon_for(cfg, clock, log=log)
+
+        def on_sleep():
+            if len(daemon.results) == 1 and "BROKEN" not in cfg.path.read_text(encoding="utf-8"):
+                _edit(cfg, "[users.mapping]", "[users.mapping]\nBROKEN = = 1")
+            if len(daemon.results) == 2 and "BROKEN" in cfg.path.read_text(encoding="utf-8"):
+                cfg.path.write_text(good + "\n", encoding="utf-8")  # fixed (one byte longer)
+            if len(daemon.results) >= 3:
+                daemon.stop()
+        clock.on_sleep = on_sleep
+        await daemon.serve()
+    assert [r.status for r in daemon.results][1] == "failed"
+    assert daemon.results[0].status != "failed" and daemon.results[2].status != "failed"
+    failed = daemon.results[1]
+    assert failed.exit_code == Exit.USAGE and "not valid TOML" in failed.message and "line" in failed.message
+    run = next(r for r in service.runs(cfg) if r.id == failed.run_id)
+    assert run.status == "failed" and "the configuration cannot be used" in run.message
+    text = (cfg.state / "daemon.log").read_text()
+    assert "the configuration was edited and cannot be used" in text and "usable again" in text
+
+
+async def test_moving_the_state_folder_needs_a_restart(ws):
+    cfg = ws.config
+    clock = FakeClock(berlin(2025, 6, 2, 6, 50))
+    daemon = daemon_for(cfg, clock, stop_after=1)
+    cfg.path.write_text('state_dir = "elsewhere"\n' + cfg.path.read_text(encoding="utf-8"), encoding="utf-8")
+    await daemon.serve()
+    assert daemon.results[0].status == "failed" and "restart the daemon" in daemon.results[0].message
+    assert not (cfg.base_dir / "elsewhere").exists()
+
+
 def test_the_daemon_needs_a_schedule(tmp_path):
     ws = Workspace(tmp_path / "ws")
     with pytest.raises(UsageError, match="needs a schedule"):

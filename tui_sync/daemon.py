@@ -8,6 +8,13 @@ slots pass, the latest of them runs once: the last slot handled is kept in
 `<state>/daemon.json`. Outcomes go to stderr and to `<state>/daemon.log`
 (size-capped, rotated).
 
+Edits of the configuration file are picked up between slots, like cron picks up
+a crontab: new times count from the moment they are read (slots that the new
+schedule would have had in the past are not run after the fact). An edit that
+makes the file invalid, or moves the state folder, is logged and makes every
+slot fail, recorded and notified, until the file is fixed (or the daemon
+restarted): a scheduled sync never runs a configuration other than the file's.
+
 SIGTERM or SIGINT stops it: a sync in progress is interrupted safely at the
 next journal checkpoint (journaled as interrupted; the next run or
 `tui-sync apply --resume` finishes it), and such a slot is not marked as
@@ -35,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from . import notify, service
-from .config import Config
+from .config import Config, load_config
 from .errors import Exit, SyncError, UsageError
 from .schedule import UTC, Slot, due, next_slot, next_slots, zone, zone_name
 from .state.lock import SyncLock, SyncRunning
@@ -157,6 +164,44 @@ class Daemon:
         self.times = schedule.times
         self.tz = zone(schedule.timezone)
         self.state = DaemonState(self.cfg.state)
+        self.config_error: SyncError | None = None  # the file as edited since start cannot be used
+        self._stamp = _stamp(self.cfg.path)
+
+    def reload(self, last: dt.datetime, now: dt.datetime) -> dt.datetime:
+        """Take up an edited configuration file; returns the last slot handled, which moves up to
+        just before now when the times change (no slot is run after the fact)."""
+        stamp = _stamp(self.cfg.path)
+        if stamp == self._stamp:
+            return last
+        self._stamp = stamp
+        try:
+            cfg = load_config(self.cfg.path)
+            if cfg.schedule is None or not cfg.schedule.times:
+                raise UsageError("the configuration no longer has a schedule", where=f"{cfg.path}: [schedule] times",
+                                 hint="put [schedule] times back, or stop the daemon")
+            if cfg.state.resolve() != self.cfg.state.resolve():
+                raise UsageError(f"the state folder changed (from {self.cfg.state} to {cfg.state})",
+                                 where=str(cfg.path), hint="restart the daemon to use the new state folder")
+            tz = zone(cfg.schedule.timezone)
+        except SyncError as e:
+            self.config_error = e
+            self.log.error("the configuration was edited and cannot be used: %s; scheduled runs fail until "
+                           "it is fixed", notify.redact(str(e).replace("\n", " ")))
+            return last
+        if self.config_error is not None:
+            self.log.info("the configuration is usable again")
+        self.config_error = None
+        changed = (cfg.schedule.times, zone_name(tz)) != (self.times, zone_name(self.tz))
+        self.cfg, self.times, self.tz = cfg, cfg.schedule.times, tz
+        if not changed:
+            self.log.info("configuration reloaded (%s)", cfg.path)
+            return last
+        # slots at most one nap old still run: the loop may not have seen them yet
+        last = max(last, now - dt.timedelta(seconds=self.max_nap))
+        upcoming = ", ".join(self._when(s) for s in next_slots(self.times, self.tz, max(now, last), 3))
+        self.log.info("configuration reloaded: daily at %s (%s); next runs: %s",
+                      ", ".join(self.times), zone_name(self.tz), upcoming)
+        return last
 
     def stop(self) -> None:
         """Stop after the current step; a running sync is interrupted at its next checkpoint."""
@@ -189,6 +234,7 @@ class Daemon:
                           self.cfg.state / LOG_NAME)
             while not self.stopping.is_set():
                 now = self.clock()
+                last = self.reload(last, now)
                 d = due(self.times, self.tz, last, now)
                 if d is None:
                     nxt = next_slot(self.times, self.tz, max(now, last))
@@ -215,6 +261,11 @@ class Daemon:
         started = self.clock()
         waiting = False
         self.log.info("running the %s slot", self._when(slot))
+        if self.config_error is not None:
+            e = self.config_error
+            text = notify.redact(f"not run: the configuration cannot be used: {e}".replace("\n", " "))
+            run = store.record_event(TRIGGER, "failed", str(self.cfg.path), text)
+            return await self._done(SlotResult(slot, "failed", run.id, int(e.exit_code), 0.0, text), run=run, error=e)
         while True:
             before = _latest_run_id(store)
             try:
@@ -279,6 +330,15 @@ class Daemon:
                      result.status, outcomes, result.exit_code, f" — {result.message}" if result.message else "")
         await notify.send(self.cfg, data, logger=self.log, retry_pause=self.notify_retry_pause)
         return result
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """What tells an edited file: its modification time and size."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def _latest_run_id(store: RunStore) -> int | None:
