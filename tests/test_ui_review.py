@@ -36,6 +36,27 @@ async def test_the_plan_opens_in_the_review_pane_with_counts(demo):
         assert "+15" in counts and "54 pending" in counts and "2 blocked" in counts
 
 
+async def test_a_plan_that_fails_on_replanning_leaves_nothing_of_the_old_plan_on_screen(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = review(app)
+        assert "54 of 54 shown" in plain(screen.query_one("#filter-text")) and detail_text(app).strip()
+        (demo.parent / "users.xlsx").rename(demo.parent / "users-moved.xlsx")
+        await press(pilot, "f5")
+        await settle(pilot)
+        assert app.session.plan_error and "users.xlsx" in app.session.plan_error
+        assert "Nothing could be planned" in plain(screen.query_one("#plan-status"))
+        assert plain(screen.query_one("#counts")).strip() == ""
+        assert plain(screen.query_one("#filter-text")).strip() == ""
+        assert detail_text(app).strip() == ""
+        (demo.parent / "users-moved.xlsx").rename(demo.parent / "users.xlsx")
+        await press(pilot, "f5")
+        await settle(pilot)
+        assert app.session.plan_error is None and "54 of 54 shown" in plain(screen.query_one("#filter-text"))
+        assert detail_text(app).strip()
+
+
 async def test_approve_reject_toggle_and_undo_by_key(demo):
     app = SyncApp(demo)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -172,7 +172,7 @@ class ReviewScreen(Pane):
         self.query_one("#counts", Static).update(
             counts_text(view, self.size.width < 110) if view and not stale else "")
         ft = Text(no_wrap=True, overflow="ellipsis")
-        if view:
+        if view and not stale:
             ft.append(f"{len(view.rows)} of {len(view.changes)} shown: ", style="bold")
             ft.append(view.filter.describe(), style="dim")
         self.query_one("#filter-text", Static).update(ft)
@@ -180,7 +180,7 @@ class ReviewScreen(Pane):
     def show_detail(self) -> None:
         detail = self.query_one(ChangeDetail)
         c = self.table.current()
-        if c is None or self.view is None:
+        if c is None or self.view is None or self.session.plan_error is not None:  # (an old plan's change)
             detail.show_parts([])
             return
         row = None
