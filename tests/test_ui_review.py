@@ -50,11 +50,12 @@ async def test_a_plan_that_fails_on_replanning_leaves_nothing_of_the_old_plan_on
         assert plain(screen.query_one("#counts")).strip() == ""
         assert plain(screen.query_one("#filter-text")).strip() == ""
         assert detail_text(app).strip() == ""
+        assert not screen.query_one("#plan-header").display and not screen.table.display
         (demo.parent / "users-moved.xlsx").rename(demo.parent / "users.xlsx")
         await press(pilot, "f5")
         await settle(pilot)
         assert app.session.plan_error is None and "54 of 54 shown" in plain(screen.query_one("#filter-text"))
-        assert detail_text(app).strip()
+        assert detail_text(app).strip() and screen.query_one("#plan-header").display
 
 
 async def test_approve_reject_toggle_and_undo_by_key(demo):

@@ -131,6 +131,7 @@ class ReviewScreen(Pane):
         status.update(Text(message, style=TONE_STYLE["error"] if (s.config_error or s.plan_error) else ""))
         status.display = bool(message)
         table.display = not message or s.planning
+        self.query_one(PlanHeader).display = table.display
         if not same:
             old = table.view
             here = table.current()
