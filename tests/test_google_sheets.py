@@ -7,6 +7,8 @@ adapter on the session rewrites https://sheets.googleapis.com). Nothing is monke
 """
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -15,12 +17,14 @@ from pathlib import Path
 import pytest
 
 from servers.google import Cell, GoogleEmulator, Spreadsheet, Tab, google_error, make_service_account, new_rsa_key
+from tui_sync import service
 from tui_sync.config import Secret, SourceConfig
 from tui_sync.errors import ConfigError, SourceError
-from tui_sync.sources.fetch import FetchCache, describe_source, fetch_source
-from tui_sync.sources.google import API_ENV, READONLY_SCOPE, fetch_google
+from tui_sync.sources.fetch import FetchCache, describe_source, fetch_source, read_together
+from tui_sync.sources.google import API_ENV, READONLY_SCOPE, fetch_google, spreadsheet_info
 from tui_sync.sources.remote import RetryPolicy
 from tui_sync.sources.table import ROW, SheetOptions
+from workspace import DEPT_HEADERS, USER_HEADERS, Workspace
 
 SHEET_ID = "1HrSheetAbCdEfGhIjKlMnOpQrStUvWxYz012345"
 EMAIL = "tui-sync@hr-project.iam.gserviceaccount.com"
@@ -133,11 +137,74 @@ def test_an_empty_tab_is_an_error(google, account, tmp_path):
 
 def test_two_tabs_of_one_spreadsheet_are_fetched_once_per_run(google, account, tmp_path):
     cache = FetchCache()
-    departments = fetch_source(sheet(account, options=SheetOptions(sheet="Departments")), tmp_path, cache=cache)
-    users = fetch_source(sheet(account, options=SheetOptions(sheet="Users")), tmp_path, cache=cache)
-    again = fetch_source(sheet(account, options=SheetOptions(sheet="Users")), tmp_path, cache=cache)
-    assert departments.rows == 2 and users.rows == 2 and again.rows == 2
-    assert (google.stats.token, google.stats.metadata, google.stats.values) == (1, 1, 2)
+    cfgs = [sheet(account, options=SheetOptions(sheet=name)) for name in ("Departments", "Users")]
+    read_together(cfgs, tmp_path, cache)
+    departments, users = (fetch_source(cfg, tmp_path, cache=cache) for cfg in cfgs)
+    again = fetch_source(cfgs[1], tmp_path, cache=cache)
+    assert departments.headers == ("Code", "Department", "Parent code") and departments.rows == 2
+    assert users.headers == ("Login", "E-mail") and users.rows == 2 and again.df.equals(users.df)
+    assert (google.stats.token, google.stats.metadata, google.stats.values, google.stats.batch_gets) == (1, 1, 1, 1)
+    assert google.stats.render_options == ["FORMATTED_VALUE"]
+
+
+def test_a_source_read_alone_reads_only_its_own_tab(google, account, tmp_path):
+    cache = FetchCache()  # as the UI reads one source at a time
+    for name in ("Departments", "Users"):
+        assert fetch_source(sheet(account, options=SheetOptions(sheet=name)), tmp_path, cache=cache).rows == 2
+    assert (google.stats.metadata, google.stats.values, google.stats.batch_gets) == (1, 2, 0)
+
+
+def test_a_plan_over_two_tabs_of_one_spreadsheet_reads_their_values_with_one_call(google, account, tmp_path):
+    cfg = _workspace_on_google(google, account, tmp_path)
+    result = asyncio.run(service.make_plan(cfg))
+    assert (google.stats.token, google.stats.metadata, google.stats.values, google.stats.batch_gets) == (1, 1, 1, 1)
+    assert result.sources.departments.sheet == "Org" and result.sources.users.sheet == "Staff"
+    assert result.sources.departments.df.get_column("Code").to_list() == ["HQ", "SALES"]
+    assert result.sources.users.df.get_column("Login").to_list() == ["jdoe"]
+    assert sorted((c.kind.value, c.key) for c in result.plan.changes) == [  # all new to the empty LMS
+        ("create_department", "HQ"), ("create_department", "SALES"), ("create_user", "jdoe")]
+
+
+def test_check_over_two_tabs_of_one_spreadsheet_reads_their_values_with_one_call(google, account, tmp_path):
+    report = asyncio.run(service.check(_workspace_on_google(google, account, tmp_path)))
+    assert [(s.report.sheet, s.report.rows) for s in report.sources] == [("Org", 2), ("Staff", 1)]
+    assert (google.stats.token, google.stats.metadata, google.stats.values, google.stats.batch_gets) == (1, 1, 1, 1)
+
+
+def _workspace_on_google(google, account, tmp_path):
+    """A workspace whose departments and users are two tabs of one spreadsheet: one by name, one by #gid=."""
+    link = google.add("1PlanSheetAbCdEfGhIjKlMnOpQrStUvWxYz01234", Spreadsheet("HR", [
+        Tab("Org", [DEPT_HEADERS, ["HQ", "Headquarters"], ["SALES", "Sales", "HQ"]], 0),
+        Tab("Staff", [USER_HEADERS, ["jdoe", "jdoe@example.com", "John", "Doe", "SALES", "active"]], 77)]))
+    cfg = Workspace(tmp_path / "ws").config
+    return dataclasses.replace(
+        cfg, departments=dataclasses.replace(cfg.departments, source=sheet(account, link, options=SheetOptions(
+            sheet="org"))), users=dataclasses.replace(cfg.users, source=sheet(account, link + "#gid=77")))
+
+
+def test_a_failed_read_of_two_tabs_says_what_a_single_read_says_and_is_not_kept(google, account, tmp_path):
+    cache = FetchCache()
+    cfgs = [sheet(account, options=SheetOptions(sheet=name)) for name in ("Departments", "Users")]
+    read_together(cfgs, tmp_path, cache)
+    spreadsheet_info(cfgs[0], tmp_path, cache=cache)  # the metadata is in: the next call is the values one
+    google.fail_next(google_error(403, "The caller does not have permission"))
+    with pytest.raises(SourceError) as err:
+        fetch_source(cfgs[0], tmp_path, cache=cache)
+    assert "403" in err.value.message and f"share the sheet with {EMAIL} (Viewer)" in err.value.hint
+    assert fetch_source(cfgs[1], tmp_path, cache=cache).rows == 2  # tried again, and both tabs come in
+    assert fetch_source(cfgs[0], tmp_path, cache=cache).rows == 2
+    assert (google.stats.metadata, google.stats.batch_gets) == (1, 1)
+
+
+def test_a_wrong_tab_beside_a_right_one_fails_alone(google, account, tmp_path):
+    cache = FetchCache()
+    cfgs = [sheet(account, options=SheetOptions(sheet=name)) for name in ("Departments", "Old")]
+    read_together(cfgs, tmp_path, cache)
+    assert fetch_source(cfgs[0], tmp_path, cache=cache).sheet == "Departments"
+    with pytest.raises(SourceError) as err:
+        fetch_source(cfgs[1], tmp_path, cache=cache)
+    assert "no tab named 'Old'" in err.value.message
+    assert (google.stats.values, google.stats.batch_gets) == (1, 0)
 
 
 # ------------------------------------------------------------------ API errors

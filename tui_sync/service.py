@@ -51,9 +51,10 @@ class Sources:
 
 def read_sources(cfg: Config, *, progress=None) -> Sources:
     """Both sources; two tabs of one workbook or spreadsheet are fetched once (issue 5 §3)."""
-    from .sources.fetch import FetchCache
+    from .sources.fetch import FetchCache, read_together
 
     cache = FetchCache()
+    read_together([cfg.departments.source, cfg.users.source], cfg.state, cache)
     return Sources(read_source(cfg, "departments", cache=cache, progress=progress),
                    read_source(cfg, "users", cache=cache, progress=progress))
 
@@ -135,7 +136,7 @@ class CheckReport:
 
 async def check(cfg: Config, *, progress=None) -> CheckReport:
     """Validate sources and mapping and reach the LMS, without planning (DESIGN §2 `check`)."""
-    from .sources.fetch import FetchCache, describe_source
+    from .sources.fetch import FetchCache, describe_source, read_together
 
     report = CheckReport(cfg)
     snap: Snapshot | None = None
@@ -151,6 +152,7 @@ async def check(cfg: Config, *, progress=None) -> CheckReport:
     finally:
         await lms.close()
     cache = FetchCache()
+    read_together([cfg.departments.source, cfg.users.source], cfg.state, cache)
     for name, ent in (("departments", "department"), ("users", "user")):
         entity: EntityConfig = getattr(cfg, name)
         sc = SourceCheck(name, describe_source(entity.source, cfg.state, cache=cache, progress=progress))

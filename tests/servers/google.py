@@ -71,7 +71,8 @@ def _b64decode(part: str) -> bytes:
 class _Stats:
     token: int = 0
     metadata: int = 0
-    values: int = 0
+    values: int = 0  # values requests, batchGet ones included
+    batch_gets: int = 0
     scopes: list[str] = field(default_factory=list)
     render_options: list[str] = field(default_factory=list)
 
@@ -166,6 +167,7 @@ class GoogleEmulator(LoopbackServer):
                                                      "gridProperties": {"rowCount": 1000, "columnCount": 26}}}
                                      for i, t in enumerate(sheet.tabs)]})
         self.stats.values += 1
+        self.stats.batch_gets += "/values/" not in req.path
         render = req.query.get("valueRenderOption", ["FORMATTED_VALUE"])[0]
         self.stats.render_options.append(render)
         out = []

@@ -2,11 +2,12 @@
 
 `fetch_source` is the one entry point the engine uses for reading a sheet,
 whatever its kind. Pass one `FetchCache` for a whole run: departments and users
-on two tabs of one workbook or spreadsheet are then downloaded once.
+on two tabs of one workbook or spreadsheet are then downloaded once (for a Google
+spreadsheet, name the run's sources to `read_together` first).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,15 @@ def fetch_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | Non
 
         return fetch_google(cfg, state_dir, cache=cache)
     raise ConfigError(f"unknown source kind {cfg.kind!r}", hint='use "file", "url" or "google_sheets"')
+
+
+def read_together(cfgs: Sequence[SourceConfig], state_dir: Path, cache: FetchCache) -> None:
+    """Before reading the sources of one run with `cache`: tabs of one Google spreadsheet are then read
+    with one call (a workbook's sheets share its one download without this). Fetches nothing."""
+    if sum(cfg.kind == "google_sheets" for cfg in cfgs) > 1:
+        from tui_sync.sources.google import read_together as google_together
+
+        google_together(cfgs, state_dir, cache)
 
 
 @dataclass(frozen=True)
@@ -115,4 +125,4 @@ def describe_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | 
     )
 
 
-__all__ = ["FetchCache", "SourceReport", "describe_source", "fetch_source"]
+__all__ = ["FetchCache", "SourceReport", "describe_source", "fetch_source", "read_together"]

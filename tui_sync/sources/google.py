@@ -18,7 +18,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,7 +32,7 @@ from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
 from tui_sync.config import LOOPBACK_HOSTS, SourceConfig
-from tui_sync.errors import ConfigError, SourceError
+from tui_sync.errors import ConfigError, SourceError, SyncError
 from tui_sync.secrets import reveal
 from tui_sync.sources.links import google_sheet_link, redact_text, redact_url
 from tui_sync.sources.normalize import column_letter, normalize_grid
@@ -45,6 +45,7 @@ API_ENV = "TUI_SYNC_GOOGLE_API"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 # Quotas are per minute: backing off 2 + 4 + 8 + 16 + 32 s waits out a full quota window.
 GOOGLE_RETRY = RetryPolicy(attempts=6, base_delay=2.0, max_delay=32.0, max_retry_after=65.0)
+_AS_SHOWN = {"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"}
 
 _NEW_KEY = ("create a new JSON key: Google Cloud console → IAM & Admin → Service accounts → the account → "
             "Keys → Add key → JSON, and save the file unchanged")
@@ -158,6 +159,7 @@ class _Opened:
     spreadsheet_id: str
     gid: int | None
     meta: dict
+    key: tuple  # the spreadsheet, the key's identity and the API base: what the run's cache entries share
 
 
 def _open(cfg: SourceConfig, state_dir: Path, cache: FetchCache, api_base: str | None,
@@ -170,7 +172,7 @@ def _open(cfg: SourceConfig, state_dir: Path, cache: FetchCache, api_base: str |
     base = _api_base(api_base)
     quiet_http_logs()
     ctx = _Ctx(where, account, redact_url(account.info["token_uri"]), retry, cfg.timeout)
-    ident = ("google", link.spreadsheet_id, account.identity, base)
+    ident = _key(link.spreadsheet_id, account, base)
 
     def make_client() -> gspread.Client:
         session = AuthorizedSession(_credentials(account.info), refresh_timeout=cfg.timeout)
@@ -184,7 +186,11 @@ def _open(cfg: SourceConfig, state_dir: Path, cache: FetchCache, api_base: str |
     http = cache.get_or_fetch(ident[2:] + ("client",), make_client).http_client
     meta = cache.get_or_fetch(ident + ("metadata",), lambda: _call(ctx, lambda: http.fetch_sheet_metadata(
         link.spreadsheet_id, params={"includeGridData": "false", "fields": "properties.title,sheets.properties"})))
-    return _Opened(ctx, http, link.spreadsheet_id, link.gid, meta)
+    return _Opened(ctx, http, link.spreadsheet_id, link.gid, meta, ident)
+
+
+def _key(spreadsheet_id: str, account: ServiceAccount, base: str | None) -> tuple:
+    return ("google", spreadsheet_id, account.identity, base)
 
 
 def spreadsheet_info(cfg: SourceConfig, state_dir: Path, *, cache: FetchCache | None = None,
@@ -203,14 +209,54 @@ def fetch_google(cfg: SourceConfig, state_dir: Path, *, cache: FetchCache | None
     o = _open(cfg, state_dir, cache, api_base, retry)
     tabs = [s.get("properties", {}) for s in o.meta.get("sheets", [])]
     title, notes = _pick_tab(tabs, cfg.options.sheet, o.gid, o.ctx.where)
-    ident = ("google", o.spreadsheet_id, o.ctx.account.identity, _api_base(api_base), "values", title)
-    values = cache.get_or_fetch(ident, lambda: _call(o.ctx, lambda: o.http.values_get(
-        o.spreadsheet_id, _a1(title), params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"})))
+    values = _values(o, cache, tabs, title)
     if o.ctx.account.repaired:
         notes.append("the service account key's private_key had its line breaks written as \\n; "
                      "they were repaired on the fly (save the key file unchanged to avoid this)")
     table = _to_table(values, title, o.ctx.where, cfg, names=tuple(t.get("title", "") for t in tabs))
     return dataclasses.replace(table, notes=tuple(notes) + table.notes)
+
+
+def read_together(cfgs: Iterable[SourceConfig], state_dir: Path, cache: FetchCache, *,
+                  api_base: str | None = None) -> None:
+    """Let the sources of one run that are tabs of one spreadsheet read their values together (issue 5 §3).
+
+    Notes in `cache` which tabs the run reads from each spreadsheet (per key and API base);
+    the first `fetch_google` of one of them then reads them all with one batchGet call.
+    Nothing is fetched here: a source this cannot place (a broken key or link) is left to
+    its own read, which reports the problem as it always has.
+    """
+    runs: dict[tuple, list[tuple[str | None, int | None]]] = {}
+    for cfg in cfgs:
+        if cfg.kind != "google_sheets" or not cfg.url:
+            continue
+        try:
+            link = google_sheet_link(cfg.url)
+            key = _key(link.spreadsheet_id, load_service_account(cfg, state_dir), _api_base(api_base))
+        except SyncError:
+            continue
+        runs.setdefault(key, []).append((cfg.options.sheet, link.gid))
+    for key, wanted in runs.items():
+        if len(wanted) > 1:
+            cache.get_or_fetch(key + ("tabs",), lambda wanted=tuple(wanted): wanted)
+
+
+def _values(o: _Opened, cache: FetchCache, tabs: list[dict], title: str) -> dict:
+    """The tab's values, read with one values:get call, or with one batchGet call together with the
+    run's other tabs of this spreadsheet (`read_together`). Failures are not cached."""
+    together: dict[str, None] = {}
+    for wanted, gid in cache.get_or_fetch(o.key + ("tabs",), tuple):
+        try:
+            together[_pick_tab(tabs, wanted, gid, o.ctx.where)[0]] = None
+        except SourceError:  # that source's own read says what is wrong
+            pass
+    titles = tuple(together)
+    if title in titles and len(titles) > 1:
+        batch = cache.get_or_fetch(o.key + ("batch",) + titles, lambda: _call(o.ctx, lambda: o.http.values_batch_get(
+            o.spreadsheet_id, [_a1(t) for t in titles], params=dict(_AS_SHOWN))))
+        return batch["valueRanges"][titles.index(title)]
+    return cache.get_or_fetch(o.key + ("values", title), lambda: _call(o.ctx, lambda: o.http.values_get(
+        o.spreadsheet_id, _a1(title), params=dict(_AS_SHOWN))))
 
 
 # ---------------------------------------------------------------- tabs and values
@@ -393,4 +439,4 @@ def _token_error(exc: google.auth.exceptions.RefreshError, ctx: _Ctx) -> SourceE
 
 
 __all__ = ["API_ENV", "GOOGLE_RETRY", "READONLY_SCOPE", "ServiceAccount", "SpreadsheetInfo", "fetch_google",
-           "load_service_account", "spreadsheet_info"]
+           "load_service_account", "read_together", "spreadsheet_info"]
