@@ -398,3 +398,38 @@ def test_fetch_source_reads_local_files_too(tmp_path):
     assert table.rows == 2 and table.source == str(path)
     report = describe_source(SourceConfig(kind="file", path=tmp_path / "missing.csv"), tmp_path)
     assert not report.reachable and "file not found" in report.error
+
+
+# ------------------------------------------------------------------ the operator presses Ctrl-C
+
+
+def test_ctrl_c_during_a_slow_download_stops_plan_at_once(server, pki, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from workspace import Workspace, dept, person
+
+    url = server.route("/slow/departments.csv", Reply(body=CSV, delay=60))
+    ws = Workspace(tmp_path / "ws")
+    ws.sheets([dept("HQ")], [person("ann.lee")])
+    config = ws.root / "tui-sync.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        'kind = "file"\npath = "departments.csv"',
+        f'kind = "url"\nurl = "{url}"\nca_file = "{pki.ca_file}"\ntimeout = 120', 1), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "tui_sync.cli", "--config", str(config), "plan"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not server.hits("/slow/departments.csv") and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert server.hits("/slow/departments.csv"), f"the download never started: {proc.communicate()}"
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        pressed = time.monotonic()
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert time.monotonic() - pressed < 5  # not after the server's 60 s of silence
+    assert proc.returncode == 130 and "interrupted; nothing more was changed" in err
+    assert "Traceback" not in err

@@ -6,10 +6,13 @@ engine and returns plain results; none of them prints.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -22,6 +25,7 @@ from .model import Plan, Resolution
 from .sources.table import Table
 from .state.ledger import Ledger
 
+T = TypeVar("T")
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
 
 
@@ -89,8 +93,8 @@ async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
 
     # (the threads first: an embedded LMS reads its snapshot without yielding to the loop)
     read_sheets, managed, snap = await asyncio.gather(
-        asyncio.to_thread(read_sources, cfg, progress=progress) if sources is None else _given(sources),
-        asyncio.to_thread(ledger), snapshot(cfg), return_exceptions=True)
+        _reading(read_sources, cfg, progress=progress) if sources is None else _given(sources),
+        _reading(ledger), snapshot(cfg), return_exceptions=True)
     for outcome in (read_sheets, snap, managed):
         if isinstance(outcome, BaseException):
             raise outcome
@@ -102,6 +106,29 @@ async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
 
 async def _given(value):
     return value
+
+
+async def _reading(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`asyncio.to_thread` on a daemon thread, for work that only reads: Ctrl-C during a slow
+    download stops at once, where a pool thread would keep the process until the download
+    ends (the interpreter waits for pool threads on exit, not for daemon threads)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: Any, failed: bool) -> None:
+        if not done.done():  # (not cancelled meanwhile)
+            done.set_exception(value) if failed else done.set_result(value)
+
+    def work() -> None:
+        try:
+            value, failed = fn(*args, **kwargs), False
+        except BaseException as e:  # handed to the awaiting task as it is
+            value, failed = e, True
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, value, failed)
+
+    threading.Thread(target=work, name=f"tui-sync: {getattr(fn, '__name__', 'reading')}", daemon=True).start()
+    return await done
 
 
 @dataclass
