@@ -241,6 +241,21 @@ def test_p2_mapped_column_missing_from_the_sheet_names_it_and_lists_headers():
                                                     "lastName": "lastName", "departmentId": "departmentId"})
     assert '"Mail" (for email)' in str(e.value) and '"departmentId"' in str(e.value)
     assert e.value.exit_code == 2
+    assert 'perhaps email = "email"?' in str(e.value)  # the sheet's own spelling of the field
+
+
+def test_p2_a_misspelt_mapped_column_is_matched_to_the_header_meant():
+    from tui_sync.engine.mapping import review_mapping
+
+    headers = ("Login", "E-mail", "First name", "Surname", "Dept", "Grade")
+    report = review_mapping("user", {"login": "Login", "email": "Mail", "firstName": "First name",
+                                     "lastName": "Last name", "departmentId": "Dept", "Grade": "Grad",
+                                     "phone": "Telephone number"}, headers)
+    assert report.missing == (("email", "Mail"), ("lastName", "Last name"), ("Grade", "Grad"),
+                              ("phone", "Telephone number"))
+    assert report.instead == {"email": "E-mail", "lastName": "Surname", "Grade": "Grade"}  # nothing like a phone
+    assert not report.ok and (True, 'mapped column "Grad" (for Grade) is not in the sheet; the sheet has "Grade"') \
+        in report.findings()
 
 
 def test_p2_row_numbers_are_as_the_spreadsheet_shows_them():

@@ -189,6 +189,21 @@ async def test_a_mapped_column_missing_from_the_sheet_is_fixed_in_the_mapping_pa
         assert app.session.plan_error is None and len(app.session.view.changes) == 54
 
 
+async def test_a_misspelt_mapped_column_is_fixed_with_the_suggestion_key(demo: Path):
+    demo.write_text(demo.read_text().replace('email = "E-mail"', 'email = "Email adress"'))
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert 'perhaps email = "E-mail"?' in app.session.plan_error
+        await press(pilot, "2", "u")
+        users = app.screen.query_one("#mapping-users DataTable", DataTable)
+        assert 'column not in the sheet — suggestion "E-mail" (s)' in str(users.get_row_at(1)[2])
+        users.move_cursor(row=1)
+        await press(pilot, "s", "w", "y")
+        assert tomllib.loads(demo.read_text())["users"]["mapping"]["email"] == "E-mail"
+        assert app.session.plan_error is None and len(app.session.view.changes) == 54
+
+
 async def test_a_broken_config_is_shown_in_the_panes_not_as_a_crash(demo: Path):
     demo.write_text(demo.read_text() + "\n[apply]\nconcurrency = 'eight'\n")
     app = SyncApp(demo)

@@ -74,24 +74,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         elif sc.table is not None and sc.table.rows == 0:
             out.append("  ✖ no data rows: a sync would plan nothing")
             code = max(code, Exit.UNREADABLE)
-        m = sc.mapping
-        if m:
-            for c in m.missing_columns:
-                out.append(f"  ✖ mapped column {c} is not in the sheet")
+        if sc.mapping:
+            for bad, text in sc.mapping.findings():
+                out.append(f"  ✖ {text}" if bad else f"  {text}")
+            if not sc.mapping.ok:
                 code = max(code, Exit.USAGE)
-            for f in m.unmapped_required:
-                hint = f' (the sheet has "{m.suggestions[f]}")' if f in m.suggestions else ""
-                out.append(f"  ✖ required field {f} is not mapped{hint}")
-                code = max(code, Exit.USAGE)
-            for f in m.unknown_custom:
-                out.append(f"  ✖ custom field {f} is not a profile field of the LMS account: "
-                           "every user write would be refused (add the field in the LMS, or remove it from the mapping)")
-                code = max(code, Exit.USAGE)
-            for f, h in m.suggestions.items():
-                if f not in m.unmapped_required:
-                    out.append(f'  suggestion: map {f} = "{h}"')
-            if not (m.missing_columns or m.unmapped_required or m.unknown_custom):
-                out.append("  mapping OK")
     print("\n".join(out))
     return code
 

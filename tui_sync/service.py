@@ -19,7 +19,7 @@ import polars as pl
 from .config import STATE_DIR_NAME, Config, EntityConfig, load_config
 from .engine.mapping import MappingReport, review_mapping
 from .engine.planner import Inputs, build_plan
-from .errors import SyncError, UsageError
+from .errors import LMSError, SyncError, UsageError
 from .lms.base import LMS, Snapshot
 from .model import Plan, Resolution
 from .sources.table import Table
@@ -157,8 +157,7 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         return self.lms_error is None and all(
-            s.error is None and s.mapping is not None and not s.mapping.missing_columns
-            and not s.mapping.unmapped_required for s in self.sources)
+            s.error is None and s.mapping is not None and s.mapping.ok for s in self.sources)
 
 
 async def check(cfg: Config, *, progress=None) -> CheckReport:
@@ -207,6 +206,10 @@ async def lms_load(cfg: Config, departments: Path, users: Path) -> tuple[int, in
     lms = _embedded(cfg)
     try:
         await lms.load(deps, us)
+    except LMSError as e:
+        if e.where is None:  # problems of rows ("departments rows 2, 3: …"): name the files they are in
+            e.where = f"{departments} (departments) and {users} (users)"
+        raise
     finally:
         await lms.close()
     return len(deps), len(us)
@@ -402,10 +405,13 @@ def mapping_fields(entity: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return fields_of(entity)
 
 
-def suggest_column(field_name: str, headers: tuple[str, ...], taken: set[str]) -> str | None:
-    from .engine.mapping import suggest
+def suggest_column(field_name: str, headers: tuple[str, ...], taken: set[str], *,
+                   mapped: str | None = None) -> str | None:
+    """A header for an unmapped field, or for one `mapped` to a column the sheet lacks."""
+    from .engine.mapping import suggest, suggest_instead
 
-    return suggest(field_name, headers, taken)
+    return suggest(field_name, headers, taken) if mapped is None else \
+        suggest_instead(field_name, mapped, headers, taken)
 
 
 def store_secret(state_dir: Path, name: str, value: str) -> None:

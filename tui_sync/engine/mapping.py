@@ -5,8 +5,9 @@ sheet's headers listed; unmapped fields get suggestions from the headers.
 """
 from __future__ import annotations
 
+import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -48,15 +49,54 @@ def suggest(field: str, headers: list[str] | tuple[str, ...], taken: set[str] = 
     return None
 
 
+def suggest_instead(field: str, column: str, headers: tuple[str, ...], taken: set[str] = frozenset()) -> str | None:
+    """For a mapped column the sheet lacks: the header meant, by the field's usual names or
+    else by a close spelling ("E-Mail adress" → "E-mail address"); None when nothing is close."""
+    found = suggest(field, headers, taken)
+    if found:
+        return found
+    by_squash = {_squash(h): h for h in headers if h not in taken}
+    close = difflib.get_close_matches(_squash(column), list(by_squash), n=1, cutoff=0.75)
+    return by_squash[close[0]] if close else None
+
+
 @dataclass(frozen=True)
 class MappingReport:
-    """What `check` prints about one entity's mapping against its sheet."""
+    """What `check` says about one entity's mapping against its sheet."""
 
     entity: str
-    missing_columns: tuple[str, ...]  # mapped but absent from the sheet
+    missing: tuple[tuple[str, str], ...]  # (LMS field, column): mapped but absent from the sheet
     unmapped_required: tuple[str, ...]
     suggestions: dict[str, str]  # unmapped LMS field -> header
     unknown_custom: tuple[str, ...] = ()  # custom fields the LMS does not know
+    instead: dict[str, str] = field(default_factory=dict)  # mapped field whose column is absent -> header
+
+    @property
+    def missing_columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for _, c in self.missing))
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.unmapped_required or self.unknown_custom)
+
+    def findings(self) -> list[tuple[bool, str]]:
+        """What to tell the operator, as (is an error, text): the same lines in `check` and the UI."""
+        out: list[tuple[bool, str]] = []
+        for f, c in self.missing:
+            hint = f'; the sheet has "{self.instead[f]}"' if f in self.instead else ""
+            out.append((True, f'mapped column "{c}" (for {f}) is not in the sheet{hint}'))
+        for f in self.unmapped_required:
+            hint = f' (the sheet has "{self.suggestions[f]}")' if f in self.suggestions else ""
+            out.append((True, f"required field {f} is not mapped{hint}"))
+        for f in self.unknown_custom:
+            out.append((True, f"custom field {f} is not a profile field of the LMS account: every user write "
+                              "would be refused (add the field in the LMS, or remove it from the mapping)"))
+        for f, h in self.suggestions.items():
+            if f not in self.unmapped_required:
+                out.append((False, f'suggestion: map {f} = "{h}"'))
+        if self.ok:
+            out.append((False, "mapping OK"))
+        return out
 
 
 def fields_of(entity: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -76,10 +116,15 @@ def review_mapping(
     standard, required = fields_of(entity)
     present = set(headers)
     folded = {h.casefold() for h in headers}
-    missing = tuple(c for c in mapping.values() if c not in present and c.casefold() not in folded)
+    missing = tuple((f, c) for f, c in mapping.items() if c not in present and c.casefold() not in folded)
     required_all = (*required, *(f for f in extra_required if f not in required))
     unmapped_required = tuple(f for f in required_all if f not in mapping)
     taken = set(mapping.values())
+    instead: dict[str, str] = {}
+    for f, c in missing:
+        s = suggest_instead(f, c, headers, taken | set(instead.values()))
+        if s:
+            instead[f] = s
     suggestions: dict[str, str] = {}
     for f in (*required_all, *standard):
         if f not in mapping and f not in suggestions:
@@ -90,7 +135,7 @@ def review_mapping(
     if entity == "user" and known_custom is not None:
         known = {k.casefold() for k in known_custom}
         unknown_custom = tuple(f for f in mapping if f not in standard and f.casefold() not in known)
-    return MappingReport(entity, missing, unmapped_required, suggestions, unknown_custom)
+    return MappingReport(entity, missing, unmapped_required, suggestions, unknown_custom, instead)
 
 
 def mapped_frame(table: Table, mapping: dict[str, str], entity: str) -> pl.DataFrame:
@@ -103,6 +148,7 @@ def mapped_frame(table: Table, mapping: dict[str, str], entity: str) -> pl.DataF
         by_fold.setdefault(h.casefold(), []).append(h)
     resolved: dict[str, str] = {}
     missing: list[str] = []
+    meant: list[str] = []
     for lms_field, column in mapping.items():
         if column in table.headers:
             resolved[lms_field] = column
@@ -110,12 +156,16 @@ def mapped_frame(table: Table, mapping: dict[str, str], entity: str) -> pl.DataF
             resolved[lms_field] = by_fold[column.casefold()][0]
         else:
             missing.append(f'"{column}" (for {lms_field})')
+            instead = suggest_instead(lms_field, column, table.headers, set(mapping.values()))
+            if instead:
+                meant.append(f'{lms_field} = "{instead}"')
     if missing:
         headers = ", ".join(f'"{h}"' for h in table.headers) or "(none)"
         raise MappingError(
             f"mapped column{'s' if len(missing) > 1 else ''} {', '.join(missing)} not in the {entity}s sheet",
             where=table.source + (f", sheet {table.sheet!r}" if table.sheet else ""),
-            hint=f"the sheet's headers are: {headers}. Fix [{entity}s.mapping] in the config "
+            hint=(f"perhaps {', '.join(meant)}? " if meant else "")
+            + f"The sheet's headers are: {headers}. Fix [{entity}s.mapping] in the config "
             f"or, if the names sit lower in the sheet, set header_row in [{entity}s.source].",
         )
     return table.df.select(pl.col(ROW), *(pl.col(col).alias(f) for f, col in resolved.items()))

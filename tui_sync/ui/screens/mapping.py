@@ -140,7 +140,7 @@ class MappingScreen(Pane):
             elif report and f in report.unknown_custom:
                 note = Text("custom field, new to the LMS", style=TONE_STYLE["create"])
             if report and draft[f] in report.missing_columns:
-                note = Text("✖ column not in the sheet", style=TONE_STYLE["error"])
+                note = self.missing_note(f, report)
             rows.append((f, f, draft[f], samples(sheet, draft[f]), note))
         for f in saved:
             if f not in draft and f not in standard:
@@ -160,9 +160,15 @@ class MappingScreen(Pane):
             table.move_cursor(row=min(cursor, len(rows) - 1))
         note_box.update(self.panel_note(name, entity, draft, sheet, report))
 
+    @staticmethod
+    def missing_note(f: str, report) -> Text:
+        hint = report.instead.get(f)
+        return Text("✖ column not in the sheet" + (f' — suggestion "{hint}" (s)' if hint else ""),
+                    style=TONE_STYLE["error"])
+
     def field_note(self, f: str, col: str | None, was: str | None, report, required: bool) -> Text:
         if report is not None and col and col in report.missing_columns:
-            return Text("✖ column not in the sheet", style=TONE_STYLE["error"])
+            return self.missing_note(f, report)
         if col is None:
             hint = report.suggestions.get(f) if report else None
             if required:
@@ -240,11 +246,13 @@ class MappingScreen(Pane):
         sheet = self.session.tables.get(name)
         if f is None or sheet is None:
             return
-        if f in self.draft(name):
+        draft = self.draft(name)
+        headers = tuple(sheet.headers)
+        if f in draft and draft[f] in headers:
             self.notify(f"{f} is mapped already.", timeout=3)
             return
-        taken = set(self.draft(name).values())
-        col = service.suggest_column(f, tuple(sheet.headers), taken)
+        taken = {c for g, c in draft.items() if g != f}
+        col = service.suggest_column(f, headers, taken, mapped=draft.get(f))
         if col is None:
             self.notify(f"No column of the sheet looks like {f}.", timeout=3)
             return

@@ -100,17 +100,9 @@ def check_text(report, session) -> Group:
         parts.append(Text(f"{mark} {sc.entity} — {lines[0]}", style=style))
         for line in lines[1:]:
             parts.append(Text(line, style="" if ok else TONE_STYLE["error"] if "NOT" in line else ""))
-        m = sc.mapping
-        if m:
-            for c in m.missing_columns:
-                parts.append(Text(f"  ✖ mapped column {c} is not in the sheet", style=TONE_STYLE["error"]))
-            for f in m.unmapped_required:
-                hint = f' (the sheet has "{m.suggestions[f]}")' if f in m.suggestions else ""
-                parts.append(Text(f"  ✖ required field {f} is not mapped{hint}", style=TONE_STYLE["error"]))
-            for f in m.unknown_custom:
-                parts.append(Text(f"  ⚠ custom field {f} is not known to the LMS", style=TONE_STYLE["warning"]))
-            if not (m.missing_columns or m.unmapped_required):
-                parts.append(Text("  mapping OK"))
+        if sc.mapping:
+            for bad, text in sc.mapping.findings():
+                parts.append(Text(f"  ✖ {text}", style=TONE_STYLE["error"]) if bad else Text(f"  {text}"))
     parts.append(Text("\nAll good." if report.ok else "\nFix the problems above (Sources: 1, Mapping: 2).",
                       style="bold"))
     return Group(*parts)
