@@ -49,6 +49,8 @@ async def test_apply_shows_progress_and_ends_on_the_run_summary(demo):
         assert isinstance(screen, ApplyScreen) and not screen.running
         assert "Run 1: completed" in plain(screen.query_one("#dialog-title"))
         assert "52 applied, 2 blocked" in plain(screen.query_one("#apply-summary"))
+        counts = " ".join(plain(screen.query_one("#apply-counts")).split())
+        assert counts == "54 of 54 done 52 applied 0 failed 0 stale 2 blocked"  # as the outcomes say
         assert "delete_department BER-ACAD" in plain(screen.query_one("#apply-errors"))
         await press(pilot, "escape")
         assert app.session.view is not None and len(app.session.view.changes) < 10  # planned afresh

@@ -188,6 +188,8 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
         t = service.run_outcomes(run)
         bar = self.query_one(ProgressBar)
         bar.update(total=max(bar.total or 1, 1), progress=bar.total or 1)
+        recorded = sum(t.values())  # (with the pending changes the run recorded as blocked)
+        self.query_one("#apply-counts", Static).update(self.counts_line(recorded, recorded, Counter(t)))
         title.update(f"Run {run.id}: {run.status}")
         lines = [Text("Outcomes: " + (", ".join(f"{n} {o}" for o, n in sorted(t.items()) if n) or "none"),
                       style="bold")]
