@@ -74,3 +74,67 @@ def test_a_large_ledger_round_trips(tmp_path: Path):
     frame = ledger.users()
     assert frame.height == 200_000
     assert as_dict(frame) == users
+
+
+# --- the users' cache of a large ledger (frame_cache) ------------------------------------
+
+import tui_sync.state.ledger as ledger_module  # noqa: E402
+
+
+def cache_files(state: Path) -> list[Path]:
+    return sorted(state.glob("state.sqlite.ledger-users-v1-*.arrow"))
+
+
+def large(tmp_path: Path, monkeypatch, n: int = 50) -> Ledger:
+    monkeypatch.setattr(ledger_module, "CACHE_MIN_ROWS", 10)
+    ledger = Ledger(tmp_path)
+    ledger.record({}, {str(i): f"K{i}" for i in range(n)})
+    return ledger
+
+
+def test_a_large_ledger_is_read_from_its_cache_while_nothing_changes(tmp_path: Path, monkeypatch):
+    ledger = large(tmp_path, monkeypatch)
+    assert as_dict(ledger.users()) == {str(i): f"K{i}" for i in range(50)}
+    (cache,) = cache_files(tmp_path)
+    # what the next read returns is the file's content (the same shape, other keys): the cache is used
+    pl.DataFrame({"lms_id": [str(i) for i in range(50)], "key": ["cached"] * 50}).write_ipc(cache)
+    assert set(as_dict(ledger.users()).values()) == {"cached"}
+
+
+def test_every_write_of_the_ledger_makes_the_old_cache_useless(tmp_path: Path, monkeypatch):
+    ledger = large(tmp_path, monkeypatch)
+    ledger.users()
+    (old,) = cache_files(tmp_path)
+    ledger.record({}, {"7": "NEW"})
+    assert as_dict(ledger.users())["7"] == "NEW"
+    ledger.drop(users=["8"])
+    assert "8" not in as_dict(ledger.users())
+    (now,) = cache_files(tmp_path)  # a new one; the old one is gone
+    assert now != old and not old.exists()
+
+
+def test_a_write_by_another_program_is_seen_and_no_cache_is_kept(tmp_path: Path, monkeypatch):
+    ledger = large(tmp_path, monkeypatch)
+    ledger.users()
+    with sqlite3.connect(tmp_path / "state.sqlite") as conn:  # the sqlite3 shell, say
+        conn.execute("INSERT INTO ledger_users (lms_id, key) VALUES ('999', 'by hand')")
+    assert as_dict(ledger.users())["999"] == "by hand"
+    assert as_dict(ledger.users())["999"] == "by hand"  # read from SQLite again: the token is gone
+    ledger.record({}, {"1000": None})  # the next write of ours brings a token back
+    frame = ledger.users()
+    assert as_dict(frame)["999"] == "by hand" and len(cache_files(tmp_path)) == 1
+
+
+def test_a_damaged_ledger_cache_is_ignored(tmp_path: Path, monkeypatch):
+    ledger = large(tmp_path, monkeypatch)
+    ledger.users()
+    (cache,) = cache_files(tmp_path)
+    cache.write_bytes(b"not arrow at all")
+    assert as_dict(ledger.users()) == {str(i): f"K{i}" for i in range(50)}
+
+
+def test_warm_leaves_a_cache_for_the_next_plan(tmp_path: Path, monkeypatch):
+    ledger = large(tmp_path, monkeypatch)
+    assert cache_files(tmp_path) == []  # written, not read yet
+    ledger.warm()
+    assert len(cache_files(tmp_path)) == 1

@@ -90,6 +90,7 @@ async def _execute(cfg: Config, store: RunStore, run_id: int, plan: Plan, *,
     deleted = [o.change.target for o in results
                if o.change.kind is Kind.DELETE_DEPARTMENT and o.outcome == "applied" and o.change.target]
     ledger.drop([*plan.vanished_departments, *deleted], plan.vanished_users)
+    ledger.warm()  # (like the embedded LMS's snapshot: the next plan reads a large ledger from its cache)
     failed = sum(1 for o in results if o.outcome in FAILED)
     return store.finish(run_id, "completed", f"{failed} change(s) not applied" if failed else None)
 

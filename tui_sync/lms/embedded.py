@@ -26,6 +26,7 @@ from typing import Any, AsyncIterator
 import polars as pl
 
 from ..errors import LMSError
+from ..frame_cache import renew_token
 from .base import (
     CUSTOM_PREFIX,
     DEPARTMENT_SCHEMA,
@@ -46,6 +47,7 @@ from .embedded_schema import (
     ROOT_ID,
     ROOT_NAME,
     STATUSES,
+    TOKEN_TABLE,
     add_snapshot_token,
     blank_none,
     ci,
@@ -148,7 +150,7 @@ class EmbeddedLMS:
             yield conn
             if depth == 0 and conn.total_changes != changes_before:
                 # a new state: a new snapshot token, committed with it
-                conn.execute("UPDATE snapshot_state SET token = randomblob(16) WHERE id = 1")
+                renew_token(conn, TOKEN_TABLE)
         except BaseException as exc:
             self._depth = depth
             try:

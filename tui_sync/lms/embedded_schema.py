@@ -10,6 +10,7 @@ import sqlite3
 from typing import Any
 
 from ..errors import LMSError
+from ..frame_cache import token_schema, token_triggers
 from ..model import Status
 
 SCHEMA_VERSION = 1
@@ -68,17 +69,9 @@ PRAGMA user_version = {SCHEMA_VERSION};
 
 # The snapshot token (see `snapshot_cache`). Added to databases of schema version 1
 # that predate it by their first write transaction; until then they have no token (no cache).
-TOKEN_TRIGGERS = {
-    f"snapshot_stale_{table}_{op.lower()}":
-        f"CREATE TRIGGER IF NOT EXISTS snapshot_stale_{table}_{op.lower()} AFTER {op} ON {table}"
-        " BEGIN UPDATE snapshot_state SET token = NULL WHERE token IS NOT NULL; END"
-    for table in ("departments", "users", "user_fields") for op in ("INSERT", "UPDATE", "DELETE")
-}
-_TOKEN_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS snapshot_state (id INTEGER PRIMARY KEY CHECK (id = 1), token BLOB)",
-    "INSERT OR IGNORE INTO snapshot_state (id, token) VALUES (1, NULL)",
-    *TOKEN_TRIGGERS.values(),
-)
+TOKEN_TABLE = "snapshot_state"
+TOKEN_TRIGGERS = token_triggers(TOKEN_TABLE, ("departments", "users", "user_fields"), "snapshot_stale")
+_TOKEN_SCHEMA = token_schema(TOKEN_TABLE, TOKEN_TRIGGERS)
 
 
 def ensure_schema(conn: sqlite3.Connection, where: str) -> None:

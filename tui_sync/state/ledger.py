@@ -2,8 +2,12 @@
 
 It lives in `<state_dir>/state.sqlite` (tables `ledger_departments` and
 `ledger_users`), one per sync configuration. Reading never creates the file or
-the folder: `plan` and `check` write nothing. Keys are stored as given; the
-planner compares them case-insensitively.
+the folder: `plan` and `check` write nothing to the ledger. Keys are stored as
+given; the planner compares them case-insensitively.
+
+A large ledger's users are also kept as an Arrow file beside it, named by the
+ledger's token (`frame_cache`): every write here renews the token, triggers clear
+it for any other writer, and a plan reads the file instead of a million rows.
 """
 from __future__ import annotations
 
@@ -15,12 +19,25 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import SyncError
+from ..frame_cache import (
+    CACHE_MIN_ROWS,
+    cache_file,
+    read_cached,
+    read_token,
+    renew_token,
+    token_schema,
+    token_triggers,
+    write_cached,
+)
 from ..sqlite_frames import read_columns
 
 STATE_FILE = "state.sqlite"
 LEDGER_SCHEMA: dict[str, type[pl.DataType]] = {"lms_id": pl.String, "key": pl.String}
 _TABLES = {"departments": "ledger_departments", "users": "ledger_users"}
 BUSY_TIMEOUT_MS = 10_000
+_TOKEN_TABLE = "ledger_state"
+_TOKEN_SCHEMA = token_schema(_TOKEN_TABLE, token_triggers(_TOKEN_TABLE, tuple(_TABLES.values()), "ledger_stale"))
+_USERS_CACHE = ".ledger-users-v1-"  # `state.sqlite.ledger-users-v1-<token hex>.arrow`
 
 
 class LedgerError(SyncError):
@@ -52,17 +69,40 @@ class Ledger:
             # tui_sync wrote first) is an empty ledger.
             with closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True)) as conn:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("BEGIN")  # one read transaction: the token and the rows of one state
                 exists = conn.execute(
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
                 ).fetchone()
-                frame = read_columns(conn, f"(SELECT lms_id, key FROM {table} ORDER BY rowid)",
-                                     (("lms_id", "lms_id", pl.String), ("key", "key", pl.String))) if exists else None
+                frame = self._rows(conn, table) if exists else None
         except sqlite3.Error as exc:
             raise LedgerError(
                 f"cannot read the ledger: {exc}", where=str(self.path),
                 hint="check the state folder's permissions; if the file is damaged, move it aside (the next sync re-learns what it manages by code, login and email)",
             ) from exc
         return frame if frame is not None else pl.DataFrame(schema=LEDGER_SCHEMA)
+
+    def _rows(self, conn: sqlite3.Connection, table: str) -> pl.DataFrame:
+        token = read_token(conn, _TOKEN_TABLE) if table == _TABLES["users"] else None
+        cache = cache_file(self.path, _USERS_CACHE, token) if token is not None else None
+        if cache is not None:
+            frame = read_cached(cache)
+            if frame is not None and frame.schema == LEDGER_SCHEMA and \
+                    frame.height == conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
+                return frame
+        frame = read_columns(conn, f"(SELECT lms_id, key FROM {table} ORDER BY rowid)",
+                             (("lms_id", "lms_id", pl.String), ("key", "key", pl.String)))
+        if cache is not None and frame.height >= CACHE_MIN_ROWS:
+            write_cached(cache, frame, _USERS_CACHE)
+        return frame
+
+    def warm(self) -> None:
+        """After writes: rebuild the users' cache now, so that the next plan reads it (a large ledger
+        only). Best effort: the writes are done; a ledger that cannot be read now is reported by the
+        next plan."""
+        try:
+            self.users()
+        except LedgerError:
+            pass
 
     # ------------------------------------------------------------ writing
 
@@ -99,7 +139,12 @@ class Ledger:
                 try:
                     for table in _TABLES.values():
                         conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (lms_id TEXT PRIMARY KEY, key TEXT)")
+                    for statement in _TOKEN_SCHEMA:
+                        conn.execute(statement)
+                    before = conn.total_changes
                     yield conn
+                    if conn.total_changes != before:
+                        renew_token(conn, _TOKEN_TABLE)
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise

@@ -1,0 +1,94 @@
+"""Arrow copies of large frames read from SQLite, named by a *token* of the database's state.
+
+Used for the embedded LMS's users (`lms/snapshot_cache.py`) and the ledger's users
+(`state/ledger.py`): both are read on every plan, and a million rows take SQLite
+far longer to produce than an Arrow file takes to load.
+
+The token is a random value in a one-row table. The owner's write transactions
+replace it before they commit, and triggers on the watched tables clear it (in
+the same transaction) whenever anything else writes them, such as a person with
+the sqlite3 shell. A token read in a reader's own transaction therefore names one
+committed state of the tables, and a cache file carrying it holds exactly that
+state's rows. No token (cleared, or a database older than the token) means no cache.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+CACHE_MIN_ROWS = 20_000  # smaller frames read fast enough; they leave no file behind
+
+
+def token_triggers(table: str, watched: Sequence[str], prefix: str) -> dict[str, str]:
+    """Trigger name -> its (idempotent) CREATE: any write of a watched table clears the token."""
+    return {
+        f"{prefix}_{t}_{op.lower()}":
+            f"CREATE TRIGGER IF NOT EXISTS {prefix}_{t}_{op.lower()} AFTER {op} ON {t}"
+            f" BEGIN UPDATE {table} SET token = NULL WHERE token IS NOT NULL; END"
+        for t in watched for op in ("INSERT", "UPDATE", "DELETE")
+    }
+
+
+def token_schema(table: str, triggers: dict[str, str]) -> tuple[str, ...]:
+    """The statements (idempotent) that create the token's table and its triggers."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY CHECK (id = 1), token BLOB)",
+        f"INSERT OR IGNORE INTO {table} (id, token) VALUES (1, NULL)",
+        *triggers.values(),
+    )
+
+
+def renew_token(conn: sqlite3.Connection, table: str) -> None:
+    """A new state: a new token, committed with it (inside the owner's write transaction)."""
+    conn.execute(f"UPDATE {table} SET token = randomblob(16) WHERE id = 1")
+
+
+def read_token(conn: sqlite3.Connection, table: str) -> bytes | None:
+    """The current token; None when there is none (cleared, or a database that predates the token)."""
+    try:
+        row = conn.execute(f"SELECT token FROM {table} WHERE id = 1").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    token = row[0] if row else None
+    return bytes(token) if isinstance(token, bytes) and len(token) == 16 else None
+
+
+def cache_file(database: Path, infix: str, token: bytes) -> Path:
+    """`<database><infix><token hex>.arrow`, beside the database."""
+    return database.with_name(f"{database.name}{infix}{token.hex()}.arrow")
+
+
+def read_cached(path: Path) -> pl.DataFrame | None:
+    """The cached frame, or None when there is none or it cannot be read (then the database is read)."""
+    try:
+        return pl.read_ipc(path) if path.is_file() else None
+    except Exception:  # damaged or unreadable: read the database instead
+        return None
+
+
+def write_cached(path: Path, frame: pl.DataFrame, infix: str) -> None:
+    """Write the cache atomically (a reader sees a whole file or none) and drop older ones of the same
+    kind. Best effort: a folder that cannot be written only means no cache."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    try:
+        frame.write_ipc(tmp, compression="lz4")
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        prefix = path.name[:path.name.index(infix) + len(infix)]
+        for old in path.parent.glob(glob.escape(prefix) + "*.arrow"):
+            if old.name != path.name:
+                old.unlink(missing_ok=True)
+    except Exception:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
