@@ -25,7 +25,8 @@ def main() -> None:
     shutil.rmtree(ws, ignore_errors=True)
     t = time.perf_counter()
     # 50,000 LMS users, every one updated, plus 100,000 new hires
-    write_workspace(ws, 50_000, Mix(removed=0.0, new=2.0, updated=1.0, moved=0.0), n_departments=500)
+    write_workspace(ws, 50_000, Mix(removed=0.0, new=2.0, updated=1.0, moved=0.0, new_departments=0.0,
+                                       renamed_departments=0.0, closed_departments=0.0), n_departments=500)
     print(f"generated in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     exe = str(Path(sys.executable).parent / "tui-sync")
     plan_t, plan_m = measure([exe, "plan", "--out", "plan.json"], ws)

@@ -2,7 +2,9 @@
 
 `write_workspace(root, n_users, …)` lays out a config folder whose embedded LMS
 and ledger hold a prior state, and whose sheets (CSV) differ from it by a
-realistic mix: new hires, leavers, field updates and department moves.
+realistic mix: new hires, leavers, field updates and department moves; new,
+renamed and closed departments (a closed one's people move to its parent, and
+some hires join the new ones).
 Everything is built with polars, so a million users take seconds.
 """
 from __future__ import annotations
@@ -50,6 +52,9 @@ class Mix:
     new: float = 0.03  # new hires
     updated: float = 0.05  # a changed job title or phone
     moved: float = 0.02  # another department
+    new_departments: float = 0.01  # of the departments: new ones, under existing ones
+    renamed_departments: float = 0.02
+    closed_departments: float = 0.01  # leaves gone from the sheet; their users move to the parent
 
 
 def departments(n: int, levels: int = 8, seed: int = 1) -> pl.DataFrame:
@@ -83,17 +88,41 @@ def users(n: int, dept_codes: list[str], offset: int = 0, seed: int = 2) -> pl.D
     })
 
 
-def sheets_from(lms_users: pl.DataFrame, dept_codes: list[str], mix: Mix, seed: int = 3) -> pl.DataFrame:
+def departments_sheet(dep: pl.DataFrame, mix: Mix, seed: int = 4) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The departments sheet after the mix's new, renamed and closed departments, and where the
+    people of each closed department go (its parent)."""
+    rng = random.Random(seed)
+    n = dep.height
+    parents = set(dep["Parent"].drop_nulls().to_list())
+    leaves = [c for c, p in zip(dep["Code"], dep["Parent"]) if p is not None and c not in parents]
+    closed = dict(rng.sample([(c, p) for c, p in zip(dep["Code"], dep["Parent"]) if c in set(leaves)],
+                             min(int(n * mix.closed_departments), len(leaves))))
+    open_codes = [c for c in dep["Code"] if c not in closed]
+    renamed = set(rng.sample(open_codes, min(int(n * mix.renamed_departments), len(open_codes))))
+    kept = dep.filter(~pl.col("Code").is_in(list(closed))).with_columns(
+        pl.when(pl.col("Code").is_in(list(renamed))).then(pl.col("Name") + " (renamed)")
+        .otherwise(pl.col("Name")).alias("Name"))
+    new = [f"D{i:05d}" for i in range(n, n + int(n * mix.new_departments))]
+    added = pl.DataFrame({"Code": new, "Name": [f"Department {c[1:]} (new)" for c in new],
+                          "Parent": rng.choices(open_codes, k=len(new))}, schema=dep.schema)
+    return pl.concat([kept, added]), closed
+
+
+def sheets_from(lms_users: pl.DataFrame, dept_codes: list[str], mix: Mix, seed: int = 3,
+                closed: dict[str, str] | None = None, new_codes: list[str] | None = None) -> pl.DataFrame:
     n = lms_users.height
     rng = random.Random(seed)
+    open_codes = [c for c in dept_codes if c not in (closed or {})]
     keep = lms_users.sample(fraction=1 - mix.removed, seed=seed, shuffle=False)
     upd = pl.Series([rng.random() < mix.updated for _ in range(keep.height)])
     mov = pl.Series([rng.random() < mix.moved for _ in range(keep.height)])
     keep = keep.with_columns(
         pl.when(upd).then(pl.lit("Senior ") + pl.col("Title")).otherwise(pl.col("Title")).alias("Title"),
-        pl.when(mov).then(pl.Series(rng.choices(dept_codes, k=keep.height))).otherwise(pl.col("Dept")).alias("Dept"),
+        pl.when(mov).then(pl.Series(rng.choices(open_codes, k=keep.height))).otherwise(pl.col("Dept")).alias("Dept"),
     )
-    hires = users(int(n * mix.new), dept_codes, offset=n, seed=seed + 1)
+    if closed:
+        keep = keep.with_columns(pl.col("Dept").replace(closed))
+    hires = users(int(n * mix.new), open_codes + (new_codes or []) * 20, offset=n, seed=seed + 1)
     return pl.concat([keep, hires])
 
 
@@ -107,8 +136,10 @@ def write_workspace(root: Path, n_users: int, mix: Mix = Mix(), n_departments: i
     dep = departments(n_departments or max(5, n_users // 100))
     codes = dep["Code"].to_list()
     lms_users = users(n_users, codes)
-    dep.write_csv(root / "departments.csv")
-    sheets_from(lms_users, codes, mix).write_csv(root / "users.csv")
+    sheet, closed = departments_sheet(dep, mix)
+    sheet.write_csv(root / "departments.csv")
+    sheets_from(lms_users, codes, mix, closed=closed, new_codes=sheet["Code"][dep.height - len(closed):].to_list()
+                ).write_csv(root / "users.csv")
     lms_users.write_csv(root / "lms_users.csv")  # the floor in bench/plan_scale.py reads this
 
     d_rows = [{"code": c, "name": nm, "parentCode": p} for c, nm, p in dep.iter_rows()]

@@ -46,17 +46,16 @@ def plan_deletes(
     moves_out: dict[str, list[str]] = {}
     updates = {c.target: c for c in users.changes if c.kind is Kind.UPDATE_USER and c.target} if doomed else {}
     if doomed:
-        who = lms_users.select("id", "login", "department_id")
-        final = who.with_columns(
-            pl.col("id").replace_strict(users.final_department, default=pl.col("department_id"),
-                                        return_dtype=pl.String).alias("final")
-        ) if users.final_department else who.with_columns(pl.col("department_id").alias("final"))
-        staying = final.filter(pl.col("final").is_in(doomed_set)).sort("login")
-        for uid, login, _, fin in staying.iter_rows():
-            users_in.setdefault(fin, []).append((uid, login))
-        leaving = final.filter(pl.col("department_id").is_in(doomed_set) & (pl.col("final") != pl.col("department_id")))
-        for uid, _, dep, _ in leaving.iter_rows():
-            if uid in updates:
+        # only users in a doomed department now, or moved into one by the plan, can matter
+        moved = users.final_department
+        into = [uid for uid, ref in moved.items() if ref in doomed_set]
+        concerned = lms_users.filter(pl.col("department_id").is_in(doomed_set) | pl.col("id").is_in(into)) \
+            .select("id", "login", "department_id").sort("login")
+        for uid, login, dep in concerned.iter_rows():
+            fin = moved.get(uid, dep)
+            if fin in doomed_set:
+                users_in.setdefault(fin, []).append((uid, login))
+            if dep in doomed_set and fin != dep and uid in updates:
                 moves_out.setdefault(dep, []).append(updates[uid].id)
 
     # D5 resolutions: move the users who would stay
@@ -89,6 +88,9 @@ def plan_deletes(
     changes: list[Change] = []
     blocked: set[str] = set()
     blocked_by: dict[str, dict[str, list[str]]] = {}
+    children: dict[str, list[str]] = {}  # after the plan
+    for k, p in depts.parent_of.items():
+        children.setdefault(p, []).append(k)
     for d in doomed:  # children first, so a blocked child blocks its parent
         code = depts.lms_code_of.get(d) or d
         probs: list[Problem] = []
@@ -97,7 +99,7 @@ def plan_deletes(
             probs.append(error("department_has_users", "department",
                                f"department {code} still has {len(logins)} user(s) after this sync: {_listing(logins)}. "
                                f"Keep the department, or move them (--move-users-of {code} --to CODE)", key=code))
-        kids = [k for k, p in depts.parent_of.items() if p == d and (k not in doomed_set or k in blocked)]
+        kids = [k for k in children.get(d, ()) if k not in doomed_set or k in blocked]
         names = sorted(depts.code_of.get(k) or depts.lms_code_of.get(k) or k for k in kids)
         if kids:
             probs.append(error("department_has_children", "department",
@@ -108,7 +110,7 @@ def plan_deletes(
             blocked.add(d)
             blocked_by[cid] = {"users": [lg for _, lg in users_in.get(d, [])], "children": names}
         deps = [change_id(Kind.DELETE_DEPARTMENT, depts.lms_code_of.get(k) or k)
-                for k in depts.parent_of if depts.parent_of[k] == d and k in doomed_set]
+                for k in children.get(d, ()) if k in doomed_set]
         deps += moves_out.get(d, [])
         changes.append(Change(cid, Kind.DELETE_DEPARTMENT, code,
                               {"code": (code, None)}, target=d, depends_on=deps, problems=probs))
