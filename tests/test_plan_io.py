@@ -74,3 +74,32 @@ def test_a_saved_plan_reads_back_equal(tmp_path):
     plan = _plan(3000)
     write_plan(plan, tmp_path / "p.json")
     assert read_plan(tmp_path / "p.json") == plan
+
+
+def test_a_plan_edited_by_hand_reads_back_with_a_bom_and_windows_line_ends(tmp_path):
+    plan = _plan(30)
+    write_plan(plan, tmp_path / "p.json")
+    text = (tmp_path / "p.json").read_text(encoding="utf-8")
+    first = plan.changes[1]
+    assert first.id == "update_user:u1"
+    line = next(x for x in text.split("\n") if x.startswith('  {"id":"update_user:u1"'))
+    assert first.decision is Decision.APPROVED
+    edited = text.replace(line, line.replace('"decision":"approved"', '"decision":"rejected"'))
+    (tmp_path / "edited.json").write_bytes(b"\xef\xbb\xbf" + edited.replace("\n", "\r\n").encode("utf-8"))
+    again = read_plan(tmp_path / "edited.json")
+    assert again.by_id()["update_user:u1"].decision is Decision.REJECTED
+    assert len(again.changes) == 30
+
+
+def test_a_misspelt_decision_is_named_with_the_words_that_work(tmp_path):
+    import pytest
+
+    from tui_sync.errors import UsageError
+
+    write_plan(_plan(3), tmp_path / "p.json")
+    text = (tmp_path / "p.json").read_text(encoding="utf-8").replace('"decision":"approved"', '"decision":"aproved"')
+    (tmp_path / "p.json").write_text(text, encoding="utf-8")
+    with pytest.raises(UsageError) as err:
+        read_plan(tmp_path / "p.json")
+    assert "change #2 (update_user:u1): decision 'aproved' is not one of pending, approved, rejected" in str(err.value)
+    assert str(tmp_path / "p.json") in str(err.value)

@@ -7,6 +7,7 @@ objects matched to rows, recorded as managed by a completed apply),
 """
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import tempfile
@@ -76,6 +77,13 @@ def dumps(plan: Plan) -> str:
     return buf.getvalue().decode("utf-8")
 
 
+def _decision(value: Any) -> Decision:
+    try:
+        return Decision(value)
+    except ValueError:
+        raise ValueError(f"decision {value!r} is not one of {', '.join(d.value for d in Decision)}") from None
+
+
 def plan_from_json(d: Any, where: str = "plan") -> Plan:
     try:
         if not isinstance(d, dict) or d.get("version") != VERSION:
@@ -87,12 +95,13 @@ def plan_from_json(d: Any, where: str = "plan") -> Plan:
                     id=c["id"], kind=Kind(c["kind"]), key=c["key"],
                     fields={k: (v[0], v[1]) for k, v in c.get("fields", {}).items()},
                     row=c.get("row"), rule=c.get("rule"), target=c.get("target"),
-                    decision=Decision(c.get("decision", "pending")), depends_on=list(c.get("depends_on", [])),
+                    decision=_decision(c.get("decision", "pending")), depends_on=list(c.get("depends_on", [])),
                     problems=[Problem.from_json(p) for p in c.get("problems", [])],
                     unique_key=c.get("unique_key"),
                 ))
             except (KeyError, ValueError, TypeError, IndexError) as e:
-                raise ValueError(f"change #{i + 1} ({c.get('id', '?') if isinstance(c, dict) else c!r}): {e}") from e
+                label = c.get("id", "?") if isinstance(c, dict) else repr(c)
+                raise ValueError(f"change #{i + 1} ({label}): {e}") from e
         matched = d.get("matched") or {}
         return Plan(
             changes=changes,
@@ -125,7 +134,7 @@ def write_plan(plan: Plan, path: Path) -> None:
 def read_plan(path: Path) -> Plan:
     try:
         with gc_paused():
-            data = orjson.loads(path.read_bytes())
+            data = orjson.loads(path.read_bytes().removeprefix(codecs.BOM_UTF8))  # (an editor's BOM)
     except FileNotFoundError:
         raise UsageError("plan file not found", where=str(path)) from None
     except (OSError, orjson.JSONDecodeError) as e:  # (invalid UTF-8 too)
