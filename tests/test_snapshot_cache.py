@@ -166,3 +166,22 @@ def test_an_apply_leaves_a_fresh_cache_for_the_next_plan(tmp_path, monkeypatch):
     snap = asyncio.run(service.snapshot(ws.config))
     assert sorted(snap.users["login"].to_list()) == ["ann.lee", "bob.new"]
     assert caches(db) == [cache]
+
+
+async def test_a_snapshot_inside_a_batch_neither_reads_nor_writes_the_cache(db: Path):
+    lms = EmbeddedLMS(db)
+    committed, other = load_rows(5)[1], [dict(u, login="x" + u["login"], email="x" + u["email"]) for u in load_rows(5)[1]]
+    try:
+        await lms.load(load_rows()[0], committed)  # committed, with its cache
+        (cache,) = caches(db)
+        kept = cache.read_bytes()
+        with pytest.raises(RuntimeError):
+            async with lms.batch():
+                await lms.load(load_rows()[0], other)  # as many users (load drops the token's triggers)
+                inside = await lms.snapshot()
+                assert sorted(inside.users["login"]) == sorted(u["login"] for u in other)
+                raise RuntimeError("roll the batch back")
+    finally:
+        await lms.close()
+    assert caches(db) == [cache] and cache.read_bytes() == kept  # uncommitted: no file was written for it
+    assert sorted((await snap(db)).users["login"]) == sorted(u["login"] for u in committed)

@@ -220,7 +220,8 @@ class EmbeddedLMS:
                 )
             root = self._root_id(conn)
             departments = read_departments(conn)
-            token = snapshot_token(conn)
+            # (inside a batch the state is not committed: its token names the state before it)
+            token = snapshot_token(conn) if not self._depth else None
             cache = cache_path(self.path, token) if token is not None else None
             users = read_cache(cache, conn) if cache is not None else None
             if users is None:
@@ -534,6 +535,7 @@ class EmbeddedLMS:
         dept_rows, user_rows = validate_load(departments, users)
         with self._transaction() as conn:
             replace_contents(conn, self._root_id(conn), dept_rows, user_rows)
+        await self.warm()  # a new state: the first plan after a large load reads the cache, not SQLite
 
     async def dump(self) -> dict[str, list[dict[str, Any]]]:
         """The contents in the DESIGN §2 `lms dump --json` vocabulary, root left out.
