@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import stat
+import threading
 from pathlib import Path
 
 from tui_sync.errors import SourceError
@@ -15,12 +16,24 @@ from tui_sync.sources.xlsx_reader import read_xlsx
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
 
+_HASH_ALONGSIDE = 4 << 20  # bytes from which the fingerprint is computed while the sheet is parsed
+
+
 def read_bytes(data: bytes, name: str, opts: SheetOptions, content_type: str | None = None) -> Table:
     """Read a whole file's bytes. `name` (a file name, path or URL without credentials) is used to
     guess the format when the content does not tell, and names the source in messages."""
     fmt = detect_format(data, name, content_type)
+    digest = hashlib.sha256()
+    hashing = None
+    if len(data) >= _HASH_ALONGSIDE:  # (hashlib leaves the GIL for large inputs: it runs beside the parse)
+        hashing = threading.Thread(target=digest.update, args=(data,), name="tui-sync: fingerprint", daemon=True)
+        hashing.start()
+    else:
+        digest.update(data)
     table = read_xlsx(data, name, opts) if fmt == "xlsx" else read_csv(data, name, opts)
-    return dataclasses.replace(table, size_bytes=len(data), fingerprint=hashlib.sha256(data).hexdigest())
+    if hashing is not None:
+        hashing.join()
+    return dataclasses.replace(table, size_bytes=len(data), fingerprint=digest.hexdigest())
 
 
 def read_file(path: Path, opts: SheetOptions, max_bytes: int = DEFAULT_MAX_BYTES) -> Table:

@@ -29,7 +29,6 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 
-import fastexcel
 import polars as pl
 
 from tui_sync.errors import ConfigError, SourceError
@@ -83,6 +82,8 @@ def read_xlsx(data: bytes, source: str, opts: SheetOptions) -> Table:
     if not isinstance(header_row, int) or isinstance(header_row, bool) or header_row < 1:
         raise ConfigError(f"header_row must be a whole number from 1 up, not {header_row!r}", where=source,
                           hint="header_row = 1 means the column names are in the first row")
+    import fastexcel  # (here: a run that reads only CSV never loads it)
+
     facts = inspect_zip(data, source)
     try:
         reader = fastexcel.read_excel(data)
