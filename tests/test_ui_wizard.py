@@ -56,7 +56,28 @@ async def test_without_a_config_the_wizard_writes_one_and_ends_in_the_review(fol
     assert raw["departments"]["source"] == {"kind": "file", "path": "departments.csv"}
     assert raw["departments"]["mapping"]["parentCode"] == "Parent code"
     assert raw["users"]["mapping"]["departmentId"] == "Department code"
+    assert raw["users"]["mapping"]["userUniqueKey"] == "Personnel no."  # suggested: HR's usual spelling
     assert raw["policy"]["review"] == ["delete_department", "inactivate_user"]
+
+
+async def test_the_unique_key_note_shows_only_while_the_key_is_unmapped(folder: Path):
+    from textual.widgets import Select
+
+    app = SyncApp(folder / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        for _ in range(6):
+            await press(pilot, "ctrl+n")
+        assert step(app) == "Users mapping"
+        key = app.screen.query_one("#map-users-userUniqueKey", Select)
+        note = app.screen.query_one("#unique-key-note")
+        assert key.value == "Personnel no." and not note.display
+        key.clear()
+        await settle(pilot)
+        assert note.display and "login and email cannot both change" in plain(note)
+        key.value = "Personnel no."
+        await settle(pilot)
+        assert not note.display
 
 
 async def test_a_mistake_is_named_at_its_step_and_back_keeps_what_was_typed(folder: Path):

@@ -30,7 +30,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "status": ("status", "state", "employmentstatus", "active", "статус"),
     "subordination": ("subordination", "supervisor", "manager", "supervisorlogin", "managerlogin", "linemanager", "vorgesetzter", "руководитель"),
     "coSubordination": ("cosubordination", "functionalmanager", "comanager", "matrixmanager", "fachvorgesetzter", "функциональныйруководитель"),
-    "userUniqueKey": ("useruniquekey", "employeeid", "employeenumber", "personnelnumber", "staffid", "personalnummer", "табельныйномер", "uniquekey"),
+    "userUniqueKey": ("useruniquekey", "employeeid", "employeenumber", "employeeno", "personnelnumber", "personnelno",
+                      "staffid", "staffnumber", "staffno", "personalnummer", "personalnr", "табельныйномер",
+                      "табельный", "uniquekey"),
     "phone": ("phone", "phonenumber", "telephone", "mobile", "tel", "telefon", "телефон"),
     "jobTitle": ("jobtitle", "title", "position", "role", "job", "stelle", "funktion", "должность"),
 }

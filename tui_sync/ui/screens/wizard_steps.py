@@ -140,8 +140,9 @@ class SourceStep(Step):
         super().__init__(wizard, **kw)
         self.entity = entity  # "departments" | "users"
         self.title = f"{entity.title()} sheet"
-        self.help = (f"Where HR's {entity} sheet comes from. Only a local file can be read by this version; "
-                     "the other kinds are saved for when their readers arrive.")
+        self.help = (f"Where HR's {entity} sheet comes from: a local file, a file at an address (with a user "
+                     "name and password if it needs them), or a Google Sheet shared with a service account. "
+                     "The next step reads it.")
 
     def compose(self) -> ComposeResult:
         e = self.entity
@@ -340,6 +341,22 @@ class MappingStep(Step):
                                        "sync: such a row becomes a new user (U2).", style=TONE_STYLE["warning"]),
                                   id="unique-key-note"))
         await self.mount_all(widgets)
+        self.show_unique_key_note()
+
+    def show_unique_key_note(self) -> None:
+        """The note on U2 only while userUniqueKey is not mapped."""
+        for note in self.query("#unique-key-note"):
+            w = self.query_one(f"#map-{self.entity}-userUniqueKey")
+            value = w.value if isinstance(w, Select) else w.value.strip()
+            note.display = not value or value is Select.NULL
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == f"map-{self.entity}-userUniqueKey":
+            self.show_unique_key_note()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == f"map-{self.entity}-userUniqueKey":
+            self.show_unique_key_note()
 
     def collect(self) -> None:
         standard, _ = service.mapping_fields(self.lms_entity)
