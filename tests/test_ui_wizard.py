@@ -45,8 +45,9 @@ async def test_without_a_config_the_wizard_writes_one_and_ends_in_the_review(fol
             seen.append(step(app))
         assert seen == ["LMS", "Departments sheet", "Departments preview", "Departments mapping", "Users sheet",
                         "Users preview", "Users mapping", "Schedule and safety", "Dry run"]
-        assert "create_user" in plain(app.screen.query_one("#dryrun-body")) and "293" in plain(
-            app.screen.query_one("#dryrun-body"))
+        dry = plain(app.screen.query_one("#dryrun-body"))
+        assert "create_user" in dry and "293" in dry
+        assert "✖ duplicate_login — 2: users rows 83, 300" in dry  # where the problems are, by code
         assert not (folder / "tui-sync.toml").exists()  # nothing is written before Finish
         await press(pilot, "ctrl+n")
         assert isinstance(app.screen, ReviewScreen)

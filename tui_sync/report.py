@@ -23,6 +23,25 @@ def _where(p: Problem) -> str:
     return ", ".join(bits) or p.entity
 
 
+def problem_groups(problems: list[Problem]) -> list[tuple[str, str, list[Problem]]]:
+    """(severity, code, its problems), errors first, then by code."""
+    by_code: dict[tuple[str, str], list[Problem]] = defaultdict(list)
+    for p in problems:
+        by_code[(p.severity.value, p.code)].append(p)
+    return [(sev, code, probs) for (sev, code), probs in
+            sorted(by_code.items(), key=lambda kv: (kv[0][0] != "error", kv[0][1]))]
+
+
+def rows_of(probs: list[Problem], shown: int = 5) -> str:
+    """Where a group of problems is: "users rows 83, 300" (the first few)."""
+    rows = [p.row for p in probs if p.row is not None]
+    if not rows:
+        return ", ".join(dict.fromkeys(p.key or p.entity for p in probs[:shown]))
+    entity = probs[0].entity
+    more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
+    return f"{entity}s row{'s' if len(rows) > 1 else ''} " + ", ".join(map(str, rows[:shown])) + more
+
+
 def plan_summary(plan: Plan, *, verbose: bool = False) -> str:
     s = plan.summary()
     lines = []
@@ -45,12 +64,9 @@ def plan_summary(plan: Plan, *, verbose: bool = False) -> str:
             row = f" (row {c.row})" if c.row else ""
             mark = "  [blocked]" if c.blocked else ""
             lines.append(f"  {GLYPH[c.kind]} {c.kind.value} {c.key}{row}: {what}{mark}")
-    by_code: dict[tuple[str, str], list[Problem]] = defaultdict(list)
-    for p in plan.problems:
-        by_code[(p.severity.value, p.code)].append(p)
     lines.append("")
     lines.append(f"Problems: {s['errors']} error(s), {s['warnings']} warning(s)")
-    for (sev, code), probs in sorted(by_code.items(), key=lambda kv: (kv[0][0] != "error", kv[0][1])):
+    for sev, code, probs in problem_groups(plan.problems):
         lines.append(f"  {code} — {len(probs)} {sev}{'s' if len(probs) != 1 else ''}")
         for p in probs[:SHOWN_PER_CODE]:
             lines.append(f"    {_where(p)}: {p.message}")

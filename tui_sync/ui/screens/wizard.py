@@ -25,6 +25,7 @@ from ... import service
 from ...config import parse_config
 from ...errors import SyncError
 from ...model import KIND_ORDER
+from ...report import problem_groups, rows_of
 from ..failures import ReportsWorkerErrors
 from ..plan_rows import KIND_TONE, TONE_STYLE, glyph
 from .confirm import ConfirmScreen
@@ -210,6 +211,9 @@ class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
         for k in KIND_ORDER:
             t.append(f"  {glyph(k)} {k.value:<18} {s[k.value]:>7}\n", style=TONE_STYLE[KIND_TONE[k]] if s[k.value] else "dim")
         t.append(f"\nProblems: {s['errors']} error(s), {s['warnings']} warning(s)\n")
+        for sev, code, probs in problem_groups(result.plan.problems):
+            t.append(f"  {'✖' if sev == 'error' else '⚠'} {code} — {len(probs)}: {rows_of(probs)}\n",
+                     style=TONE_STYLE["error" if sev == "error" else "warning"])
         t.append("\nNothing has been changed. Finish writes the configuration to "
                  f"{self.config_path.name} and opens the review, where you approve changes and apply them.",
                  style="dim")
