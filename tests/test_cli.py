@@ -172,3 +172,10 @@ def test_lms_load_of_a_broken_file_changes_nothing(capsys, demo, tmp_path):
     assert os.stat(demo.parent / "lms.sqlite").st_mtime_ns == before
     _, out, _ = run(capsys, demo, "lms", "dump", "--json")
     assert len(json.loads(out)["users"]) == 293
+
+
+def test_apply_says_why_a_blocked_change_was_not_applied(capsys, demo):
+    code, out, _ = run(capsys, demo, "apply", "--approve", "all")
+    assert code == Exit.ROW_ERRORS  # done, but some changes were not applied
+    line = next(x for x in out.splitlines() if "delete_department MOW-CUS" in x)
+    assert line.strip().startswith("[blocked ]") and "it has errors (unresolved)" in line and "None" not in out

@@ -99,6 +99,14 @@ def runs_table(runs: list) -> str:
                       *(run_line(r) for r in runs)])
 
 
+BLOCKED_WHY = "not applied: it has errors (unresolved) or depends on a change that was not applied"
+
+
+def why_not_applied(change) -> str:
+    """A recorded change's error, or what its outcome means when it has none."""
+    return change.error or (BLOCKED_WHY if change.outcome == "blocked" else "")
+
+
 def run_text(run) -> str:
     """A readable log of one run, for a ticket."""
     from .state.runs import totals
@@ -125,8 +133,8 @@ def run_text(run) -> str:
     lines.append("")
     lines.append("Changes:")
     for c in run.changes:
-        err = f" — {c.error}" if c.error else ""
-        lines.append(f"  [{c.outcome:<8}] {c.kind} {c.key}{err}")
+        why = why_not_applied(c)
+        lines.append(f"  [{c.outcome:<8}] {c.kind} {c.key}" + (f" — {why}" if why else ""))
     return "\n".join(lines)
 
 
@@ -145,7 +153,9 @@ def apply_summary(report) -> str:
     failed = [c for c in report.run.changes if c.outcome in ("failed", "stale", "blocked")]
     if failed and len(report.run.changes) > 200:
         lines.append("Not applied:")
-        lines += [f"  [{c.outcome}] {c.kind} {c.key} — {c.error}" for c in failed[:50]]
+        lines += [f"  [{c.outcome}] {c.kind} {c.key} — {why_not_applied(c)}" for c in failed[:50]]
+        if len(failed) > 50:
+            lines.append(f"  … and {len(failed) - 50} more (`tui-sync runs show {report.run.id}`)")
     if report.held:
         lines.append("")
         lines.append(f"{len(report.held)} change(s) held for review, saved to {report.held_path}:")

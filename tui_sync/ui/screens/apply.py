@@ -19,6 +19,7 @@ from textual.worker import get_current_worker
 from ... import service
 from ...config import Config
 from ...model import KIND_ORDER, Decision, Plan
+from ...report import why_not_applied
 from ..failures import ReportsWorkerErrors
 from ..messages import ApplyEnded, ApplyProgressed, ApplyTick
 from ..plan_rows import TONE_STYLE, glyph
@@ -200,8 +201,7 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
             lines.append(Text(run.message, style=TONE_STYLE["warning"]))
         failed = [c for c in run.changes if c.outcome in ("failed", "stale", "blocked")]
         if failed and not self.errors:
-            why = {"blocked": "not applied: it has errors (unresolved) or depends on a change that was not applied"}
-            self.errors = [f"{c.kind} {c.key}: [{c.outcome}] {c.error or why.get(c.outcome, '')}" for c in failed]
+            self.errors = [f"{c.kind} {c.key}: [{c.outcome}] {why_not_applied(c)}" for c in failed]
             self.show_errors()
         lines.append(Text("enter: show this run in Runs · escape: back to the review (the plan is made again)",
                           style="dim"))
