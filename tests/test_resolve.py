@@ -14,6 +14,7 @@ def test_blockers_list_the_users_and_children_the_planner_found(tmp_path):
     users = service.department_blockers(result, by_id["delete_department:mow-cus"])
     assert [u.login for u in users.users] == ["ext.d.fedorov", "pavel.egorov"] and users.users_move
     assert users.users[1].status == "active" and users.children == ()
+    assert users.parent == "MOW"  # where its users most likely go
     kids = service.department_blockers(result, by_id["delete_department:ber-acad"])
     assert [c.code for c in kids.children] == ["TRAINING-EXT"] and kids.users == () and not kids.users_move
     targets = [t.code for t in service.move_targets(result)]

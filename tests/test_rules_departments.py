@@ -126,6 +126,19 @@ def test_d5_department_with_users_is_blocked_and_lists_them():
     assert d.blocked and d.problems[0].code == "department_has_users" and "hand.made" in d.problems[0].message
 
 
+def test_d5_the_problem_names_the_parent_as_a_place_to_move_the_users_to():
+    lms = snapshot([dict(id="1", code="HQ"), dict(id="2", code="OPS", parent="1")],
+                   [dict(id="10", login="hand.made", department="2")])
+    plan = make_plan([HQ], [user("a")], lms, ledger_departments=["1", "2"])
+    [d] = [c for c in plan.changes if c.kind is Kind.DELETE_DEPARTMENT]
+    assert "(--move-users-of OPS --to CODE, e.g. its parent: --to HQ)" in d.problems[0].message
+    top = make_plan([HQ], [user("a")], snapshot([dict(id="1", code="HQ"), dict(id="2", code="OPS")],
+                                                [dict(id="10", login="hand.made", department="2")]),
+                    ledger_departments=["1", "2"])
+    [d] = [c for c in top.changes if c.kind is Kind.DELETE_DEPARTMENT]
+    assert d.problems[0].message.endswith("(--move-users-of OPS --to CODE)")  # a top-level one has no parent
+
+
 def test_d5_users_moved_out_by_the_plan_unblock_the_delete_which_depends_on_the_move():
     lms = snapshot([dict(id="1", code="HQ"), dict(id="2", code="OPS")], [dict(id="10", login="a", department="2")])
     plan = make_plan([HQ], [user("a", "HQ")], lms, ledger_departments=["1", "2"], ledger_users=["10"])

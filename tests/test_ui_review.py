@@ -1,6 +1,8 @@
 """The review pane with Pilot: the plan as a table, decisions, selection, undo, filters, detail, resolve."""
 from __future__ import annotations
 
+from textual.widgets import OptionList
+
 from tui_sync.model import Decision, Kind
 from tui_sync.ui.app import SyncApp
 from tui_sync.ui.screens.confirm import ConfirmScreen
@@ -190,6 +192,8 @@ async def test_resolve_move_users_replans_in_place_and_keeps_decisions(demo):
         await press(pilot, "enter")
         assert [u.login for u in app.screen.blockers.users] == ["ext.d.fedorov", "pavel.egorov"]
         await press(pilot, "m")
+        first = app.screen.query_one(OptionList).get_option_at_index(0)
+        assert "MOW" in str(first.prompt) and "(its parent department)" in str(first.prompt)  # offered first
         for ch in "mow-log":
             await pilot.press(ch)
         await press(pilot, "enter")

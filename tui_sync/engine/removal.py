@@ -96,9 +96,12 @@ def plan_deletes(
         probs: list[Problem] = []
         if users_in.get(d):
             logins = [lg for _, lg in users_in[d]]
+            parent = parent_now.get(d)
+            to = depts.lms_code_of.get(parent) if parent is not None and parent not in doomed_set else None
             probs.append(error("department_has_users", "department",
                                f"department {code} still has {len(logins)} user(s) after this sync: {_listing(logins)}. "
-                               f"Keep the department, or move them (--move-users-of {code} --to CODE)", key=code))
+                               f"Keep the department, or move them (--move-users-of {code} --to "
+                               + (f"CODE, e.g. its parent: --to {to})" if to else "CODE)"), key=code))
         kids = [k for k in children.get(d, ()) if k not in doomed_set or k in blocked]
         names = sorted(depts.code_of.get(k) or depts.lms_code_of.get(k) or k for k in kids)
         if kids:

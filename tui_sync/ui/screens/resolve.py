@@ -69,7 +69,8 @@ class ResolveScreen(ModalScreen[tuple[str, str] | None]):
         parts.append(Text("\nChoices", style="bold"))
         parts.append(Text.assemble(("  k ", "bold"), "keep the department: its delete is rejected, nothing else changes"))
         if b.users:
-            extra = " (the child departments still block the delete)" if b.children else ""
+            extra = " (the child departments still block the delete)" if b.children else \
+                f" (its parent, {b.parent}, comes first)" if b.parent else ""
             parts.append(Text.assemble(("  m ", "bold"),
                                        f"move its {len(b.users)} user(s) to another department{extra}; "
                                        "the plan is made again and every decision is kept"))
@@ -94,7 +95,10 @@ class ResolveScreen(ModalScreen[tuple[str, str] | None]):
     def action_move(self) -> None:
         if not self.blockers.users:
             return
-        items = [(t.code, f"{t.code}  {t.name}" + ("  (new in this plan)" if t.new else "")) for t in self.targets]
+        parent = (self.blockers.parent or "").casefold()
+        targets = sorted(self.targets, key=lambda t: t.code.casefold() != parent)  # the parent first
+        items = [(t.code, f"{t.code}  {t.name}" + ("  (new in this plan)" if t.new else "")
+                  + ("  (its parent department)" if t.code.casefold() == parent else "")) for t in targets]
 
         def picked(code: str | None) -> None:
             if code:
