@@ -2,10 +2,18 @@
 read back whole."""
 from __future__ import annotations
 
+import io
 import json
 
 from tui_sync.model import Change, Decision, Kind, Plan, Resolution, error, warning
-from tui_sync.plan_io import dumps, read_plan, write_plan
+from tui_sync.plan_io import read_plan, write_json, write_plan
+
+
+def dumps(plan: Plan) -> str:
+    buf = io.BytesIO()
+    write_json(plan, buf)
+    return buf.getvalue().decode("utf-8")
+
 
 CHANGE_KEYS = ["id", "kind", "key", "row", "rule", "fields", "decision", "depends_on", "problems",
                "target", "unique_key"]

@@ -8,7 +8,6 @@ objects matched to rows, recorded as managed by a completed apply),
 from __future__ import annotations
 
 import codecs
-import io
 import os
 import tempfile
 from pathlib import Path
@@ -68,13 +67,6 @@ def write_json(plan: Plan, out: BinaryIO) -> None:
         else:
             out.write(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
     out.write(b"\n}\n")
-
-
-def dumps(plan: Plan) -> str:
-    """The plan JSON as text (for a small plan: tests, the UI)."""
-    buf = io.BytesIO()
-    write_json(plan, buf)
-    return buf.getvalue().decode("utf-8")
 
 
 def _decision(value: Any) -> Decision:

@@ -24,12 +24,6 @@ class PlanChanged(Message):
     """The session's plan was replaced (or cleared): panes showing it redraw."""
 
 
-class PlanFailed(Message):
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-
 @dataclass
 class ApplyTick:
     done: int
