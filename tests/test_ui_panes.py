@@ -132,6 +132,18 @@ async def test_runs_pane_lists_runs_and_exports_a_log(demo: Path):
         assert any("saved as CSV" in m for m in messages(app))
 
 
+async def test_a_run_shows_what_was_not_applied_first_with_why(demo: Path):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "A", "y", "g", "y")  # approve everything: the two blocked deletes are not applied
+        await press(pilot, "escape", "5")
+        lines = app.screen.query_one("#run-changes").lines
+        outcomes = [row[0][0] for row in lines]
+        assert outcomes[:2] == ["blocked", "blocked"] and set(outcomes[2:]) == {"applied"}
+        assert "it has errors (unresolved)" in lines[0][3][0]
+
+
 async def test_question_mark_lists_the_keys_with_their_binding_ids(demo):
     app = SyncApp(demo)
     async with app.run_test(size=(100, 30)) as pilot:

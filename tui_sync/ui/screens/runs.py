@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Input, RadioButton, RadioSet, Sta
 from textual.worker import get_current_worker
 
 from ... import service
-from ...report import run_csv, run_text
+from ...report import run_csv, run_text, why_not_applied
 from ..messages import RunsLoaded
 from ..plan_rows import TONE_STYLE
 from ..widgets.lines_view import LinesView
@@ -24,6 +24,9 @@ from .pane import Pane
 OUTCOME_STYLE = {"applied": TONE_STYLE["approved"], "failed": TONE_STYLE["error"], "stale": TONE_STYLE["warning"],
                  "blocked": TONE_STYLE["warning"], "rejected": "dim", "skipped": "dim", "held": TONE_STYLE["warning"]}
 FORMATS = {"txt": "text", "csv": "CSV", "json": "JSON"}
+
+
+_LOOK_FIRST = {"failed": 0, "stale": 0, "blocked": 0, "held": 1, "applied": 2, "skipped": 3}
 
 
 def outcomes(run) -> str:
@@ -171,8 +174,10 @@ class RunsScreen(Pane):
             t.append(f"\n{run.message}", style=TONE_STYLE["warning"])
         info.update(t)
         lv.empty_text = "This run had no changes."
+        # what needs a look first (failed, stale, blocked), then held, applied and skipped, each in journal order
+        shown = sorted(run.changes, key=lambda c: _LOOK_FIRST.get(c.outcome, 1))
         lv.set_lines([[(c.outcome, 10, OUTCOME_STYLE.get(c.outcome, "")), (c.kind, 19, ""), (c.key, 26, "bold"),
-                       (c.error or "", 0, TONE_STYLE["error"] if c.error else "")] for c in run.changes])
+                       (why_not_applied(c), 0, TONE_STYLE["error"] if c.error else "dim")] for c in shown])
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key is None or event.row_key.value is None:
