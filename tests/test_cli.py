@@ -179,3 +179,41 @@ def test_apply_says_why_a_blocked_change_was_not_applied(capsys, demo):
     assert code == Exit.ROW_ERRORS  # done, but some changes were not applied
     line = next(x for x in out.splitlines() if "delete_department MOW-CUS" in x)
     assert line.strip().startswith("[blocked ]") and "it has errors (unresolved)" in line and "None" not in out
+
+
+def test_where_a_group_of_problems_is_names_each_sheet():
+    from tui_sync.model import error
+    from tui_sync.report import rows_of
+
+    probs = [error("missing_value", "department", "name is blank", row=3),
+             error("missing_value", "user", "email is blank", row=3), error("missing_value", "user", "x", row=9)]
+    assert rows_of(probs) == "departments row 3; users rows 3, 9"
+
+
+def test_lms_load_on_a_busy_database_does_not_blame_the_files(capsys, demo, tmp_path, monkeypatch):
+    import sqlite3
+
+    from tui_sync.lms import embedded
+
+    monkeypatch.setattr(embedded, "BUSY_TIMEOUT_MS", 200)  # (how long it waits, not what it then says)
+
+    out_ok = tmp_path / "d.csv"
+    out_ok.write_text("code,name,parentCode\nHQ,Head office,\n", encoding="utf-8")
+    (tmp_path / "u.csv").write_text("login,email,firstName,lastName,departmentId\n", encoding="utf-8")
+    holder = sqlite3.connect(demo.parent / "lms.sqlite", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # someone else is writing the database
+    try:
+        code, _, err = run(capsys, demo, "lms", "load", "--departments", str(out_ok), "--users", str(tmp_path / "u.csv"))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert code != Exit.OK and "busy" in err and "d.csv" not in err
+
+
+def test_a_missing_column_is_never_pointed_at_a_header_already_mapped():
+    from tui_sync.engine.mapping import review_mapping
+
+    report = review_mapping("user", {"login": "login", "email": "E-mail", "firstName": "First", "lastName": "Last",
+                                     "departmentId": "Dept", "Account": "Logins"},
+                            ("Login", "E-mail", "First", "Last", "Dept"))
+    assert report.missing == (("Account", "Logins"),) and "Account" not in report.instead

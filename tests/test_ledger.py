@@ -138,3 +138,20 @@ def test_warm_leaves_a_cache_for_the_next_plan(tmp_path: Path, monkeypatch):
     assert cache_files(tmp_path) == []  # written, not read yet
     ledger.warm()
     assert len(cache_files(tmp_path)) == 1
+
+
+def test_a_cache_file_left_half_written_is_removed_once_it_is_old(tmp_path: Path, monkeypatch):
+    import os
+    import time
+
+    ledger = large(tmp_path, monkeypatch)
+    ledger.users()
+    (cache,) = cache_files(tmp_path)
+    old = tmp_path / f".{cache.name}.12345-dead.tmp"  # a plan stopped while it wrote the cache
+    fresh = tmp_path / f".{cache.name}.12346-live.tmp"  # another process writing right now
+    for f in (old, fresh):
+        f.write_bytes(b"partial")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    ledger.record({}, {"new": None})
+    ledger.users()  # writes the new cache, and tidies up
+    assert not old.exists() and fresh.exists()

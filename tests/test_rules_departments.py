@@ -139,6 +139,21 @@ def test_d5_the_problem_names_the_parent_as_a_place_to_move_the_users_to():
     assert d.problems[0].message.endswith("(--move-users-of OPS --to CODE)")  # a top-level one has no parent
 
 
+def test_d5_the_parent_is_named_as_it_reads_after_the_plan_and_only_when_it_can_take_users():
+    lms = snapshot([dict(id="1", code="HQ", name="Headquarters"), dict(id="2", code="OPS", name="Ops", parent="1")],
+                   [dict(id="10", login="hand.made", department="2")])
+    renamed = [dict(code="HQ-NEW", name="Headquarters", departmentUniqueKey="D-1")]  # HQ renamed (by its key)
+    plan = make_plan(renamed, [user("a", "HQ-NEW")], lms, ledger_departments={"1": "D-1", "2": None})
+    [d] = [c for c in plan.changes if c.kind is Kind.DELETE_DEPARTMENT]
+    assert d.problems[0].message.endswith("e.g. its parent: --to HQ-NEW)")
+    moved = make_plan(renamed, [user("a", "HQ-NEW")], lms, ledger_departments={"1": "D-1", "2": None},
+                      resolutions=[Resolution("OPS", "HQ-NEW")])  # following the hint works
+    assert not [c for c in moved.changes if c.kind is Kind.DELETE_DEPARTMENT][0].blocked
+    broken = make_plan([dict(code="HQ", name="")], [user("a", "HQ")], lms, ledger_departments=["1", "2"])
+    [d] = [c for c in broken.changes if c.kind is Kind.DELETE_DEPARTMENT]
+    assert d.problems[0].message.endswith("--to CODE)")  # HQ's row has an error: not a place to move to
+
+
 def test_d5_users_moved_out_by_the_plan_unblock_the_delete_which_depends_on_the_move():
     lms = snapshot([dict(id="1", code="HQ"), dict(id="2", code="OPS")], [dict(id="10", login="a", department="2")])
     plan = make_plan([HQ], [user("a", "HQ")], lms, ledger_departments=["1", "2"], ledger_users=["10"])

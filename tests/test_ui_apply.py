@@ -58,6 +58,17 @@ async def test_apply_shows_progress_and_ends_on_the_run_summary(demo):
         assert any(u["login"] == "lea.sommer" for u in dump["users"])
 
 
+async def test_the_counts_line_counts_what_was_attempted_not_what_was_skipped(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "a", "g", "y")  # one change approved: 51 are skipped, 2 blocked
+        screen = app.screen
+        assert "1 applied, 2 blocked, 51 skipped" in plain(screen.query_one("#apply-summary"))
+        counts = " ".join(plain(screen.query_one("#apply-counts")).split())
+        assert counts == "3 of 3 done 1 applied 0 failed 0 stale 2 blocked"
+
+
 async def _interrupted(config: Path) -> None:
     cfg = service.load(config)
     cancel = asyncio.Event()

@@ -16,12 +16,14 @@ from __future__ import annotations
 import glob
 import os
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
 CACHE_MIN_ROWS = 20_000  # smaller frames read fast enough; they leave no file behind
+ABANDONED_AFTER = 600.0  # seconds: an unfinished cache file this old has no writer any more
 
 
 def token_triggers(table: str, watched: Sequence[str], prefix: str) -> dict[str, str]:
@@ -86,6 +88,11 @@ def write_cached(path: Path, frame: pl.DataFrame, infix: str) -> None:
         prefix = path.name[:path.name.index(infix) + len(infix)]
         for old in path.parent.glob(glob.escape(prefix) + "*.arrow"):
             if old.name != path.name:
+                old.unlink(missing_ok=True)
+        # and what a writer stopped halfway left (a plan interrupted at once, a killed process)
+        abandoned = time.time() - ABANDONED_AFTER
+        for old in path.parent.glob("." + glob.escape(prefix) + "*.tmp"):
+            if old.stat().st_mtime < abandoned:
                 old.unlink(missing_ok=True)
     except Exception:
         try:

@@ -154,7 +154,8 @@ class Plan:
     vanished_users: list[str] = field(default_factory=list)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     created_at: str | None = None
-    # D5 as data, for resolving: delete change id -> logins and child codes that keep it blocked
+    # D5 as data, for resolving: delete change id -> the logins and child codes that keep it blocked,
+    # and its parent's code when the users can move there ("users", "children", "parent")
     blocked_by: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def __repr__(self) -> str:

@@ -33,13 +33,18 @@ def problem_groups(problems: list[Problem]) -> list[tuple[str, str, list[Problem
 
 
 def rows_of(probs: list[Problem], shown: int = 5) -> str:
-    """Where a group of problems is: "users rows 83, 300" (the first few)."""
-    rows = [p.row for p in probs if p.row is not None]
-    if not rows:
+    """Where a group of problems is: "departments row 3; users rows 83, 300" (the first few of each sheet)."""
+    by_sheet: dict[str, list[int]] = {}
+    for p in probs:
+        if p.row is not None:
+            by_sheet.setdefault(p.entity, []).append(p.row)
+    if not by_sheet:
         return ", ".join(dict.fromkeys(p.key or p.entity for p in probs[:shown]))
-    entity = probs[0].entity
-    more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
-    return f"{entity}s row{'s' if len(rows) > 1 else ''} " + ", ".join(map(str, rows[:shown])) + more
+    parts = []
+    for entity, rows in by_sheet.items():
+        more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
+        parts.append(f"{entity}s row{'s' if len(rows) > 1 else ''} " + ", ".join(map(str, rows[:shown])) + more)
+    return "; ".join(parts)
 
 
 def plan_summary(plan: Plan, *, verbose: bool = False) -> str:

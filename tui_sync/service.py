@@ -19,7 +19,7 @@ import polars as pl
 from .config import STATE_DIR_NAME, Config, EntityConfig, load_config
 from .engine.mapping import MappingReport, review_mapping
 from .engine.planner import Inputs, build_plan
-from .errors import LMSError, SyncError, UsageError
+from .errors import SyncError, UsageError
 from .lms.base import LMS, Snapshot
 from .model import Plan, Resolution
 from .sources.table import Table
@@ -200,15 +200,15 @@ def _embedded(cfg: Config):
 
 
 async def lms_load(cfg: Config, departments: Path, users: Path) -> tuple[int, int]:
+    from .lms.embedded_load import LoadRefused
     from .lms.sheets import read_load_files
 
     deps, us = read_load_files(departments, users)
     lms = _embedded(cfg)
     try:
         await lms.load(deps, us)
-    except LMSError as e:
-        if e.where is None:  # problems of rows ("departments rows 2, 3: …"): name the files they are in
-            e.where = f"{departments} (departments) and {users} (users)"
+    except LoadRefused as e:  # problems of rows ("departments rows 2, 3: …"): name the files they are in
+        e.where = f"{departments} (departments) and {users} (users)"
         raise
     finally:
         await lms.close()

@@ -45,8 +45,9 @@ def _squash(text: str) -> str:
 def suggest(field: str, headers: list[str] | tuple[str, ...], taken: set[str] = frozenset()) -> str | None:
     """The sheet header that most plausibly holds `field`, or None."""
     wanted = {_squash(field), *(_squash(s) for s in SYNONYMS.get(field, ()))}
+    used = {t.casefold() for t in taken}  # (mapped columns match headers regardless of case)
     for h in headers:
-        if h not in taken and _squash(h) in wanted:
+        if h.casefold() not in used and _squash(h) in wanted:
             return h
     return None
 
@@ -57,7 +58,8 @@ def suggest_instead(field: str, column: str, headers: tuple[str, ...], taken: se
     found = suggest(field, headers, taken)
     if found:
         return found
-    by_squash = {_squash(h): h for h in headers if h not in taken}
+    used = {t.casefold() for t in taken}
+    by_squash = {_squash(h): h for h in headers if h.casefold() not in used}
     close = difflib.get_close_matches(_squash(column), list(by_squash), n=1, cutoff=0.75)
     return by_squash[close[0]] if close else None
 

@@ -16,6 +16,17 @@ def _listing(names: list[str]) -> str:
     return shown + (f" and {len(names) - LISTED} more" if len(names) > LISTED else "")
 
 
+def _parent_target(d: str, parent_now: dict, depts: DepartmentStep, doomed: set[str]) -> str | None:
+    """The code `--to` takes for the parent of doomed department `d` (as it reads after the plan),
+    when the parent stays and can take users; else None."""
+    p = parent_now.get(d)
+    if p is None or p in doomed:
+        return None
+    code = depts.code_of.get(p) or depts.lms_code_of.get(p)
+    target = depts.by_code.get(code.casefold()) if code else None
+    return code if target is not None and target.ok and target.ref == p else None
+
+
 def plan_deletes(
     depts: DepartmentStep,
     users: UserStep,
@@ -94,10 +105,9 @@ def plan_deletes(
     for d in doomed:  # children first, so a blocked child blocks its parent
         code = depts.lms_code_of.get(d) or d
         probs: list[Problem] = []
+        to = _parent_target(d, parent_now, depts, doomed_set)
         if users_in.get(d):
             logins = [lg for _, lg in users_in[d]]
-            parent = parent_now.get(d)
-            to = depts.lms_code_of.get(parent) if parent is not None and parent not in doomed_set else None
             probs.append(error("department_has_users", "department",
                                f"department {code} still has {len(logins)} user(s) after this sync: {_listing(logins)}. "
                                f"Keep the department, or move them (--move-users-of {code} --to "
@@ -111,7 +121,8 @@ def plan_deletes(
         cid = change_id(Kind.DELETE_DEPARTMENT, code)
         if probs:
             blocked.add(d)
-            blocked_by[cid] = {"users": [lg for _, lg in users_in.get(d, [])], "children": names}
+            blocked_by[cid] = {"users": [lg for _, lg in users_in.get(d, [])], "children": names,
+                               "parent": [to] if to else []}
         deps = [change_id(Kind.DELETE_DEPARTMENT, depts.lms_code_of.get(k) or k)
                 for k in children.get(d, ()) if k in doomed_set]
         deps += moves_out.get(d, [])

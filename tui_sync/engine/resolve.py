@@ -74,13 +74,9 @@ def blockers(plan: Plan, snapshot: Snapshot, change: Change) -> Blockers:
                            code.casefold() in deletes)
         for code in found["children"]
     )
-    parent_id = row["parent_id"][0] if row.height else None
-    parent = deps.filter(pl.col("id") == parent_id)["code"] if parent_id is not None else None
-    parent_code = parent[0] if parent is not None and parent.len() and parent[0] else None
-    if parent_code is not None and parent_code.casefold() in deletes:
-        parent_code = None  # it goes too
     return Blockers(change.key, name, users, children,
-                    users_move=any(p.code == "department_has_users" for p in change.problems), parent=parent_code)
+                    users_move=any(p.code == "department_has_users" for p in change.problems),
+                    parent=(found.get("parent") or [None])[0])  # as the planner named it (a usable --to)
 
 
 def move_targets(plan: Plan, snapshot: Snapshot) -> list[MoveTarget]:

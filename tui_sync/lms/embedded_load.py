@@ -9,6 +9,11 @@ from ..errors import LMSError
 from ..sources.table import ROW
 from .embedded_schema import STATUSES, TOKEN_TRIGGERS, blank_none, ci
 
+
+class LoadRefused(LMSError):
+    """`lms load`'s rows are not valid: nothing was loaded. (The rows' problems name sheet rows;
+    the caller knows which files they came from.)"""
+
 # `lms load` also takes iSpring's numeric statuses (U5).
 _STATUS_WORDS = {**{s: s for s in STATUSES}, "1": "active", "3": "inactive", "5": "terminated"}
 
@@ -163,7 +168,7 @@ def validate_load(
         listed = problems[:_MAX_LISTED_PROBLEMS]
         more = len(problems) - len(listed)
         text = "\n".join(listed) + (f"\n… and {more} more" if more else "")
-        raise LMSError(
+        raise LoadRefused(
             f"cannot load: {len(problems)} problem(s)\n{text}",
             hint="nothing was loaded; fix the files and load again",
         )

@@ -67,6 +67,9 @@ def apply_question(plan: Plan, cfg: Config) -> tuple[str, Text, bool]:
     return f"Apply {len(todo)} change(s)?", body, danger
 
 
+_COUNTED = ("applied", "failed", "stale", "blocked")  # the outcomes the counts line shows
+
+
 class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
     BINDINGS = [
         Binding("c", "cancel", "Cancel the apply", id="apply.cancel"),
@@ -153,8 +156,8 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
 
     def counts_line(self, done: int, total: int, counts: Counter) -> Text:
         text = Text(f"{done} of {total} done   ")
-        for outcome, style in (("applied", TONE_STYLE["approved"]), ("failed", TONE_STYLE["error"]),
-                               ("stale", TONE_STYLE["warning"]), ("blocked", TONE_STYLE["warning"])):
+        for outcome, style in zip(_COUNTED, (TONE_STYLE["approved"], TONE_STYLE["error"], TONE_STYLE["warning"],
+                                             TONE_STYLE["warning"])):
             text.append(f"{counts.get(outcome, 0)} {outcome}  ", style=style if counts.get(outcome) else "dim")
         if self.cancelling and self.running:
             text.append("cancelling after the current batch…", style="bold")
@@ -189,7 +192,7 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
         t = service.run_outcomes(run)
         bar = self.query_one(ProgressBar)
         bar.update(total=max(bar.total or 1, 1), progress=bar.total or 1)
-        recorded = sum(t.values())  # (with the pending changes the run recorded as blocked)
+        recorded = sum(t.get(o, 0) for o in _COUNTED)  # (with the pending changes the run recorded as blocked)
         self.query_one("#apply-counts", Static).update(self.counts_line(recorded, recorded, Counter(t)))
         title.update(f"Run {run.id}: {run.status}")
         lines = [Text("Outcomes: " + (", ".join(f"{n} {o}" for o, n in sorted(t.items()) if n) or "none"),
