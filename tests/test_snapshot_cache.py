@@ -185,3 +185,23 @@ async def test_a_snapshot_inside_a_batch_neither_reads_nor_writes_the_cache(db: 
         await lms.close()
     assert caches(db) == [cache] and cache.read_bytes() == kept  # uncommitted: no file was written for it
     assert sorted((await snap(db)).users["login"]) == sorted(u["login"] for u in committed)
+
+
+def test_an_apply_whose_cache_cannot_be_rebuilt_is_still_completed(tmp_path, monkeypatch):
+    import asyncio
+
+    from tui_sync import service
+    from tui_sync.errors import LMSError
+    from workspace import Workspace, dept, lms_dept, lms_user, person
+
+    ws = Workspace(tmp_path / "ws")
+    ws.load_lms([lms_dept("HQ")], [lms_user("ann.lee")])
+    ws.sheets([dept("HQ")], [person("ann.lee", Title="Lead"), person("bob.new")])
+    plan = asyncio.run(service.make_plan(ws.config)).plan  # read while the database reads fine
+
+    def fail(*_):
+        raise LMSError("disk I/O error")
+    monkeypatch.setattr(embedded, "read_users", fail)  # the snapshot after the writes cannot be read
+    report = asyncio.run(service.apply(ws.config, plan=plan, approve="all"))
+    assert report.run.status == "completed"
+    assert {c.outcome for c in report.run.changes} == {"applied"}

@@ -241,13 +241,17 @@ class EmbeddedLMS:
 
     async def warm(self) -> None:
         """After a run of writes: rebuild the snapshot cache now, so that the next plan reads it
-        instead of SQLite (a large LMS only; a small one has no cache)."""
-        with self._reading() as conn:
-            if conn is None:
-                return
-            n = conn.execute("SELECT count(*) FROM users").fetchone()[0]
-        if n >= SNAPSHOT_CACHE_MIN_USERS:
-            await self.snapshot()
+        instead of SQLite (a large LMS only; a small one has no cache). Best effort: the writes are
+        done, and a database that cannot be read now is reported by the next plan."""
+        try:
+            with self._reading() as conn:
+                if conn is None:
+                    return
+                n = conn.execute("SELECT count(*) FROM users").fetchone()[0]
+            if n >= SNAPSHOT_CACHE_MIN_USERS:
+                await self.snapshot()
+        except (LMSError, sqlite3.Error):
+            pass
 
     def _root_id(self, conn: sqlite3.Connection) -> int:
         row = conn.execute("SELECT id FROM departments WHERE is_root = 1").fetchone()
