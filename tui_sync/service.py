@@ -80,7 +80,8 @@ class PlanResult:
 
 async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
                     sources: Sources | None = None, *, progress=None) -> PlanResult:
-    """Read everything and plan. Writes nothing (L1). `progress(done, total)` follows downloads.
+    """Read everything and plan. Changes nothing in the LMS or the ledger (L1); a large LMS or ledger
+    may leave a cache file of what was read. `progress(done, total)` follows downloads.
 
     The sources, the ledger and the LMS are read at the same time (sources and ledger on
     threads; the readers spend their time in polars, SQLite, hashing or the network, all
