@@ -65,12 +65,16 @@ def cache_file(database: Path, infix: str, token: bytes) -> Path:
     return database.with_name(f"{database.name}{infix}{token.hex()}.arrow")
 
 
-def read_cached(path: Path) -> pl.DataFrame | None:
-    """The cached frame, or None when there is none or it cannot be read (then the database is read)."""
+def read_cached(path: Path, conn: sqlite3.Connection, table: str) -> pl.DataFrame | None:
+    """The cached frame, or None when there is none, it cannot be read or it does not hold as many
+    rows as `table` (then the database is read)."""
     try:
-        return pl.read_ipc(path) if path.is_file() else None
+        frame = pl.read_ipc(path) if path.is_file() else None
     except Exception:  # damaged or unreadable: read the database instead
         return None
+    if frame is None or frame.height != conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
+        return None
+    return frame
 
 
 def write_cached(path: Path, frame: pl.DataFrame, infix: str) -> None:

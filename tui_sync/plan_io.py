@@ -41,16 +41,19 @@ def _write_lines(out: BinaryIO, items: list[Any], first_key: bytes) -> None:
     out.write(b"\n]")
 
 
+_ONE_PER_LINE = {"changes": b'id"', "problems": b'severity"'}  # the lists written an item per line, by first key
+
+
 def write_json(plan: Plan, out: BinaryIO) -> None:
     """The plan JSON (UTF-8) with each top-level key, change and problem on its own line:
     readable and diffable by a person. Changes and problems are dataclasses that orjson writes
     natively, their keys in the order of their fields (DESIGN §2's order). Written in pieces:
     a large plan's text is never held, or copied, whole."""
-    small = {
+    parts = {
         "version": VERSION,
         "summary": plan.summary(),
-        "changes": None,
-        "problems": None,
+        "changes": plan.changes,
+        "problems": plan.problems,
         "resolutions": plan.resolutions,
         "matched": {"departments": plan.matched_departments, "users": plan.matched_users},
         "vanished": {"departments": plan.vanished_departments, "users": plan.vanished_users},
@@ -58,12 +61,10 @@ def write_json(plan: Plan, out: BinaryIO) -> None:
         "created_at": plan.created_at,
     }
     out.write(b"{\n")
-    for i, (key, value) in enumerate(small.items()):
+    for i, (key, value) in enumerate(parts.items()):
         out.write(b'%s"%s": ' % (b",\n" if i else b"", key.encode()))
-        if key == "changes":
-            _write_lines(out, plan.changes, b'id"')
-        elif key == "problems":
-            _write_lines(out, plan.problems, b'severity"')
+        if key in _ONE_PER_LINE:
+            _write_lines(out, value, _ONE_PER_LINE[key])
         else:
             out.write(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
     out.write(b"\n}\n")

@@ -31,15 +31,13 @@ def snapshot_token(conn: sqlite3.Connection) -> bytes | None:
 
 def read_cache(path: Path, conn: sqlite3.Connection) -> pl.DataFrame | None:
     """The cached users frame, or None when there is none or it does not look whole."""
-    users = read_cached(path)
+    users = read_cached(path, conn, "users")
     if users is None:
         return None
     schema = users.schema
     if list(schema)[:len(USER_SCHEMA)] != list(USER_SCHEMA) or any(
         dtype != pl.String for dtype in schema.values()
     ) or not all(c.startswith(CUSTOM_PREFIX) for c in list(schema)[len(USER_SCHEMA):]):
-        return None
-    if users.height != conn.execute("SELECT count(*) FROM users").fetchone()[0]:
         return None
     return users
 

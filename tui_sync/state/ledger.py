@@ -85,9 +85,8 @@ class Ledger:
         token = read_token(conn, _TOKEN_TABLE) if table == _TABLES["users"] else None
         cache = cache_file(self.path, _USERS_CACHE, token) if token is not None else None
         if cache is not None:
-            frame = read_cached(cache)
-            if frame is not None and frame.schema == LEDGER_SCHEMA and \
-                    frame.height == conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
+            frame = read_cached(cache, conn, table)
+            if frame is not None and frame.schema == LEDGER_SCHEMA:
                 return frame
         frame = read_columns(conn, f"(SELECT lms_id, key FROM {table} ORDER BY rowid)",
                              (("lms_id", "lms_id", pl.String), ("key", "key", pl.String)))
