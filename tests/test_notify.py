@@ -18,6 +18,7 @@ from tui_sync.cli import main
 from tui_sync.daemon import Daemon
 from tui_sync.errors import Exit
 from tui_sync.schedule import UTC
+from tui_sync.state.runs import RunStore
 from workspace import Workspace, dept, lms_dept, lms_user, person
 
 WRITE_STDIN = "import sys, pathlib; pathlib.Path(sys.argv[1]).write_bytes(sys.stdin.buffer.read())\n"
@@ -137,8 +138,11 @@ def test_a_failed_run_is_notified(tmp_path, capsys):
     (ws.root / "users.csv").write_text("Login,Email,First,Last,Dept,Status,Supervisor,Title\n")
     assert main(["--config", str(ws.root / "tui-sync.toml"), "run"]) == Exit.UNREADABLE
     sent = json.loads(out.read_text())
-    assert sent["status"] == "failed" and sent["exit_code"] == Exit.UNREADABLE and sent["run_id"] is None
+    assert sent["status"] == "failed" and sent["exit_code"] == Exit.UNREADABLE
     assert "no data rows" in sent["errors"][0]["message"]
+    # the failed run is in the history, and the notification names it
+    (recorded,) = RunStore(ws.root / ".tui-sync").list()
+    assert recorded.status == "failed" and sent["run_id"] == recorded.id and sent["trigger"] == "run"
 
 
 @pytest.mark.parametrize("kind", ["exit status", "missing program", "webhook 500", "webhook refused"])
@@ -198,6 +202,7 @@ def test_the_daemon_notifies_a_skipped_slot(tmp_path):
     assert sent["slot"] == "2025-06-02 07:00 UTC"
 
 
-def test_redact_cuts_query_strings_that_may_carry_tokens():
+def test_redact_cuts_query_strings_and_deep_paths_that_may_carry_tokens():
     text = "cannot read https://files.example/org.xlsx?sig=abc123&exp=1 (HTTP 403)"
-    assert notify.redact(text) == "cannot read https://files.example/org.xlsx?… (HTTP 403)"
+    assert notify.redact(text) == "cannot read https://files.example/org.xlsx (HTTP 403)"
+    assert notify.redact("posted to https://hooks.example/services/T0/B0/XYZ") == "posted to https://hooks.example/services/…"

@@ -91,7 +91,7 @@ def test_downloads_a_csv_with_basic_auth_over_https(server, pki, tmp_path):
     assert table.headers == ("Code", "Name", "Parent code")
     assert table.df.get_column("Code").to_list() == ["007", "HQ"]
     assert table.df.get_column(ROW).to_list() == [2, 3]
-    assert table.format == "csv" and table.size_bytes == len(CSV) and table.source == url
+    assert table.format == "csv" and table.size_bytes == len(CSV) and table.source == server.url("/hr/…")  # O1
     hit = server.hits("/hr/departments.csv")[-1]
     assert hit.headers["authorization"] == basic_auth("hr", PASSWORD)
     assert PASSWORD not in hit.path and not hit.query  # never in the URL
@@ -177,7 +177,7 @@ def test_redirect_to_another_sites_login_page_names_where_it_went(server, other,
     login = other.route("/sso/login", Reply(body=LOGIN_PAGE, headers={"Content-Type": "text/html"}))
     url = server.redirect("/users.xlsx", login + "?next=/users.xlsx&session=SESSIONSECRET")
     err = fail(source(url, pki), tmp_path)
-    assert "this is a web page, not the file" in err.message and other.url("/sso/login") in err.message
+    assert "this is a web page, not the file" in err.message and other.url("/sso/…") in err.message  # O1
     assert "SESSIONSECRET" not in str(err)
 
 

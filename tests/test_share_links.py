@@ -73,9 +73,14 @@ def test_a_non_sheets_link_for_google_sheets_is_explained():
     assert "not a Google Sheets link" in str(err.value) and "Save as Google Sheets" in str(err.value)
 
 
-def test_redact_url_drops_credentials_query_and_fragment():
+def test_redact_url_drops_credentials_query_fragment_and_all_but_the_first_path_segment():
+    # O1: webhook and share-link paths are often secrets too
     assert redact_url("https://hr:s3cret@files.example.com:8443/a/users.csv?token=abc#x") == \
-        "https://files.example.com:8443/a/users.csv"
+        "https://files.example.com:8443/a/…"
+    assert redact_url("https://hooks.slack.com/services/T000/B000/XYZSECRET") == "https://hooks.slack.com/services/…"
+    assert redact_url("https://docs.google.com/spreadsheets/d/1AbCdEfGhIjKlMnOpQrStUv/edit#gid=0") == \
+        "https://docs.google.com/spreadsheets/…"
+    assert redact_url("https://files.example/org.xlsx?sig=abc") == "https://files.example/org.xlsx"
     text = redact_text("failed: https://u:p@h.example/x?sig=SECRET and http://other/y?k=v")
     assert "SECRET" not in text and "u:p" not in text and "k=v" not in text
     assert "https://h.example/x" in text

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -17,8 +19,9 @@ from pathlib import Path
 from . import service
 from .config import CONFIG_NAME
 from .errors import Exit, SyncError, UsageError
+from .files import write_output
 from .model import Resolution
-from .plan_io import read_plan, write_json, write_plan
+from .plan_io import read_plan, write_json
 from .report import apply_summary, plan_summary, run_csv, run_text, runs_table
 
 
@@ -37,8 +40,8 @@ def _resolutions(args: argparse.Namespace) -> list[Resolution]:
 def cmd_plan(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
     plan = asyncio.run(service.make_plan(cfg, _resolutions(args), progress=_download())).plan
-    if args.out:
-        write_plan(plan, args.out)
+    if args.out:  # O2: a symlink is followed, /dev/null or a FIFO written through, never replaced
+        write_output(args.out, lambda out: write_json(plan, out), what="the plan")
         _err(f"plan saved to {args.out}")
     if args.json:
         sys.stdout.flush()
@@ -156,12 +159,17 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from . import notify
+    from .state.lock import SyncRunning
 
     cfg = service.load(args.config)
+    before = service.latest_run_id(cfg)
     try:
         report = asyncio.run(service.run(cfg, progress=_progress(), download=_download()))
-    except Exception as e:  # tell [notify] that the run failed, then report it as usual
-        notify.send_sync(cfg, notify.summary(cfg, error=e))
+    except SyncRunning:  # another sync is doing the work: nothing failed, nobody is told (O3)
+        raise
+    except Exception as e:  # tell [notify] that the run failed (with the run it left), then report it as usual
+        run = service.failed_run(cfg, before, e)
+        notify.send_sync(cfg, notify.summary(cfg, error=e, run=run))
         raise
     print(apply_summary(report))
     data = notify.summary(cfg, report=report)  # its exit code also counts the plan's row errors
@@ -310,6 +318,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush does not fail on the closed pipe."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func = getattr(args, "func", cmd_ui)
@@ -321,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted; nothing more was changed")
         return 130
+    except BrokenPipeError:  # `tui-sync runs show 1 | head`: the reader has all it wants (O3)
+        _quiet_stdout()
+        return 128 + signal.SIGPIPE
     except Exception as e:  # a bug: say so plainly; the traceback only when asked for
         if os.environ.get("TUI_SYNC_DEBUG"):
             traceback.print_exc()

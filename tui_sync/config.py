@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .model import DEPARTMENT_FIELDS, DEPARTMENT_REQUIRED, USER_REQUIRED, USER_STANDARD_FIELDS, Kind
+from .safe_text import redact_text
 from .sources.table import SheetOptions
 
 CONFIG_NAME = "tui-sync.toml"
@@ -700,10 +701,12 @@ def _type_name(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    """A found value for a message: `"eight" (a string)`. Tables are never shown (secrets are tables)."""
+    """A found value for a message: `"eight" (a string)`. Tables are never shown (secrets are tables);
+    addresses are redacted (O1); JSON quoting escapes control characters (F4)."""
     if isinstance(value, (dict, list)):
         return f"a list of {len(value)}" if isinstance(value, list) else _type_name(value)
     if isinstance(value, str):
+        value = redact_text(value)  # O1: an address is shown without its token, query or deeper path
         shown = json.dumps(value if len(value) <= 60 else value[:57] + "…", ensure_ascii=False)
     elif isinstance(value, bool):
         shown = str(value).lower()

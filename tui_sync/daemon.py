@@ -44,6 +44,7 @@ from typing import Any
 from . import notify, service
 from .config import Config, load_config
 from .errors import Exit, SyncError, UsageError
+from .files import open_private, private_dir
 from .schedule import UTC, Slot, due, next_slot, next_slots, zone, zone_name
 from .state.lock import SyncLock, SyncRunning
 from .state.runs import RunStore
@@ -110,11 +111,18 @@ class DaemonState:
 
     def save(self, last_slot: dt.datetime, **info: Any) -> None:
         data = {"last_slot": last_slot.astimezone(UTC).isoformat(), **info}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".daemon.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=1)
         os.replace(tmp, self.path)
+
+
+class _PrivateLog(logging.handlers.RotatingFileHandler):
+    """The daemon's log file, created 0600 (it names logins; O2), and so is each new one after a rotation."""
+
+    def _open(self):  # type: ignore[override]
+        return open(open_private(Path(self.baseFilename)), "a", encoding=self.encoding, errors=self.errors)
 
 
 @contextlib.contextmanager
@@ -123,9 +131,9 @@ def logging_to(cfg: Config, *, stderr: bool = True) -> Iterator[logging.Logger]:
     logger = logging.getLogger("tui_sync.daemon")
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    cfg.state.mkdir(parents=True, exist_ok=True)
+    private_dir(cfg.state)
     fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s")
-    handlers: list[logging.Handler] = [logging.handlers.RotatingFileHandler(
+    handlers: list[logging.Handler] = [_PrivateLog(
         cfg.state / LOG_NAME, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")]
     if stderr:
         handlers.append(logging.StreamHandler(sys.stderr))

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
+from .files import open_private
+
 CACHE_MIN_ROWS = 20_000  # smaller frames read fast enough; they leave no file behind
 ABANDONED_AFTER = 600.0  # seconds: an unfinished cache file this old has no writer any more
 
@@ -82,12 +84,11 @@ def write_cached(path: Path, frame: pl.DataFrame, infix: str) -> None:
     kind. Best effort: a folder that cannot be written only means no cache."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
     try:
-        frame.write_ipc(tmp, compression="lz4")
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        # created 0600: the frame holds logins and personal data (O2)
+        with open(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as out:
+            frame.write_ipc(out, compression="lz4")
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, path)
         prefix = path.name[:path.name.index(infix) + len(infix)]
         for old in path.parent.glob(glob.escape(prefix) + "*.arrow"):

@@ -5,25 +5,27 @@ JSON, goes to `[notify] command` on its standard input and is POSTed to
 `[notify] webhook` — when the run failed, held changes or has row errors, or
 after every run with `always = true`. A notifier that fails is logged and
 never fails the sync. The summary never carries a secret: no source
-addresses, no credentials, and query strings are cut from any address in a
-message.
+addresses, no credentials, and every address in a message is redacted
+(`safe_text.redact_url`, O1). The command runs with a minimal environment (O1):
+PATH, HOME, LANG, LC_*, TZ and `TUI_SYNC_*`, never the variables that hold this
+configuration's secrets.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import re
+import os
 import shlex
 import sys
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from .config import Config
 from .errors import Exit, SyncError
+from .safe_text import redact_url, safe_message
 from .state.runs import Run, RunStore, totals
 
 SCHEMA = "tui-sync.run-summary/1"
@@ -32,21 +34,38 @@ COMMAND_TIMEOUT = 30.0
 WEBHOOK_TIMEOUT = 10.0
 RETRY_PAUSE = 2.0
 FAILED = ("failed", "stale", "blocked")
-_QUERY = re.compile(r"(https?://[^\s?#]+)[?#][^\s'\"]*")
+COMMAND_ENV = ("PATH", "HOME", "LANG", "TZ")  # and LC_*, TUI_SYNC_* (O1)
 
 
 @dataclass(frozen=True)
 class Delivery:
     """What became of one notifier: for the log and for tests."""
 
-    to: str  # "command prog" or "webhook host" (never the full address: it may carry a token)
+    to: str  # "command prog" or "webhook host/first-segment/…" (never the full address: it may carry a token)
     ok: bool
     detail: str = ""
 
 
 def redact(text: str | None) -> str | None:
-    """Cut query strings and fragments from addresses (signed links carry tokens there)."""
-    return _QUERY.sub(r"\1?…", text) if text else text
+    """A message as it may leave tui_sync (O1, F4): addresses redacted, control characters escaped."""
+    return safe_message(text) if text else text
+
+
+def command_env(cfg: Config, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The notify command's environment (O1): PATH, HOME, LANG, LC_*, TZ and TUI_SYNC_* only, and
+    never a variable that holds one of this configuration's secrets."""
+    environ = dict(os.environ if environ is None else environ)
+    secret_vars = {s.env for s in _secrets(cfg) if s.env}
+    return {k: v for k, v in environ.items()
+            if (k in COMMAND_ENV or k.startswith(("LC_", "TUI_SYNC_"))) and k not in secret_vars}
+
+
+def _secrets(cfg: Config) -> list[Any]:
+    """Every `Secret` the configuration names (LMS, sources)."""
+    found = [cfg.lms.client_secret, cfg.lms.password]
+    for entity in (cfg.departments, cfg.users):
+        found += [entity.source.password, entity.source.service_account]
+    return [s for s in found if s is not None]
 
 
 def summary(cfg: Config, *, report: Any = None, error: BaseException | None = None, trigger: str = "run",
@@ -173,7 +192,7 @@ async def _command(command: str, body: bytes, cfg: Config) -> Delivery:
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE, cwd=cfg.base_dir)
+            stderr=asyncio.subprocess.PIPE, cwd=cfg.base_dir, env=command_env(cfg))
     except OSError as e:
         return Delivery(to, False, f"cannot start it: {e.strerror or e}")
     try:
@@ -184,12 +203,12 @@ async def _command(command: str, body: bytes, cfg: Config) -> Delivery:
         return Delivery(to, False, f"no answer within {COMMAND_TIMEOUT:g} s; stopped it")
     if proc.returncode != 0:
         last = (err or b"").decode(errors="replace").strip().splitlines()[-1:] or [""]
-        return Delivery(to, False, f"exit status {proc.returncode}" + (f": {last[0][:200]}" if last[0] else ""))
+        return Delivery(to, False, f"exit status {proc.returncode}" + (f": {redact(last[0][:200])}" if last[0] else ""))
     return Delivery(to, True)
 
 
 async def _webhook(url: str, body: bytes, retry_pause: float) -> Delivery:
-    to = f"webhook {urlsplit(url).hostname}"  # the path of a webhook address is often its secret
+    to = f"webhook {redact_url(url)}"  # the path of a webhook address is often its secret
     detail = ""
     headers = {"Content-Type": "application/json", "User-Agent": "tui-sync"}
     async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT, follow_redirects=False) as client:

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from .errors import UsageError
+from .files import private_dir
 from .gcpause import gc_paused
 from .model import Change, Decision, Kind, Plan, Problem, Resolution
 
@@ -112,8 +113,9 @@ def plan_from_json(d: Any, where: str = "plan") -> Plan:
 
 
 def write_plan(plan: Plan, path: Path) -> None:
-    """Atomically: a half-written plan must never be applied."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Atomically: a half-written plan must never be applied. For plans in the state folder
+    (mode 0600 in a 0700 folder, O2); an output the operator names goes through `files.write_output`."""
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".plan-", suffix=".json")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -16,6 +16,7 @@ import tomli_w
 
 from .config import Secret
 from .errors import ConfigError
+from .files import private_dir
 
 SECRETS_FILE = "secrets.toml"
 
@@ -56,7 +57,7 @@ def store_secret(state_dir: Path, name: str, value: str) -> None:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"the secret {name!r} is empty; nothing was stored")
     state_dir = Path(state_dir)
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(state_dir)
     target = state_dir / SECRETS_FILE
     # An existing file with a loose mode is still read here: rewriting it is what fixes the mode.
     secrets = _stored(state_dir, check_mode=False)

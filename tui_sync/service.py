@@ -314,6 +314,34 @@ def run_details(cfg: Config, run_id: int):
     return run
 
 
+def latest_run_id(cfg: Config) -> int | None:
+    """The newest run's id; None when there is none or the history cannot be read."""
+    from .state.runs import RunStore
+
+    try:
+        runs = RunStore(cfg.state).list(1)
+    except SyncError:
+        return None
+    return runs[0].id if runs else None
+
+
+def failed_run(cfg: Config, before: int | None, error: BaseException, trigger: str = "run"):
+    """The run an unattended sync that failed with `error` left in the history: the apply it
+    started (interrupted by the error), the failed run it recorded, or — when it recorded none —
+    a `failed` run recorded now. None when the history cannot be written (a full disk)."""
+    from .safe_text import safe_message
+    from .state.runs import RunStore
+
+    store = RunStore(cfg.state)
+    try:
+        newest = latest_run_id(cfg)
+        if newest is not None and newest != before:
+            return store.get(newest)
+        return store.record_event(trigger, "failed", str(cfg.path), safe_message(error))
+    except SyncError:
+        return None
+
+
 def unfinished_run(cfg: Config):
     from .state.runs import RunStore
 

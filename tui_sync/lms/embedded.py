@@ -26,6 +26,7 @@ from typing import Any, AsyncIterator
 import polars as pl
 
 from ..errors import LMSError
+from ..files import create_private
 from ..frame_cache import renew_token
 from .base import (
     CUSTOM_PREFIX,
@@ -103,6 +104,9 @@ class EmbeddedLMS:
         """The connection, opening the file on first use; None for a read of a missing file."""
         if self._conn is not None:
             return self._conn
+        if self.path.exists() and not self.path.is_file():  # SQLite would leave `<device>-journal` beside it
+            raise LMSError("the embedded LMS path is not a regular file (a device, a FIFO or a folder)",
+                           where=str(self.path), hint="set [lms] path to a .sqlite file (it is created if missing)")
         if not self.path.exists():
             if not for_write:
                 return None
@@ -112,6 +116,7 @@ class EmbeddedLMS:
                     hint="check [lms] path in the config, or run `tui-sync lms load` to create one",
                 )
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            create_private(self.path)  # it holds personal data: 0600, as its journal files (O2)
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:

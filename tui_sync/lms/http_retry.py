@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import httpx
 
 from ..errors import LMSError
+from ..safe_text import redact_text
 
 log = logging.getLogger("tui_sync.lms.http")
 
@@ -144,7 +145,7 @@ class Requester:
         self.client = client
         self.limiter = RateLimiter(rate, burst=burst)
         self.retry = retry
-        self.service = service
+        self.service = redact_text(service)  # O1: it names the LMS in every message
         self.auth: Auth | None = None
         self._slots = asyncio.Semaphore(concurrency)
 
@@ -153,7 +154,7 @@ class Requester:
             for secret in self.auth.secrets():
                 if secret and len(secret) >= 4:
                     text = text.replace(secret, REDACTED)
-        return text
+        return redact_text(text)
 
     async def request(
         self,

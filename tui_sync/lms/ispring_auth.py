@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Mapping
 
 from ..errors import LMSError
+from ..safe_text import redact_url
 from .http_retry import ApiError, Requester
 
 log = logging.getLogger("tui_sync.lms.ispring")
@@ -146,7 +147,7 @@ class LegacyHeaders:
         source = f" (the password comes from {self._secret_source})" if self._secret_source else ""
         self._refusal = LMSError(
             f"iSpring Learn refused the login {self.login!r} and its password for the account "
-            f"{self.account_url} while trying to {what}",
+            f"{redact_url(self.account_url)} while trying to {what}",
             where=self._requester.service,
             hint=f"check account_url, login and password in [lms]{source}, "
                  "or switch to an API client (client_id and client_secret)",

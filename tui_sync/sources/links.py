@@ -9,8 +9,7 @@ we know into the address of the file itself:
 - Google Drive `…/file/d/ID/view` or `…/open?id=ID` → `…/uc?export=download&id=ID`;
 - Dropbox `?dl=0` (or no `dl`) → `dl=1`.
 
-`redact_url` is the only way a URL goes into a message or log: no user name,
-password, query string (tokens live there: Dropbox `rlkey`, signed URLs) or fragment.
+URLs go into messages only through `safe_text.redact_url` (O1), re-exported here.
 """
 from __future__ import annotations
 
@@ -19,13 +18,13 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tui_sync.errors import ConfigError
+from tui_sync.safe_text import redact_text, redact_url
 
 _SHEET_ID = re.compile(r"/spreadsheets/(?:u/\d+/)?d/([A-Za-z0-9_-]{10,})")
 _PUBLISHED = re.compile(r"/spreadsheets/(?:u/\d+/)?d/e/([A-Za-z0-9_-]{10,})")
 _DRIVE_FILE = re.compile(r"/file/(?:u/\d+/)?d/([A-Za-z0-9_-]{10,})")
 _BARE_ID = re.compile(r"[A-Za-z0-9_-]{20,}")
 _GID = re.compile(r"(?:^|[&?#])gid=(\d+)")
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 
 
 @dataclass(frozen=True)
@@ -39,26 +38,6 @@ class DownloadLink:
 class SheetLink:
     spreadsheet_id: str
     gid: int | None  # the tab's sheetId from `#gid=`, None when the link names no tab
-
-
-def redact_url(url: str) -> str:
-    """`scheme://host[:port]/path`: the URL without credentials, query string or fragment."""
-    try:
-        parts = urlsplit(str(url).strip())
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "<an unreadable address>"
-    if not parts.scheme or not host:
-        return re.split(r"[?#]", str(url).split("@")[-1], maxsplit=1)[0]
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    return urlunsplit((parts.scheme.lower(), host + port, parts.path, "", ""))
-
-
-def redact_text(text: str) -> str:
-    """Every URL inside `text` (e.g. an exception's message) redacted."""
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), str(text))
 
 
 def origin(url: str) -> tuple[str, str, int]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ..errors import SyncError
+from ..files import create_private, private_dir
 from ..frame_cache import (
     CACHE_MIN_ROWS,
     cache_file,
@@ -30,6 +30,7 @@ from ..frame_cache import (
     write_cached,
 )
 from ..sqlite_frames import read_columns
+from .failures import StateError, check_folder, state_failure
 
 STATE_FILE = "state.sqlite"
 LEDGER_SCHEMA: dict[str, type[pl.DataType]] = {"lms_id": pl.String, "key": pl.String}
@@ -40,8 +41,7 @@ _TOKEN_SCHEMA = token_schema(_TOKEN_TABLE, token_triggers(_TOKEN_TABLE, tuple(_T
 _USERS_CACHE = ".ledger-users-v1-"  # `state.sqlite.ledger-users-v1-<token hex>.arrow`
 
 
-class LedgerError(SyncError):
-    """The state file could not be read or written."""
+LedgerError = StateError  # the state file could not be read or written (O3)
 
 
 class Ledger:
@@ -60,6 +60,7 @@ class Ledger:
         return self._read("users")
 
     def _read(self, entity: str) -> pl.DataFrame:
+        check_folder(self.state_dir)  # a file there is not "nothing managed yet" (O3)
         if not self.path.exists():
             return pl.DataFrame(schema=LEDGER_SCHEMA)
         table = _TABLES[entity]
@@ -74,11 +75,8 @@ class Ledger:
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
                 ).fetchone()
                 frame = self._rows(conn, table) if exists else None
-        except sqlite3.Error as exc:
-            raise LedgerError(
-                f"cannot read the ledger: {exc}", where=str(self.path),
-                hint="check the state folder's permissions; if the file is damaged, move it aside (the next sync re-learns what it manages by code, login and email)",
-            ) from exc
+        except (sqlite3.Error, OSError) as exc:
+            raise state_failure(exc, self.path, "read the ledger", self.state_dir) from exc
         return frame if frame is not None else pl.DataFrame(schema=LEDGER_SCHEMA)
 
     def _rows(self, conn: sqlite3.Connection, table: str) -> pl.DataFrame:
@@ -130,7 +128,8 @@ class Ledger:
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.state_dir)
+            create_private(self.path)  # 0600, and so are its -wal and -shm files (O2)
             with closing(sqlite3.connect(self.path, isolation_level=None)) as conn:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -149,7 +148,4 @@ class Ledger:
                     raise
                 conn.execute("COMMIT")
         except (sqlite3.Error, OSError) as exc:
-            raise LedgerError(
-                f"cannot write the ledger: {exc}", where=str(self.path),
-                hint="check that the state folder is writable and that no other tui-sync holds it",
-            ) from exc
+            raise state_failure(exc, self.path, "write the ledger", self.state_dir) from exc

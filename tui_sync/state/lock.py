@@ -2,18 +2,25 @@
 
 An advisory `flock` on `<state>/sync.lock`: the kernel releases it when the
 holder dies, so a lock left by a dead process is recovered by itself. The
-file's text says who holds it, for the message a second sync gets.
+file's text says who holds it (pid, host, since), for the message a second sync gets.
+The file is never followed through a symlink (O2): a link there is refused, so
+the lock can never truncate another file.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import socket
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
-from ..errors import SyncError, Exit
+from ..errors import Exit, SyncError
+from ..files import PRIVATE_FILE, private_dir
+from .failures import StateError, check_folder, state_failure
 
 
 class SyncRunning(SyncError):
@@ -35,25 +42,59 @@ class SyncLock:
 
     def holder(self) -> dict | None:
         try:
-            return json.loads(self.path.read_text() or "null")
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return None
+        try:
+            data = json.loads(os.read(fd, 4096) or b"null") if stat.S_ISREG(os.fstat(fd).st_mode) else None
+            return data if isinstance(data, dict) else None
         except (OSError, ValueError):
             return None
+        finally:
+            os.close(fd)
+
+    def describe_holder(self) -> str:
+        """"pid 123 on host, since …, apply": who holds the lock, as its file says."""
+        h = self.holder() or {}
+        host = f" on {h['host']}" if h.get("host") else ""
+        return f"pid {h.get('pid', '?')}{host}, since {h.get('since', '?')}, {h.get('what', 'sync')}"
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        folder = self.path.parent
+        try:
+            check_folder(folder)
+            private_dir(folder)
+            # O_NOFOLLOW: a symlink planted at the lock's path is refused, never followed (O2)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         PRIVATE_FILE)
+        except StateError:
+            raise
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise StateError("the lock file is a symbolic link; tui-sync never follows it",
+                                 where=str(self.path),
+                                 hint=f"remove the link ({self.path}); tui-sync creates the lock file itself"
+                                 ) from None
+            raise state_failure(e, self.path, f"take the {self.what} lock", folder) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StateError("the lock file is not a regular file", where=str(self.path),
+                             hint=f"remove it ({self.path}); tui-sync creates the lock file itself")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            h = self.holder() or {}
-            raise self.error(
-                f"{self.busy[0]} (pid {h.get('pid', '?')}, since {h.get('since', '?')}, {h.get('what', 'sync')})",
-                where=str(self.path.parent.parent), hint=self.busy[1],
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "what": self.what,
-                                 "since": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")}).encode())
+            raise self.error(f"{self.busy[0]} ({self.describe_holder()})",
+                             where=str(folder.parent), hint=self.busy[1]) from None
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps({
+                "pid": os.getpid(), "host": socket.gethostname(), "what": self.what,
+                "since": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")}).encode())
+        except OSError as e:  # (a full disk: the lock is still held; who holds it is just not written)
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                os.close(fd)
+                raise state_failure(e, self.path, f"take the {self.what} lock", folder) from None
         self._fd = fd
 
     def release(self) -> None:

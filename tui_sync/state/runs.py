@@ -18,8 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..files import create_private, private_dir
 from ..model import Plan
 from ..plan_io import read_plan, write_plan
+from .failures import check_folder, guarded
 
 DB_NAME = "state.sqlite"
 
@@ -97,15 +99,18 @@ class RunStore:
         self._writer: sqlite3.Connection | None = None
 
     def _connect(self, create: bool = True) -> sqlite3.Connection | None:
+        check_folder(self.state_dir)
         if not create and not self.path.exists():
             return None
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.state_dir)
+        create_private(self.path)  # 0600, and so are its -wal and -shm files (O2)
         con = sqlite3.connect(self.path, timeout=30)
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         con.executescript(SCHEMA)
         return con
 
+    @guarded("read the run history")
     def plan_path(self, run_id: int) -> Path:
         with closing(self._connect()) as con:
             row = con.execute("SELECT plan_file FROM runs WHERE id=?", (run_id,)).fetchone()
@@ -113,6 +118,7 @@ class RunStore:
 
     # --- writing -------------------------------------------------------------
 
+    @guarded("record the start of a run")
     def start(self, trigger: str, plan: Plan, config: str | None, outcomes: dict[str, str]) -> int:
         """Open a run for `plan`; `outcomes` gives each change's starting outcome
         (`pending` for the ones to apply; `rejected`, `blocked`, `held` … for the rest).
@@ -132,6 +138,7 @@ class RunStore:
                 ((run_id, i, c.id, c.kind.value, c.key, outcomes.get(c.id, "skipped")) for i, c in enumerate(plan.changes)))
         return run_id
 
+    @guarded("record the outcome of changes")
     def record(self, run_id: int, results: Iterable[tuple[str, str, str | None, str | None]]) -> None:
         """(change_id, outcome, error, lms_id) for several changes, in one transaction.
         Called around every chunk of writes, so it keeps its connection open until `finish`."""
@@ -148,6 +155,7 @@ class RunStore:
             self._writer.close()
             self._writer = None
 
+    @guarded("record the end of a run")
     def finish(self, run_id: int, status: str, message: str | None = None) -> Run:
         self.close()
         with closing(self._connect()) as con, con:
@@ -159,14 +167,17 @@ class RunStore:
         assert run is not None
         return run
 
+    @guarded("reopen an interrupted run")
     def reopen(self, run_id: int) -> None:
         with closing(self._connect()) as con, con:
             con.execute("UPDATE runs SET status='running', ended=NULL WHERE id=?", (run_id,))
 
+    @guarded("record a run's status")
     def set_status(self, run_id: int, status: str, message: str | None = None) -> None:
         with closing(self._connect()) as con, con:
             con.execute("UPDATE runs SET status=?, message=COALESCE(?, message) WHERE id=?", (status, message, run_id))
 
+    @guarded("record a run in the history")
     def record_event(self, trigger: str, status: str, config: str | None, message: str) -> Run:
         """A run that applied nothing: a scheduled run `skipped` (another sync held the lock) or
         `failed` before it could plan (a source or the LMS unreadable). Issue 7."""
@@ -181,12 +192,14 @@ class RunStore:
         assert run is not None
         return run
 
+    @guarded("add a note to a run")
     def note(self, run_id: int, text: str) -> None:
         """Add a sentence to a run's message (e.g. that a scheduled run waited for the lock)."""
         with closing(self._connect()) as con, con:
             con.execute("UPDATE runs SET message = CASE WHEN message IS NULL OR message = '' THEN ?"
                         " ELSE message || '; ' || ? END WHERE id=?", (text, text, run_id))
 
+    @guarded("read the run history")
     def mark_interrupted(self) -> None:
         """Runs left `running` by a process that is gone (call with the lock held)."""
         con = self._connect(create=False)
@@ -197,6 +210,7 @@ class RunStore:
 
     # --- reading -------------------------------------------------------------
 
+    @guarded("read the run history")
     def unfinished(self) -> Run | None:
         """The latest run that did not complete (interrupted or left running)."""
         con = self._connect(create=False)
@@ -206,9 +220,11 @@ class RunStore:
             row = con.execute("SELECT id FROM runs WHERE status IN ('running','interrupted') ORDER BY id DESC LIMIT 1").fetchone()
         return self.get(row[0]) if row else None
 
+    @guarded("read a run's saved plan")
     def load_plan(self, run_id: int) -> Plan:
         return read_plan(self.plan_path(run_id))
 
+    @guarded("read the run history")
     def list(self, limit: int = 200) -> list[Run]:
         con = self._connect(create=False)
         if con is None:
@@ -217,6 +233,7 @@ class RunStore:
             rows = con.execute(f"SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [_run(r) for r in rows]
 
+    @guarded("read the run history")
     def get(self, run_id: int, with_changes: bool = True) -> Run | None:
         con = self._connect(create=False)
         if con is None:
@@ -232,12 +249,14 @@ class RunStore:
                     (run_id,))]
         return run
 
+    @guarded("read the run history")
     def outcomes(self, run_id: int) -> dict[str, tuple[str, str | None]]:
         """change id -> (outcome, lms id) for a run (the journal, for resuming)."""
         with closing(self._connect()) as con:
             return {c: (o, i) for c, o, i in con.execute(
                 "SELECT change_id, outcome, lms_id FROM run_changes WHERE run_id=?", (run_id,))}
 
+    @guarded("read the run history")
     def last_completed(self) -> Run | None:
         con = self._connect(create=False)
         if con is None:

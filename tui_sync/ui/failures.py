@@ -13,6 +13,7 @@ from pathlib import Path
 from textual.worker import Worker, WorkerState
 
 from ..errors import SyncError
+from ..files import open_private, private_dir
 
 
 def failure_text(error: BaseException | None, what: str, log: Path | None = None) -> str:
@@ -25,8 +26,8 @@ def failure_text(error: BaseException | None, what: str, log: Path | None = None
 
 def log_traceback(error: BaseException, log: Path) -> bool:
     try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("a", encoding="utf-8") as f:
+        private_dir(log.parent)
+        with open(open_private(log), "a", encoding="utf-8") as f:  # 0600 in the state folder (O2)
             f.write(f"--- {datetime.now().isoformat(timespec='seconds')}\n")
             f.write("".join(traceback.format_exception(error)))
         return True
