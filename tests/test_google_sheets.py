@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from servers.loopback import Reply
 from servers.google import Cell, GoogleEmulator, Spreadsheet, Tab, google_error, make_service_account, new_rsa_key
 from tui_sync import service
 from tui_sync.config import Secret, SourceConfig
@@ -294,6 +295,15 @@ def test_a_refused_token_hints_at_the_clock(google, account, tmp_path):
                                  "timeframe. Check your iat and exp values in the JWT claim."})
     err = fail(sheet(account), tmp_path)
     assert "refused the service account's sign-in" in err.message and "clock" in err.hint
+
+
+def test_a_sign_in_server_answering_200_with_a_web_page_is_explained(google, account, tmp_path):
+    # O3: a proxy or captive portal answers the token request with its own page
+    google.token_reply = Reply(200, b"<html><body>Please sign in to the proxy</body></html>",
+                               {"Content-Type": "text/html"})
+    err = fail(sheet(account), tmp_path)
+    assert "sign-in server" in err.message and "something other than an access token" in err.message
+    assert "proxy" in err.hint and err.where == "https://docs.google.com/spreadsheets/…"
 
 
 def test_a_key_google_does_not_know_is_refused_with_advice(google, tmp_path, key_info):

@@ -14,6 +14,7 @@ from .errors import Exit, SyncError, UsageError
 from .lms.base import LMS, Snapshot
 from .model import Change, Decision, Kind, Plan
 from .plan_io import write_plan
+from .safe_text import safe_message
 from .state.ledger import Ledger
 from .state.lock import SyncLock
 from .state.runs import Run, RunStore
@@ -81,7 +82,11 @@ async def _execute(cfg: Config, store: RunStore, run_id: int, plan: Plan, *,
         store.finish(run_id, "interrupted", "cancelled by the operator; `tui-sync apply --resume` finishes it")
         raise
     except Exception as e:
-        store.finish(run_id, "interrupted", f"stopped by an error: {e}; `tui-sync apply --resume` finishes it")
+        try:
+            store.finish(run_id, "interrupted", f"stopped by an error: {safe_message(e)}; "
+                                                "`tui-sync apply --resume` finishes it")
+        except SyncError:  # (a full disk: the run stays `running`, which the next apply resumes too)
+            pass
         raise
     finally:
         await lms.close()
@@ -172,9 +177,7 @@ async def run_unattended(cfg: Config, *, trigger: str = "run", progress=None, ca
         try:
             result = await make_plan(cfg, progress=download)  # unreadable or empty: nothing changes (exit 3)
         except SyncError as e:  # A3: a run that could not plan is still a run in the history
-            from .notify import redact
-
-            store.record_event(trigger, "failed", str(cfg.path), redact(str(e).replace("\n", " ")))
+            store.record_event(trigger, "failed", str(cfg.path), safe_message(e))
             raise
         plan = result.plan
         held, reasons = hold(plan, cfg.policy, result.snapshot, Ledger(cfg.state), store.last_completed())

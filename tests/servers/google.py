@@ -83,6 +83,7 @@ class GoogleEmulator(LoopbackServer):
         self.public_keys: dict[str, rsa.RSAPublicKey] = {}  # client_email → key
         self.tokens: set[str] = set()
         self.refuse_token: tuple[int, dict] | None = None  # (status, body) for every token request
+        self.token_reply: Reply | None = None  # a raw answer to every token request (a proxy's web page)
         self.stats = _Stats()
         self._queued: list[Reply] = []  # API replies to play before normal service
         self._lock = threading.Lock()
@@ -123,6 +124,8 @@ class GoogleEmulator(LoopbackServer):
 
     def _token(self, req: Request) -> Reply:
         self.stats.token += 1
+        if self.token_reply is not None:
+            return self.token_reply
         form = parse_qs(req.body.decode())
         if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"]:
             return Reply(400, json.dumps({"error": "unsupported_grant_type"}).encode(),

@@ -353,6 +353,13 @@ def _call(ctx: _Ctx, fn: Callable[[], T]) -> T:
             error, wait = _api_error(exc, ctx), parse_retry_after(exc.response.headers.get("Retry-After"))
         except google.auth.exceptions.RefreshError as exc:
             raise _token_error(exc, ctx) from None
+        except (TypeError, ValueError, KeyError) as exc:
+            if not _in_sign_in(exc):
+                raise
+            raise SourceError(f"Google's sign-in server ({ctx.token_host}) answered with something other than "
+                              "an access token (a web page?)", where=ctx.where,
+                              hint="a proxy or captive portal may be answering instead of Google: check the "
+                                   "network, any proxy, and the token_uri in the service account key") from None
         except google.auth.exceptions.TransportError:
             raise SourceError(f"cannot reach Google's sign-in server ({ctx.token_host})", where=ctx.where,
                               hint="check the network, any proxy, and the token_uri in the service account key"
@@ -380,6 +387,17 @@ def _call(ctx: _Ctx, fn: Callable[[], T]) -> T:
         if attempt >= ctx.retry.attempts:
             raise SourceError(f"{error.message} ({attempt} attempts)", where=ctx.where, hint=error.hint)
         time.sleep(ctx.retry.backoff(attempt - 1) if wait is None else wait)
+
+
+def _in_sign_in(exc: BaseException) -> bool:
+    """Raised inside google-auth, reading the token endpoint's answer (O3: a 200 with a web page
+    makes it index a string)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith(("google.auth", "google.oauth2")):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _api_error(exc: gspread.exceptions.APIError, ctx: _Ctx) -> SourceError:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import functools
+import os
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +23,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 _NOT_A_FOLDER = (errno.EEXIST, errno.ENOTDIR)
+NEARLY_FULL = 1 << 20
 
 
 class StateError(SyncError):
@@ -36,7 +39,9 @@ def state_failure(exc: BaseException, where: Path, doing: str, folder: Path | No
     folder = Path(folder) if folder is not None else where.parent
     text = str(exc).lower()
     code = getattr(exc, "errno", None)
-    if code in _FULL or "disk is full" in text or "database or disk is full" in text:
+    damaged = isinstance(exc, sqlite3.DatabaseError) and any(
+        w in text for w in ("not a database", "malformed", "corrupt"))
+    if code in _FULL or "disk is full" in text or (not damaged and _nearly_full(folder)):
         return StateError(
             f"the disk is full: cannot {doing}", where=str(where),
             hint=f"free space on the disk that holds {folder}, then run the command again "
@@ -45,19 +50,42 @@ def state_failure(exc: BaseException, where: Path, doing: str, folder: Path | No
         return StateError(
             f"cannot {doing}: the state folder's path is a file, not a folder", where=str(folder),
             hint=f"move the file {folder} aside, or set state_dir in the config to a folder")
-    if code in _READ_ONLY or "readonly" in text or "read-only" in text:
+    if code in _READ_ONLY or "readonly" in text or "read-only" in text or (
+            "unable to open" in text and folder.is_dir() and not writable(folder)):
         return StateError(
             f"cannot {doing}: the state folder is read-only ({_reason(exc)})", where=str(where),
             hint=f"make {folder} writable for this user (or remount its disk read-write), "
                  "or set state_dir in the config to a writable folder")
-    if isinstance(exc, sqlite3.DatabaseError) and any(
-            w in text for w in ("not a database", "malformed", "corrupt", "disk i/o error")):
+    if damaged:
         return StateError(
             f"cannot {doing}: the state file is damaged ({_reason(exc)})", where=str(where),
             hint=f"move {where} aside (keep it for the record); the next sync re-learns what it "
                  "manages by code, login and email, but the run history in it is not carried over")
     return StateError(f"cannot {doing}: {_reason(exc)}", where=str(where),
                       hint=f"check that {folder} is a folder this user can read and write")
+
+
+def writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK)
+
+
+def reading_uri(path: Path) -> str:
+    """The SQLite URI to read `path` with: read-write (which lets SQLite tidy its WAL files), or
+    read-only and immutable in a folder this process cannot write (a read-only disk): history
+    and ledger can still be read there (O3)."""
+    uri = Path(path).resolve().as_uri()
+    return f"{uri}?mode=rw" if writable(Path(path).parent) else f"{uri}?mode=ro&immutable=1"
+
+
+def _nearly_full(folder: Path) -> bool:
+    """Less than NEARLY_FULL bytes free where the folder is: SQLite then fails with "disk I/O error"
+    (it cannot grow its shared-memory file), which says nothing about the cause."""
+    for place in (folder, *folder.parents):
+        try:
+            return shutil.disk_usage(place).free < NEARLY_FULL
+        except OSError:
+            continue
+    return False
 
 
 def _reason(exc: BaseException) -> str:
@@ -86,4 +114,4 @@ def check_folder(folder: Path) -> None:
                             folder)
 
 
-__all__ = ["StateError", "check_folder", "guarded", "state_failure"]
+__all__ = ["StateError", "check_folder", "guarded", "reading_uri", "state_failure", "writable"]

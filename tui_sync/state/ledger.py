@@ -30,7 +30,7 @@ from ..frame_cache import (
     write_cached,
 )
 from ..sqlite_frames import read_columns
-from .failures import StateError, check_folder, state_failure
+from .failures import StateError, check_folder, reading_uri, state_failure
 
 STATE_FILE = "state.sqlite"
 LEDGER_SCHEMA: dict[str, type[pl.DataType]] = {"lms_id": pl.String, "key": pl.String}
@@ -68,7 +68,7 @@ class Ledger:
             # mode=rw never creates the file, and (unlike mode=ro) lets the last connection tidy
             # up the WAL files on close. An absent table (a state file that other parts of
             # tui_sync wrote first) is an empty ledger.
-            with closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True)) as conn:
+            with closing(sqlite3.connect(reading_uri(self.path), uri=True)) as conn:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 conn.execute("BEGIN")  # one read transaction: the token and the rows of one state
                 exists = conn.execute(

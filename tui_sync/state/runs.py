@@ -21,7 +21,7 @@ from typing import Any, Iterable
 from ..files import create_private, private_dir
 from ..model import Plan
 from ..plan_io import read_plan, write_plan
-from .failures import check_folder, guarded
+from .failures import check_folder, guarded, reading_uri, writable
 
 DB_NAME = "state.sqlite"
 
@@ -102,6 +102,8 @@ class RunStore:
         check_folder(self.state_dir)
         if not create and not self.path.exists():
             return None
+        if not create and not writable(self.state_dir):  # a read-only disk: the history can still be read
+            return sqlite3.connect(reading_uri(self.path), uri=True)
         private_dir(self.state_dir)
         create_private(self.path)  # 0600, and so are its -wal and -shm files (O2)
         con = sqlite3.connect(self.path, timeout=30)
