@@ -7,13 +7,11 @@ text may carry a raw control character.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import pytest
 from rich.console import Console
 
-from hostile import (BOLD, CLOSE, CODE, CONTRACT, EMOJI, ESC, FORMAT, GRADE, LINK, LONG, RED, RTL,
-                     hostile_workspace, shown)
+from hostile import BOLD, CLOSE, CODE, CONTRACT, EMOJI, ESC, FORMAT, GRADE, LINK, LONG, RED, RTL, shown
+from hostile import hostile  # noqa: F401
 from test_ui_support import goto, messages, press, settle  # noqa: F401
 from tui_sync.ui.app import SyncApp
 from tui_sync.ui.screens.notice import NoticeScreen
@@ -22,13 +20,6 @@ from tui_sync.ui.screens.resolve import ResolveScreen
 from tui_sync.ui.widgets.change_detail import ChangeDetail
 
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-
-@pytest.fixture
-def hostile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = hostile_workspace(tmp_path / "hostile")
-    monkeypatch.chdir(path.parent)
-    return path
 
 
 def screen_text(app: SyncApp) -> str:
