@@ -13,6 +13,7 @@ from textual.widgets import Input
 
 from tui_sync.ui.app import SyncApp
 
+from hostile import hostile  # noqa: F401
 from test_ui_support import demo, goto, settle  # noqa: F401
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -45,6 +46,11 @@ def test_review_pane_at_80x24(demo, snap_compare):
 
 def test_review_pane_wide_with_a_filter(demo, snap_compare):
     assert snap_compare(SyncApp(demo), terminal_size=(160, 40), run_before=steady("k", "k", "k", "k", "k"))
+
+
+def test_review_pane_with_hostile_values_at_80x24(hostile, snap_compare):
+    """F4: markup, an ANSI sequence, emoji and right-to-left text as HR typed them."""
+    assert snap_compare(SyncApp(hostile), terminal_size=(80, 24), run_before=steady(change="update_user:old.one"))
 
 
 def test_resolve_dialog(demo, snap_compare):

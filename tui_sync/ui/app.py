@@ -14,6 +14,7 @@ from typing import Iterable
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
@@ -22,6 +23,7 @@ from ..errors import SyncError
 from ..model import Resolution
 from .failures import ReportsWorkerErrors, failure_text, log_traceback
 from .keys import active_keys, known_ids
+from .literal import readable, visible
 from .messages import PlanChanged, PlanReady, SourceProgress, SourcesRead
 from .screens.apply import ApplyScreen
 from .screens.confirm import ConfirmScreen
@@ -219,6 +221,11 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         cfg = self.session.cfg
         state = cfg.state if cfg else self.session.config_path.absolute().parent / ".tui-sync"
         return state / "ui.log"
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every toast is literal text (F4): its messages quote sheet values, names and paths."""
+        super().notify(readable(message), title=visible(title), severity=severity, timeout=timeout, markup=False)
 
     # --- actions ----------------------------------------------------------------------
     def action_pane(self, name: str) -> None:

@@ -21,6 +21,7 @@ from ...config import Config
 from ...model import KIND_ORDER, Decision, Plan
 from ...report import why_not_applied
 from ..failures import ReportsWorkerErrors
+from ..literal import literal, visible
 from ..messages import ApplyEnded, ApplyProgressed, ApplyTick
 from ..plan_rows import TONE_STYLE, glyph
 
@@ -44,7 +45,7 @@ def apply_question(plan: Plan, cfg: Config) -> tuple[str, Text, bool]:
     per = Counter(c.kind for c in todo)
     body = Text()
     if todo:
-        body.append(f"These approved changes will be written to {lms_name(cfg)}:\n\n")
+        body.append(f"These approved changes will be written to {visible(lms_name(cfg))}:\n\n")
         for k in KIND_ORDER:
             if per.get(k):
                 style = "bold " + TONE_STYLE["delete"] if k.destructive else ""
@@ -165,7 +166,7 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
 
     def show_errors(self) -> None:
         shown = self.errors[-SHOWN_ERRORS:]
-        lines = [Text("Not applied:", style="bold")] + [Text(f"  ✖ {e}", style=TONE_STYLE["error"]) for e in shown]
+        lines = [Text("Not applied:", style="bold")] + [literal(f"  ✖ {e}", TONE_STYLE["error"], lines=True) for e in shown]
         if len(self.errors) > SHOWN_ERRORS:
             lines.insert(1, Text(f"  … {len(self.errors) - SHOWN_ERRORS} earlier ones in the run log", style="dim"))
         self.query_one("#apply-errors", Static).update(Group(*lines))
@@ -194,14 +195,14 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
         bar.update(total=max(bar.total or 1, 1), progress=bar.total or 1)
         recorded = sum(t.get(o, 0) for o in _COUNTED)  # (with the pending changes the run recorded as blocked)
         self.query_one("#apply-counts", Static).update(self.counts_line(recorded, recorded, Counter(t)))
-        title.update(f"Run {run.id}: {run.status}")
+        title.update(literal(f"Run {run.id}: {run.status}"))
         lines = [Text("Outcomes: " + (", ".join(f"{n} {o}" for o, n in sorted(t.items()) if n) or "none"),
                       style="bold")]
         resumed = getattr(report, "resumed", None)
         if resumed is not None:
             lines.append(Text(f"Interrupted run {resumed.id} was finished first.", style="dim"))
         if run.message:
-            lines.append(Text(run.message, style=TONE_STYLE["warning"]))
+            lines.append(literal(run.message, TONE_STYLE["warning"], lines=True))
         failed = [c for c in run.changes if c.outcome in ("failed", "stale", "blocked")]
         if failed and not self.errors:
             self.errors = [f"{c.kind} {c.key}: [{c.outcome}] {why_not_applied(c)}" for c in failed]
@@ -214,7 +215,7 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
         self.running = False
         self.refresh_bindings()
         self.query_one("#dialog-title", Static).update("The apply could not run")
-        self.query_one("#apply-summary", Static).update(Text(text, style=TONE_STYLE["error"]))
+        self.query_one("#apply-summary", Static).update(literal(text, TONE_STYLE["error"], lines=True))
 
     # --- keys ------------------------------------------------------------------------------
     def check_action(self, action: str, parameters) -> bool | None:

@@ -8,9 +8,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ..literal import literal
+
 
 class ConfirmScreen(ModalScreen[bool]):
-    """`y` answers yes, `n` or escape no; enter presses the focused button (No by default)."""
+    """`y` answers yes, `n` or escape no; enter presses the focused button (No by default).
+    A title or body given as a string is shown literally (F4); a Rich body is shown as built."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
@@ -30,9 +33,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="danger" if self.danger else ""):
-            yield Static(self.title_text, id="dialog-title")
+            yield Static(literal(self.title_text), id="dialog-title")
             with VerticalScroll(id="dialog-body"):
-                yield Static(self.body)
+                yield Static(literal(self.body, lines=True) if isinstance(self.body, str) else self.body)
             with Horizontal(id="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="error" if self.danger else "primary", compact=True)
                 yield Button(f"{self.no} (n)", id="no", compact=True)

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from ..keys import KeyRow
+from ..literal import literal
 
 
 class KeysScreen(ModalScreen[None]):
@@ -26,11 +27,11 @@ class KeysScreen(ModalScreen[None]):
         table.add_column("what it does")
         table.add_column("binding id", style="dim", no_wrap=True)
         for r in self.rows:
-            table.add_row(r.key, r.description, r.id)
+            table.add_row(literal(r.key), literal(r.description), literal(r.id))  # [keys] come from the config (F4)
         note = Text("Remap a key in tui-sync.toml: [keys] then, e.g., review.approve = \"y\". "
                     "Every action is also in the command palette (ctrl+p).", style="dim")
         with Vertical(id="dialog", classes="wide tall"):
-            yield Static(f"Keys — {self.title_text}", id="dialog-title")
+            yield Static(literal(f"Keys — {self.title_text}"), id="dialog-title")
             with VerticalScroll(id="dialog-body"):
                 yield Static(table)
                 yield Static(note)

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from ... import service
 from ...errors import SyncError
+from ..literal import literal, readable, visible
 from ..plan_rows import TONE_STYLE
 from ..widgets.pane_bar import PaneBar
 from .confirm import ConfirmScreen
@@ -115,7 +116,7 @@ class MappingScreen(Pane):
         note_box = panel.query_one(".mapping-note", Static)
         if s.cfg is None:
             table.clear()
-            note_box.update(Text(s.config_error or "No configuration.", style=TONE_STYLE["error"]))
+            note_box.update(literal(s.config_error or "No configuration.", TONE_STYLE["error"], lines=True))
             return
         entity = dict((n, e) for n, e, _ in ENTITIES)[name]
         draft = self.draft(name)
@@ -154,7 +155,7 @@ class MappingScreen(Pane):
         table.clear()
         self.keys[name] = []
         for key, label, col, sample, nt in rows:
-            table.add_row(label, col, nt, sample, key=key)
+            table.add_row(literal(label), literal(col), nt, literal(sample), key=key)
             self.keys[name].append(key)
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
@@ -163,7 +164,7 @@ class MappingScreen(Pane):
     @staticmethod
     def missing_note(f: str, report) -> Text:
         hint = report.instead.get(f)
-        return Text("✖ column not in the sheet" + (f' — suggestion "{hint}" (s)' if hint else ""),
+        return Text("✖ column not in the sheet" + (f' — suggestion "{visible(hint)}" (s)' if hint else ""),
                     style=TONE_STYLE["error"])
 
     def field_note(self, f: str, col: str | None, was: str | None, report, required: bool) -> Text:
@@ -172,10 +173,10 @@ class MappingScreen(Pane):
         if col is None:
             hint = report.suggestions.get(f) if report else None
             if required:
-                return Text("✖ required, not mapped" + (f' — suggestion "{hint}" (s)' if hint else ""),
+                return Text("✖ required, not mapped" + (f' — suggestion "{visible(hint)}" (s)' if hint else ""),
                             style=TONE_STYLE["error"])
             if hint:
-                return Text(f'suggestion: "{hint}" (s)', style=TONE_STYLE["reactivate"])
+                return Text(f'suggestion: "{visible(hint)}" (s)', style=TONE_STYLE["reactivate"])
             return Text("not mapped", style="dim")
         if col != was:
             return Text("changed (unsaved)", style=TONE_STYLE["update"])
@@ -185,7 +186,7 @@ class MappingScreen(Pane):
         t = Text()
         err = self.session.table_errors.get(name)
         if sheet is None:
-            t.append("The sheet has not been read" + (f": {err}" if err else "") + " — sample values and "
+            t.append("The sheet has not been read" + (f": {readable(err)}" if err else "") + " — sample values and "
                      "suggestions appear once it is (Sources: 1).\n", style=TONE_STYLE["warning"])
         if entity == "user" and "userUniqueKey" not in draft:
             t.append("Note: userUniqueKey is not mapped, so login and email cannot both change in one sync: "
@@ -305,8 +306,8 @@ class MappingScreen(Pane):
             body.append(f"[{n}.mapping]\n", style="bold")
             for f in sorted(set(before) | set(after)):
                 if before.get(f) != after.get(f):
-                    body.append(f"  {f}: {before.get(f) or '—'} → {after.get(f) or '—'}\n")
-        body.append(f"\n{self.session.display_path(cfg.path)} is rewritten with every other setting kept; "
+                    body.append(visible(f"  {f}: {before.get(f) or '—'} → {after.get(f) or '—'}") + "\n")
+        body.append(f"\n{visible(self.session.display_path(cfg.path))} is rewritten with every other setting kept; "
                     "its comments are not kept (the old file is saved as "
                     f"{cfg.path.name}.bak). Then the plan is made again.", style="dim")
 

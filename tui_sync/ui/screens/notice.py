@@ -8,6 +8,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from ..literal import literal
+
 
 class NoticeScreen(ModalScreen[None]):
     BINDINGS = [
@@ -21,9 +23,9 @@ class NoticeScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="wide"):
-            yield Static(self.title_text, id="dialog-title")
+            yield Static(literal(self.title_text), id="dialog-title")
             with VerticalScroll(id="dialog-body"):
-                yield Static(self.body)
+                yield Static(literal(self.body, lines=True) if isinstance(self.body, str) else self.body)
         yield Footer()
 
     def on_mount(self) -> None:

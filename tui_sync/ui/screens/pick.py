@@ -8,9 +8,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..literal import literal
+
 
 class PickScreen(ModalScreen[str | None]):
-    """Items are (value, label). Type to filter; up/down to move; enter to pick; escape to cancel."""
+    """Items are (value, label). Type to filter; up/down to move; enter to pick; escape to cancel.
+    Titles and labels are shown literally (F4): they hold sheet columns and department names."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="pick.cancel"),
@@ -26,16 +29,16 @@ class PickScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="wide"):
-            yield Static(self.title_text, id="dialog-title")
+            yield Static(literal(self.title_text), id="dialog-title")
             if self.note:
-                yield Static(self.note, classes="dialog-label")
+                yield Static(literal(self.note, lines=True), classes="dialog-label")
             yield Input(placeholder="type to search", id="pick-search", compact=True)
             yield OptionList(*self._options(""), id="pick-list")
         yield Footer()
 
     def _options(self, text: str) -> list[Option]:
         needle = text.casefold()
-        return [Option(label, id=value) for value, label in self.items
+        return [Option(literal(label), id=value) for value, label in self.items
                 if not needle or needle in label.casefold() or needle in value.casefold()]
 
     def on_mount(self) -> None:

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.widgets import Footer, Static
 
 from ...model import Problem
+from ..literal import literal, visible
 from ..plan_rows import TONE_STYLE
 from ..widgets.lines_view import LinesView
 from ..widgets.pane_bar import PaneBar
@@ -63,7 +64,8 @@ class ProblemsScreen(Pane):
         head = self.query_one("#problems-head", Static)
         lv = self.query_one(LinesView)
         if view is None:
-            head.update("Planning…" if s.planning else (s.plan_error or s.config_error or "No plan yet."))
+            head.update(literal("Planning…" if s.planning else (s.plan_error or s.config_error or "No plan yet."),
+                                lines=True))
             lv.set_lines([])
             return
         probs = view.row_problems
@@ -80,8 +82,8 @@ class ProblemsScreen(Pane):
         lv = self.query_one(LinesView)
         if 0 <= lv.cursor < len(self.refs) and self.refs[lv.cursor] is not None:
             p = self.refs[lv.cursor]
-            body = Text.assemble((f"{p.severity.value}: {p.code}\n", "bold"), where(p),
-                                 f", {p.key}" if p.key else "", "\n\n", p.message)
+            body = Text.assemble((f"{p.severity.value}: {p.code}\n", "bold"), visible(where(p)),
+                                 visible(f", {p.key}") if p.key else "", "\n\n", literal(p.message, lines=True))
             self.app.push_screen(NoticeScreen("Problem", body))
 
     def on_rows_view_chosen(self, event: RowsView.Chosen) -> None:

@@ -7,6 +7,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
+from ..literal import literal
+
 
 class PromptScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
@@ -20,8 +22,8 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(self.title_text, id="dialog-title")
-            yield Static(self.label, classes="dialog-label")
+            yield Static(literal(self.title_text), id="dialog-title")
+            yield Static(literal(self.label, lines=True), classes="dialog-label")
             yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
         yield Footer()
 

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from ...model import Change
+from ..literal import literal, visible
 from ..plan_rows import TONE_STYLE
 from .pick import PickScreen
 
@@ -36,7 +37,7 @@ class ResolveScreen(ModalScreen[tuple[str, str] | None]):
     def compose(self) -> ComposeResult:
         b = self.blockers
         with Vertical(id="dialog", classes="wide tall"):
-            yield Static(f"Resolve: delete department {b.code} ({b.name})", id="dialog-title")
+            yield Static(literal(f"Resolve: delete department {b.code} ({b.name})"), id="dialog-title")
             with VerticalScroll(id="dialog-body"):
                 yield Static(self.body())
         yield Footer()
@@ -53,7 +54,7 @@ class ResolveScreen(ModalScreen[tuple[str, str] | None]):
             for col in ("login", "name", "email", "status"):
                 t.add_column(col, overflow="ellipsis", no_wrap=True)
             for u in b.users[:LISTED]:
-                t.add_row(u.login, u.name, u.email, u.status)
+                t.add_row(*(literal(v) for v in (u.login, u.name, u.email, u.status)))
             parts.append(t)
             if len(b.users) > LISTED:
                 parts.append(Text(f"… and {len(b.users) - LISTED} more", style="dim"))
@@ -64,13 +65,13 @@ class ResolveScreen(ModalScreen[tuple[str, str] | None]):
             t.add_column("name")
             t.add_column("")
             for d in b.children[:LISTED]:
-                t.add_row(d.code, d.name, "its own delete is blocked" if d.deleted_but_blocked else "")
+                t.add_row(literal(d.code), literal(d.name), "its own delete is blocked" if d.deleted_but_blocked else "")
             parts.append(t)
         parts.append(Text("\nChoices", style="bold"))
         parts.append(Text.assemble(("  k ", "bold"), "keep the department: its delete is rejected, nothing else changes"))
         if b.users:
             extra = " (the child departments still block the delete)" if b.children else \
-                f" (its parent, {b.parent}, comes first)" if b.parent else ""
+                f" (its parent, {visible(b.parent)}, comes first)" if b.parent else ""
             parts.append(Text.assemble(("  m ", "bold"),
                                        f"move its {len(b.users)} user(s) to another department{extra}; "
                                        "the plan is made again and every decision is kept"))

@@ -13,6 +13,7 @@ from textual.widgets import Footer, Input, Static
 
 from ... import service
 from ...model import KIND_ORDER, Decision, Kind, Resolution
+from ..literal import literal, visible
 from ..plan_rows import ANY_PROBLEM, BLOCKED, KIND_TONE, TONE_STYLE, PlanView, glyph, sheet_row
 from ..widgets.change_detail import ChangeDetail, render_change
 from ..widgets.pane_bar import PaneBar
@@ -128,7 +129,7 @@ class ReviewScreen(Pane):
             message = "Nothing could be planned:\n" + s.plan_error + "\n\nFix it and press F5 to plan again."
         elif s.view is None and not s.planning:
             message = "No plan yet. Press F5 to plan."
-        status.update(Text(message, style=TONE_STYLE["error"] if (s.config_error or s.plan_error) else ""))
+        status.update(literal(message, TONE_STYLE["error"] if (s.config_error or s.plan_error) else "", lines=True))
         status.display = bool(message)
         table.display = not message or s.planning
         self.query_one(PlanHeader).display = table.display
@@ -175,7 +176,7 @@ class ReviewScreen(Pane):
         ft = Text(no_wrap=True, overflow="ellipsis")
         if view and not stale:
             ft.append(f"{len(view.rows)} of {len(view.changes)} shown: ", style="bold")
-            ft.append(view.filter.describe(), style="dim")
+            ft.append(visible(view.filter.describe()), style="dim")
         self.query_one("#filter-text", Static).update(ft)
 
     def show_detail(self) -> None:
@@ -295,7 +296,7 @@ class ReviewScreen(Pane):
         body = Text()
         shown = f"the filter shows ({view.filter.short()})" if view.filter.active else "the plan has"
         what = "pending" if approve else f"not {d.value} yet"
-        body.append(f"{verb} {todo} change(s): every change {shown} that is {what}.\n")
+        body.append(visible(f"{verb} {todo} change(s): every change {shown} that is {what}.") + "\n")
         destructive = {k: n for k, n in kinds.items() if k.destructive}
         if approve and destructive:
             body.append("This includes " + ", ".join(f"{n} {k.value}" for k, n in destructive.items()) + ".\n",

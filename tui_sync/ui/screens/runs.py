@@ -15,6 +15,7 @@ from textual.worker import get_current_worker
 
 from ... import service
 from ...report import run_csv, run_text, why_not_applied
+from ..literal import literal, readable, visible
 from ..messages import RunsLoaded
 from ..plan_rows import TONE_STYLE
 from ..widgets.lines_view import LinesView
@@ -124,7 +125,8 @@ class RunsScreen(Pane):
     def action_reload(self) -> None:
         cfg = self.session.cfg
         if cfg is None:
-            self.query_one("#run-info", Static).update(self.session.config_error or "No configuration.")
+            self.query_one("#run-info", Static).update(literal(self.session.config_error or "No configuration.",
+                                                               lines=True))
             return
         self.load_runs(cfg, self.session.focus_run or (self.run.id if self.run else None))
 
@@ -149,7 +151,8 @@ class RunsScreen(Pane):
         for r in self.runs:
             style = {"completed": "", "held": TONE_STYLE["warning"], "interrupted": TONE_STYLE["error"],
                      "running": "bold", "failed": TONE_STYLE["error"]}.get(r.status, "")
-            table.add_row(str(r.id), when(r.started), r.trigger, Text(r.status, style=style), outcomes(r), key=str(r.id))
+            table.add_row(literal(r.id), literal(when(r.started)), literal(r.trigger), literal(r.status, style),
+                          literal(outcomes(r)), key=str(r.id))
         self.show_run(message.run)
         if message.run is not None:
             index = next((i for i, r in enumerate(self.runs) if r.id == message.run.id), 0)
@@ -165,13 +168,15 @@ class RunsScreen(Pane):
             lv.set_lines([])
             return
         t = Text()
-        t.append(f"Run {run.id}: {run.status}", style="bold")
-        t.append(f" · {run.trigger} by {run.actor} · {when(run.started)} → {when(run.ended)}\n", style="dim")
+        t.append(visible(f"Run {run.id}: {run.status}"), style="bold")
+        t.append(visible(f" · {run.trigger} by {run.actor} · {when(run.started)} → {when(run.ended)}") + "\n",
+                 style="dim")
         for name, src in (run.sources or {}).items():
-            t.append(f"{name}: {self.session.display_path(src.get('source'))} ({src.get('rows')} rows)  ", style="dim")
-        t.append(f"\nOutcomes: {outcomes(run)}")
+            t.append(visible(f"{name}: {self.session.display_path(src.get('source'))} ({src.get('rows')} rows)  "),
+                     style="dim")
+        t.append("\nOutcomes: " + visible(outcomes(run)))
         if run.message:
-            t.append(f"\n{run.message}", style=TONE_STYLE["warning"])
+            t.append("\n" + readable(run.message), style=TONE_STYLE["warning"])
         info.update(t)
         lv.empty_text = "This run had no changes."
         # what needs a look first (failed, stale, blocked), then held, applied and skipped, each in journal order

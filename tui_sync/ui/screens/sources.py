@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from ... import service
+from ..literal import literal, visible
 from ..messages import CheckDone, SourceProgress
 from ..plan_rows import TONE_STYLE
 from ..widgets.pane_bar import PaneBar
@@ -34,10 +35,10 @@ def source_info(session, name: str, table) -> Text:
     location = session.display_path(src.path) if src.kind == "file" else src.describe()
     t = Text()
     t.append(f"{src.kind}: ", style="bold")
-    t.append(location)
+    t.append(visible(location))
     opts = src.options
     if opts.sheet:
-        t.append(f"  sheet {opts.sheet!r}", style="dim")
+        t.append(visible(f"  sheet {opts.sheet!r}"), style="dim")
     if opts.header_row != 1:
         t.append(f"  header row {opts.header_row}", style="dim")
     if table is not None:
@@ -47,19 +48,19 @@ def source_info(session, name: str, table) -> Text:
             delim = {"\t": "tab"}.get(table.delimiter or "", table.delimiter or "?")
             fmt += f", {table.encoding}, delimiter {delim!r}"
         t.append(f"{table.rows} rows × {len(table.headers)} columns", style="bold")
-        t.append(f"  ({fmt}, {size_text(table.size_bytes)})", style="dim")
+        t.append(visible(f"  ({fmt}, {size_text(table.size_bytes)})"), style="dim")
         if table.sheet_names and len(table.sheet_names) > 1:
-            t.append(f"\nsheets: {', '.join(table.sheet_names)}", style="dim")
+            t.append("\nsheets: " + visible(", ".join(table.sheet_names)), style="dim")
     return t
 
 
 def problems_text(session, name: str, table, error: str | None) -> Group | str:
     parts: list = []
     if error:
-        parts.append(Text(error, style=TONE_STYLE["error"]))
+        parts.append(literal(error, TONE_STYLE["error"], lines=True))
     if table is not None:
         for note in table.notes:
-            parts.append(Text(f"⚠ {note}", style=TONE_STYLE["warning"]))
+            parts.append(literal(f"⚠ {note}", TONE_STYLE["warning"], lines=True))
         if table.rows == 0:
             parts.append(Text(f"✖ the {name} sheet has no data rows: nothing can be planned", style=TONE_STYLE["error"]))
         cfg = session.cfg
@@ -68,7 +69,7 @@ def problems_text(session, name: str, table, error: str | None) -> Group | str:
             present = {h.casefold() for h in table.headers}
             for f, col in mapping.items():
                 if col.casefold() not in present:
-                    parts.append(Text(f'✖ mapped column "{col}" (for {f}) is not in the sheet', style=TONE_STYLE["error"]))
+                    parts.append(literal(f'✖ mapped column "{col}" (for {f}) is not in the sheet', TONE_STYLE["error"]))
     view = session.view
     if view is not None:
         entity = name[:-1]
@@ -86,23 +87,24 @@ def check_text(report, session) -> Group:
     parts: list = []
     cfg = report.config
     if report.lms_error:
-        parts.append(Text(f"✖ LMS ({cfg.lms.kind}): {report.lms_error}", style=TONE_STYLE["error"]))
+        parts.append(literal(f"✖ LMS ({cfg.lms.kind}): {report.lms_error}", TONE_STYLE["error"], lines=True))
     else:
         d, u = report.lms_counts or (0, 0)
         parts.append(Text(f"✓ LMS ({cfg.lms.kind}): reachable, {d} departments, {u} users", style=TONE_STYLE["approved"]))
         for key, value in (getattr(report, "lms_facts", None) or {}).items():
-            parts.append(Text(f"  {key}: {value}", style="dim"))
+            parts.append(literal(f"  {key}: {value}", "dim", lines=True))
     for sc in report.sources:
         parts.append(Text(""))
         ok = sc.error is None and sc.table is not None
         mark, style = ("✓", TONE_STYLE["approved"]) if ok else ("✖", TONE_STYLE["error"])
         lines = sc.report.lines() if hasattr(sc.report, "lines") else [str(sc.error or "")]
-        parts.append(Text(f"{mark} {sc.entity} — {lines[0]}", style=style))
+        parts.append(literal(f"{mark} {sc.entity} — {lines[0]}", style, lines=True))
         for line in lines[1:]:
-            parts.append(Text(line, style="" if ok else TONE_STYLE["error"] if "NOT" in line else ""))
+            parts.append(literal(line, "" if ok else TONE_STYLE["error"] if "NOT" in line else "", lines=True))
         if sc.mapping:
             for bad, text in sc.mapping.findings():
-                parts.append(Text(f"  ✖ {text}", style=TONE_STYLE["error"]) if bad else Text(f"  {text}"))
+                parts.append(literal(f"  ✖ {text}", TONE_STYLE["error"], lines=True) if bad
+                             else literal(f"  {text}", lines=True))
     parts.append(Text("\nAll good." if report.ok else "\nFix the problems above (Sources: 1, Mapping: 2).",
                       style="bold"))
     return Group(*parts)
@@ -144,8 +146,8 @@ class SourcesScreen(Pane):
         if s.cfg is None:
             for name, _ in ENTITIES:
                 panel = self.query_one(f"#source-{name}", SourcePanel)
-                panel.query_one(".source-info", Static).update(Text(s.config_error or "No configuration.",
-                                                                    style=TONE_STYLE["error"]))
+                panel.query_one(".source-info", Static).update(literal(s.config_error or "No configuration.",
+                                                                       TONE_STYLE["error"], lines=True))
             return
         if not s.tables and not s.table_errors and not s.planning and not s.reading:
             self.action_reload()

@@ -27,6 +27,7 @@ from ...errors import SyncError
 from ...model import KIND_ORDER
 from ...report import problem_groups, rows_of
 from ..failures import ReportsWorkerErrors
+from ..literal import literal, visible
 from ..plan_rows import KIND_TONE, TONE_STYLE, glyph
 from .confirm import ConfirmScreen
 from .wizard_steps import LmsStep, MappingStep, PreviewStep, ScheduleStep, SourceStep, Step
@@ -101,7 +102,7 @@ class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
         where = self.config_path.name
         self.query_one("#wizard-title", Static).update(
             Text.assemble((" tui-sync setup ", "bold reverse"), f"  step {index + 1} of {total}: ",
-                          (step.title, "bold"), (f"   → {where}", "dim")))
+                          (step.title, "bold"), (f"   → {visible(where)}", "dim")))
         self.query_one("#wizard-help", Static).update(Text(step.help, style="dim"))
         self.show_error(None)
         last = index == total - 1
@@ -121,7 +122,7 @@ class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
 
     def show_error(self, text: str | None) -> None:
         err = self.query_one("#wizard-error", Static)
-        err.update(Text(text or "", style=TONE_STYLE["error"]))
+        err.update(literal(text or "", TONE_STYLE["error"], lines=True))
         err.display = bool(text)
 
     def secret(self, field) -> dict:
@@ -200,22 +201,22 @@ class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
         body = step.query_one("#dryrun-body", Static)
         if result is None:
             body.update(Group(Text("Nothing could be planned:", style="bold"),
-                              Text(error or "", style=TONE_STYLE["error"]),
+                              literal(error or "", TONE_STYLE["error"], lines=True),
                               Text("\nGo back (escape) to fix it, or finish anyway: the config is written and the "
                                    "review pane shows this problem until it is fixed.", style="dim")))
             return
         s = result.plan.summary()
         t = Text()
         t.append("Read ", style="dim")
-        t.append("; ".join(f"{n}: {info.get('rows')} rows" for n, info in result.plan.sources.items()) + "\n\n")
+        t.append(visible("; ".join(f"{n}: {info.get('rows')} rows" for n, info in result.plan.sources.items())) + "\n\n")
         for k in KIND_ORDER:
             t.append(f"  {glyph(k)} {k.value:<18} {s[k.value]:>7}\n", style=TONE_STYLE[KIND_TONE[k]] if s[k.value] else "dim")
         t.append(f"\nProblems: {s['errors']} error(s), {s['warnings']} warning(s)\n")
         for sev, code, probs in problem_groups(result.plan.problems):
-            t.append(f"  {'✖' if sev == 'error' else '⚠'} {code} — {len(probs)}: {rows_of(probs)}\n",
+            t.append(visible(f"  {'✖' if sev == 'error' else '⚠'} {code} — {len(probs)}: {rows_of(probs)}") + "\n",
                      style=TONE_STYLE["error" if sev == "error" else "warning"])
         t.append("\nNothing has been changed. Finish writes the configuration to "
-                 f"{self.config_path.name} and opens the review, where you approve changes and apply them.",
+                 f"{visible(self.config_path.name)} and opens the review, where you approve changes and apply them.",
                  style="dim")
         body.update(t)
 

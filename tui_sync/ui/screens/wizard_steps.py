@@ -17,6 +17,7 @@ from ... import service
 from ...config import LmsConfig, PolicyConfig, parse_config
 from ...errors import ConfigError, SyncError
 from ...model import KIND_ORDER
+from ..literal import literal, readable, visible
 from ..plan_rows import TONE_STYLE, glyph
 from ..widgets.secret_field import SecretField
 from ..widgets.sheet_preview import SheetPreview
@@ -268,17 +269,17 @@ class PreviewStep(Step):
         error = self.wizard.read_errors.get(self.entity)
         info = self.query_one(".preview-info", Static)
         if table is None:
-            info.update(Group(Text(error or "The sheet could not be read.", style=TONE_STYLE["error"]),
+            info.update(Group(literal(error or "The sheet could not be read.", TONE_STYLE["error"], lines=True),
                               Text("You can go on and type the column names in the mapping step, "
                                    "or go back (escape) and fix the source.", style="dim")))
         else:
             t = Text()
             t.append(f"{table.rows} rows × {len(table.headers)} columns", style="bold")
-            t.append(f"  ({table.format}{', sheet ' + repr(table.sheet) if table.sheet else ''}, "
-                     f"{size_text(table.size_bytes)})\n", style="dim")
-            t.append("columns: " + ", ".join(table.headers))
+            t.append(visible(f"  ({table.format}{', sheet ' + repr(table.sheet) if table.sheet else ''}, "
+                             f"{size_text(table.size_bytes)})") + "\n", style="dim")
+            t.append("columns: " + visible(", ".join(table.headers)))
             for n in table.notes:
-                t.append(f"\n⚠ {n}", style=TONE_STYLE["warning"])
+                t.append("\n⚠ " + readable(n), style=TONE_STYLE["warning"])
             if table.rows == 0:
                 t.append("\n✖ no data rows: nothing could be planned from it", style=TONE_STYLE["error"])
             info.update(t)
@@ -321,7 +322,7 @@ class MappingStep(Step):
                 used.add(current)
             label = f + ("*" if f in required else "")
             if headers:
-                options = [(h, h) for h in headers]
+                options = [(literal(h), h) for h in headers]
                 value = current if current in headers else Select.NULL
                 widget = Select(options, prompt="(not mapped)", value=value, compact=True, id=f"map-{self.entity}-{f}")
             else:
@@ -332,11 +333,11 @@ class MappingStep(Step):
             rest = [h for h in headers if h not in used]
             if rest:
                 widgets.append(Label("Other columns to sync as custom fields (space toggles):", classes="field-title"))
-                widgets.append(SelectionList(*((h, h, customs.get(h) == h) for h in rest), id="custom-fields"))
+                widgets.append(SelectionList(*((literal(h), h, customs.get(h) == h) for h in rest), id="custom-fields"))
             kept = {f: c for f, c in customs.items() if f != c}
             if kept:
-                widgets.append(Static(Text("Custom fields kept as they are: "
-                                           + ", ".join(f'{f} = "{c}"' for f, c in kept.items()), style="dim")))
+                widgets.append(Static(literal("Custom fields kept as they are: "
+                                              + ", ".join(f'{f} = "{c}"' for f, c in kept.items()), "dim")))
             widgets.append(Static(Text("Without userUniqueKey, a user's login and email cannot both change in one "
                                        "sync: such a row becomes a new user (U2).", style=TONE_STYLE["warning"]),
                                   id="unique-key-note"))

@@ -1,5 +1,8 @@
 """The detail of the highlighted change: fields before → after, the sheet row,
-the match rule, problems, what it depends on and what depends on it."""
+the match rule, problems, what it depends on and what depends on it.
+
+Every key, field, value and message is literal text (F4): Rich tables read plain
+strings as markup."""
 from __future__ import annotations
 
 from rich.table import Table
@@ -8,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...model import Change, Decision, Kind
+from ..literal import literal, visible
 from ..plan_rows import KIND_TONE, TONE_STYLE, PlanView, glyph, show
 
 RULES = {
@@ -23,7 +27,7 @@ LISTED = 12
 
 
 def _ref(c: Change) -> Text:
-    return Text.assemble((f"{glyph(c.kind)} {c.kind.value} ", TONE_STYLE[KIND_TONE[c.kind]]), c.key,
+    return Text.assemble((f"{glyph(c.kind)} {c.kind.value} ", TONE_STYLE[KIND_TONE[c.kind]]), visible(c.key),
                          (f"  ({c.decision.value})", "dim"))
 
 
@@ -35,7 +39,7 @@ def _rule(c: Change) -> str:
 
 def render_change(c: Change, view: PlanView, sheet_row: dict[str, str | None] | None) -> list:
     parts: list = []
-    head = Text.assemble((f"{glyph(c.kind)} {c.kind.value}  ", TONE_STYLE[KIND_TONE[c.kind]] + " bold"), (c.key, "bold"))
+    head = Text.assemble((f"{glyph(c.kind)} {c.kind.value}  ", TONE_STYLE[KIND_TONE[c.kind]] + " bold"), (visible(c.key), "bold"))
     parts.append(head)
     where = f"sheet row {c.row}" if c.row else "no sheet row"
     parts.append(Text(f"{where} · match: {_rule(c)} · decision: {c.decision.value}", style="dim"))
@@ -45,13 +49,13 @@ def render_change(c: Change, view: PlanView, sheet_row: dict[str, str | None] | 
     fields.add_column("", width=1)
     fields.add_column("after", overflow="fold")
     for name, (before, after) in c.fields.items():
-        fields.add_row(name, show(before), "→", Text(show(after), style="bold"))
+        fields.add_row(literal(name), literal(show(before)), "→", literal(show(after), "bold"))
     parts.append(fields)
     if c.problems:
         parts.append(Text("Problems", style="bold"))
         for p in c.problems:
             mark, style = ("✖", TONE_STYLE["error"]) if p.is_error else ("⚠", TONE_STYLE["warning"])
-            parts.append(Text.assemble((f" {mark} {p.code}: ", style), p.message))
+            parts.append(Text.assemble((f" {mark} {p.code}: ", style), literal(p.message, lines=True)))
         if c.blocked:
             if c.kind is Kind.DELETE_DEPARTMENT:
                 parts.append(Text(" Cannot be approved until resolved: press enter to resolve.", style=TONE_STYLE["error"]))
@@ -84,7 +88,7 @@ def render_change(c: Change, view: PlanView, sheet_row: dict[str, str | None] | 
         row.add_column(style="dim")
         row.add_column(overflow="fold")
         for k, v in sheet_row.items():
-            row.add_row(k, show(v))
+            row.add_row(literal(k), literal(show(v)))
         parts.append(row)
     return parts
 

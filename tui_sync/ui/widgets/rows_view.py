@@ -17,11 +17,14 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..literal import visible
+
 
 def fit(text: str, width: int) -> str:
-    """`text` cut (with …) or padded to exactly `width` cells."""
+    """`text` cut (with …) or padded to exactly `width` cells; control characters shown escaped (F4)."""
     if width <= 0:
         return ""
+    text = visible(text)
     if cell_len(text) > width:
         return set_cell_size(text, width - 1) + "…"
     return set_cell_size(text, width)

@@ -1,11 +1,20 @@
-"""The first rows of a sheet, with their spreadsheet row numbers."""
+"""The first rows of a sheet, with their spreadsheet row numbers: headers and cells literal (F4)."""
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widgets import DataTable
 
 from ...sources.table import ROW, Table
+from ..literal import literal
 
 SHOWN = 100
+WIDEST = 60  # cells: one long value must not push every other column off the screen
+
+
+def cell(value: object) -> Text:
+    text = literal(value)
+    text.truncate(WIDEST, overflow="ellipsis")
+    return text
 
 
 class SheetPreview(DataTable):
@@ -18,8 +27,8 @@ class SheetPreview(DataTable):
             return
         self.add_column("row", key="__row")
         for i, h in enumerate(table.headers):
-            self.add_column(h, key=f"c{i}")
+            self.add_column(cell(h), key=f"c{i}")
         head = table.df.head(rows)
         cols = [ROW, *table.headers] if ROW in head.columns else list(table.headers)
         for values in head.select(cols).iter_rows():
-            self.add_row(*(("" if v is None else str(v)) for v in values))
+            self.add_row(*(cell(v) for v in values))
