@@ -219,7 +219,7 @@ def test_defaults_fill_every_optional_key(tmp_path: Path) -> None:
     assert source.options.header_row == 1
     assert source.options.encoding == "auto"
     assert source.options.delimiter == "auto"
-    assert source.max_bytes == 100 * 1024 * 1024
+    assert source.max_bytes == 2 * 1024**3  # a local file's limit (DESIGN §2); a download's is 100 MB
     assert source.timeout == 30.0
     assert config.schedule is None
     assert config.policy == PolicyConfig()
@@ -636,6 +636,13 @@ def test_url_source_refuses_other_schemes_and_half_credentials() -> None:
     data["users"]["source"]["max_bytes"] = 0
     data["users"]["source"]["password"] = {"env": "P"}
     assert error_of(data).where == "tui-sync.toml: [users.source] max_bytes"
+
+
+def test_a_file_source_takes_max_bytes_and_refuses_a_value_below_one() -> None:
+    config = parse_config(with_section("users.source", max_bytes=3_000_000_000), Path("tui-sync.toml"))
+    assert config.users.source.max_bytes == 3_000_000_000
+    err = error_of(with_section("users.source", max_bytes=0))
+    assert err.where == "tui-sync.toml: [users.source] max_bytes"
 
 
 def test_google_sheets_needs_url_and_service_account() -> None:

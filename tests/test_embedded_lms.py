@@ -94,6 +94,36 @@ async def test_create_false_refuses_to_create_a_missing_database(db: Path):
     assert not db.exists()
 
 
+def link_lookups(db: Path) -> list[str]:
+    """How SQLite finds the rows that point to a user or a department's supervisor (a foreign key's check)."""
+    with sqlite3.connect(db) as conn:
+        return [" ".join(str(r[-1]) for r in conn.execute(f"EXPLAIN QUERY PLAN SELECT 1 FROM {table} WHERE {col} = 7"))
+                for table, col in (("users", "sub_id"), ("users", "cosub_id"), ("departments", "supervisor_id"),
+                                   ("departments", "co_supervisor_id"))]
+
+
+async def test_the_rows_that_point_to_a_user_are_found_by_index_not_by_reading_the_table(lms: EmbeddedLMS, db: Path):
+    await lms.load([dept("A")], [row("boss", "A"), row("ann", "A", subordination="boss", coSubordination="boss")])
+    assert all(plan.startswith("SEARCH") for plan in link_lookups(db)), link_lookups(db)
+
+
+async def test_a_database_of_schema_version_1_gets_the_link_indexes_with_its_first_write(lms: EmbeddedLMS, db: Path):
+    await lms.load([dept("A")], [row("boss", "A"), row("ann", "A", subordination="boss")])
+    await lms.close()
+    with sqlite3.connect(db) as conn:  # as tui_sync 0.x left it
+        for name in ("users_sub", "users_cosub", "departments_supervisor", "departments_co_supervisor"):
+            conn.execute(f"DROP INDEX {name}")
+        conn.execute("PRAGMA user_version = 1")
+    assert all(plan.startswith("SCAN") for plan in link_lookups(db))
+    assert (await lms.snapshot()).users.height == 2  # reading changes nothing
+    assert all(plan.startswith("SCAN") for plan in link_lookups(db))
+    await lms.create_department(code="B", name="B", parent_id=None)
+    await lms.close()
+    assert all(plan.startswith("SEARCH") for plan in link_lookups(db))
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
 async def test_a_foreign_sqlite_file_is_refused(db: Path):
     db.parent.mkdir(parents=True)
     with sqlite3.connect(db) as conn:

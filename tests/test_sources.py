@@ -5,6 +5,7 @@ the public functions and their contracts (including speed).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 
@@ -12,7 +13,9 @@ import openpyxl
 import polars as pl
 import pytest
 
+from tui_sync.config import SourceConfig
 from tui_sync.errors import ConfigError, SourceError
+from tui_sync.sources.fetch import fetch_source
 from tui_sync.sources.csv_reader import read_csv, sniff_delimiter
 from tui_sync.sources.detect import detect_format
 from tui_sync.sources.local import read_bytes, read_file
@@ -300,4 +303,14 @@ def test_read_file_refuses_files_over_max_bytes(tmp_path):
     with pytest.raises(SourceError) as err:
         read_file(p, OPTS, max_bytes=1000)
     assert err.value.where == str(p)
-    assert "limit" in str(err.value) and err.value.hint
+    assert "over the max_bytes limit" in str(err.value) and "raise max_bytes" in err.value.hint
+
+
+def test_a_file_source_over_its_max_bytes_is_refused_and_the_message_names_the_setting(tmp_path):
+    p = tmp_path / "users.csv"
+    p.write_bytes(b"login\n" + b"someone\n" * 200)
+    small = SourceConfig(kind="file", path=p, max_bytes=1000)
+    with pytest.raises(SourceError) as err:
+        fetch_source(small, tmp_path)
+    assert "the file is 1.6 KB, over the max_bytes limit of 1,000 bytes" in str(err.value)
+    assert fetch_source(dataclasses.replace(small, max_bytes=10_000), tmp_path).rows == 200

@@ -44,6 +44,9 @@ class Secret:
         return f"stored secret {self.stored!r}"
 
 
+FILE_MAX_BYTES = 2 * 1024**3  # DESIGN §2: a local file source's default max_bytes
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     kind: str  # "file" | "url" | "google_sheets"
@@ -53,7 +56,7 @@ class SourceConfig:
     username: str | None = None
     password: Secret | None = None
     service_account: Secret | None = None
-    max_bytes: int = 100 * 1024 * 1024
+    max_bytes: int = 100 * 1024 * 1024  # (a file source's default is FILE_MAX_BYTES)
     timeout: float = 30.0
     ca_file: Path | None = None
     allow_insecure_http: bool = False
@@ -186,7 +189,8 @@ SECTIONS: dict[str, dict[str, str]] = {
         "url": "url: the https:// address of a CSV or XLSX file; google_sheets: the sheet's link",
         "username": "url: the user name for the download",
         "password": 'url: the password for the download, e.g. { env = "HR_FILE_PASSWORD" }',
-        "max_bytes": "url: refuse a download larger than this many bytes (default 100 MB)",
+        "max_bytes": "url: refuse a download larger than this many bytes (default 100 MB); file: a larger file"
+                     " (default 2 GB)",
         "timeout": "url, google_sheets: seconds of silence before giving up (default 30)",
         "ca_file": "url: extra CA certificates (PEM), relative to this file",
         "allow_insecure_http": "url: allow plain http:// (default false)",
@@ -217,7 +221,7 @@ SECTIONS: dict[str, dict[str, str]] = {
 }
 
 SOURCE_KINDS: dict[str, tuple[str, ...]] = {
-    "file": ("path",),
+    "file": ("path", "max_bytes"),
     "url": ("url", "username", "password", "max_bytes", "timeout", "ca_file", "allow_insecure_http"),
     "google_sheets": ("url", "service_account", "timeout"),
 }
@@ -348,7 +352,8 @@ def _source(t: _Table) -> SourceConfig:
     )
     if kind == "file":
         t.require("path", 'kind = "file" reads a sheet from this path')
-        return SourceConfig(kind="file", options=options, path=t.path("path"))
+        return SourceConfig(kind="file", options=options, path=t.path("path"),
+                            max_bytes=t.whole("max_bytes", FILE_MAX_BYTES, low=1))
     if kind == "google_sheets":
         t.require("url", "the sheet's link, as the browser shows it")
         t.require("service_account", 'the service account key, e.g. { file = "service-account.json" }')

@@ -49,10 +49,10 @@ from .embedded_schema import (
     ROOT_NAME,
     STATUSES,
     TOKEN_TABLE,
-    add_snapshot_token,
     blank_none,
     ci,
     ensure_schema,
+    upgrade_schema,
 )
 from .snapshot_cache import (
     SNAPSHOT_CACHE_MIN_USERS,
@@ -96,7 +96,7 @@ class EmbeddedLMS:
         self._create = create
         self._conn: sqlite3.Connection | None = None
         self._depth = 0  # open transactions: 0 = none, 1 = BEGIN, >1 = savepoints
-        self._token_ready = False  # the snapshot token's table and triggers exist (checked once per connection)
+        self._upgraded = False  # the schema is this version's (checked in the first write of each connection)
 
     # ------------------------------------------------------------ connection
 
@@ -148,9 +148,9 @@ class EmbeddedLMS:
         self._depth = depth + 1
         try:
             if depth == 0:
-                if not self._token_ready:
-                    add_snapshot_token(conn)
-                    self._token_ready = True
+                if not self._upgraded:
+                    upgrade_schema(conn)
+                    self._upgraded = True
                 changes_before = conn.total_changes
             yield conn
             if depth == 0 and conn.total_changes != changes_before:
@@ -212,7 +212,7 @@ class EmbeddedLMS:
             self._conn.close()
             self._conn = None
             self._depth = 0
-            self._token_ready = False
+            self._upgraded = False
 
     # ------------------------------------------------------------ snapshot
 

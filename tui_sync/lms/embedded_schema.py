@@ -13,7 +13,7 @@ from ..errors import LMSError
 from ..frame_cache import token_schema, token_triggers
 from ..model import Status
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the supervisor links are indexed (_LINK_INDEXES)
 ROOT_ID = 1  # the root department's id in every database this module creates
 ROOT_NAME = "Root"
 
@@ -64,11 +64,21 @@ CREATE TABLE user_fields (
 ) WITHOUT ROWID;
 
 INSERT INTO departments (id, code, code_ci, name, parent_id, is_root) VALUES ({ROOT_ID}, NULL, NULL, '{ROOT_NAME}', NULL, 1);
-PRAGMA user_version = {SCHEMA_VERSION};
 """
 
+# Every user written or removed makes SQLite look for the rows that point to it (foreign keys,
+# deferred ones too): without these, a load or a removal reads the whole table once per user.
+_LINK_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS users_sub ON users(sub_id) WHERE sub_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS users_cosub ON users(cosub_id) WHERE cosub_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS departments_supervisor ON departments(supervisor_id) WHERE supervisor_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS departments_co_supervisor ON departments(co_supervisor_id)"
+    " WHERE co_supervisor_id IS NOT NULL",
+)
+
 # The snapshot token (see `snapshot_cache`). Added to databases of schema version 1
-# that predate it by their first write transaction; until then they have no token (no cache).
+# that predate it by their first write transaction (`upgrade_schema`); until then they have no
+# token (no cache).
 TOKEN_TABLE = "snapshot_state"
 TOKEN_TRIGGERS = token_triggers(TOKEN_TABLE, ("departments", "users", "user_fields"), "snapshot_stale")
 _TOKEN_SCHEMA = token_schema(TOKEN_TABLE, TOKEN_TRIGGERS)
@@ -87,7 +97,8 @@ def ensure_schema(conn: sqlite3.Connection, where: str) -> None:
                 where=where,
             )
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\n{';'.join(_TOKEN_SCHEMA)};\nCOMMIT;")
+        conn.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\n{';'.join((*_LINK_INDEXES, *_TOKEN_SCHEMA))};\n"
+                           f"PRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;")
     elif version > SCHEMA_VERSION:
         raise LMSError(
             f"the embedded LMS database has schema version {version}; this tui_sync knows {SCHEMA_VERSION}",
@@ -95,10 +106,15 @@ def ensure_schema(conn: sqlite3.Connection, where: str) -> None:
         )
 
 
-def add_snapshot_token(conn: sqlite3.Connection) -> None:
-    """The snapshot token's table and triggers, if the database predates them (inside a write transaction)."""
+def upgrade_schema(conn: sqlite3.Connection) -> None:
+    """Bring a database of an older schema version up to this one: the snapshot token's table and
+    triggers, the link indexes (inside a write transaction; a no-op on a current database)."""
     for statement in _TOKEN_SCHEMA:
         conn.execute(statement)
+    if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+        for statement in _LINK_INDEXES:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def ci(value: str) -> str:

@@ -13,9 +13,6 @@ from tui_sync.sources.detect import detect_format
 from tui_sync.sources.table import SheetOptions, Table
 from tui_sync.sources.xlsx_reader import read_xlsx
 
-DEFAULT_MAX_BYTES = 100 * 1024 * 1024
-
-
 _HASH_ALONGSIDE = 4 << 20  # bytes from which the fingerprint is computed while the sheet is parsed
 
 
@@ -36,8 +33,9 @@ def read_bytes(data: bytes, name: str, opts: SheetOptions, content_type: str | N
     return dataclasses.replace(table, size_bytes=len(data), fingerprint=digest.hexdigest())
 
 
-def read_file(path: Path, opts: SheetOptions, max_bytes: int = DEFAULT_MAX_BYTES) -> Table:
-    """Read a local CSV or XLSX file; every failure is a `SourceError` with where = the path and a hint."""
+def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None) -> Table:
+    """Read a local CSV or XLSX file; every failure is a `SourceError` with where = the path and a hint.
+    A file over `max_bytes` is refused (a source's setting); None reads any size (`lms load`)."""
     path = Path(path)
     where = str(path)
     try:
@@ -63,11 +61,11 @@ def read_file(path: Path, opts: SheetOptions, max_bytes: int = DEFAULT_MAX_BYTES
     if not stat.S_ISREG(st.st_mode):
         raise SourceError("this is not a regular file (a device, pipe or socket)", where=where,
                           hint="set path to an .xlsx or .csv file")
-    if st.st_size > max_bytes:
+    if max_bytes is not None and st.st_size > max_bytes:
         raise _too_big(where, st.st_size, max_bytes)
     try:
         with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+            data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
     except PermissionError:
         raise SourceError("permission denied: cannot read the file", where=where,
                           hint="give the user that runs tui-sync read access to the file") from None
@@ -77,17 +75,25 @@ def read_file(path: Path, opts: SheetOptions, max_bytes: int = DEFAULT_MAX_BYTES
     except OSError as exc:
         raise SourceError(f"cannot read the file: {exc.strerror or exc}", where=where,
                           hint="check that the file is not being written or moved right now") from None
-    if len(data) > max_bytes:
+    if max_bytes is not None and len(data) > max_bytes:
         raise _too_big(where, len(data), max_bytes)
     return read_bytes(data, where, opts)
 
 
 def _too_big(where: str, size: int, limit: int) -> SourceError:
-    mb = 1024 * 1024
     return SourceError(
-        f"the file is {size / mb:,.1f} MB, over the {limit / mb:,.0f} MB limit", where=where,
-        hint="check that this is the right file: a sheet of departments or users is far smaller",
+        f"the file is {size_text(size)}, over the max_bytes limit of {size_text(limit)}", where=where,
+        hint="check that this is the right file; if it is, raise max_bytes in the source's section of the config",
     )
 
 
-__all__ = ["read_bytes", "read_file", "DEFAULT_MAX_BYTES"]
+def size_text(n: float) -> str:
+    """A byte count for messages: 512 bytes, 97.7 KB, 2.0 GB."""
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} GB"
+
+
+__all__ = ["read_bytes", "read_file", "size_text"]

@@ -32,7 +32,7 @@ from tui_sync.errors import ConfigError, SourceError
 from tui_sync.secrets import reveal
 from tui_sync.sources.cache import FetchCache
 from tui_sync.sources.links import DownloadLink, download_link, origin, redact_text, redact_url
-from tui_sync.sources.local import read_bytes
+from tui_sync.sources.local import read_bytes, size_text
 from tui_sync.sources.table import Table
 
 log = logging.getLogger(__name__)
@@ -426,18 +426,10 @@ def _read_body(response: httpx.Response, cfg: SourceConfig, where: str, progress
 
 
 def _too_big(where: str, size: int | None, limit: int) -> SourceError:
-    told = f"the file is {_size(size)}, " if size else "the download is "
-    return SourceError(f"{told}over the max_bytes limit of {_size(limit)}", where=where,
+    told = f"the file is {size_text(size)}, " if size else "the download is "
+    return SourceError(f"{told}over the max_bytes limit of {size_text(limit)}", where=where,
                        hint="check that this is the right file (a sheet of departments or users is far smaller), "
                             "or raise max_bytes")
-
-
-def _size(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:,.1f} GB"
 
 
 __all__ = ["Download", "FetchCache", "RetryPolicy", "download", "download_source", "fetch_url", "parse_retry_after",

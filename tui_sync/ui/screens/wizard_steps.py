@@ -214,7 +214,9 @@ class SourceStep(Step):
                 src["password"] = self.wizard.secret(self.query_one(f"#{e}-password", SecretField))
             if self.query_one(f"#{e}-insecure", Checkbox).value:
                 src["allow_insecure_http"] = True
-            src.update({k: old[k] for k in ("max_bytes", "timeout", "ca_file") if k in old and old.get("kind") == "url"})
+            src.update({k: old[k] for k in ("timeout", "ca_file") if k in old and old.get("kind") == "url"})
+        if kind in ("file", "url") and "max_bytes" in old and old.get("kind") == kind:
+            src["max_bytes"] = old["max_bytes"]
         if kind == "google_sheets":
             src["service_account"] = self.wizard.secret(self.query_one(f"#{e}-service-account", SecretField))
         for required in ("path", "url"):

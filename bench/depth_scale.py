@@ -1,0 +1,73 @@
+"""Deep structures: a department chain N deep and a supervisor chain of N users,
+planned and applied into an empty embedded LMS, then planned again.
+
+Department k's parent is department k-1; user k reports to user k-1 and works
+in department k. The sheets list the rows shuffled, as an export may.
+Target (N = 20,000): plan plus apply under 30 s, and the second plan has no
+changes. Exits 1 when a target is missed.
+
+    .venv/bin/python bench/depth_scale.py [N]     (default: 20000)
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import polars as pl
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from measure import measure  # noqa: E402
+from synth import CONFIG  # noqa: E402
+
+TARGET_SECONDS = 30.0
+EXE = str(Path(sys.executable).parent / "tui-sync")
+
+
+def write_chains(root: Path, n: int) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "tui-sync.toml").write_text(CONFIG + 'subordination = "Supervisor"\n', encoding="utf-8")
+    k = pl.col("k")
+    code = "C" + k.cast(pl.String).str.zfill(6)
+    login = "chain" + k.cast(pl.String).str.zfill(6)
+    frame = pl.DataFrame({"k": pl.int_range(0, n, eager=True)})
+    frame.select(
+        code.alias("Code"), ("Level " + k.cast(pl.String)).alias("Name"),
+        pl.when(k > 0).then("C" + (k - 1).cast(pl.String).str.zfill(6)).alias("Parent"),
+    ).sample(fraction=1.0, shuffle=True, seed=1).write_csv(root / "departments.csv")
+    frame.select(
+        login.alias("Login"), (login + "@example.com").alias("Email"), pl.lit("Chain").alias("First"),
+        ("User " + k.cast(pl.String)).alias("Last"), code.alias("Dept"), pl.lit("Link").alias("Title"),
+        ("+49 30 " + k.cast(pl.String).str.zfill(7)).alias("Phone"),
+        pl.when(k > 0).then("chain" + (k - 1).cast(pl.String).str.zfill(6)).alias("Supervisor"),
+    ).sample(fraction=1.0, shuffle=True, seed=2).write_csv(root / "users.csv")
+
+
+def main(n: int) -> int:
+    ws = HERE / "out" / f"depth-{n}"
+    shutil.rmtree(ws, ignore_errors=True)
+    write_chains(ws, n)
+    plan_t, plan_m = measure([EXE, "plan", "--out", "plan.json"], ws)
+    summary = json.loads((ws / "plan.json").read_text())["summary"]
+    apply_t, apply_m = measure([EXE, "apply", "--plan", "plan.json", "--approve", "all"], ws)
+    again_t, _ = measure([EXE, "plan", "--out", "again.json"], ws)
+    again = json.loads((ws / "again.json").read_text())
+    left = len(again["changes"])
+    total = plan_t + apply_t
+    print(f"chains {n:,} deep: {summary['create_department']:,} department and {summary['create_user']:,} user "
+          f"creates, {summary['errors']} errors")
+    print(f"plan:  {plan_t:6.2f} s ({plan_m:.0f} MB)")
+    print(f"apply: {apply_t:6.2f} s ({apply_m:.0f} MB)")
+    print(f"plan again: {again_t:6.2f} s, {left} changes, {again['summary']['errors']} errors")
+    ok_time = total < TARGET_SECONDS
+    ok_left = left == 0 and summary["create_department"] == n and summary["create_user"] == n
+    print(f"target plan + apply under {TARGET_SECONDS:.0f} s ({total:.1f} s): {'met' if ok_time else 'NOT met'}")
+    print(f"target every link created, nothing left to plan: {'met' if ok_left else 'NOT met'}")
+    return 0 if ok_time and ok_left else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000))
