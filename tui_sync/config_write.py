@@ -69,7 +69,8 @@ def _context(config_path: Path) -> _Context:
     return _Context(str(config_path), Path(config_path).absolute().parent)
 
 
-_ORDER = ("lms", "departments", "users", "schedule", "policy", "apply", "notify", "keys")
+_ORDER = ("lms", "departments", "users", "protect", "schedule", "policy", "apply", "notify", "keys")
+_ENTITY_ORDER = ("source", "mapping", "scope", "fields")
 
 
 def _ordered(raw: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +82,6 @@ def _ordered(raw: dict[str, Any]) -> dict[str, Any]:
     for name in ("departments", "users"):
         sec = out.get(name)
         if isinstance(sec, dict):
-            out[name] = {**{k: sec[k] for k in ("source", "mapping") if k in sec},
-                         **{k: v for k, v in sec.items() if k not in ("source", "mapping")}}
+            out[name] = {**{k: sec[k] for k in _ENTITY_ORDER if k in sec},
+                         **{k: v for k, v in sec.items() if k not in _ENTITY_ORDER}}
     return out
