@@ -19,7 +19,7 @@ import polars as pl
 from .config import STATE_DIR_NAME, Config, EntityConfig, load_config
 from .engine.mapping import MappingReport, review_mapping
 from .engine.planner import Inputs, build_plan
-from .errors import SyncError, UsageError
+from .errors import ConfigError, SyncError, UsageError
 from .lms.base import LMS, Snapshot
 from .model import Plan, Resolution
 from .sources.table import Table
@@ -99,9 +99,15 @@ async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
     for outcome in (read_sheets, snap, managed):
         if isinstance(outcome, BaseException):
             raise outcome
-    plan = build_plan(Inputs(
-        read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap, *managed,
-    ), resolutions)
+    try:
+        plan = build_plan(Inputs(
+            read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap, *managed,
+            department_scope=cfg.departments.scope, user_scope=cfg.users.scope, protect=cfg.protect,
+            department_fields=cfg.departments.fields, user_fields=cfg.users.fields,
+        ), resolutions)
+    except ConfigError as e:  # C1: a scope that does not fit its sheet; the engine does not know the file
+        e.where = f"{cfg.path}: {e.where}" if e.where else str(cfg.path)
+        raise
     return PlanResult(plan, read_sheets, snap)
 
 

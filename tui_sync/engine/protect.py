@@ -2,11 +2,15 @@
 reactivates or deletes (`[protect] users`, `[protect] departments`)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import polars as pl
 
-from .scope import matches_any
+from ..model import Change, Kind, Severity, warning
+from .departments import NEW, DepartmentStep, Target
+from .frames import ERR, RowProblems
+from .scope import matches_any, wildcard_regex
 
 PROTECTED = "protected"  # the problem code
 
@@ -27,3 +31,97 @@ class Protect:
 
     def department_mask(self, codes: pl.Expr) -> pl.Expr:
         return matches_any(codes, self.departments)
+
+
+PROTECTED_ROW = "__protected"  # a row that names a protected LMS user: it yields no change (a warning)
+
+
+def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, protected: pl.Series | None,
+                         logins: pl.Series, column: str | None) -> pl.LazyFrame:
+    """C2 on the users sheet, after identification (`target`: the LMS user's position, `protected`:
+    which LMS users are protected, by position). A row that matches a protected user is a warning
+    and PROTECTED_ROW; a row that would create a user with a protected login, or give one to
+    another user, is an error."""
+    if protected is None:
+        return lz.with_columns(pl.lit(False).alias(PROTECTED_ROW))
+    at = pl.lit(protected).gather(pl.col("target")).fill_null(False)
+    lz = lz.with_columns((~pl.col(ERR) & at).alias(PROTECTED_ROW))
+
+    def lms_login(hit: pl.DataFrame) -> pl.DataFrame:
+        return hit.with_columns(pl.lit(logins).gather(pl.col("target")).alias("__lms_login"))
+
+    lz = rp.mark(lz, pl.col(PROTECTED_ROW), PROTECTED,
+                 pl.format("LMS user {} is protected ([protect] users): this row changes nothing",
+                           pl.col("__lms_login")),
+                 key="login", column=column, severity=Severity.WARNING, enrich=lms_login)
+    return rp.mark(lz, ~pl.col(ERR) & ~at & protect.user_mask(pl.col("login")), PROTECTED,
+                   pl.when(pl.col("target").is_null())
+                   .then(pl.format("login {} is protected ([protect] users): no user is created with it",
+                                   pl.col("login")))
+                   .otherwise(pl.format("login {} is protected ([protect] users): LMS user {} cannot take it",
+                                        pl.col("login"), pl.col("__lms_login"))),
+                   key="login", column=column, enrich=lms_login)
+
+
+def protected_departments(lms: pl.DataFrame, protect: Protect) -> set[str]:
+    """LMS ids of the protected departments: the codes that match, and their sub-departments
+    (as the LMS holds them now)."""
+    if not protect.departments:
+        return set()
+    found = lms.filter(protect.department_mask(pl.col("code")))["id"]
+    out = set(found.to_list())
+    while found.len():  # one level of sub-departments at a time
+        found = lms.filter(pl.col("parent_id").is_in(found.implode()) & ~pl.col("id").is_in(list(out)))["id"]
+        out.update(found.to_list())
+    return out
+
+
+def guard_departments(depts: DepartmentStep, lms: pl.DataFrame, protect: Protect, protected: set[str],
+                      column: str | None) -> None:
+    """C2 after the department step: a row that would create, rename or move a protected department
+    (or create or move one into a protected subtree, which would make it protected) yields no change
+    and a `protected` warning. What the plan says about those departments afterwards (codes,
+    parents) is as the LMS has them; users may still be placed in protected departments."""
+    if not protect.departments:
+        return
+    pattern = re.compile(wildcard_regex(protect.departments))
+    planned_parent = dict(depts.parent_of)
+    lms_parent = dict(lms.select("id", "parent_id").iter_rows())
+
+    def reason(c: Change) -> str | None:
+        ref = c.target or NEW + c.key.strip().lower()
+        if c.target in protected:
+            return f"department {depts.lms_code_of.get(c.target)} is protected ([protect] departments)"
+        node, hops = ref, 0
+        while node is not None and hops <= len(planned_parent):
+            code = depts.code_of.get(node) or depts.lms_code_of.get(node) or ""
+            if node in protected or pattern.match(code):
+                what = "created" if c.target is None else "changed"
+                under = "" if node == ref else f" under protected department {code}"
+                return f"department {c.key} would be {what}{under}; it would be protected ([protect] departments)"
+            node, hops = planned_parent.get(node), hops + 1
+        return None
+
+    kept: list[Change] = []
+    for c in depts.changes:
+        why = reason(c) if c.kind in (Kind.CREATE_DEPARTMENT, Kind.UPDATE_DEPARTMENT) else None
+        if why is None:
+            kept.append(c)
+            continue
+        depts.problems.append(warning(PROTECTED, "department", f"{why}: this row changes nothing",
+                                      row=c.row, column=column, key=c.key))
+        code_n = c.key.strip().lower()
+        if c.target is None:  # users cannot be placed in a department that is not created
+            ref = NEW + code_n
+            depts.parent_of.pop(ref, None)
+            depts.create_id.pop(ref, None)
+            depts.by_code[code_n] = Target(None, False, f"department {c.key} (row {c.row}) is not created: {why}")
+            continue
+        depts.parent_of[c.target] = lms_parent.get(c.target)
+        now = depts.lms_code_of.get(c.target)
+        if now is not None:
+            depts.code_of[c.target] = now
+            depts.by_code.setdefault(now.strip().lower(), Target(c.target, True))
+        if c.target in protected:
+            depts.matched.pop(c.target, None)
+    depts.changes[:] = kept
