@@ -44,3 +44,21 @@ def test_a_scope_column_the_sheet_lacks_is_exit_2_naming_the_file_and_key(capsys
     assert code == Exit.USAGE and out == ""
     assert f"error: {demo}: [users.scope] include[1].column: found column = \"Contract\"" in err
     assert '"Personnel no."' in err
+
+
+def test_a_saved_plan_never_writes_what_is_protected_by_the_time_it_is_applied(capsys, demo, tmp_path):
+    saved = tmp_path / "plan.json"
+    run(capsys, demo, "plan", "--out", str(saved))
+    changes = json.loads(saved.read_text())["changes"]
+    [first] = [c for c in changes if c["kind"] == "update_user"][:1]
+    edit(demo, "[schedule]", f'[protect]\nusers = ["{first["key"]}"]\n\n[schedule]')
+    code, out, _ = run(capsys, demo, "apply", "--plan", str(saved), "--approve", "all")
+    assert code == Exit.ROW_ERRORS
+    assert f"[blocked ] update_user {first['key']}" in out
+    _, dump, _ = run(capsys, demo, "lms", "dump", "--json")
+    login = first["fields"].get("login", [first["key"]])[0]
+    [now] = [u for u in json.loads(dump)["users"] if u["login"] == login]
+    for name, (before, _after) in first["fields"].items():
+        if name in ("email", "jobTitle", "phone", "firstName", "lastName"):
+            assert now[name] == before
+    assert "[applied ]" in out  # the rest went ahead

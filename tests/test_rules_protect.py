@@ -115,3 +115,15 @@ def test_c2_a_matched_protected_department_without_changes_is_quiet():
     p = make_plan(rows, [user("a", "EXT")], snapshot(LMS_DEPTS), ledger_departments=["1", "5"], protect=PROTECT_EXT)
     assert kinds(p) == {"create_user": ["a"]}
     assert p.problems == []
+
+
+def test_c2_moving_the_users_of_a_deleted_department_leaves_protected_users_where_they_are():
+    from tui_sync.model import Resolution
+
+    lms = snapshot([dict(id="1", code="HQ", name="HQ"), dict(id="2", code="OLD", name="Old")],
+                   [dict(id="u1", login="admin", department="2"), dict(id="u2", login="bob", department="2")])
+    p = make_plan([HQ], [user("carol")], lms, ledger_departments=["1", "2"], protect=ADMINS,
+                  resolutions=[Resolution("OLD", "HQ")])
+    assert kinds(p)["update_user"] == ["bob"]
+    [delete] = [c for c in p.changes if c.kind is Kind.DELETE_DEPARTMENT]
+    assert delete.blocked and "admin" in delete.problems[0].message and "bob" not in delete.problems[0].message

@@ -287,6 +287,10 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
                              hint="or save a plan with `tui-sync plan --out plan.json`, review it, then "
                                   "`tui-sync apply --plan plan.json`")
         plan = (await make_plan(cfg, resolutions, progress=download)).plan
+    else:  # C2: a saved plan may predate the protection; what it names now is not written
+        from .engine.protect import refuse_protected
+
+        refuse_protected(plan, cfg.protect)
     if approve:
         approve_plan(plan, approve)
     return await apply_plan(cfg, plan, trigger=trigger, progress=progress, cancel=cancel)

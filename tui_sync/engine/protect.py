@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ..model import Change, Kind, Severity, warning
+from ..model import Change, Kind, Plan, Severity, error, warning
 from .departments import NEW, DepartmentStep, Target
 from .frames import ERR, RowProblems
 from .scope import matches_any, wildcard_regex
@@ -125,3 +125,24 @@ def guard_departments(depts: DepartmentStep, lms: pl.DataFrame, protect: Protect
         if c.target in protected:
             depts.matched.pop(c.target, None)
     depts.changes[:] = kept
+
+
+def refuse_protected(plan: Plan, protect: Protect) -> list[Change]:
+    """C2 at apply, for a saved plan (made, perhaps, before the protection): a change that names a
+    protected login or department code — its key, or its login / code / parent before or after —
+    gets a `protected` error, so it is not applied (P1). The changes refused are returned.
+    (Sub-departments of a protected code are known from the LMS: the planner refuses those.)"""
+    refused: list[Change] = []
+    for c in plan.changes:
+        patterns = protect.users if c.entity == "user" else protect.departments
+        if not patterns or any(p.code == PROTECTED for p in c.problems):
+            continue
+        pattern = re.compile(wildcard_regex(patterns))
+        names = [c.key, *(v for f in ("login", "code", "parentCode") for v in c.fields.get(f, ()))]
+        hit = next((v for v in names if isinstance(v, str) and pattern.match(v.strip())), None)
+        if hit is not None:
+            what = "login" if c.entity == "user" else "department"
+            c.problems.append(error(PROTECTED, c.entity, f"{what} {hit} is protected ([protect] {c.entity}s): "
+                                                         "this change is not applied", key=c.key))
+            refused.append(c)
+    return refused

@@ -51,6 +51,7 @@ class UserStep:
     pointer_ix: pl.DataFrame  # by_key, by_login, by_email (positions in lms_ids), ROW: what each row points to (U6)
     lms_ids: pl.Series  # the snapshot's user ids, by position
     vanished: list[str] = field(default_factory=list)  # L1: ledger entries whose LMS user disappeared
+    protected: set[str] = field(default_factory=set)  # C2: LMS ids of protected users
 
     @property
     def pointers(self) -> pl.DataFrame:
@@ -263,7 +264,8 @@ def plan_users(
     for uid, login in gone.select("id", "login").iter_rows():
         changes.append(Change(change_id(Kind.INACTIVATE_USER, login), Kind.INACTIVATE_USER, login,
                               {"status": (Status.ACTIVE.value, Status.INACTIVE.value)}, target=uid))
-    return UserStep(changes, problems, matched_d, final_department, pointer_ix, ids, vanished)
+    return UserStep(changes, problems, matched_d, final_department, pointer_ix, ids, vanished,
+                    set(ids.filter(protected).to_list()) if protected is not None else set())
 
 
 def _key_n_by_position(led: pl.DataFrame, n: int) -> pl.Series:
