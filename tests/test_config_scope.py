@@ -176,3 +176,20 @@ def test_protect_takes_lists_of_texts(value, found):
     err = error_of(with_section("protect", users=value))
     assert err.where == "tui-sync.toml: [protect] users"
     assert err.message.startswith(found) and "expected a list" in err.message
+
+
+def test_the_commented_examples_in_sample_data_are_valid_when_uncommented(tmp_path: Path):
+    import re
+    import shutil
+
+    sample = Path(__file__).resolve().parent.parent / "sample_data"
+    text = (sample / "tui-sync.toml").read_text(encoding="utf-8")
+    start, end = text.index("# Scope (C1)"), text.index("# Unattended runs")
+    block = re.sub(r"(?m)^# (?=\[|\w+ = |\s+\{)", "", text[start:end])
+    for name in ("departments.csv", "users.xlsx"):
+        shutil.copy(sample / name, tmp_path / name)
+    (tmp_path / "tui-sync.toml").write_text(text[:start] + block + text[end:], encoding="utf-8")
+    cfg = load_config(tmp_path / "tui-sync.toml")
+    assert len(cfg.users.scope.exclude) == 2 and len(cfg.users.scope.include) == 1 and cfg.departments.scope
+    assert cfg.protect.users == ("admin", "svc-*") and cfg.users.fields["email"].update == "on_create"
+    assert cfg.departments.fields["parentCode"].blank == "keep"
