@@ -146,3 +146,53 @@ def refuse_protected(plan: Plan, protect: Protect) -> list[Change]:
                                                          "this change is not applied", key=c.key))
             refused.append(c)
     return refused
+
+
+@dataclass(frozen=True)
+class ProtectedObject:
+    """An LMS object the protection covers, and why (for the review: "on request")."""
+
+    entity: str  # "user" | "department"
+    key: str  # login or code
+    why: str  # the pattern that matched, or the protected department it sits under
+
+
+def protected_objects(snapshot_users: pl.DataFrame, snapshot_departments: pl.DataFrame,
+                      protect: Protect) -> list[ProtectedObject]:
+    """Every protected LMS user and department, each with the rule that applied."""
+    out: list[ProtectedObject] = []
+
+    def first_pattern(value: str, patterns: tuple[str, ...]) -> str:
+        return next(p for p in patterns if re.match(wildcard_regex([p]), value.strip()))
+
+    if protect.users:
+        logins = snapshot_users.filter(protect.user_mask(pl.col("login")))["login"].sort().to_list()
+        out += [ProtectedObject("user", lg, f'[protect] users "{first_pattern(lg, protect.users)}"') for lg in logins]
+    if protect.departments:
+        ids = protected_departments(snapshot_departments, protect)
+        rows = snapshot_departments.filter(pl.col("id").is_in(list(ids)))
+        code = dict(snapshot_departments.select("id", "code").iter_rows())
+        parent = dict(snapshot_departments.select("id", "parent_id").iter_rows())
+        for lid, c in sorted(rows.select("id", "code").iter_rows(), key=lambda r: (r[1] or "").casefold()):
+            if c and any(re.match(wildcard_regex([p]), c.strip()) for p in protect.departments):
+                why = f'[protect] departments "{first_pattern(c, protect.departments)}"'
+            else:
+                top = parent.get(lid)
+                while top in parent and parent.get(top) in ids:
+                    top = parent[top]
+                why = f"under protected department {code.get(top)}"
+            out.append(ProtectedObject("department", c or lid, why))
+    return out
+
+
+def protect_suggestions(snapshot_users: pl.DataFrame, sheet_logins: pl.Series, sheet_emails: pl.Series,
+                        limit: int = 50) -> list[str]:
+    """Active LMS users that no row of the sheet matches by login or email (admins, service
+    accounts, people added by hand): candidates for `[protect] users`, by login."""
+    logins = sheet_logins.str.strip_chars().str.to_lowercase().drop_nulls().implode()
+    emails = sheet_emails.str.strip_chars().str.to_lowercase().drop_nulls().implode()
+    alone = snapshot_users.filter(
+        (pl.col("status") == "active")
+        & ~pl.col("login").str.strip_chars().str.to_lowercase().is_in(logins)
+        & ~pl.col("email").str.strip_chars().str.to_lowercase().fill_null("").is_in(emails))
+    return alone["login"].sort().head(limit).to_list()
