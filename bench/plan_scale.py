@@ -50,20 +50,24 @@ def timed_load(figures: Path):
     return load
 
 
+def workspace(n: int) -> Path:
+    """The workspace of n users (bench/out/plan-N), built once and reused while its layout holds."""
+    ws = HERE / "out" / f"plan-{n}"
+    figures, version = ws / "lms-load.json", ws / "version"
+    if not figures.exists() or not version.exists() or version.read_text() != VERSION:
+        shutil.rmtree(ws, ignore_errors=True)
+        t = time.perf_counter()
+        write_workspace(ws, n, wide=True, loader=timed_load(figures))
+        version.write_text(VERSION)
+        print(f"  generated {n:,} users in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    return ws
+
+
 def main(sizes: list[int]) -> int:
-    out = HERE / "out"
     rows = []
     for n in sizes:
-        ws = out / f"plan-{n}"
-        figures = ws / "lms-load.json"
-        version = ws / "version"
-        if not figures.exists() or not version.exists() or version.read_text() != VERSION:
-            shutil.rmtree(ws, ignore_errors=True)
-            t = time.perf_counter()
-            write_workspace(ws, n, wide=True, loader=timed_load(figures))
-            version.write_text(VERSION)
-            print(f"  generated {n:,} users in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-        load = json.loads(figures.read_text())
+        ws = workspace(n)
+        load = json.loads((ws / "lms-load.json").read_text())
         floor_t, floor_m = best([sys.executable, "-c", FLOOR], ws)
         plan_t, plan_m = best([EXE, "plan", "--json"], ws)
         rows.append((n, floor_t, floor_m, plan_t, plan_m, load["seconds"], load["mb"]))

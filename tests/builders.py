@@ -80,12 +80,14 @@ def make_plan(
     resolutions: list[Resolution] | None = None,
     dept_columns: tuple[str, ...] | None = None,
     user_columns: tuple[str, ...] | None = None,
+    **rules: Any,
 ) -> Plan:
+    """`rules`: the C1–C3 inputs (department_scope, user_scope, protect, department_fields, user_fields)."""
     dt = sheet(dept_rows, dept_columns or tuple(dict.fromkeys((*DEPT_COLUMNS, *(k for r in dept_rows for k in r)))))
     ut = sheet(user_rows, user_columns or tuple(dict.fromkeys((*USER_COLUMNS, *(k for r in user_rows for k in r)))))
     dmap = dept_mapping or {c: c for c in dt.headers}
     umap = user_mapping or {c: c for c in ut.headers}
-    inp = Inputs(dt, ut, dmap, umap, lms or snapshot(), ledger(ledger_departments), ledger(ledger_users))
+    inp = Inputs(dt, ut, dmap, umap, lms or snapshot(), ledger(ledger_departments), ledger(ledger_users), **rules)
     return build_plan(inp, resolutions)
 
 

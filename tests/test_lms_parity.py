@@ -111,3 +111,46 @@ def test_demo_plans_and_applies_the_same_on_ispring_and_embedded(pair):
     again = [asyncio.run(service.make_plan(c)).plan for c in (local, remote)]
     assert shape(again[0]) == shape(again[1])
     assert pl.Series([c.kind.value for c in again[1].changes]).is_in(["delete_department"]).all()
+
+
+RULES = """
+[users.scope]
+exclude = [{ column = "Grade", values = ["C1"] }, { column = "Login", pattern = "*.schmidt" }]
+
+[protect]
+users = ["oliver.*"]
+departments = ["010"]
+
+[users.fields]
+email = { update = "on_create" }
+jobTitle = { blank = "keep" }
+"""
+
+
+def test_scope_protection_and_field_policy_plan_and_apply_the_same_on_ispring_and_embedded(pair):
+    configs = []
+    for cfg in pair:
+        cfg.path.write_text(cfg.path.read_text() + RULES)
+        configs.append(load_config(cfg.path))
+    before = comparable(asyncio.run(service.snapshot(configs[0])))
+    plans = [asyncio.run(service.make_plan(c)).plan for c in configs]
+    assert plans[0].summary() == plans[1].summary()
+    assert plans[0].summary()["out_of_scope"] == 8
+    assert shape(plans[0]) == shape(plans[1])
+    assert sorted(map(repr, plans[0].problems)) == sorted(map(repr, plans[1].problems))
+    assert any(p.code == "protected" for p in plans[0].problems)
+    # C1: managed users whose rows left the scope (grade C1, *.schmidt) are inactivated like absent ones
+    assert {"katharina.albrecht", "tobias.schmidt"} <= {c.key for c in plans[0].changes
+                                                        if c.kind.value == "inactivate_user"}
+
+    for c, p in zip(configs, plans):
+        asyncio.run(service.apply(c, plan=p, approve="all"))
+    after = [comparable(asyncio.run(service.snapshot(c))) for c in configs]
+    assert after[0] == after[1]
+    depts, users = after[0]
+    for login, fields in before[1].items():
+        if login.startswith("oliver."):  # C2: untouched
+            assert users[login] == fields
+        elif login in users and users[login][4] == "active" and fields[4] == "active":
+            assert users[login][0] == fields[0]  # C3: email is written on create only
+    assert depts["010"] == before[0]["010"]

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from .engine.policy import BLANKS, NO_BLANK, NOT_WRITTEN, UPDATES, FieldPolicy
+from .engine.protect import Protect
+from .engine.scope import Scope, ScopeRule
 from .errors import ConfigError
 from .model import DEPARTMENT_FIELDS, DEPARTMENT_REQUIRED, USER_REQUIRED, USER_STANDARD_FIELDS, Kind
 from .safe_text import redact_text
@@ -68,10 +71,13 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class EntityConfig:
-    """`[departments]` or `[users]`: a source and its mapping (LMS field -> column name)."""
+    """`[departments]` or `[users]`: a source and its mapping (LMS field -> column name),
+    the rows in scope (C1) and when each field is written (C3)."""
 
     source: SourceConfig
     mapping: dict[str, str]
+    scope: Scope = Scope()
+    fields: dict[str, FieldPolicy] = field(default_factory=dict)  # LMS field -> policy (mapped fields only)
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,7 @@ class Config:
     apply: ApplyConfig = ApplyConfig()
     notify: NotifyConfig = NotifyConfig()
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s)
+    protect: Protect = Protect()  # C2
     state_dir: Path | None = None  # default: `.tui-sync/` beside the config
     raw: dict[str, Any] = field(default_factory=dict)  # the parsed TOML, for saving with tomli-w
 
@@ -165,6 +172,7 @@ SECTIONS: dict[str, dict[str, str]] = {
         "apply": "how changes are written",
         "notify": "who hears about runs that need attention",
         "keys": "key bindings: binding id = key",
+        "protect": "LMS users and departments that no sync touches (C2)",
         "state_dir": "the state folder (ledger, runs, plans, secrets); default .tui-sync beside this file",
     },
     "lms": {
@@ -182,6 +190,25 @@ SECTIONS: dict[str, dict[str, str]] = {
     "entity": {
         "source": "where the sheet is",
         "mapping": 'LMS field = "column name in the sheet"',
+        "scope": "which rows count: include and exclude rules (C1)",
+        "fields": 'when a field is written: field = { update = "…", blank = "…" } (C3)',
+    },
+    "scope": {
+        "include": 'rules every row in scope meets, e.g. [{ column = "Employment type", values = ["Employee"] }]',
+        "exclude": 'rules that leave a row out, e.g. [{ column = "Login", pattern = "test-*" }]',
+    },
+    "scope rule": {
+        "column": "a column of the sheet, mapped or not",
+        "values": 'cell values, compared trimmed and case-insensitively, e.g. ["Contractor", "Intern"]',
+        "pattern": 'a pattern with * and ? wildcards, case-insensitive, e.g. "test-*"',
+    },
+    "field": {
+        "update": '"always" (the default), "on_create" or "if_empty"',
+        "blank": '"clear" (the default: a blank cell clears the LMS value) or "keep"',
+    },
+    "protect": {
+        "users": 'logins no sync touches, with * and ? wildcards, e.g. ["admin", "svc-*"]',
+        "departments": 'department codes no sync touches (their sub-departments too), e.g. ["EXT"]',
     },
     "source": {
         "kind": '"file" (a local path, the default), "url" or "google_sheets"',
@@ -278,7 +305,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     root = _Table(data, ctx)
     root.check_keys(SECTIONS[""])
     optional = {name: root.section(name, required=False)
-                for name in ("schedule", "policy", "apply", "notify", "keys")}
+                for name in ("schedule", "policy", "apply", "notify", "keys", "protect")}
     keys = optional["keys"]
     return Config(
         path=Path(path).absolute(),
@@ -290,6 +317,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         apply=_apply(optional["apply"]) if optional["apply"] else ApplyConfig(),
         notify=_notify(optional["notify"]) if optional["notify"] else NotifyConfig(),
         keys={k: keys.text(k, required=True) for k in keys.data} if keys else {},
+        protect=_protect(optional["protect"]) if optional["protect"] else Protect(),
         state_dir=root.path("state_dir", STATE_DIR_NAME),
         raw=data,
     )
@@ -338,7 +366,85 @@ def _entity(root: _Table, name: str) -> EntityConfig:
         mapping = _mapping(mapping_table, DEPARTMENT_REQUIRED, DEPARTMENT_FIELDS, custom=False)
     else:
         mapping = _mapping(mapping_table, USER_REQUIRED, USER_STANDARD_FIELDS, custom=True)
-    return EntityConfig(source=source, mapping=mapping)
+    scope = t.section("scope", required=False)
+    policies = t.section("fields", required=False)
+    return EntityConfig(source=source, mapping=mapping, scope=_scope(scope) if scope else Scope(),
+                        fields=_fields(policies, mapping) if policies else {})
+
+
+def _scope(t: _Table) -> Scope:
+    t.check_keys(SECTIONS["scope"])
+    sides: dict[str, list[ScopeRule]] = {"include": [], "exclude": []}
+    for side, rules in sides.items():
+        items = t.get(side, [])
+        if not isinstance(items, list):
+            t.expect(side, items, 'a list of rules like { column = "…", values = ["…"] }')
+        for i, item in enumerate(items, 1):
+            label = f"{side}[{i}]"
+            if not isinstance(item, dict):
+                t.expect(label, item, 'a rule: { column = "…", values = ["…"] } or { column = "…", pattern = "…" }')
+            rules.append(_scope_rule(_Table(item, t.ctx, t.name, label)))
+    return Scope(include=tuple(sides["include"]), exclude=tuple(sides["exclude"]))
+
+
+def _scope_rule(t: _Table) -> ScopeRule:
+    t.check_keys(SECTIONS["scope rule"])
+    t.require("column", 'a rule names the sheet column it tests, e.g. column = "Employment type"')
+    column = t.text("column").strip()
+    how = [k for k in ("values", "pattern") if k in t.data]
+    if len(how) != 1:
+        t.fail(None, "found both values and pattern" if how else "found neither values nor pattern",
+               hint='a rule takes exactly one: values = ["…", "…"] (equal to one of them) '
+                    'or pattern = "…" (with * and ? wildcards)')
+    if how == ["pattern"]:
+        return ScopeRule(column, pattern=t.text("pattern", required=True).strip())
+    values = t.get("values")
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        bad = next((v for v in values if not isinstance(v, str)), None) if isinstance(values, list) else None
+        t.expect("values", values if bad is None else bad, 'a non-empty list of texts, e.g. ["Contractor", "Intern"]',
+                 hint="write numbers and dates in quotes, as the sheet shows them" if bad is not None else None)
+    return ScopeRule(column, values=tuple(v.strip() for v in values))
+
+
+def _fields(t: _Table, mapping: dict[str, str]) -> dict[str, FieldPolicy]:
+    section = t.name.split(".")[0]
+    out: dict[str, FieldPolicy] = {}
+    for name, value in t.data.items():
+        if name not in mapping:
+            mapped = ", ".join(mapping)
+            t.fail(name, "found a policy on an unmapped field; a policy applies to a mapped field only",
+                   hint=f"map it in [{section}.mapping], or remove it; mapped fields: {mapped}")
+        if name in NOT_WRITTEN:
+            t.fail(name, "found a policy on a unique key, which is never written to the LMS (the ledger "
+                         "remembers it)", hint="remove it")
+        if not isinstance(value, dict):
+            t.expect(name, value, '{ update = "always" | "on_create" | "if_empty", blank = "clear" | "keep" }')
+        inner = _Table(value, t.ctx, t.name, name)
+        inner.check_keys(SECTIONS["field"])
+        policy = FieldPolicy(update=inner.choice("update", UPDATES, "always"),
+                             blank=inner.choice("blank", BLANKS, "clear"))
+        if "blank" in value and name in NO_BLANK:
+            inner.fail("blank", f'found blank = "{policy.blank}" on {name}, {NO_BLANK[name]}; '
+                                "it takes no blank policy", hint="remove blank here (update is allowed)")
+        out[name] = policy
+    return out
+
+
+def _protect(t: _Table) -> Protect:
+    t.check_keys(SECTIONS["protect"])
+    return Protect(users=_patterns(t, "users", 'logins, e.g. ["admin", "svc-*"]'),
+                   departments=_patterns(t, "departments", 'department codes, e.g. ["EXT"]'))
+
+
+def _patterns(t: _Table, key: str, what: str) -> tuple[str, ...]:
+    items = t.get(key, [])
+    if not isinstance(items, list):
+        t.expect(key, items, f"a list of {what}")
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            t.expect(key, item, f"a list of non-empty texts: {what}",
+                     hint="write codes in quotes, as the sheet shows them" if not isinstance(item, str) else None)
+    return tuple(dict.fromkeys(i.strip() for i in items))
 
 
 def _source(t: _Table) -> SourceConfig:

@@ -52,7 +52,27 @@ def with_mapping(raw: dict[str, Any], entity: str, mapping: dict[str, str]) -> d
     if entity not in ("departments", "users"):
         raise ConfigError(f"there is no [{entity}] section to map")
     out = copy.deepcopy(raw)
-    out.setdefault(entity, {})["mapping"] = dict(mapping)
+    section = out.setdefault(entity, {})
+    section["mapping"] = dict(mapping)
+    if isinstance(section.get("fields"), dict):  # C3: a policy goes with its field's mapping
+        section["fields"] = {f: p for f, p in section["fields"].items() if f in mapping}
+        if not section["fields"]:
+            del section["fields"]
+    return out
+
+
+def with_fields(raw: dict[str, Any], entity: str, policies: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `raw` whose `[<entity>.fields]` holds `policies` (LMS field -> FieldPolicy);
+    default policies are left out, and an empty table with them (C3)."""
+    if entity not in ("departments", "users"):
+        raise ConfigError(f"there is no [{entity}] section")
+    out = copy.deepcopy(raw)
+    table = {f: p.to_toml() for f, p in policies.items() if not p.default}
+    section = out.setdefault(entity, {})
+    if table:
+        section["fields"] = table
+    else:
+        section.pop("fields", None)
     return out
 
 
@@ -69,7 +89,8 @@ def _context(config_path: Path) -> _Context:
     return _Context(str(config_path), Path(config_path).absolute().parent)
 
 
-_ORDER = ("lms", "departments", "users", "schedule", "policy", "apply", "notify", "keys")
+_ORDER = ("lms", "departments", "users", "protect", "schedule", "policy", "apply", "notify", "keys")
+_ENTITY_ORDER = ("source", "mapping", "scope", "fields")
 
 
 def _ordered(raw: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +102,6 @@ def _ordered(raw: dict[str, Any]) -> dict[str, Any]:
     for name in ("departments", "users"):
         sec = out.get(name)
         if isinstance(sec, dict):
-            out[name] = {**{k: sec[k] for k in ("source", "mapping") if k in sec},
-                         **{k: v for k, v in sec.items() if k not in ("source", "mapping")}}
+            out[name] = {**{k: sec[k] for k in _ENTITY_ORDER if k in sec},
+                         **{k: v for k, v in sec.items() if k not in _ENTITY_ORDER}}
     return out

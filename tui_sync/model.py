@@ -169,6 +169,7 @@ class Plan:
         sev = Counter(p.severity for p in self.problems)
         out["errors"] = sev.get(Severity.ERROR, 0)
         out["warnings"] = sev.get(Severity.WARNING, 0)
+        out["out_of_scope"] = sum(int(s.get("out_of_scope") or 0) for s in self.sources.values())  # C1
         return out
 
     @property

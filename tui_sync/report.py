@@ -47,13 +47,21 @@ def rows_of(probs: list[Problem], shown: int = 5) -> str:
     return "; ".join(parts)
 
 
+def _scoped(info: dict) -> str:
+    n = info.get("out_of_scope") or 0
+    return f", {n} out of scope" if n else ""
+
+
 def plan_summary(plan: Plan, *, verbose: bool = False) -> str:
     s = plan.summary()
     lines = []
     src = plan.sources
     if src:
         lines.append("Read " + "; ".join(
-            f"{name}: {info.get('source')} ({info.get('rows')} rows)" for name, info in src.items()))
+            f"{name}: {info.get('source')} ({info.get('rows')} rows{_scoped(info)})" for name, info in src.items()))
+        for name, info in src.items():  # C1: what each scope rule keeps and drops
+            for r in info.get("scope") or ():
+                lines.append(f"  {name} scope {r['rule']} — keeps {r['keeps']}, drops {r['drops']}")
         lines.append("")
     lines.append("Changes:")
     width = max(len(k.value) for k in KIND_ORDER)
@@ -73,9 +81,10 @@ def plan_summary(plan: Plan, *, verbose: bool = False) -> str:
     lines.append(f"Problems: {s['errors']} error(s), {s['warnings']} warning(s)")
     for sev, code, probs in problem_groups(plan.problems):
         lines.append(f"  {code} — {len(probs)} {sev}{'s' if len(probs) != 1 else ''}")
-        for p in probs[:SHOWN_PER_CODE]:
+        shown = len(probs) if verbose else SHOWN_PER_CODE
+        for p in probs[:shown]:
             lines.append(f"    {_where(p)}: {p.message}")
-        if len(probs) > SHOWN_PER_CODE:
+        if len(probs) > shown:
             lines.append(f"    … and {len(probs) - SHOWN_PER_CODE} more (see `plan --json`)")
     total = len(plan.changes)
     lines.append("")

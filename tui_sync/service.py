@@ -19,7 +19,7 @@ import polars as pl
 from .config import STATE_DIR_NAME, Config, EntityConfig, load_config
 from .engine.mapping import MappingReport, review_mapping
 from .engine.planner import Inputs, build_plan
-from .errors import SyncError, UsageError
+from .errors import ConfigError, SyncError, UsageError
 from .lms.base import LMS, Snapshot
 from .model import Plan, Resolution
 from .sources.table import Table
@@ -99,9 +99,15 @@ async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
     for outcome in (read_sheets, snap, managed):
         if isinstance(outcome, BaseException):
             raise outcome
-    plan = build_plan(Inputs(
-        read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap, *managed,
-    ), resolutions)
+    try:
+        plan = build_plan(Inputs(
+            read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap, *managed,
+            department_scope=cfg.departments.scope, user_scope=cfg.users.scope, protect=cfg.protect,
+            department_fields=cfg.departments.fields, user_fields=cfg.users.fields,
+        ), resolutions)
+    except ConfigError as e:  # C1: a scope that does not fit its sheet; the engine does not know the file
+        e.where = f"{cfg.path}: {e.where}" if e.where else str(cfg.path)
+        raise
     return PlanResult(plan, read_sheets, snap)
 
 
@@ -281,6 +287,10 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
                              hint="or save a plan with `tui-sync plan --out plan.json`, review it, then "
                                   "`tui-sync apply --plan plan.json`")
         plan = (await make_plan(cfg, resolutions, progress=download)).plan
+    else:  # C2: a saved plan may predate the protection; what it names now is not written
+        from .engine.protect import refuse_protected
+
+        refuse_protected(plan, cfg.protect)
     if approve:
         approve_plan(plan, approve)
     return await apply_plan(cfg, plan, trigger=trigger, progress=progress, cancel=cancel)
@@ -547,3 +557,62 @@ def run_outcomes(run) -> dict[str, int]:
     from .state.runs import totals
 
     return dict(totals(run))
+
+
+# --- scope and protection (C1, C2), for the UI -----------------------------------------------
+
+def scope_counts(cfg: Config, name: str, table: Table):
+    """What `[<name>.scope]` does to a sheet: rows out of scope, and each rule's keeps and drops
+    (an `engine.scope.Scoped`). A rule naming a column the sheet lacks raises ConfigError."""
+    from .engine.scope import apply_scope
+
+    try:
+        return apply_scope(table, getattr(cfg, name).scope, name[:-1])[0]
+    except ConfigError as e:
+        e.where = f"{cfg.path}: {e.where}"
+        raise
+
+
+def out_of_scope_rows(cfg: Config, name: str, table: Table) -> pl.DataFrame:
+    """The rows `[<name>.scope]` leaves out: row (as the sheet numbers it), key (login or code, as
+    mapped) and rule (the first rule that left the row out)."""
+    from .engine.scope import RULE, ROW, apply_scope
+
+    scope = getattr(cfg, name).scope
+    _, dropped = apply_scope(table, scope, name[:-1], with_rows=True)
+    mapped = getattr(cfg, name).mapping.get("login" if name == "users" else "code")
+    by_fold = {h.casefold(): h for h in table.headers}
+    key = by_fold.get(mapped.casefold()) if mapped else None
+    labels = {i: scope.describe(i) for i in range(len(scope.rules))}
+    return dropped.select(
+        pl.col(ROW).alias("row"),
+        (pl.col(key) if key else pl.lit(None, pl.String)).alias("key"),
+        pl.col(RULE).replace_strict(labels, return_dtype=pl.String).alias("rule"))
+
+
+def protected_objects(cfg: Config, snap: Snapshot):
+    """Every LMS user and department `[protect]` covers, each with the rule that applied."""
+    from .engine.protect import protected_objects as covered
+
+    return covered(snap.users, snap.departments, cfg.protect)
+
+
+def protect_suggestions(cfg: Config, snap: Snapshot, users: Table, limit: int = 50) -> list[str]:
+    """Active LMS users no row of the users sheet matches (by login or email): likely admins and
+    service accounts, to offer for `[protect] users`."""
+    from .engine.protect import protect_suggestions as suggest
+
+    def column(f: str) -> pl.Series:
+        mapped = cfg.users.mapping.get(f, "")
+        col = {h.casefold(): h for h in users.headers}.get(mapped.casefold())
+        return users.df[col] if col else pl.Series([], dtype=pl.String)
+
+    return suggest(snap.users, column("login"), column("email"), limit)
+
+
+def save_field_policies(cfg: Config, entity: str, policies: dict[str, Any]) -> Config:
+    """Write `[<entity>.fields]` (LMS field -> FieldPolicy), keeping every other setting."""
+    from .config_write import save_config as save
+    from .config_write import with_fields
+
+    return save(cfg.path, with_fields(cfg.raw, entity, policies))

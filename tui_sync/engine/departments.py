@@ -12,6 +12,7 @@ import polars as pl
 from ..model import Change, Kind, Problem, Severity, error
 from ..sources.table import ROW
 from .frames import ERR, RowProblems, duplicated, neq, norm
+from .policy import FieldPolicy, allows
 
 NEW = "new:"  # refs of departments the plan creates: NEW + normalised code
 
@@ -49,8 +50,14 @@ def plan_departments(
     mapping: dict[str, str],
     lms: pl.DataFrame,
     ledger: pl.DataFrame,
+    *,
+    protected: set[str] | frozenset[str] = frozenset(),
+    policy: dict[str, FieldPolicy] | None = None,
 ) -> DepartmentStep:
+    """`protected`: LMS ids no sync deletes (C2); `policy`: when a field of a matched department
+    is written (C3)."""
     col = mapping.get
+    policy = policy or {}
     use_key = "departmentUniqueKey" in df.columns
     has_parent = "parentCode" in df.columns
     rp = RowProblems("department")
@@ -114,7 +121,7 @@ def plan_departments(
     named = set(df["by_code"].drop_nulls().to_list())
     if use_key:
         named |= set(df["by_key"].drop_nulls().to_list())
-    managed = set(led["lms_id"].to_list())
+    managed = set(led["lms_id"].to_list()) - protected  # C2: a protected department's deletion is never planned
 
     # D3 hierarchy, in Python over departments: codes after the plan, then parents, then cycles
     lms_rows = {r["id"]: r for r in lms.iter_rows(named=True)}
@@ -156,11 +163,15 @@ def plan_departments(
         code_of[r["ref"]] = r["code"]
         if not has_parent:
             parent_of[r["ref"]] = parent_of.get(r["ref"]) if r["target"] else None
+    parent_policy = policy.get("parentCode")
+    for r in valid:  # C3: a matched department whose parent the policy holds back keeps its LMS parent
+        r["hold_parent"] = has_parent and r["target"] is not None and not allows(
+            parent_policy, code_of.get(parent_of.get(r["target"])), r["parentCode"])
     changed = True
     while changed:  # errors propagate down the tree until nothing moves
         changed = False
         for r in valid:
-            if r[ERR] or not has_parent:
+            if r[ERR] or not has_parent or r["hold_parent"]:
                 continue
             if r["parent_n"] is None:
                 parent_of[r["ref"]] = None
@@ -206,9 +217,9 @@ def plan_departments(
         matched[r["target"]] = r["departmentUniqueKey"]
         now = lms_rows[r["target"]]
         fields = {}
-        if now["code"] != r["code"]:
+        if now["code"] != r["code"] and allows(policy.get("code"), now["code"], r["code"]):
             fields["code"] = (now["code"], r["code"])
-        if now["name"] != r["name"]:
+        if now["name"] != r["name"] and allows(policy.get("name"), now["name"], r["name"]):
             fields["name"] = (now["name"], r["name"])
         if has_parent and now["parent_id"] != pref:  # U10: compared as LMS objects, not codes
             before = lms_rows[now["parent_id"]]["code"] if now["parent_id"] in lms_rows else None

@@ -4,19 +4,22 @@ Pure: reads nothing and writes nothing; `service` gathers the inputs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import polars as pl
 
-from ..errors import SourceError
+from ..errors import ConfigError, SourceError
 from ..gcpause import gc_paused
 from ..lms.base import Snapshot
 from ..model import Change, Kind, Plan, Problem, Resolution
 from ..sources.table import Table
 from .departments import plan_departments
 from .mapping import mapped_frame
+from .policy import FieldPolicy
+from .protect import Protect, guard_departments, protected_departments
 from .removal import plan_deletes
+from .scope import Scope, apply_scope
 from .users import plan_users
 
 
@@ -29,6 +32,11 @@ class Inputs:
     snapshot: Snapshot
     ledger_departments: pl.DataFrame  # lms_id, key
     ledger_users: pl.DataFrame
+    department_scope: Scope = Scope()  # C1
+    user_scope: Scope = Scope()
+    protect: Protect = Protect()  # C2
+    department_fields: dict[str, FieldPolicy] = field(default_factory=dict)  # C3
+    user_fields: dict[str, FieldPolicy] = field(default_factory=dict)
 
 
 A1_ORDER = {k: i for i, k in enumerate((
@@ -53,12 +61,28 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
         if t.rows == 0:  # P2: an empty source plans nothing (and so removes nobody)
             raise SourceError(f"the {name} sheet has no data rows; nothing is planned",
                               where=t.source, hint="check that the file is the right one and not truncated")
-    dframe = mapped_frame(inp.departments, inp.department_mapping, "department")
-    uframe = mapped_frame(inp.users, inp.user_mapping, "user")
+    # C1: rows out of scope are as if absent (P3 counts the rows read, before scoping: `sources`)
+    sources = {"departments": source_summary(inp.departments), "users": source_summary(inp.users)}
+    scoped = {}
+    for name, t, scope in (("departments", inp.departments, inp.department_scope),
+                           ("users", inp.users, inp.user_scope)):
+        scoped[name], _ = apply_scope(t, scope, name[:-1])
+        sources[name]["out_of_scope"] = scoped[name].out_of_scope
+        if scope:
+            sources[name]["scope"] = [{"rule": scope.describe(i), "keeps": n.keeps, "drops": n.drops}
+                                      for i, n in enumerate(scoped[name].counts)]
+        if scoped[name].table.rows == 0:
+            raise ConfigError(f"every row of the {name} sheet ({t.rows}) is out of scope; nothing is planned",
+                              where=f"[{name}.scope]", hint="check the include and exclude rules")
+    dframe = mapped_frame(scoped["departments"].table, inp.department_mapping, "department")
+    uframe = mapped_frame(scoped["users"].table, inp.user_mapping, "user")
     snap = inp.snapshot
-    depts = plan_departments(dframe, inp.department_mapping, snap.departments, inp.ledger_departments)
+    protected = protected_departments(snap.departments, inp.protect)  # C2
+    depts = plan_departments(dframe, inp.department_mapping, snap.departments, inp.ledger_departments,
+                             protected=protected, policy=inp.department_fields)
+    guard_departments(depts, snap.departments, inp.protect, protected, inp.department_mapping.get("code"))
     users = plan_users(uframe, inp.user_mapping, snap.users, inp.ledger_users, depts,
-                       extra_required=snap.required_fields)
+                       extra_required=snap.required_fields, protect=inp.protect, policy=inp.user_fields)
     deletes, delete_problems, blocked_by = plan_deletes(depts, users, snap.departments, snap.users, resolutions)
 
     changes: list[Change] = depts.changes + users.changes + deletes
@@ -76,7 +100,7 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
         matched_departments=depts.matched, matched_users=users.matched,
         vanished_departments=_vanished(inp.ledger_departments, snap.departments),
         vanished_users=users.vanished,
-        sources={"departments": source_summary(inp.departments), "users": source_summary(inp.users)},
+        sources=sources,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), blocked_by=blocked_by,
     )
 

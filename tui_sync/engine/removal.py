@@ -82,7 +82,11 @@ def plan_deletes(
         if to is None or not to.ok or to.ref == d:
             why = to.reason if to and to.reason else "no usable department has that code"
             raise UsageError(f"--to {res.to}: {why}", hint="pick a department that stays after the sync")
-        for uid, login in users_in.pop(d, []):
+        moving = users_in.pop(d, [])
+        staying = [(uid, login) for uid, login in moving if uid in users.protected]  # C2: never moved
+        if staying:
+            users_in[d], moving = staying, [x for x in moving if x not in staying]
+        for uid, login in moving:
             deps = [depts.create_id[to.ref]] if to.ref.startswith(NEW) else []
             if uid in updates:
                 ch = updates[uid]

@@ -18,6 +18,8 @@ from ..model import USER_REQUIRED, USER_STANDARD_FIELDS, Change, Kind, Problem, 
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, change_id
 from .frames import ERR, RowProblems, duplicated, neq, norm
+from .policy import FieldPolicy, gate
+from .protect import PROTECTED_ROW, Protect, mark_protected_users
 
 STATUS_WORDS: dict[str, str] = {
     **dict.fromkeys(["active", "1", "yes", "y", "true", "enabled", "aktiv", "активен", "активный", "активна", "да"],
@@ -49,6 +51,7 @@ class UserStep:
     pointer_ix: pl.DataFrame  # by_key, by_login, by_email (positions in lms_ids), ROW: what each row points to (U6)
     lms_ids: pl.Series  # the snapshot's user ids, by position
     vanished: list[str] = field(default_factory=list)  # L1: ledger entries whose LMS user disappeared
+    protected: set[str] = field(default_factory=set)  # C2: LMS ids of protected users
 
     @property
     def pointers(self) -> pl.DataFrame:
@@ -69,6 +72,8 @@ def plan_users(
     depts: DepartmentStep,
     *,
     extra_required: tuple[str, ...] = (),
+    protect: Protect = Protect(),
+    policy: dict[str, FieldPolicy] | None = None,
 ) -> UserStep:
     col = mapping.get
     rp = RowProblems("user")
@@ -121,6 +126,7 @@ def plan_users(
     checked, lmsu, led = pl.collect_all([lz, lmsu_lz, led_lz], engine="in-memory")
     lz = rp.collect(checked).lazy()
     ix_type = lmsu.schema[IX]
+    protected = lmsu.select(protect.user_mask(pl.col("login"))).to_series() if protect.users else None  # C2
     vanished = led.filter(pl.col(IX).is_null())["lms_id"].to_list()
     led = led.filter(pl.col(IX).is_not_null())
     managed = pl.repeat(False, n_lms, eager=True)
@@ -181,6 +187,7 @@ def plan_users(
     lz = rp.mark(lz, ~pl.col(ERR) & pl.col("by_email").is_not_null() & neq(pl.col("by_email"), pl.col("target")),
                  "email_taken", pl.format("email {} is held by another LMS user", pl.col("email")),
                  key="login", column=col("email"))
+    lz = mark_protected_users(lz, rp, protect, protected, lmsu["login"], col("login"))  # C2
 
     # U4 departments, as they will be after the plan
     dmap = pl.DataFrame(
@@ -228,15 +235,17 @@ def plan_users(
 
     pointer_ix = df.select("by_key", "by_login", "by_email", ROW)  # U6: what rows point to, errors or not
 
-    keep = [c for c in (ROW, "login", "rule", "target", "status_v", "dref", "userUniqueKey", *PLAIN_FIELDS,
+    keep = [c for c in (ROW, "login", "rule", "target", "status_v", *(("status",) if "status" in (policy or {}) else ()),
+                        "dref", "userUniqueKey", *PLAIN_FIELDS,
                         "departmentId", "subordination", "coSubordination", "subordination_ref",
                         "coSubordination_ref", *custom) if c in df.columns]
     keep = list(dict.fromkeys(keep))
     new = df.lazy().filter(~pl.col(ERR) & pl.col("target").is_null()).select(keep).collect(engine="in-memory")
-    old = df.lazy().filter(~pl.col(ERR) & pl.col("target").is_not_null()).select(keep).collect(engine="in-memory")
+    old = df.lazy().filter(~pl.col(ERR) & pl.col("target").is_not_null() & ~pl.col(PROTECTED_ROW)) \
+        .select(keep).collect(engine="in-memory")
     del df
     changes = _creates(new, custom, warn_by_row, depts, lmsu)
-    upd, final_department = _updates(old, lmsu, custom, lms_custom, warn_by_row, depts)
+    upd, final_department = _updates(old, lmsu, custom, lms_custom, warn_by_row, depts, policy or {})
     changes += upd
     # L1: what the plan matched; what the ledger already holds with the same key needs no recording
     matched = old.select("target", (pl.col("userUniqueKey") if use_key else pl.lit(None, pl.String)).alias("key")) \
@@ -249,12 +258,14 @@ def plan_users(
         at = pointer_ix[c].drop_nulls()
         if at.len():
             pointed.scatter(at, True)
-    gone = (lmsu.filter(pl.lit(managed) & ~pl.lit(pointed) & (pl.col("status") == Status.ACTIVE.value))
+    unprotected = ~pl.lit(protected) if protected is not None else pl.lit(True)  # C2: never inactivated
+    gone = (lmsu.filter(pl.lit(managed) & ~pl.lit(pointed) & (pl.col("status") == Status.ACTIVE.value) & unprotected)
             .sort("login_n", maintain_order=True))
     for uid, login in gone.select("id", "login").iter_rows():
         changes.append(Change(change_id(Kind.INACTIVATE_USER, login), Kind.INACTIVATE_USER, login,
                               {"status": (Status.ACTIVE.value, Status.INACTIVE.value)}, target=uid))
-    return UserStep(changes, problems, matched_d, final_department, pointer_ix, ids, vanished)
+    return UserStep(changes, problems, matched_d, final_department, pointer_ix, ids, vanished,
+                    set(ids.filter(protected).to_list()) if protected is not None else set())
 
 
 def _key_n_by_position(led: pl.DataFrame, n: int) -> pl.Series:
@@ -326,8 +337,9 @@ def _creates(rows: pl.DataFrame, custom: list[str], warn_by_row, depts: Departme
     return out
 
 
-def _updates(rows, lmsu, custom, lms_custom, warn_by_row, depts):
-    """update_user / inactivate_user / reactivate_user for matched rows (U5, U8, U10)."""
+def _updates(rows, lmsu, custom, lms_custom, warn_by_row, depts, policy: dict[str, FieldPolicy]):
+    """update_user / inactivate_user / reactivate_user for matched rows (U5, U8, U10), each field
+    as its policy allows (C3)."""
     # each compared field: (the LMS's value now, gathered by position; the value after the plan)
     compare: dict[str, tuple[str, str]] = {f: (f"now_{f}", f) for f in PLAIN_FIELDS if f in rows.columns}
     compare["departmentId"] = ("now_department_id", "dref")
@@ -344,8 +356,12 @@ def _updates(rows, lmsu, custom, lms_custom, warn_by_row, depts):
             now[f"now_{lc}"] = _at(lmsu[lc], "target")
             compare[f] = (f"now_{lc}", f)
     now["now_status"] = _at(lmsu["status"], "target")
-    flags = [neq(pl.col(b), pl.col(a)).alias(f"chg_{f}") for f, (b, a) in compare.items()]
-    status_change = neq(pl.col("now_status"), pl.col("status_v"))
+    gated = {f: gate(policy.get(f), neq(pl.col(b), pl.col(a)), pl.col(b), pl.col(f)) for f, (b, a) in compare.items()}
+    compare = {f: ba for f, ba in compare.items() if gated[f] is not None}  # (on_create: never compared)
+    flags = [gated[f].alias(f"chg_{f}") for f in compare]
+    status_change = gate(policy.get("status"), neq(pl.col("now_status"), pl.col("status_v")), pl.col("now_status"),
+                         pl.col("status") if "status" in rows.columns else pl.lit(None, pl.String))
+    status_change = pl.lit(False) if status_change is None else status_change
     rows = (rows.lazy().with_columns(**now).with_columns(*flags, status_change.alias("chg_status"))
             .filter(pl.any_horizontal(pl.col("^chg_.*$"))).collect(engine="in-memory"))
     lms_login = _logins_of(rows, ["now_subordination", "now_coSubordination", "subordination_ref",

@@ -1,0 +1,129 @@
+"""C2 protected objects (DESIGN §1): LMS users and departments that no sync changes,
+inactivates, reactivates or deletes."""
+from __future__ import annotations
+
+from builders import codes, kinds, make_plan, snapshot, user
+from tui_sync.engine.protect import Protect
+from tui_sync.model import Kind, Severity
+
+HQ = dict(code="HQ", name="HQ")
+LMS_DEPTS = [dict(id="1", code="HQ", name="HQ"), dict(id="5", code="EXT", name="External"),
+             dict(id="6", code="EXT-A", name="External A", parent="5"), dict(id="7", code="EXT-B", name="Ext B", parent="6")]
+ADMINS = Protect(users=("admin", "svc-*"))
+
+
+def users_lms(*users):
+    return snapshot(LMS_DEPTS, list(users))
+
+
+def protected(plan):
+    return [(p.severity, p.row, p.key) for p in plan.problems if p.code == "protected"]
+
+
+def test_c2_a_row_matching_a_protected_user_changes_nothing_and_warns_at_its_row():
+    lms = users_lms(dict(id="u1", login="admin", department="1"), dict(id="u2", login="SVC-Backup", department="1"),
+                    dict(id="u3", login="bob", department="1"))
+    rows = [user("admin", jobTitle="Boss"), user("svc-backup", status="inactive"), user("bob", jobTitle="Dev")]
+    p = make_plan([HQ], rows, lms, protect=ADMINS)
+    assert kinds(p) == {"update_user": ["bob"]}
+    assert protected(p) == [(Severity.WARNING, 2, "admin"), (Severity.WARNING, 3, "svc-backup")]
+    assert "LMS user SVC-Backup is protected" in [p for p in p.problems if p.row == 3][0].message
+    assert set(p.matched_users) == {"u3"}  # L1: the ledger does not learn protected users
+    assert not p.has_errors
+
+
+def test_c2_a_protected_user_matched_by_email_under_another_login_is_untouched():
+    lms = users_lms(dict(id="u1", login="admin", email="it@example.com", department="1"))
+    p = make_plan([HQ], [user("root", email="it@example.com")], lms, protect=ADMINS)
+    assert [c for c in p.changes if c.entity == "user"] == []
+    assert protected(p) == [(Severity.WARNING, 2, "root")]
+
+
+def test_c2_a_managed_protected_user_no_row_names_is_not_inactivated():
+    lms = users_lms(dict(id="u1", login="admin", department="1"), dict(id="u2", login="gone", department="1"))
+    p = make_plan([HQ], [user("bob")], lms, ledger_users=["u1", "u2"], protect=ADMINS)
+    assert kinds(p)["inactivate_user"] == ["gone"]
+    assert protected(p) == []
+
+
+def test_c2_a_protected_inactive_user_is_not_reactivated():
+    lms = users_lms(dict(id="u1", login="svc-mail", department="1", status="inactive"))
+    p = make_plan([HQ], [user("svc-mail")], lms, ledger_users=["u1"], protect=ADMINS)
+    assert [c for c in p.changes if c.entity == "user"] == []
+
+
+def test_c2_a_create_of_a_protected_login_is_refused_with_an_error():
+    p = make_plan([HQ], [user("Admin"), user("svc-new"), user("carol")], users_lms(), protect=ADMINS)
+    assert kinds(p)["create_user"] == ["carol"]
+    assert protected(p) == [(Severity.ERROR, 2, "Admin"), (Severity.ERROR, 3, "svc-new")]
+    assert "no user is created with it" in p.problems[0].message
+    assert p.has_errors
+
+
+def test_c2_a_user_cannot_be_renamed_to_a_protected_login():
+    lms = users_lms(dict(id="u1", login="bob", email="bob@example.com", department="1"))
+    p = make_plan([HQ], [user("svc-bob", email="bob@example.com")], lms, protect=ADMINS)
+    assert [c for c in p.changes if c.entity == "user"] == []
+    assert protected(p) == [(Severity.ERROR, 2, "svc-bob")]
+    assert "LMS user bob cannot take it" in p.problems[0].message
+
+
+PROTECT_EXT = Protect(departments=("ext",))
+EXT_ROWS = [HQ, dict(code="EXT", name="External"), dict(code="EXT-A", name="External A", parentCode="EXT")]
+
+
+def test_c2_a_protected_department_subtree_is_never_deleted():
+    p = make_plan([HQ], [user("a")], snapshot(LMS_DEPTS), ledger_departments=["1", "5", "6", "7"], protect=PROTECT_EXT)
+    assert "delete_department" not in kinds(p)
+    p = make_plan([HQ], [user("a")], snapshot(LMS_DEPTS), ledger_departments=["1", "5", "6", "7"])
+    assert sorted(kinds(p)["delete_department"]) == ["EXT", "EXT-A", "EXT-B"]  # (without the protection)
+
+
+def test_c2_rows_renaming_or_moving_protected_departments_change_nothing_and_warn():
+    rows = [HQ, dict(code="EXT", name="Renamed"), dict(code="EXT-A", name="External A", parentCode="HQ"),
+            dict(code="EXT-B", name="Ext B", parentCode="EXT-A")]
+    p = make_plan(rows, [user("a")], snapshot(LMS_DEPTS), protect=PROTECT_EXT)
+    assert [c for c in p.changes if c.entity == "department"] == []
+    assert [(pr.severity, pr.row, pr.key) for pr in p.problems if pr.code == "protected"] == [
+        (Severity.WARNING, 3, "EXT"), (Severity.WARNING, 4, "EXT-A")]
+
+
+def test_c2_creating_or_moving_a_department_into_a_protected_subtree_is_refused():
+    lms = snapshot([*LMS_DEPTS, dict(id="8", code="OPS", name="Ops", parent="1")])
+    rows = [HQ, dict(code="NEW", name="New", parentCode="EXT-B"), dict(code="NEWER", name="Newer", parentCode="NEW"),
+            dict(code="OPS", name="Ops", parentCode="EXT"), dict(code="EXT-C", name="Matches the pattern"),
+            dict(code="FINE", name="Fine", parentCode="HQ")]
+    p = make_plan(rows, [user("a", "NEW"), user("b", "FINE")], lms, protect=Protect(departments=("EXT", "EXT-?")))
+    assert kinds(p) == {"create_department": ["FINE"], "create_user": ["b"]}
+    assert sorted((pr.row, pr.key) for pr in p.problems if pr.code == "protected") == [
+        (3, "NEW"), (4, "NEWER"), (5, "OPS"), (6, "EXT-C")]
+    [unknown] = [pr for pr in p.problems if pr.code == "unknown_department"]
+    assert unknown.row == 2 and "is not created" in unknown.message
+
+
+def test_c2_users_may_be_placed_in_protected_departments():
+    lms = users_lms(dict(id="u1", login="a", department="1"))
+    p = make_plan([HQ], [user("a", "EXT-B"), user("b", "EXT")], lms, protect=PROTECT_EXT)
+    assert kinds(p) == {"create_user": ["b"], "update_user": ["a"]}
+    [move] = [c for c in p.changes if c.kind is Kind.UPDATE_USER]
+    assert move.fields == {"departmentId": ("HQ", "EXT-B")}
+    assert "protected" not in codes(p)
+
+
+def test_c2_a_matched_protected_department_without_changes_is_quiet():
+    rows = [HQ, dict(code="EXT", name="External")]
+    p = make_plan(rows, [user("a", "EXT")], snapshot(LMS_DEPTS), ledger_departments=["1", "5"], protect=PROTECT_EXT)
+    assert kinds(p) == {"create_user": ["a"]}
+    assert p.problems == []
+
+
+def test_c2_moving_the_users_of_a_deleted_department_leaves_protected_users_where_they_are():
+    from tui_sync.model import Resolution
+
+    lms = snapshot([dict(id="1", code="HQ", name="HQ"), dict(id="2", code="OLD", name="Old")],
+                   [dict(id="u1", login="admin", department="2"), dict(id="u2", login="bob", department="2")])
+    p = make_plan([HQ], [user("carol")], lms, ledger_departments=["1", "2"], protect=ADMINS,
+                  resolutions=[Resolution("OLD", "HQ")])
+    assert kinds(p)["update_user"] == ["bob"]
+    [delete] = [c for c in p.changes if c.kind is Kind.DELETE_DEPARTMENT]
+    assert delete.blocked and "admin" in delete.problems[0].message and "bob" not in delete.problems[0].message

@@ -1,0 +1,198 @@
+"""C2 protected objects: LMS users and departments that no sync changes, inactivates,
+reactivates or deletes (`[protect] users`, `[protect] departments`)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from ..model import Change, Kind, Plan, Severity, error, warning
+from .departments import NEW, DepartmentStep, Target
+from .frames import ERR, RowProblems
+from .scope import matches_any, wildcard_regex
+
+PROTECTED = "protected"  # the problem code
+
+
+@dataclass(frozen=True)
+class Protect:
+    """Logins and department codes, with `*` / `?` wildcards, case-insensitive.
+    A protected department's sub-departments are protected too."""
+
+    users: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.users or self.departments)
+
+    def user_mask(self, logins: pl.Expr) -> pl.Expr:
+        return matches_any(logins, self.users)
+
+    def department_mask(self, codes: pl.Expr) -> pl.Expr:
+        return matches_any(codes, self.departments)
+
+
+PROTECTED_ROW = "__protected"  # a row that names a protected LMS user: it yields no change (a warning)
+
+
+def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, protected: pl.Series | None,
+                         logins: pl.Series, column: str | None) -> pl.LazyFrame:
+    """C2 on the users sheet, after identification (`target`: the LMS user's position, `protected`:
+    which LMS users are protected, by position). A row that matches a protected user is a warning
+    and PROTECTED_ROW; a row that would create a user with a protected login, or give one to
+    another user, is an error."""
+    if protected is None:
+        return lz.with_columns(pl.lit(False).alias(PROTECTED_ROW))
+    at = pl.lit(protected).gather(pl.col("target")).fill_null(False)
+    lz = lz.with_columns((~pl.col(ERR) & at).alias(PROTECTED_ROW))
+
+    def lms_login(hit: pl.DataFrame) -> pl.DataFrame:
+        return hit.with_columns(pl.lit(logins).gather(pl.col("target")).alias("__lms_login"))
+
+    lz = rp.mark(lz, pl.col(PROTECTED_ROW), PROTECTED,
+                 pl.format("LMS user {} is protected ([protect] users): this row changes nothing",
+                           pl.col("__lms_login")),
+                 key="login", column=column, severity=Severity.WARNING, enrich=lms_login)
+    return rp.mark(lz, ~pl.col(ERR) & ~at & protect.user_mask(pl.col("login")), PROTECTED,
+                   pl.when(pl.col("target").is_null())
+                   .then(pl.format("login {} is protected ([protect] users): no user is created with it",
+                                   pl.col("login")))
+                   .otherwise(pl.format("login {} is protected ([protect] users): LMS user {} cannot take it",
+                                        pl.col("login"), pl.col("__lms_login"))),
+                   key="login", column=column, enrich=lms_login)
+
+
+def protected_departments(lms: pl.DataFrame, protect: Protect) -> set[str]:
+    """LMS ids of the protected departments: the codes that match, and their sub-departments
+    (as the LMS holds them now)."""
+    if not protect.departments:
+        return set()
+    found = lms.filter(protect.department_mask(pl.col("code")))["id"]
+    out = set(found.to_list())
+    while found.len():  # one level of sub-departments at a time
+        found = lms.filter(pl.col("parent_id").is_in(found.implode()) & ~pl.col("id").is_in(list(out)))["id"]
+        out.update(found.to_list())
+    return out
+
+
+def guard_departments(depts: DepartmentStep, lms: pl.DataFrame, protect: Protect, protected: set[str],
+                      column: str | None) -> None:
+    """C2 after the department step: a row that would create, rename or move a protected department
+    (or create or move one into a protected subtree, which would make it protected) yields no change
+    and a `protected` warning. What the plan says about those departments afterwards (codes,
+    parents) is as the LMS has them; users may still be placed in protected departments."""
+    if not protect.departments:
+        return
+    pattern = re.compile(wildcard_regex(protect.departments))
+    planned_parent = dict(depts.parent_of)
+    lms_parent = dict(lms.select("id", "parent_id").iter_rows())
+
+    def reason(c: Change) -> str | None:
+        ref = c.target or NEW + c.key.strip().lower()
+        if c.target in protected:
+            return f"department {depts.lms_code_of.get(c.target)} is protected ([protect] departments)"
+        node, hops = ref, 0
+        while node is not None and hops <= len(planned_parent):
+            code = depts.code_of.get(node) or depts.lms_code_of.get(node) or ""
+            if node in protected or pattern.match(code):
+                what = "created" if c.target is None else "changed"
+                under = "" if node == ref else f" under protected department {code}"
+                return f"department {c.key} would be {what}{under}; it would be protected ([protect] departments)"
+            node, hops = planned_parent.get(node), hops + 1
+        return None
+
+    kept: list[Change] = []
+    for c in depts.changes:
+        why = reason(c) if c.kind in (Kind.CREATE_DEPARTMENT, Kind.UPDATE_DEPARTMENT) else None
+        if why is None:
+            kept.append(c)
+            continue
+        depts.problems.append(warning(PROTECTED, "department", f"{why}: this row changes nothing",
+                                      row=c.row, column=column, key=c.key))
+        code_n = c.key.strip().lower()
+        if c.target is None:  # users cannot be placed in a department that is not created
+            ref = NEW + code_n
+            depts.parent_of.pop(ref, None)
+            depts.create_id.pop(ref, None)
+            depts.by_code[code_n] = Target(None, False, f"department {c.key} (row {c.row}) is not created: {why}")
+            continue
+        depts.parent_of[c.target] = lms_parent.get(c.target)
+        now = depts.lms_code_of.get(c.target)
+        if now is not None:
+            depts.code_of[c.target] = now
+            depts.by_code.setdefault(now.strip().lower(), Target(c.target, True))
+        if c.target in protected:
+            depts.matched.pop(c.target, None)
+    depts.changes[:] = kept
+
+
+def refuse_protected(plan: Plan, protect: Protect) -> list[Change]:
+    """C2 at apply, for a saved plan (made, perhaps, before the protection): a change that names a
+    protected login or department code — its key, or its login / code / parent before or after —
+    gets a `protected` error, so it is not applied (P1). The changes refused are returned.
+    (Sub-departments of a protected code are known from the LMS: the planner refuses those.)"""
+    refused: list[Change] = []
+    for c in plan.changes:
+        patterns = protect.users if c.entity == "user" else protect.departments
+        if not patterns or any(p.code == PROTECTED for p in c.problems):
+            continue
+        pattern = re.compile(wildcard_regex(patterns))
+        names = [c.key, *(v for f in ("login", "code", "parentCode") for v in c.fields.get(f, ()))]
+        hit = next((v for v in names if isinstance(v, str) and pattern.match(v.strip())), None)
+        if hit is not None:
+            what = "login" if c.entity == "user" else "department"
+            c.problems.append(error(PROTECTED, c.entity, f"{what} {hit} is protected ([protect] {c.entity}s): "
+                                                         "this change is not applied", key=c.key))
+            refused.append(c)
+    return refused
+
+
+@dataclass(frozen=True)
+class ProtectedObject:
+    """An LMS object the protection covers, and why (for the review: "on request")."""
+
+    entity: str  # "user" | "department"
+    key: str  # login or code
+    why: str  # the pattern that matched, or the protected department it sits under
+
+
+def protected_objects(snapshot_users: pl.DataFrame, snapshot_departments: pl.DataFrame,
+                      protect: Protect) -> list[ProtectedObject]:
+    """Every protected LMS user and department, each with the rule that applied."""
+    out: list[ProtectedObject] = []
+
+    def first_pattern(value: str, patterns: tuple[str, ...]) -> str:
+        return next(p for p in patterns if re.match(wildcard_regex([p]), value.strip()))
+
+    if protect.users:
+        logins = snapshot_users.filter(protect.user_mask(pl.col("login")))["login"].sort().to_list()
+        out += [ProtectedObject("user", lg, f'[protect] users "{first_pattern(lg, protect.users)}"') for lg in logins]
+    if protect.departments:
+        ids = protected_departments(snapshot_departments, protect)
+        rows = snapshot_departments.filter(pl.col("id").is_in(list(ids)))
+        code = dict(snapshot_departments.select("id", "code").iter_rows())
+        parent = dict(snapshot_departments.select("id", "parent_id").iter_rows())
+        for lid, c in sorted(rows.select("id", "code").iter_rows(), key=lambda r: (r[1] or "").casefold()):
+            if c and any(re.match(wildcard_regex([p]), c.strip()) for p in protect.departments):
+                why = f'[protect] departments "{first_pattern(c, protect.departments)}"'
+            else:
+                top = parent.get(lid)
+                while top in parent and parent.get(top) in ids:
+                    top = parent[top]
+                why = f"under protected department {code.get(top)}"
+            out.append(ProtectedObject("department", c or lid, why))
+    return out
+
+
+def protect_suggestions(snapshot_users: pl.DataFrame, sheet_logins: pl.Series, sheet_emails: pl.Series,
+                        limit: int = 50) -> list[str]:
+    """Active LMS users that no row of the sheet matches by login or email (admins, service
+    accounts, people added by hand): candidates for `[protect] users`, by login."""
+    logins = sheet_logins.str.strip_chars().str.to_lowercase().drop_nulls().implode()
+    emails = sheet_emails.str.strip_chars().str.to_lowercase().drop_nulls().implode()
+    alone = snapshot_users.filter(
+        (pl.col("status") == "active")
+        & ~pl.col("login").str.strip_chars().str.to_lowercase().is_in(logins)
+        & ~pl.col("email").str.strip_chars().str.to_lowercase().fill_null("").is_in(emails))
+    return alone["login"].sort().head(limit).to_list()

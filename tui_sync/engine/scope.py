@@ -1,0 +1,152 @@
+"""C1 scope: which sheet rows count. A row out of scope is as if absent from its sheet.
+
+Rules test any column of the sheet, mapped or not; they run as one polars
+expression per rule over the whole sheet, before the mapping.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from ..errors import ConfigError
+from ..sources.table import ROW, Table
+
+INCLUDE, EXCLUDE = "include", "exclude"
+RULE = "__scope_rule"  # on out-of-scope rows: the index (in `Scope.rules`) of the rule that left them out
+
+
+@dataclass(frozen=True)
+class ScopeRule:
+    """`{ column = "Employment type", values = ["Contractor"] }` (trimmed, case-insensitive
+    equality; "" matches a blank cell) or `{ column = "Login", pattern = "test-*" }`
+    (`*` and `?` wildcards, case-insensitive). Exactly one of `values` and `pattern`."""
+
+    column: str
+    values: tuple[str, ...] | None = None
+    pattern: str | None = None
+
+    def describe(self) -> str:
+        if self.pattern is not None:
+            return f'{self.column} matches "{self.pattern}"'
+        shown = " or ".join(f'"{v}"' for v in self.values or ())
+        return f"{self.column} is {shown}"
+
+    def to_toml(self) -> dict[str, object]:
+        if self.pattern is not None:
+            return {"column": self.column, "pattern": self.pattern}
+        return {"column": self.column, "values": list(self.values or ())}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """`[users.scope]` / `[departments.scope]`: a row is in scope when it meets every
+    `include` rule (none: every row) and no `exclude` rule."""
+
+    include: tuple[ScopeRule, ...] = ()
+    exclude: tuple[ScopeRule, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.include or self.exclude)
+
+    @property
+    def rules(self) -> tuple[tuple[str, ScopeRule], ...]:
+        """Every rule with its side, in the order a row is tested: includes, then excludes."""
+        return (*((INCLUDE, r) for r in self.include), *((EXCLUDE, r) for r in self.exclude))
+
+    def label(self, index: int) -> str:
+        """Where rule `index` sits in the config: "exclude[1]" (counted from 1, as a person counts)."""
+        side, _ = self.rules[index]
+        return f"{side}[{index + 1 if side == INCLUDE else index + 1 - len(self.include)}]"
+
+    def describe(self, index: int) -> str:
+        return f"{self.label(index)}: {self.rules[index][1].describe()}"
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    """What one rule does to a sheet on its own: rows it keeps and rows it drops."""
+
+    side: str
+    rule: ScopeRule
+    keeps: int
+    drops: int
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """A sheet after its scope: the rows in scope, and what was left out by which rule."""
+
+    table: Table  # the rows in scope (the same table when there is no scope)
+    out_of_scope: int
+    counts: tuple[RuleCount, ...] = ()
+
+
+def wildcard_regex(patterns: list[str] | tuple[str, ...]) -> str:
+    """One anchored, case-insensitive regex for `*` / `?` wildcards (no other character is special)."""
+    parts = [re.escape(p.strip()).replace(r"\*", ".*").replace(r"\?", ".") for p in patterns]
+    return "(?is)^(?:" + "|".join(parts) + ")$"
+
+
+def matches_any(expr: pl.Expr, patterns: list[str] | tuple[str, ...]) -> pl.Expr:
+    """True where the text matches one of the wildcard patterns (null: False)."""
+    if not patterns:
+        return pl.lit(False)
+    return expr.str.contains(wildcard_regex(patterns)).fill_null(False)
+
+
+def _column(table: Table, rule: ScopeRule, entity: str, label: str) -> str:
+    """The sheet column a rule names: the same name, or one differing only in case."""
+    if rule.column in table.headers:
+        return rule.column
+    folded = [h for h in table.headers if h.casefold() == rule.column.casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    headers = ", ".join(f'"{h}"' for h in table.headers) or "(none)"
+    raise ConfigError(
+        f'found column = "{rule.column}", expected a column of the {entity}s sheet',
+        where=f"[{entity}s.scope] {label}.column",
+        hint=f"the sheet ({table.source}) has: {headers}. Fix the rule's column in [{entity}s.scope].")
+
+
+def _hit(table: Table, rule: ScopeRule, entity: str, label: str) -> pl.Expr:
+    cell = pl.col(_column(table, rule, entity, label)).fill_null("")
+    if rule.pattern is not None:
+        return matches_any(cell, [rule.pattern])
+    return cell.str.strip_chars().str.to_lowercase().is_in([v.strip().lower() for v in rule.values or ()])
+
+
+def check_columns(table: Table, scope: Scope, entity: str) -> None:
+    """A scope column missing from its sheet is a configuration error (C1), as for a mapped column."""
+    for i, (_, rule) in enumerate(scope.rules):
+        _column(table, rule, entity, scope.label(i))
+
+
+def apply_scope(table: Table, scope: Scope, entity: str, *, with_rows: bool = False) -> tuple[Scoped, pl.DataFrame | None]:
+    """The sheet's rows in scope, and how many each rule keeps and drops. With `with_rows`, also
+    the out-of-scope rows (the sheet's columns, ROW, and RULE: the first rule that left the row out)."""
+    if not scope:
+        return Scoped(table, 0), (table.df.clear().with_columns(pl.lit(None, pl.Int32).alias(RULE))
+                                  if with_rows else None)
+    hits = [_hit(table, rule, entity, scope.label(i)).alias(f"__hit{i}") for i, (_, rule) in enumerate(scope.rules)]
+    first = pl.when(pl.lit(False)).then(pl.lit(None, pl.Int32))
+    for i, (side, _) in enumerate(scope.rules):
+        left_out = ~pl.col(f"__hit{i}") if side == INCLUDE else pl.col(f"__hit{i}")
+        first = first.when(left_out).then(pl.lit(i, pl.Int32))
+    marked = table.df.with_columns(hits).with_columns(first.otherwise(None).alias(RULE))
+    names = [f"__hit{i}" for i in range(len(scope.rules))]
+    sums = marked.select(pl.col(names).sum(), pl.col(RULE).is_null().sum().alias("__kept")).row(0)
+    counts = tuple(
+        RuleCount(side, rule, keeps=(hit if side == INCLUDE else table.rows - hit),
+                  drops=(table.rows - hit if side == INCLUDE else hit))
+        for (side, rule), hit in zip(scope.rules, sums[:-1]))
+    kept = marked.filter(pl.col(RULE).is_null()).drop(*names, RULE)
+    scoped = Scoped(dataclasses.replace(table, df=kept), table.rows - sums[-1], counts)
+    dropped = marked.filter(pl.col(RULE).is_not_null()).drop(names) if with_rows else None
+    return scoped, dropped
+
+
+__all__ = ["Scope", "ScopeRule", "Scoped", "RuleCount", "apply_scope", "check_columns", "matches_any",
+           "wildcard_regex", "INCLUDE", "EXCLUDE", "RULE", "ROW"]
