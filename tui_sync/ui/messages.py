@@ -13,10 +13,13 @@ from ..service import PlanResult
 class PlanReady(Message):
     """A plan was made (or re-made) in the `plan` worker."""
 
-    def __init__(self, result: PlanResult, *, kept: bool) -> None:
+    def __init__(self, result: PlanResult, *, kept: bool, inputs: dict[str, str] | None = None,
+                 cfg: object = None) -> None:
         super().__init__()
         self.result = result
         self.kept = kept  # decisions were carried over from the previous plan
+        self.inputs = inputs  # service.plan_inputs: what the plan was made from
+        self.cfg = cfg  # the configuration it was made with
         self.time_made = time.perf_counter()  # when the worker handed it over (bench/tui_scale.py)
 
 

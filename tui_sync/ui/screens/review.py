@@ -138,11 +138,13 @@ class ReviewScreen(Pane):
             table.show_view(s.view)
             if s.view is not None:
                 # the plan was made again: same filter, same change under the cursor
+                # (on opening: the filter and cursor of the saved review)
                 s.view.set_filter(old.filter if old is not None else s.view.filter)
                 table.reset_rows(keep_cursor=False)
-                i = s.view.index.get(here.id) if here is not None else None
+                i = s.view.index.get(here.id if here is not None else s.cursor_id or "")
                 if i is not None and i in s.view.rows:
                     table.set_cursor(s.view.rows.index(i))
+                self.show_search_text()
                 self.prepare_search()
         self.redraw_counts()
         self.show_detail()
@@ -191,6 +193,10 @@ class ReviewScreen(Pane):
 
     def on_rows_view_highlighted(self, event: RowsView.Highlighted) -> None:
         if event.view is self.table:
+            c = self.table.current()
+            if c is not None and c.id != self.session.cursor_id:
+                self.session.cursor_id = c.id
+                self.session.dirty = True
             self.show_detail()
 
     def on_rows_view_chosen(self, event: RowsView.Chosen) -> None:
@@ -223,6 +229,7 @@ class ReviewScreen(Pane):
         done, refused = view.decide(rows, decision)
         if done:
             self.session.history.append(done)
+            self.session.dirty = True
         self.table.refresh()
         self.redraw_counts()
         self.show_detail()
@@ -320,6 +327,7 @@ class ReviewScreen(Pane):
             return
         batch = self.session.history.pop()
         n = self.view.restore(batch)
+        self.session.dirty = True
         self.table.refresh()
         self.redraw_counts()
         self.show_detail()
@@ -331,6 +339,7 @@ class ReviewScreen(Pane):
         if view is None:
             return
         view.set_filter(f)
+        self.session.dirty = True
         self.table.reset_rows(keep_cursor=False)
         self.redraw_counts()
         self.show_detail()
@@ -384,6 +393,13 @@ class ReviewScreen(Pane):
         with search.prevent(Input.Changed):
             search.value = ""
         self.set_filter(type(view.filter)())
+
+    def show_search_text(self) -> None:
+        search = self.query_one("#search", Input)
+        text = self.view.filter.text if self.view else ""
+        if search.value.strip() != text:
+            with search.prevent(Input.Changed):
+                search.value = text
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
