@@ -256,7 +256,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
             except SyncError as e:
                 errors[name] = str(e)
         if not get_current_worker().is_cancelled:
-            self.post_message(SourcesRead(tables, errors))
+            self.post_message(SourcesRead(tables, errors, cfg))
 
     def on_source_progress(self, message: SourceProgress) -> None:
         pane = self.panes.get("sources")
@@ -267,6 +267,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         s = self.session
         s.reading = False
         s.tables, s.table_errors = dict(message.tables), dict(message.errors)
+        s.table_sources = {n: getattr(message.cfg, n).source for n in ("departments", "users")}
         s.version += 1
         self.broadcast()
 
@@ -275,13 +276,17 @@ class SyncApp(ReportsWorkerErrors, App[int]):
             s = self.session
             s.reading = False
             s.table_errors = {"departments": text, "users": text}
+            s.tables = {}
             s.version += 1
             self.broadcast()
         if name == "plan":
             s = self.session
             s.planning, s.plan_error = False, text
             s.version += 1
-            self.broadcast()
+            self.refresh_held()  # (broadcasts)
+            # the sheets as they are now, for the Sources and Mapping panes: what the plan could not
+            # read is shown there, not the rows of the last plan that could be made
+            self.read_sheets()
 
     def broadcast(self) -> None:
         for pane in self.panes.values():

@@ -53,10 +53,11 @@ class ApplyEnded(Message):
 class SourcesRead(Message):
     """The sources pane's reading worker: per entity, a Table or an error text."""
 
-    def __init__(self, tables: dict, errors: dict[str, str]) -> None:
+    def __init__(self, tables: dict, errors: dict[str, str], cfg: object = None) -> None:
         super().__init__()
         self.tables = tables
         self.errors = errors
+        self.cfg = cfg  # the configuration they were read with
 
 
 class CheckDone(Message):

@@ -37,6 +37,15 @@ class Session:
     cursor_id: str | None = None  # the change under the review cursor (kept across quitting)
     dirty: bool = False  # the review changed since it was last saved
 
+    def stale(self, name: str) -> bool:
+        """The sheet shown for `name` was read from another source than the config names now."""
+        return (self.cfg is not None and name in self.tables
+                and self.table_sources.get(name) != getattr(self.cfg, name).source)
+
+    def table(self, name: str):
+        """The sheet `name` as last read from the source the config names now, or None."""
+        return None if self.stale(name) else self.tables.get(name)
+
     def unapplied(self) -> int:
         """Decisions and resolutions that quitting would leave unapplied."""
         if self.view is None:
