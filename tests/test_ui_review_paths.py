@@ -1,0 +1,37 @@
+"""Review paths an operator takes: resolutions from a problem filter, the blocked count, the detail of
+a moved user, the has-children dialog, focus after dialogs and failures, approve safe, cursor advance."""
+from __future__ import annotations
+
+from textual.widgets import Input, OptionList
+
+from tui_sync.model import Decision, Kind
+from tui_sync.ui.app import SyncApp
+from tui_sync.ui.plan_rows import Filter
+from tui_sync.ui.screens.pick import PickScreen
+from tui_sync.ui.screens.resolve import ResolveScreen
+from tui_sync.ui.widgets.change_detail import ChangeDetail
+
+from test_ui_support import demo, goto, messages, plain, press, review, settle  # noqa: F401
+
+
+def detail_text(app: SyncApp) -> str:
+    return plain(app.screen.query_one(ChangeDetail).query_one("#detail-body"))
+
+
+async def move_users_of_mow_cus(pilot, to: str = "MOW-LOG") -> None:
+    await goto(pilot, "delete_department:mow-cus")
+    await press(pilot, "enter", "m")
+    for ch in to.lower():
+        await pilot.press(ch)
+    await press(pilot, "enter")
+
+
+async def test_a_moved_user_is_shown_as_an_existing_user_moved_by_the_resolution(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await move_users_of_mow_cus(pilot)
+        await goto(pilot, "update_user:pavel.egorov")
+        text = detail_text(app)
+        assert "match: new" not in text
+        assert "existing LMS user, moved because the users of MOW-CUS move to MOW-LOG" in " ".join(text.split())
