@@ -35,3 +35,32 @@ async def test_a_moved_user_is_shown_as_an_existing_user_moved_by_the_resolution
         text = detail_text(app)
         assert "match: new" not in text
         assert "existing LMS user, moved because the users of MOW-CUS move to MOW-LOG" in " ".join(text.split())
+
+
+async def test_resolving_from_a_problem_filter_keeps_the_resolved_change_in_view(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = review(app)
+        screen.set_filter(Filter(problem="department_has_users"))
+        await settle(pilot)
+        assert [app.session.view.changes[i].id for i in app.session.view.rows] == ["delete_department:mow-cus"]
+        await move_users_of_mow_cus(pilot)
+        view = app.session.view
+        assert view.filter.problem is None
+        assert screen.table.current().id == "delete_department:mow-cus"
+        assert "0 of" not in plain(screen.query_one("#filter-text"))
+        assert any("no longer has the problem department_has_users" in m for m in messages(app))
+
+
+async def test_rejecting_a_blocked_delete_takes_it_off_the_blocked_count(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = review(app)
+        assert "2 blocked" in plain(screen.query_one("#counts"))
+        await goto(pilot, "delete_department:ber-acad")
+        await press(pilot, "r")
+        assert "1 blocked" in plain(screen.query_one("#counts"))
+        await press(pilot, "u")
+        assert "2 blocked" in plain(screen.query_one("#counts"))

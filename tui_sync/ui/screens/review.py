@@ -142,6 +142,13 @@ class ReviewScreen(Pane):
                 s.view.set_filter(old.filter if old is not None else s.view.filter)
                 table.reset_rows(keep_cursor=False)
                 i = s.view.index.get(here.id if here is not None else s.cursor_id or "")
+                if i is not None and i not in s.view.rows and s.view.filter.problem:
+                    # resolved from a problem filter: the change no longer has that problem; keep it in view
+                    code = s.view.filter.problem
+                    s.view.set_filter(replace(s.view.filter, problem=None))
+                    table.reset_rows(keep_cursor=False)
+                    self.notify(f"{s.view.changes[i].key} no longer has the problem {code}: "
+                                "that filter is cleared.", timeout=6)
                 if i is not None and i in s.view.rows:
                     table.set_cursor(s.view.rows.index(i))
                 self.show_search_text()
