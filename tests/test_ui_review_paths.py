@@ -64,3 +64,18 @@ async def test_rejecting_a_blocked_delete_takes_it_off_the_blocked_count(demo):
         assert "1 blocked" in plain(screen.query_one("#counts"))
         await press(pilot, "u")
         assert "2 blocked" in plain(screen.query_one("#counts"))
+
+
+async def test_the_has_children_dialog_offers_no_move_of_users(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await goto(pilot, "delete_department:ber-acad")
+        await press(pilot, "enter")
+        assert isinstance(app.screen, ResolveScreen) and not app.screen.blockers.users
+        shown = {b.binding.id for b in app.screen.active_bindings.values()}  # what the footer offers
+        assert "resolve.move" not in shown and "resolve.keep" in shown
+        await press(pilot, "m")
+        assert isinstance(app.screen, ResolveScreen)  # no picker of departments for nobody
+        await press(pilot, "k")
+        assert app.session.view.change("delete_department:ber-acad").decision is Decision.REJECTED
