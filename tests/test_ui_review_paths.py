@@ -79,3 +79,31 @@ async def test_the_has_children_dialog_offers_no_move_of_users(demo):
         assert isinstance(app.screen, ResolveScreen)  # no picker of departments for nobody
         await press(pilot, "k")
         assert app.session.view.change("delete_department:ber-acad").decision is Decision.REJECTED
+
+
+async def test_keys_are_not_typed_into_the_search_after_a_failed_plan_or_the_palette(demo):
+    from tui_sync.ui.screens.mapping import MappingScreen
+
+    app = SyncApp(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        users = demo.parent / "users.xlsx"
+        users.rename(demo.parent / "users-away.xlsx")
+        await press(pilot, "f5")
+        assert app.session.plan_error
+        assert not isinstance(app.focused, Input)
+        await press(pilot, "2")
+        assert isinstance(app.screen, MappingScreen)
+        await press(pilot, "3")
+        (demo.parent / "users-away.xlsx").rename(users)
+        await press(pilot, "f5")
+        assert app.session.plan_error is None and app.focused is review(app).table
+        await press(pilot, "ctrl+p")
+        await press(pilot, "escape")
+        assert not isinstance(app.focused, Input)
+        await press(pilot, "slash", "b", "e", "r", "enter")  # search: typed only after /
+        assert review(app).query_one("#search", Input).value == "ber" and app.focused is review(app).table
+        await press(pilot, "c")
+        assert review(app).query_one("#search", Input).value == "" and not isinstance(app.focused, Input)
+        await press(pilot, "2")
+        assert isinstance(app.screen, MappingScreen)

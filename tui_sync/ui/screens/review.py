@@ -25,6 +25,18 @@ from .pick import PickScreen
 from .resolve import ResolveScreen
 
 SHOWN_NAMES = 5
+
+
+class SearchBox(Input):
+    """Focusable only after `/`: focus that falls to it by default (the table hidden by a failed plan,
+    a closed palette) would type every key into it."""
+
+    def on_mount(self) -> None:
+        self.can_focus = False
+
+    def on_blur(self) -> None:
+        self.can_focus = False
+
 WIDE = 150  # from this width the detail sits beside the table
 
 
@@ -89,7 +101,7 @@ class ReviewScreen(Pane):
         yield Static(id="held-banner")
         with Horizontal(id="filter-bar"):
             yield Static(id="filter-text")
-            yield Input(placeholder="/ search", id="search")
+            yield SearchBox(placeholder="/ search", id="search")
         with Horizontal(id="review-body"):
             with Vertical(id="table-box"):
                 yield PlanHeader(id="plan-header")
@@ -132,6 +144,8 @@ class ReviewScreen(Pane):
         status.display = bool(message)
         table.display = not message or s.planning
         self.query_one(PlanHeader).display = table.display
+        if table.display and self.focused is None:
+            table.focus()
         if not same:
             old = table.view
             here = table.current()
@@ -409,7 +423,9 @@ class ReviewScreen(Pane):
                 search.value = text
 
     def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        search = self.query_one("#search", Input)
+        search.can_focus = True
+        search.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "search" and self.view is not None:
