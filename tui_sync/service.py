@@ -379,6 +379,37 @@ async def replan(cfg: Config, previous: PlanResult, resolutions: list[Resolution
     return result
 
 
+# the config sections a plan is made from (the schedule, notify and keys are not)
+_PLAN_SECTIONS = ("lms", "departments", "users", "protect")
+
+
+def plan_inputs(cfg: Config, result: PlanResult) -> dict[str, str]:
+    """Fingerprints of what `result` was made from: each sheet (its bytes' sha256), the LMS's
+    state (its departments and users as the snapshot read them) and the config sections that
+    shape a plan. Equal fingerprints: a new plan from the same inputs is the same plan (P1 ids),
+    so decisions made on one hold for the other."""
+    import hashlib
+    import io
+    import json
+
+    def frame(df: pl.DataFrame) -> bytes:
+        names = "|".join(df.columns).encode()
+        if df.height == 0 or not df.columns:
+            return names
+        out = io.BytesIO()  # a hash per row, in id order (a million rows: a few tens of milliseconds)
+        df.sort(df.columns[0]).hash_rows(seed=0).to_frame().write_ipc(out, compression="uncompressed")
+        return names + out.getvalue()
+
+    snap = result.snapshot
+    lms = hashlib.sha256()
+    for part in (snap.root_id.encode(), frame(snap.departments), frame(snap.users),
+                 "|".join(snap.custom_fields).encode(), "|".join(snap.required_fields).encode()):
+        lms.update(hashlib.sha256(part).digest())
+    config = json.dumps({k: cfg.raw.get(k) for k in _PLAN_SECTIONS}, sort_keys=True, default=str)
+    return {"departments": result.sources.departments.fingerprint, "users": result.sources.users.fingerprint,
+            "lms": lms.hexdigest(), "config": hashlib.sha256(config.encode()).hexdigest()}
+
+
 def department_blockers(result: PlanResult, change):
     """D5 as data: the users and child departments that keep `change` (a delete) blocked."""
     from .engine.resolve import blockers

@@ -20,7 +20,7 @@ from textual.worker import Worker, get_current_worker
 
 from .. import service
 from ..errors import SyncError
-from ..model import Resolution
+from ..model import Decision, Kind, Resolution
 from .failures import ReportsWorkerErrors, failure_text, log_traceback
 from .keys import active_keys, known_ids
 from .literal import readable, visible
@@ -35,6 +35,8 @@ from .screens.review import ReviewScreen
 from .screens.runs import RunsScreen
 from .screens.sources import SourcesScreen
 from .screens.wizard import WizardScreen
+from . import saved_review
+from .plan_rows import Filter
 from .session import Session
 
 PANE_SCREENS: dict[str, type[Pane]] = {
@@ -72,10 +74,14 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         if not self.session.config_path.exists():
             self.open_wizard(first=True)
             return
+        self.set_interval(1.0, self.autosave, name="autosave")
         if self.load_config():
             self.refresh_held(announce=True)
             self.offer_resume()
-            self.start_plan(keep=False)
+            s = self.session
+            s.saved = saved_review.load(s.cfg.state)
+            resolutions = [Resolution(a, b) for a, b in s.saved.resolutions] if s.saved else None
+            self.start_plan(resolutions, keep=False)
 
     def load_config(self) -> bool:
         s = self.session
@@ -137,14 +143,92 @@ class SyncApp(ReportsWorkerErrors, App[int]):
             result = asyncio.run(service.replan(cfg, previous, resolutions, reread=reread))
         else:
             result = asyncio.run(service.make_plan(cfg, resolutions))
+        inputs = service.plan_inputs(cfg, result)
         if not get_current_worker().is_cancelled:
-            self.post_message(PlanReady(result, kept=previous is not None))
+            self.post_message(PlanReady(result, kept=previous is not None, inputs=inputs, cfg=cfg))
 
     def on_plan_ready(self, message: PlanReady) -> None:
         s = self.session
         s.planning = False
+        if s.saved is not None and self.restore_review(message):
+            return
         s.set_result(message.result, keep_history=message.kept)
-        self.broadcast()
+        s.inputs = message.inputs
+        s.table_sources = {n: getattr(message.cfg, n).source for n in s.tables} if message.cfg else {}
+        s.dirty = True
+        self.refresh_held()  # (broadcasts) what unattended runs hold may have changed since the last plan
+
+    # --- the saved review: restored on open, kept while the UI runs ---------------------------
+    def restore_review(self, message: PlanReady) -> bool:
+        """The first plan after opening: restore the saved review when the plan was made from the
+        same inputs, else discard it and say why. False when `message` is still to be shown as it is."""
+        s = self.session
+        saved, s.saved = s.saved, None
+        changed = saved.changed(message.inputs or {})
+        if changed:
+            saved_review.discard(s.cfg.state)
+            self.notify(f"Your saved review ({len(saved.decisions)} decision(s)) was discarded: "
+                        f"{', '.join(changed)} changed since. The plan is new; review it again.",
+                        title="Saved review discarded", severity="warning", timeout=12)
+            if saved.resolutions:  # it was made with the discarded resolutions: plan without them
+                self.start_plan([], keep=False)
+                return True
+            return False
+        plan = message.result.plan
+        restored = refused = 0
+        for c in plan.changes:
+            d = saved.decisions.get(c.id)
+            if d is None:
+                continue
+            if d == Decision.APPROVED and c.blocked:
+                refused += 1
+                continue
+            c.decision = Decision(d)
+            restored += 1
+        s.set_result(message.result, keep_history=False)
+        s.inputs = message.inputs
+        s.table_sources = {n: getattr(message.cfg, n).source for n in s.tables} if message.cfg else {}
+        s.view.set_filter(_filter(saved.filter))
+        s.cursor_id = saved.cursor
+        if restored or refused or saved.resolutions:
+            self.notify(f"Your review was restored: {restored} decision(s)"
+                        + (f", {len(saved.resolutions)} resolution(s)" if saved.resolutions else "")
+                        + (f"; {refused} approval(s) of changes that now have errors were dropped" if refused else "")
+                        + ". The sheets and the LMS are as they were.", title="Review restored", timeout=8)
+        s.dirty = True
+        self.refresh_held()
+        return True
+
+    def review_state(self) -> saved_review.SavedReview | None:
+        s = self.session
+        if s.view is None or s.inputs is None or s.plan_error is not None:
+            return None
+        f = s.view.filter
+        return saved_review.SavedReview(
+            inputs=dict(s.inputs),
+            decisions={c.id: c.decision.value for c in s.view.changes if c.decision is not Decision.PENDING},
+            resolutions=[(r.move_users_of, r.to) for r in s.view.plan.resolutions],
+            filter={k: v for k, v in (("kind", f.kind and f.kind.value), ("decision", f.decision and f.decision.value),
+                                      ("problem", f.problem), ("text", f.text)) if v},
+            cursor=s.cursor_id)
+
+    def autosave(self) -> None:
+        """Keep the review in the state folder (each second at most, when it changed)."""
+        s = self.session
+        if not s.dirty or s.cfg is None or s.planning:
+            return
+        review = self.review_state()
+        if review is None:
+            return
+        s.dirty = False
+        try:
+            saved_review.save(s.cfg.state, review)
+        except OSError as e:
+            if not getattr(self, "_autosave_failed", False):
+                self._autosave_failed = True
+                self.notify(f"The review cannot be saved in {s.cfg.state}: {e.strerror or e}. "
+                            "Decisions are lost if tui-sync is closed before they are applied.",
+                            title="Review not saved", severity="warning", timeout=12)
 
     # --- reading the sheets (sources and mapping panes) ----------------------------------
     def read_sheets(self) -> None:
@@ -174,7 +258,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
             except SyncError as e:
                 errors[name] = str(e)
         if not get_current_worker().is_cancelled:
-            self.post_message(SourcesRead(tables, errors))
+            self.post_message(SourcesRead(tables, errors, cfg))
 
     def on_source_progress(self, message: SourceProgress) -> None:
         pane = self.panes.get("sources")
@@ -185,6 +269,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         s = self.session
         s.reading = False
         s.tables, s.table_errors = dict(message.tables), dict(message.errors)
+        s.table_sources = {n: getattr(message.cfg, n).source for n in ("departments", "users")}
         s.version += 1
         self.broadcast()
 
@@ -193,13 +278,17 @@ class SyncApp(ReportsWorkerErrors, App[int]):
             s = self.session
             s.reading = False
             s.table_errors = {"departments": text, "users": text}
+            s.tables = {}
             s.version += 1
             self.broadcast()
         if name == "plan":
             s = self.session
             s.planning, s.plan_error = False, text
             s.version += 1
-            self.broadcast()
+            self.refresh_held()  # (broadcasts)
+            # the sheets as they are now, for the Sources and Mapping panes: what the plan could not
+            # read is shown there, not the rows of the last plan that could be made
+            self.read_sheets()
 
     def broadcast(self) -> None:
         for pane in self.panes.values():
@@ -268,8 +357,12 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         self.switch_mode("review")
 
     def apply_closed(self, applied: bool | None) -> None:
-        """After an apply (or resume) the LMS moved on: plan afresh."""
+        """After an apply (or resume) the LMS moved on: plan afresh; the decisions were used."""
         if applied:
+            s = self.session
+            s.dirty = False
+            if s.cfg is not None:
+                saved_review.discard(s.cfg.state)
             self.refresh_held()
             self.start_plan(keep=False)
 
@@ -292,7 +385,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
     def action_quit_app(self) -> None:
         busy = [w for w in self.workers if w.name == "apply" and w.is_running]
         if not busy:
-            self.exit(0)
+            self.quit_keeping_review()
             return
 
         def answered(yes: bool | None) -> None:
@@ -304,6 +397,27 @@ class SyncApp(ReportsWorkerErrors, App[int]):
                                        "(or opening the UI again) finishes it later.", yes="Quit", danger=True),
                          answered)
 
+    def quit_keeping_review(self) -> None:
+        """Quit; the review is saved first. Unapplied decisions: ask, the default answer stays."""
+        s = self.session
+        s.dirty = True
+        self.autosave()
+        n = s.unapplied()
+        if not n:
+            self.exit(0)
+            return
+        where = s.display_path(saved_review.path(s.cfg.state)) if s.cfg else "the state folder"
+        body = (f"{n} decision(s) and resolution(s) are not applied yet. They are saved in {where} "
+                "and come back when you open tui-sync here again, as long as the sheets, the LMS and the "
+                "configuration are unchanged.\n\nTo apply them now, stay and press g.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit(0)
+
+        self.push_screen(ConfirmScreen(f"Quit with {n} unapplied decision(s)?", body, yes="Quit", no="Stay"),
+                         answered)
+
     # --- command palette: every key's action ------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -312,6 +426,14 @@ class SyncApp(ReportsWorkerErrors, App[int]):
                 continue
             yield SystemCommand(row.description, f"key {row.key} · {row.id}",
                                 partial(self.run_action, row.action, row.node))
+
+
+def _filter(saved: dict[str, str]) -> Filter:
+    """A saved filter; a value this version does not know is left out."""
+    kinds = {k.value: k for k in Kind}
+    decisions = {d.value: d for d in Decision}
+    return Filter(kind=kinds.get(saved.get("kind", "")), decision=decisions.get(saved.get("decision", "")),
+                  problem=saved.get("problem") or None, text=saved.get("text", ""))
 
 
 def _modal_classes() -> list[type]:

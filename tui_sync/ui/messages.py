@@ -13,10 +13,13 @@ from ..service import PlanResult
 class PlanReady(Message):
     """A plan was made (or re-made) in the `plan` worker."""
 
-    def __init__(self, result: PlanResult, *, kept: bool) -> None:
+    def __init__(self, result: PlanResult, *, kept: bool, inputs: dict[str, str] | None = None,
+                 cfg: object = None) -> None:
         super().__init__()
         self.result = result
         self.kept = kept  # decisions were carried over from the previous plan
+        self.inputs = inputs  # service.plan_inputs: what the plan was made from
+        self.cfg = cfg  # the configuration it was made with
         self.time_made = time.perf_counter()  # when the worker handed it over (bench/tui_scale.py)
 
 
@@ -50,10 +53,11 @@ class ApplyEnded(Message):
 class SourcesRead(Message):
     """The sources pane's reading worker: per entity, a Table or an error text."""
 
-    def __init__(self, tables: dict, errors: dict[str, str]) -> None:
+    def __init__(self, tables: dict, errors: dict[str, str], cfg: object = None) -> None:
         super().__init__()
         self.tables = tables
         self.errors = errors
+        self.cfg = cfg  # the configuration they were read with
 
 
 class CheckDone(Message):

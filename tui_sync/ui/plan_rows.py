@@ -129,7 +129,7 @@ class PlanView:
         self.index = {c.id: i for i, c in enumerate(self.changes)}
         self.kind_counts = Counter(c.kind for c in self.changes)
         self.decision_counts = Counter(c.decision for c in self.changes)
-        self.blocked = sum(1 for c in self.changes if c.problems and c.blocked)
+        self._blocked = [i for i, c in enumerate(self.changes) if c.problems and c.blocked]
         self.filter = Filter()
         # shown in apply order (A1), then sheet order: stable whatever order the plan lists them in
         phase = {k: i for i, k in enumerate(A1_ORDER)}
@@ -141,6 +141,12 @@ class PlanView:
         self._dependents: dict[str, list[str]] | None = None
         attached = {p for c in self.changes for p in c.problems}
         self.row_problems = [p for p in plan.problems if p not in attached]
+
+    @property
+    def blocked(self) -> int:
+        """Changes that errors keep from being applied; a rejected one is settled (kept as it is)."""
+        ch = self.changes
+        return sum(1 for i in self._blocked if ch[i].decision is not Decision.REJECTED)
 
     # --- texts -------------------------------------------------------------------
     def texts(self, i: int) -> tuple[str, str]:
@@ -174,7 +180,7 @@ class PlanView:
         if f.problem == ANY_PROBLEM:
             idx = [i for i in idx if ch[i].problems]
         elif f.problem == BLOCKED:
-            idx = [i for i in idx if ch[i].problems and ch[i].blocked]
+            idx = [i for i in idx if ch[i].problems and ch[i].blocked and ch[i].decision is not Decision.REJECTED]
         elif f.problem:
             code = f.problem
             idx = [i for i in idx if any(p.code == code for p in ch[i].problems)]

@@ -31,6 +31,27 @@ class Session:
     version: int = 0  # bumped whenever the plan is replaced
     focus_run: int | None = None  # the Runs pane selects this run when it opens next
     held: Any = None  # service.HeldSummary: what unattended runs hold for review, or None
+    inputs: dict[str, str] | None = None  # service.plan_inputs of the current plan
+    table_sources: dict = field(default_factory=dict)  # "departments"/"users" -> the source config read
+    saved: Any = None  # saved_review.SavedReview waiting for the first plan, to restore or discard
+    cursor_id: str | None = None  # the change under the review cursor (kept across quitting)
+    dirty: bool = False  # the review changed since it was last saved
+
+    def stale(self, name: str) -> bool:
+        """The sheet shown for `name` was read from another source than the config names now."""
+        return (self.cfg is not None and name in self.tables
+                and self.table_sources.get(name) != getattr(self.cfg, name).source)
+
+    def table(self, name: str):
+        """The sheet `name` as last read from the source the config names now, or None."""
+        return None if self.stale(name) else self.tables.get(name)
+
+    def unapplied(self) -> int:
+        """Decisions and resolutions that quitting would leave unapplied."""
+        if self.view is None:
+            return 0
+        d = self.view.decision_counts
+        return d.get(Decision.APPROVED, 0) + d.get(Decision.REJECTED, 0) + len(self.view.plan.resolutions)
 
     def set_result(self, result: PlanResult | None, *, keep_history: bool) -> None:
         self.result = result
@@ -39,6 +60,8 @@ class Session:
             self.sources = result.sources
             self.tables = {"departments": result.sources.departments, "users": result.sources.users}
             self.table_errors = {}
+            if self.cfg is not None:
+                self.table_sources = {n: getattr(self.cfg, n).source for n in self.tables}
         if not keep_history:
             self.history.clear()
         self.version += 1

@@ -99,8 +99,10 @@ class MappingScreen(Pane):
 
     def session_changed(self) -> None:
         s = self.session
-        if s.cfg is not None and not s.tables and not s.table_errors and not s.planning and not s.reading:
-            self.sync_app.read_sheets()  # the plan failed before reading them all: read them for the headers
+        nothing = not s.tables and not s.table_errors
+        if s.cfg is not None and (nothing or any(s.stale(n) for n, _, _ in ENTITIES)) \
+                and not s.planning and not s.reading:
+            self.sync_app.read_sheets()  # read them for the headers: the plan failed, or the source changed
         for panel in self.query(MappingPanel):
             panel.loading = s.reading
         for name, _, _ in ENTITIES:
@@ -121,7 +123,7 @@ class MappingScreen(Pane):
         entity = dict((n, e) for n, e, _ in ENTITIES)[name]
         draft = self.draft(name)
         saved = self.saved(name)
-        sheet = s.tables.get(name)
+        sheet = s.table(name)
         headers = tuple(sheet.headers) if sheet is not None else ()
         snap = s.result.snapshot if s.result else None
         report = service.review_entity_mapping(entity, draft, headers, snap) if sheet is not None else None
@@ -228,7 +230,7 @@ class MappingScreen(Pane):
         name, f = self.field()
         if f is None:
             return
-        sheet = self.session.tables.get(name)
+        sheet = self.session.table(name)
         if sheet is None:
             self.app.push_screen(PromptScreen(f"Column for {f}", "The sheet is not read: type the column name.",
                                               self.draft(name).get(f, "")),
@@ -244,7 +246,7 @@ class MappingScreen(Pane):
 
     def action_suggest(self) -> None:
         name, f = self.field()
-        sheet = self.session.tables.get(name)
+        sheet = self.session.table(name)
         if f is None or sheet is None:
             return
         draft = self.draft(name)
@@ -278,7 +280,7 @@ class MappingScreen(Pane):
                 self.notify(f"{field_name} is a standard field: pick its column in the list.", timeout=4)
                 return
             self.keys[name].append(field_name)
-            sheet = self.session.tables.get(name)
+            sheet = self.session.table(name)
             if sheet is None:
                 self.app.push_screen(PromptScreen(f"Column for {field_name}", "Type the column name."),
                                      lambda col: col and self.set_column(name, field_name, col))

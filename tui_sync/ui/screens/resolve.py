@@ -87,7 +87,7 @@ class ResolveScreen(ModalScreen[tuple[str, str] | None]):
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "move" and not self.blockers.users:
-            return None  # shown disabled
+            return False  # only child departments block it: there is nobody to move, so no `m` at all
         return True
 
     def action_keep(self) -> None:

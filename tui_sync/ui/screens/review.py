@@ -26,6 +26,18 @@ from .pick import PickScreen
 from .resolve import ResolveScreen
 
 SHOWN_NAMES = 5
+
+
+class SearchBox(Input):
+    """Focusable only after `/`: focus that falls to it by default (the table hidden by a failed plan,
+    a closed palette) would type every key into it."""
+
+    def on_mount(self) -> None:
+        self.can_focus = False
+
+    def on_blur(self) -> None:
+        self.can_focus = False
+
 WIDE = 150  # from this width the detail sits beside the table
 
 
@@ -90,7 +102,7 @@ class ReviewScreen(Pane):
         yield Static(id="held-banner")
         with Horizontal(id="filter-bar"):
             yield Static(id="filter-text")
-            yield Input(placeholder="/ search", id="search")
+            yield SearchBox(placeholder="/ search", id="search")
         with Horizontal(id="review-body"):
             with Vertical(id="table-box"):
                 yield PlanHeader(id="plan-header")
@@ -133,17 +145,28 @@ class ReviewScreen(Pane):
         status.display = bool(message)
         table.display = not message or s.planning
         self.query_one(PlanHeader).display = table.display
+        if table.display and self.focused is None:
+            table.focus()
         if not same:
             old = table.view
             here = table.current()
             table.show_view(s.view)
             if s.view is not None:
                 # the plan was made again: same filter, same change under the cursor
+                # (on opening: the filter and cursor of the saved review)
                 s.view.set_filter(old.filter if old is not None else s.view.filter)
                 table.reset_rows(keep_cursor=False)
-                i = s.view.index.get(here.id) if here is not None else None
+                i = s.view.index.get(here.id if here is not None else s.cursor_id or "")
+                if i is not None and i not in s.view.rows and s.view.filter.problem:
+                    # resolved from a problem filter: the change no longer has that problem; keep it in view
+                    code = s.view.filter.problem
+                    s.view.set_filter(replace(s.view.filter, problem=None))
+                    table.reset_rows(keep_cursor=False)
+                    self.notify(f"{s.view.changes[i].key} no longer has the problem {code}: "
+                                "that filter is cleared.", timeout=6)
                 if i is not None and i in s.view.rows:
                     table.set_cursor(s.view.rows.index(i))
+                self.show_search_text()
                 self.prepare_search()
         self.redraw_counts()
         self.show_detail()
@@ -192,6 +215,10 @@ class ReviewScreen(Pane):
 
     def on_rows_view_highlighted(self, event: RowsView.Highlighted) -> None:
         if event.view is self.table:
+            c = self.table.current()
+            if c is not None and c.id != self.session.cursor_id:
+                self.session.cursor_id = c.id
+                self.session.dirty = True
             self.show_detail()
 
     def on_rows_view_chosen(self, event: RowsView.Chosen) -> None:
@@ -224,6 +251,7 @@ class ReviewScreen(Pane):
         done, refused = view.decide(rows, decision)
         if done:
             self.session.history.append(done)
+            self.session.dirty = True
         self.table.refresh()
         self.redraw_counts()
         self.show_detail()
@@ -321,6 +349,7 @@ class ReviewScreen(Pane):
             return
         batch = self.session.history.pop()
         n = self.view.restore(batch)
+        self.session.dirty = True
         self.table.refresh()
         self.redraw_counts()
         self.show_detail()
@@ -332,6 +361,7 @@ class ReviewScreen(Pane):
         if view is None:
             return
         view.set_filter(f)
+        self.session.dirty = True
         self.table.reset_rows(keep_cursor=False)
         self.redraw_counts()
         self.show_detail()
@@ -386,8 +416,17 @@ class ReviewScreen(Pane):
             search.value = ""
         self.set_filter(type(view.filter)())
 
+    def show_search_text(self) -> None:
+        search = self.query_one("#search", Input)
+        text = self.view.filter.text if self.view else ""
+        if search.value.strip() != text:
+            with search.prevent(Input.Changed):
+                search.value = text
+
     def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        search = self.query_one("#search", Input)
+        search.can_focus = True
+        search.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "search" and self.view is not None:

@@ -142,15 +142,16 @@ class SourcesScreen(Pane):
     def session_changed(self) -> None:
         s = self.session
         for panel in self.query(SourcePanel):
-            panel.loading = s.reading or (s.planning and not s.tables)
+            panel.loading = s.reading or (s.planning and (not s.tables or s.stale(panel.entity)))
         if s.cfg is None:
             for name, _ in ENTITIES:
                 panel = self.query_one(f"#source-{name}", SourcePanel)
                 panel.query_one(".source-info", Static).update(literal(s.config_error or "No configuration.",
                                                                        TONE_STYLE["error"], lines=True))
             return
-        if not s.tables and not s.table_errors and not s.planning and not s.reading:
-            self.action_reload()
+        nothing = not s.tables and not s.table_errors
+        if (nothing or any(s.stale(n) for n, _ in ENTITIES)) and not s.planning and not s.reading:
+            self.action_reload()  # never the rows of another file under this one's name
             return
         self.show_tables()
         if s.reading is False and getattr(self, "_was_reading", False):
@@ -164,7 +165,7 @@ class SourcesScreen(Pane):
         s = self.session
         for name, _ in ENTITIES:
             panel = self.query_one(f"#source-{name}", SourcePanel)
-            table = s.tables.get(name)
+            table = s.table(name)
             panel.query_one(".source-info", Static).update(source_info(s, name, table))
             panel.query_one(".source-problems", Static).update(problems_text(s, name, table, s.table_errors.get(name)))
             preview = panel.query_one(SheetPreview)

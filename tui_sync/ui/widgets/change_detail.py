@@ -31,9 +31,22 @@ def _ref(c: Change) -> Text:
                          (f"  ({c.decision.value})", "dim"))
 
 
-def _rule(c: Change) -> str:
+def resolution_of(c: Change, view: PlanView):
+    """The D5 resolution that made `c` (a user moved out of a department to be deleted), or None."""
+    if c.kind is not Kind.UPDATE_USER or c.row or "departmentId" not in c.fields:
+        return None
+    was = str(c.fields["departmentId"][0] or "").casefold()
+    return next((r for r in view.plan.resolutions if r.move_users_of.casefold() == was), None)
+
+
+def _rule(c: Change, view: PlanView) -> str:
     if c.rule is None and c.kind in (Kind.INACTIVATE_USER, Kind.DELETE_DEPARTMENT) and not c.row:
         return "managed by this sync and no longer in the sheet (U6/D4)"
+    r = resolution_of(c, view)
+    if r is not None:
+        return f"an existing LMS user, moved because the users of {r.move_users_of} move to {r.to} (a resolution, D5)"
+    if c.rule is None and c.target is not None:
+        return "an existing LMS object"
     return RULES.get(c.rule, c.rule or "—")
 
 
@@ -42,7 +55,7 @@ def render_change(c: Change, view: PlanView, sheet_row: dict[str, str | None] | 
     head = Text.assemble((f"{glyph(c.kind)} {c.kind.value}  ", TONE_STYLE[KIND_TONE[c.kind]] + " bold"), (visible(c.key), "bold"))
     parts.append(head)
     where = f"sheet row {c.row}" if c.row else "no sheet row"
-    parts.append(Text(f"{where} · match: {_rule(c)} · decision: {c.decision.value}", style="dim"))
+    parts.append(Text(f"{where} · match: {_rule(c, view)} · decision: {c.decision.value}", style="dim"))
     fields = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=False)
     fields.add_column("field")
     fields.add_column("before", overflow="fold")

@@ -1,0 +1,76 @@
+"""Every pane shows the current inputs: F5 re-reads what the Sources and Mapping panes show, a source
+the config no longer names is never shown under the new name, and held changes are read on every plan."""
+from __future__ import annotations
+
+from tui_sync import service
+from tui_sync.ui.app import SyncApp
+from tui_sync.ui.screens.mapping import MappingScreen
+from tui_sync.ui.screens.sources import SourcesScreen
+from tui_sync.ui.widgets.sheet_preview import SheetPreview
+
+from test_ui_support import demo, messages, plain, press, review, settle  # noqa: F401
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+async def test_a_source_path_changed_to_a_missing_file_shows_no_rows_of_the_old_file(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "1")
+        deps = app.screen.query_one("#source-departments")
+        assert "33 rows" in plain(deps.query_one(".source-info"))
+        raw = dict(app.session.cfg.raw)
+        raw["departments"] = {**raw["departments"], "source": {"kind": "file", "path": "gone.csv"}}
+        cfg = service.save_config(demo, raw)  # what the wizard's Finish does
+        app.wizard_closed((cfg, None))
+        await settle(pilot)
+        await press(pilot, "1")
+        assert isinstance(app.screen, SourcesScreen)
+        deps = app.screen.query_one("#source-departments")
+        info = plain(deps.query_one(".source-info"))
+        assert "gone.csv" in info and "33 rows" not in info
+        assert "gone.csv" in plain(deps.query_one(".source-problems"))
+        assert deps.query_one(SheetPreview).row_count == 0
+        await press(pilot, "2")
+        assert isinstance(app.screen, MappingScreen)
+        note = plain(app.screen.query_one("#mapping-departments .mapping-note"))
+        assert "has not been read" in note and "gone.csv" in note
+
+
+async def test_f5_reads_the_sheets_again_for_the_sources_pane(demo):
+    departments = demo.parent / "departments.csv"
+    good = departments.read_bytes()
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        departments.unlink()
+        await press(pilot, "1", "f5")
+        deps = app.screen.query_one("#source-departments")
+        assert "departments.csv" in plain(deps.query_one(".source-problems"))
+        assert "33 rows" not in plain(deps.query_one(".source-info"))
+        departments.write_bytes(PNG)  # an image swapped in under the same name
+        await press(pilot, "f5")
+        shown = plain(deps.query_one(".source-problems"))
+        assert "not found" not in shown.casefold() and "departments.csv" in shown
+        departments.write_bytes(good)
+        await press(pilot, "f5")
+        assert "33 rows" in plain(deps.query_one(".source-info"))
+        assert deps.query_one(SheetPreview).row_count == 33
+        assert app.session.plan_error is None
+
+
+async def test_changes_held_by_a_run_made_while_the_ui_is_open_show_after_f5(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert app.session.held is None
+        report = await service.run(service.load(demo))  # `tui-sync run` in the same folder
+        held = {c.id for c in report.held}
+        assert held
+        await press(pilot, "f5")
+        screen = review(app)
+        assert screen.query_one("#held-banner").display
+        await press(pilot, "H")
+        assert {app.session.view.changes[i].id for i in app.session.view.rows} == held
+        assert not any("No changes are held" in m for m in messages(app))
