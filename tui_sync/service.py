@@ -36,157 +36,44 @@ def open_lms(cfg: Config) -> LMS:
         return ISpringLMS(cfg.lms, cfg.state, concurrency=cfg.apply.concurrency)
     from .lms.embedded import EmbeddedLMS
 
-    return EmbeddedLMS(cfg.lms.path or cfg.base_dir / "lms.sqlite")
+    return EmbeddedLMS(_embedded_path(cfg))
 
 
-def read_source(cfg: Config, name: str, *, cache=None, progress=None) -> Table:
-    """One source (`departments` or `users`), from a file, a URL or a Google Sheet."""
-    from .sources.fetch import fetch_source
-
-    entity: EntityConfig = getattr(cfg, name)
-    return fetch_source(entity.source, cfg.state, cache=cache, progress=progress)
+def _embedded_path(cfg: Config) -> Path:
+    return cfg.lms.path or cfg.base_dir / "lms.sqlite"
 
 
-@dataclass
-class Sources:
-    departments: Table
-    users: Table
+# --- A4: plans bound to their configuration and LMS ------------------------------
+
+def lms_identity(cfg: Config) -> str:
+    """Which LMS the configuration names, as a fingerprint (no secret goes into it)."""
+    import hashlib
+
+    lms = cfg.lms
+    if lms.kind == "ispring":
+        parts = ("ispring", lms.base_url, lms.account_url or "", lms.client_id or "", lms.login or "")
+    else:
+        parts = ("local", str(_embedded_path(cfg).resolve()))
+    return f"{lms.kind}:{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:16]}"
 
 
-def read_sources(cfg: Config, *, progress=None) -> Sources:
-    """Both sources; two tabs of one workbook or spreadsheet are fetched once (issue 5 §3)."""
-    from .sources.fetch import FetchCache, read_together
+def plan_seal(cfg: Config, *, create: bool = True):
+    """What seals the plans this configuration saves (`plan --out`, `plan --json`, held plans);
+    the state folder's plan key is made on first use (without `create`, a missing key is empty:
+    it seals nothing and verifies nothing)."""
+    from .plan_seal import Seal
+    from .state.plan_key import plan_key
 
-    cache = FetchCache()
-    read_together([cfg.departments.source, cfg.users.source], cfg.state, cache)
-    return Sources(read_source(cfg, "departments", cache=cache, progress=progress),
-                   read_source(cfg, "users", cache=cache, progress=progress))
-
-
-async def snapshot(cfg: Config) -> Snapshot:
-    lms = open_lms(cfg)
-    try:
-        return await lms.snapshot()
-    finally:
-        await lms.close()
+    key = plan_key(cfg.state, create=create)
+    return Seal(key or b"", str(cfg.base_dir.resolve()), lms_identity(cfg))
 
 
-@dataclass
-class PlanResult:
-    plan: Plan
-    sources: Sources
-    snapshot: Snapshot
+def read_saved_plan(cfg: Config, path: Path) -> Plan:
+    """A plan saved for this configuration (`apply --plan`): refused (exit 2, nothing written) when
+    made for another folder or LMS, or edited anywhere but its decisions (A4)."""
+    from .plan_io import read_plan
 
-
-async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
-                    sources: Sources | None = None, *, progress=None) -> PlanResult:
-    """Read everything and plan. Changes nothing in the LMS or the ledger (L1); a large LMS or ledger
-    may leave a cache file of what was read. `progress(done, total)` follows downloads.
-
-    The sources, the ledger and the LMS are read at the same time (sources and ledger on
-    threads; the readers spend their time in polars, SQLite, hashing or the network, all
-    outside the GIL). Failures are reported in the order an operator fixes them: the
-    sources first, then the LMS, then the state folder.
-    """
-    def ledger() -> tuple[pl.DataFrame, pl.DataFrame]:
-        led = Ledger(cfg.state)
-        return led.departments(), led.users()
-
-    # (the threads first: an embedded LMS reads its snapshot without yielding to the loop)
-    read_sheets, managed, snap = await asyncio.gather(
-        _reading(read_sources, cfg, progress=progress) if sources is None else _given(sources),
-        _reading(ledger), snapshot(cfg), return_exceptions=True)
-    for outcome in (read_sheets, snap, managed):
-        if isinstance(outcome, BaseException):
-            raise outcome
-    plan = build_plan(Inputs(
-        read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap, *managed,
-    ), resolutions)
-    return PlanResult(plan, read_sheets, snap)
-
-
-async def _given(value):
-    return value
-
-
-async def _reading(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """`asyncio.to_thread` on a daemon thread, for work that only reads: Ctrl-C during a slow
-    download stops at once, where a pool thread would keep the process until the download
-    ends (the interpreter waits for pool threads on exit, not for daemon threads)."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[T] = loop.create_future()
-
-    def settle(value: Any, failed: bool) -> None:
-        if not done.done():  # (not cancelled meanwhile)
-            done.set_exception(value) if failed else done.set_result(value)
-
-    def work() -> None:
-        try:
-            value, failed = fn(*args, **kwargs), False
-        except BaseException as e:  # handed to the awaiting task as it is
-            value, failed = e, True
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(settle, value, failed)
-
-    threading.Thread(target=work, name=f"tui-sync: {getattr(fn, '__name__', 'reading')}", daemon=True).start()
-    return await done
-
-
-@dataclass
-class SourceCheck:
-    entity: str
-    report: Any  # sources.fetch.SourceReport: reachable, bytes, format, sheets, header, rows, client_email
-    mapping: MappingReport | None = None
-
-    @property
-    def table(self) -> Table | None:
-        return self.report.table
-
-    @property
-    def error(self) -> SyncError | None:
-        return self.report.failure
-
-
-@dataclass
-class CheckReport:
-    config: Config
-    sources: list[SourceCheck] = field(default_factory=list)
-    lms_error: SyncError | None = None
-    lms_counts: tuple[int, int] | None = None  # departments, users
-    lms_facts: dict[str, Any] = field(default_factory=dict)  # iSpring: auth style, fields
-
-    @property
-    def ok(self) -> bool:
-        return self.lms_error is None and all(
-            s.error is None and s.mapping is not None and s.mapping.ok for s in self.sources)
-
-
-async def check(cfg: Config, *, progress=None) -> CheckReport:
-    """Validate sources and mapping and reach the LMS, without planning (DESIGN §2 `check`)."""
-    from .sources.fetch import FetchCache, describe_source, read_together
-
-    report = CheckReport(cfg)
-    snap: Snapshot | None = None
-    lms = open_lms(cfg)
-    try:
-        snap = await lms.snapshot()
-        report.lms_counts = (snap.departments.height, snap.users.height)
-        describe = getattr(lms, "describe", None)
-        if describe is not None:
-            report.lms_facts = await describe()
-    except SyncError as e:
-        report.lms_error = e
-    finally:
-        await lms.close()
-    cache = FetchCache()
-    read_together([cfg.departments.source, cfg.users.source], cfg.state, cache)
-    for name, ent in (("departments", "department"), ("users", "user")):
-        entity: EntityConfig = getattr(cfg, name)
-        sc = SourceCheck(name, describe_source(entity.source, cfg.state, cache=cache, progress=progress))
-        if sc.table is not None:
-            sc.mapping = review_entity_mapping(ent, entity.mapping, sc.table.headers, snap)
-        report.sources.append(sc)
-    return report
+    return read_plan(path, plan_seal(cfg, create=False))
 
 
 # --- embedded LMS ------------------------------------------------------------
@@ -197,7 +84,7 @@ def _embedded(cfg: Config):
                          where=f"{cfg.path}: [lms] kind = {cfg.lms.kind!r}", hint='they need [lms] kind = "local"')
     from .lms.embedded import EmbeddedLMS
 
-    return EmbeddedLMS(cfg.lms.path or cfg.base_dir / "lms.sqlite")
+    return EmbeddedLMS(_embedded_path(cfg))
 
 
 async def lms_load(cfg: Config, departments: Path, users: Path) -> tuple[int, int]:
@@ -290,6 +177,13 @@ async def resume(cfg: Config, *, progress=None, cancel=None):
     from .sync import resume as resume_run
 
     return await resume_run(cfg, progress=progress, cancel=cancel)
+
+
+def abandon(cfg: Config):
+    """`apply --abandon`: close interrupted applies without writing; the runs closed (A4)."""
+    from .sync import abandon as abandon_runs
+
+    return abandon_runs(cfg)
 
 
 async def run(cfg: Config, *, trigger: str = "run", progress=None, cancel=None, download=None):
