@@ -76,6 +76,156 @@ def read_saved_plan(cfg: Config, path: Path) -> Plan:
     return read_plan(path, plan_seal(cfg, create=False))
 
 
+def read_source(cfg: Config, name: str, *, cache=None, progress=None) -> Table:
+    """One source (`departments` or `users`), from a file, a URL or a Google Sheet."""
+    from .sources.fetch import fetch_source
+
+    entity: EntityConfig = getattr(cfg, name)
+    return fetch_source(entity.source, cfg.state, cache=cache, progress=progress)
+
+
+@dataclass
+class Sources:
+    departments: Table
+    users: Table
+
+
+def read_sources(cfg: Config, *, progress=None) -> Sources:
+    """Both sources; two tabs of one workbook or spreadsheet are fetched once (issue 5 §3)."""
+    from .sources.fetch import FetchCache, read_together
+
+    cache = FetchCache()
+    read_together([cfg.departments.source, cfg.users.source], cfg.state, cache)
+    return Sources(read_source(cfg, "departments", cache=cache, progress=progress),
+                   read_source(cfg, "users", cache=cache, progress=progress))
+
+
+async def snapshot(cfg: Config) -> Snapshot:
+    lms = open_lms(cfg)
+    try:
+        return await lms.snapshot()
+    finally:
+        await lms.close()
+
+
+@dataclass
+class PlanResult:
+    plan: Plan
+    sources: Sources
+    snapshot: Snapshot
+
+
+async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
+                    sources: Sources | None = None, *, progress=None) -> PlanResult:
+    """Read everything and plan. Changes nothing in the LMS or the ledger (L1); a large LMS or ledger
+    may leave a cache file of what was read. `progress(done, total)` follows downloads.
+
+    The sources, the ledger and the LMS are read at the same time (sources and ledger on
+    threads; the readers spend their time in polars, SQLite, hashing or the network, all
+    outside the GIL). Failures are reported in the order an operator fixes them: the
+    sources first, then the LMS, then the state folder.
+    """
+    def ledger() -> tuple[pl.DataFrame, pl.DataFrame]:
+        led = Ledger(cfg.state)
+        return led.departments(), led.users()
+
+    # (the threads first: an embedded LMS reads its snapshot without yielding to the loop)
+    read_sheets, managed, snap = await asyncio.gather(
+        _reading(read_sources, cfg, progress=progress) if sources is None else _given(sources),
+        _reading(ledger), snapshot(cfg), return_exceptions=True)
+    for outcome in (read_sheets, snap, managed):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    plan = build_plan(Inputs(
+        read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap, *managed,
+    ), resolutions)
+    return PlanResult(plan, read_sheets, snap)
+
+
+async def _given(value):
+    return value
+
+
+async def _reading(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`asyncio.to_thread` on a daemon thread, for work that only reads: Ctrl-C during a slow
+    download stops at once, where a pool thread would keep the process until the download
+    ends (the interpreter waits for pool threads on exit, not for daemon threads)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: Any, failed: bool) -> None:
+        if not done.done():  # (not cancelled meanwhile)
+            done.set_exception(value) if failed else done.set_result(value)
+
+    def work() -> None:
+        try:
+            value, failed = fn(*args, **kwargs), False
+        except BaseException as e:  # handed to the awaiting task as it is
+            value, failed = e, True
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, value, failed)
+
+    threading.Thread(target=work, name=f"tui-sync: {getattr(fn, '__name__', 'reading')}", daemon=True).start()
+    return await done
+
+
+@dataclass
+class SourceCheck:
+    entity: str
+    report: Any  # sources.fetch.SourceReport: reachable, bytes, format, sheets, header, rows, client_email
+    mapping: MappingReport | None = None
+
+    @property
+    def table(self) -> Table | None:
+        return self.report.table
+
+    @property
+    def error(self) -> SyncError | None:
+        return self.report.failure
+
+
+@dataclass
+class CheckReport:
+    config: Config
+    sources: list[SourceCheck] = field(default_factory=list)
+    lms_error: SyncError | None = None
+    lms_counts: tuple[int, int] | None = None  # departments, users
+    lms_facts: dict[str, Any] = field(default_factory=dict)  # iSpring: auth style, fields
+
+    @property
+    def ok(self) -> bool:
+        return self.lms_error is None and all(
+            s.error is None and s.mapping is not None and s.mapping.ok for s in self.sources)
+
+
+async def check(cfg: Config, *, progress=None) -> CheckReport:
+    """Validate sources and mapping and reach the LMS, without planning (DESIGN §2 `check`)."""
+    from .sources.fetch import FetchCache, describe_source, read_together
+
+    report = CheckReport(cfg)
+    snap: Snapshot | None = None
+    lms = open_lms(cfg)
+    try:
+        snap = await lms.snapshot()
+        report.lms_counts = (snap.departments.height, snap.users.height)
+        describe = getattr(lms, "describe", None)
+        if describe is not None:
+            report.lms_facts = await describe()
+    except SyncError as e:
+        report.lms_error = e
+    finally:
+        await lms.close()
+    cache = FetchCache()
+    read_together([cfg.departments.source, cfg.users.source], cfg.state, cache)
+    for name, ent in (("departments", "department"), ("users", "user")):
+        entity: EntityConfig = getattr(cfg, name)
+        sc = SourceCheck(name, describe_source(entity.source, cfg.state, cache=cache, progress=progress))
+        if sc.table is not None:
+            sc.mapping = review_entity_mapping(ent, entity.mapping, sc.table.headers, snap)
+        report.sources.append(sc)
+    return report
+
+
 # --- embedded LMS ------------------------------------------------------------
 
 def _embedded(cfg: Config):
