@@ -148,6 +148,7 @@ class RunsScreen(Pane):
         table.clear()
         for r in self.runs:
             style = {"completed": "", "held": TONE_STYLE["warning"], "interrupted": TONE_STYLE["error"],
+                     "abandoned": TONE_STYLE["warning"],
                      "running": "bold", "failed": TONE_STYLE["error"]}.get(r.status, "")
             table.add_row(str(r.id), when(r.started), r.trigger, Text(r.status, style=style), outcomes(r), key=str(r.id))
         self.show_run(message.run)
