@@ -74,6 +74,14 @@ def write_json(plan: Plan, out: BinaryIO, seal: Seal | None = None) -> None:
     if seal is not None:
         parts["binding"] = seal.binding()
         digest = Digest()
+    with gc_paused():  # (the digest parses each chunk back: no collector passes over a large plan)
+        _write_parts(out, parts, digest)
+    if seal is not None and digest is not None:
+        out.write(b',\n"digest": %s' % orjson.dumps(digest.mac(seal.key)))
+    out.write(b"\n}\n")
+
+
+def _write_parts(out: BinaryIO, parts: dict[str, Any], digest: Digest | None) -> None:
     out.write(b"{\n")
     for i, (key, value) in enumerate(parts.items()):
         out.write(b'%s"%s": ' % (b",\n" if i else b"", key.encode()))
@@ -88,9 +96,6 @@ def write_json(plan: Plan, out: BinaryIO, seal: Seal | None = None) -> None:
             if digest is not None:
                 digest.part(key, orjson.loads(text))
             out.write(text)
-    if seal is not None and digest is not None:
-        out.write(b',\n"digest": %s' % orjson.dumps(digest.mac(seal.key)))
-    out.write(b"\n}\n")
 
 
 
