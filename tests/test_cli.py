@@ -130,9 +130,17 @@ def test_a_config_error_names_the_file_and_key_and_exits_2(capsys, demo):
 def test_check_and_plan_write_nothing(capsys, demo, tmp_path):
     folder = demo.parent
     before = files(folder)
-    for args in (("check",), ("plan",), ("plan", "--json"), ("plan", "--move-users-of", "MOW-CUS", "--to", "MOW")):
+    for args in (("check",), ("plan",), ("plan", "--move-users-of", "MOW-CUS", "--to", "MOW")):
         run(capsys, demo, *args)
     assert files(folder) == before  # the LMS, the ledger and the state folder as they were
+    # A4: a plan printed for applying is sealed with the state folder's plan key, made once, 0600
+    run(capsys, demo, "plan", "--json")
+    key = folder / ".tui-sync" / "plan.key"
+    assert files(folder) == {**before, ".tui-sync/plan.key": files(folder)[".tui-sync/plan.key"]}
+    assert key.stat().st_mode & 0o777 == 0o600
+    sealed = files(folder)
+    run(capsys, demo, "plan", "--json")
+    assert files(folder) == sealed
 
 
 def test_lms_dump_json_and_lms_load_round_trip(capsys, demo, tmp_path):

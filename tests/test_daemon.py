@@ -390,3 +390,53 @@ def test_held_summary_is_none_without_runs_and_writes_nothing(tmp_path):
     ws = Workspace(tmp_path / "ws")
     assert service.held_summary(ws.config) is None
     assert not (ws.root / ".tui-sync" / "state.sqlite").exists()
+
+
+def _interrupted_with(ws, plan) -> int:
+    from tui_sync.state.runs import RunStore
+
+    store = RunStore(ws.root / ".tui-sync")
+    run_id = store.start("schedule", plan, str(ws.root / "tui-sync.toml"), {c.id: "pending" for c in plan.changes})
+    store.finish(run_id, "interrupted", "killed")
+    return run_id
+
+
+def test_an_interrupted_run_with_a_change_that_cannot_be_applied_does_not_wedge_the_slots(ws):
+    """A4: the bad change fails alone when the first slot resumes the run; both slots sync."""
+    from tui_sync.model import Change, Decision, Kind, Plan
+
+    cfg = ws.config
+    bad = Change("create_user:no.mail", Kind.CREATE_USER, "no.mail", {"login": (None, "no.mail")},
+                 decision=Decision.APPROVED)
+    resumed = _interrupted_with(ws, Plan([bad], []))
+    clock = FakeClock(berlin(2025, 6, 2, 6, 59))
+    daemon = daemon_for(cfg, clock, stop_after=2)
+    asyncio.run(daemon.serve())
+    assert [r.status for r in daemon.results] == ["held", "held"]
+    run = service.run_details(cfg, resumed)
+    assert run.status == "completed" and [(c.outcome, c.error) for c in run.changes] == \
+        [("failed", "cannot be applied: a create_user needs the field email")]
+    assert ws.users()["ann.lee"]["jobTitle"] == "Lead" and "cat.new" in ws.users()
+
+
+def test_a_run_that_cannot_be_resumed_fails_its_slots_until_abandoned_then_they_sync(ws, capsys):
+    from tui_sync.model import Plan
+    from tui_sync.state.runs import RunStore
+
+    cfg = ws.config
+    stuck = _interrupted_with(ws, Plan([], []))
+    RunStore(cfg.state).plan_path(stuck).unlink()
+    clock = FakeClock(berlin(2025, 6, 2, 6, 59))
+    daemon = daemon_for(cfg, clock)
+
+    def on_sleep():
+        if len(daemon.results) == 2 and service.unfinished_run(cfg) is not None:
+            assert main(["--config", str(cfg.path), "apply", "--abandon"]) == Exit.OK  # the operator acts
+        if len(daemon.results) == 3:
+            daemon.stop()
+    clock.on_sleep = on_sleep
+    asyncio.run(daemon.serve())
+    assert [r.status for r in daemon.results] == ["failed", "failed", "held"]
+    assert "apply --abandon" in daemon.results[0].message
+    assert service.run_details(cfg, stuck).status == "abandoned"
+    assert ws.users()["ann.lee"]["jobTitle"] == "Lead"

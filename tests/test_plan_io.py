@@ -16,7 +16,7 @@ def dumps(plan: Plan) -> str:
 
 
 CHANGE_KEYS = ["id", "kind", "key", "row", "rule", "fields", "decision", "depends_on", "problems",
-               "target", "unique_key"]
+               "target", "unique_key", "identity"]
 PROBLEM_KEYS = ["severity", "code", "entity", "row", "column", "key", "message"]
 # values that look like the places where a line is broken, or need escaping
 ODD = ['},{"id":"x"}', '}, {"id": 1}', 'ünï"quoted"\\', "two\nlines", "tab\there", "", "\u2028"]
@@ -27,13 +27,19 @@ def _plan(n: int) -> Plan:
     for i in range(n):
         odd = ODD[i % len(ODD)]
         kind = (Kind.CREATE_USER, Kind.UPDATE_USER, Kind.INACTIVATE_USER)[i % 3]
+        fields = {"jobTitle": (None if i % 2 else odd, odd), "login": (f"u{i}", f"u{i}")}
+        if kind is Kind.CREATE_USER:
+            fields["email"] = (None, f"u{i}@example.com")
+        if kind is Kind.INACTIVATE_USER:
+            fields = {"status": ("active", "inactive")}
         changes.append(Change(
-            f"{kind.value}:u{i}", kind, f"u{i}", {"jobTitle": (None if i % 2 else odd, odd), "login": (f"u{i}", f"u{i}")},
+            f"{kind.value}:u{i}", kind, f"u{i}", fields,
             row=i + 2 if kind is not Kind.INACTIVATE_USER else None, rule="login" if kind is Kind.UPDATE_USER else None,
             decision=(Decision.PENDING, Decision.APPROVED, Decision.REJECTED)[i % 3],
-            depends_on=[f"create_department:d{i % 5}"] if i % 4 == 0 else [],
+            depends_on=["create_user:u0"] if i % 4 == 0 and i else [],
             problems=[warning("unknown_supervisor", "user", odd, row=i + 2, column="Boss", key=f"u{i}")] if i % 7 == 0 else [],
             target=None if kind is Kind.CREATE_USER else str(i), unique_key=odd if kind is Kind.CREATE_USER else None,
+            identity=None if kind is Kind.CREATE_USER else {"login": f"u{i}", "email": None, "key": odd},
         ))
     problems = [error("invalid_email", "user", ODD[i % len(ODD)], row=i + 2, column="E-mail", key=f"x{i}")
                 for i in range(n // 3)]
@@ -45,7 +51,7 @@ def _expected(c: Change) -> dict:
     return {"id": c.id, "kind": c.kind.value, "key": c.key, "row": c.row, "rule": c.rule,
             "fields": {k: list(v) for k, v in c.fields.items()}, "decision": c.decision.value,
             "depends_on": c.depends_on, "problems": [p.to_json() for p in c.problems], "target": c.target,
-            "unique_key": c.unique_key}
+            "unique_key": c.unique_key, "identity": c.identity}
 
 
 def test_every_change_is_one_line_with_the_documented_keys_in_order():

@@ -56,9 +56,13 @@ def test_apply_killed_20_times_resumes_to_the_same_lms_without_duplicates(tmp_pa
     n_changes = len(json.loads((base / "plan.json").read_text())["changes"])
     assert n_changes >= 4800  # "about 5,000 changes"
 
-    reference, killed = tmp_path / "reference", tmp_path / "killed"
-    shutil.copytree(base, reference)
-    shutil.copytree(base, killed)
+    # A4: a plan applies only in the folder it was made in: each copy plans for itself (the same
+    # plan: the copies are alike); every round of `killed` starts from `start`, planned at that path
+    reference, killed, start = tmp_path / "reference", tmp_path / "killed", tmp_path / "start"
+    for ws in (reference, killed):
+        shutil.copytree(base, ws)
+        assert finish(ws, "plan", "--out", str(ws / "plan.json")) == 0
+    shutil.copytree(killed, start)
     finish(reference, "apply", "--plan", str(reference / "plan.json"), "--approve", "all")
 
     rng = random.Random(7)
@@ -66,7 +70,7 @@ def test_apply_killed_20_times_resumes_to_the_same_lms_without_duplicates(tmp_pa
     while kills < KILLS:  # rounds on fresh copies, each killed until it is done, each checked
         rounds += 1
         shutil.rmtree(killed, ignore_errors=True)
-        shutil.copytree(base, killed)
+        shutil.copytree(start, killed)
         args: tuple[str, ...] = ("apply", "--plan", str(killed / "plan.json"), "--approve", "all")
         before = kills
         while True:

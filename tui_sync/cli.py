@@ -40,12 +40,13 @@ def _resolutions(args: argparse.Namespace) -> list[Resolution]:
 def cmd_plan(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
     plan = asyncio.run(service.make_plan(cfg, _resolutions(args), progress=_download())).plan
+    seal = service.plan_seal(cfg) if args.out or args.json else None  # A4: bound to this folder and LMS
     if args.out:  # O2: a symlink is followed, /dev/null or a FIFO written through, never replaced
-        write_output(args.out, lambda out: write_json(plan, out), what="the plan")
+        write_output(args.out, lambda out: write_json(plan, out, seal), what="the plan")
         _err(f"plan saved to {args.out}")
     if args.json:
         sys.stdout.flush()
-        write_json(plan, sys.stdout.buffer)
+        write_json(plan, sys.stdout.buffer, seal)
     else:
         print(plan_summary(plan, verbose=args.verbose))
     return Exit.ROW_ERRORS if plan.has_errors else Exit.OK
@@ -137,6 +138,16 @@ def _progress():
 
 def cmd_apply(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
+    if args.abandon:
+        if args.plan or args.approve or args.resume or args.move_users_of or args.to:
+            raise UsageError("--abandon takes no other option: it only closes an interrupted apply")
+        closed = service.abandon(cfg)
+        if not closed:
+            _err("nothing to abandon: no apply was interrupted")
+        for run in closed:
+            _err(f"run {run.id} abandoned: nothing more of it will be written; "
+                 "`tui-sync plan` shows what is still to do")
+        return Exit.OK
     if args.resume:
         run = asyncio.run(service.resume(cfg, progress=_progress()))
         if run is None:
@@ -144,7 +155,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             return Exit.OK
         print(run_text(run))
         return Exit.ROW_ERRORS if any(c.outcome in ("failed", "stale", "blocked") for c in run.changes) else Exit.OK
-    plan = read_plan(args.plan) if args.plan else None
+    plan = service.read_saved_plan(cfg, args.plan) if args.plan else None
     if plan is not None and (args.move_users_of or args.to):
         raise UsageError("--move-users-of applies when apply plans afresh; with --plan, plan again with it")
     approve = args.approve
@@ -263,8 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     sp.add_argument("--plan", type=Path, help="a plan saved by `plan --out` (decisions may be edited)")
     sp.add_argument("--approve", choices=("all", "safe", "none"),
-                    help="turn pending decisions into approvals first (safe: all but inactivations and deletes)")
+                    help="turn pending decisions into approvals first (safe: all but what inactivates, "
+                         "terminates or deletes)")
     sp.add_argument("--resume", action="store_true", help="only finish an interrupted apply")
+    sp.add_argument("--abandon", action="store_true",
+                    help="close an interrupted apply without writing anything more (its history says abandoned)")
     sp.add_argument("--move-users-of", action="append", metavar="CODE", help="D5 resolution when planning afresh")
     sp.add_argument("--to", action="append", metavar="CODE")
     sp.set_defaults(func=cmd_apply)

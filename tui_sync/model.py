@@ -121,6 +121,9 @@ class Change:
     problems: list[Problem] = field(default_factory=list)
     target: str | None = None
     unique_key: str | None = None  # creates: the row's unique key, for the ledger (L1)
+    # A4: what the target was when planned (users: login, email, key; departments: code, key);
+    # right before a write the LMS object must still carry it, or the change is stale
+    identity: dict[str, str | None] | None = None
 
     @property
     def blocked(self) -> bool:
@@ -130,6 +133,13 @@ class Change:
     @property
     def entity(self) -> str:
         return self.kind.entity
+
+    @property
+    def destructive(self) -> bool:
+        """A4: judged by effect, whatever the kind: it deletes, or sets an inactive or terminated status."""
+        status = self.fields.get("status")
+        return self.kind.destructive or (
+            status is not None and len(status) == 2 and status[1] in (Status.INACTIVE.value, Status.TERMINATED.value))
 
 
 @dataclass(slots=True)

@@ -1,9 +1,11 @@
 """The plan's JSON form (DESIGN §2 "Plan JSON"), read and written.
 
 Beyond the documented keys a plan carries what apply needs and a person may
-ignore: each change's `target` (the LMS id it acts on), `matched` (L1: the
-objects matched to rows, recorded as managed by a completed apply),
-`sources` (what was read, with fingerprints) and `created_at`.
+ignore: each change's `target` (the LMS id it acts on) and `identity` (what
+that object was when planned, A4), `matched` (L1: the objects matched to rows,
+recorded as managed by a completed apply), `vanished`, `sources` (what was
+read, with fingerprints) and `created_at`; a plan written for applying also
+carries `binding` and `digest` (A4, `plan_seal`).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import codecs
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 import orjson
 
@@ -19,17 +21,21 @@ from .errors import UsageError
 from .files import private_dir
 from .gcpause import gc_paused
 from .model import Change, Decision, Kind, Plan, Problem, Resolution
+from .plan_seal import PLAN_AFRESH, Digest, Seal, verify
+from .plan_shape import plan_problem
 
 VERSION = 1
+MAX_PLAN_BYTES = 1 << 30  # ~3M users' worth of changes; a larger file is not a plan tui-sync wrote
 
 
 _CHUNK = 2048  # items per orjson call: large enough to be fast, small enough to stay in the CPU's cache
 
 
-def _write_lines(out: BinaryIO, items: list[Any], first_key: bytes) -> None:
+def _write_lines(out: BinaryIO, items: list[Any], first_key: bytes,
+                 digest: Callable[[list[Any]], None] | None = None) -> None:
     """A JSON array with one item per line. orjson writes a chunk of items per call; a new line
     then goes where one object ends and the next begins (`},{"severity"` cannot occur inside a
-    JSON string, whose quotes are escaped)."""
+    JSON string, whose quotes are escaped). `digest` gets each chunk as parsed JSON."""
     if not items:
         out.write(b"[]")
         return
@@ -38,18 +44,22 @@ def _write_lines(out: BinaryIO, items: list[Any], first_key: bytes) -> None:
     for i in range(0, len(items), _CHUNK):
         if i:
             out.write(b",\n  ")
-        out.write(orjson.dumps(items[i:i + _CHUNK])[1:-1].replace(between, one_per_line))
+        chunk = orjson.dumps(items[i:i + _CHUNK])
+        if digest is not None:
+            digest(orjson.loads(chunk))
+        out.write(chunk[1:-1].replace(between, one_per_line))
     out.write(b"\n]")
 
 
 _ONE_PER_LINE = {"changes": b'id"', "problems": b'severity"'}  # the lists written an item per line, by first key
 
 
-def write_json(plan: Plan, out: BinaryIO) -> None:
+def write_json(plan: Plan, out: BinaryIO, seal: Seal | None = None) -> None:
     """The plan JSON (UTF-8) with each top-level key, change and problem on its own line:
     readable and diffable by a person. Changes and problems are dataclasses that orjson writes
     natively, their keys in the order of their fields (DESIGN §2's order). Written in pieces:
-    a large plan's text is never held, or copied, whole."""
+    a large plan's text is never held, or copied, whole. With a `seal`, the plan is bound to
+    its configuration and LMS and carries its digest (A4), the last key."""
     parts = {
         "version": VERSION,
         "summary": plan.summary(),
@@ -61,14 +71,33 @@ def write_json(plan: Plan, out: BinaryIO) -> None:
         "sources": plan.sources,
         "created_at": plan.created_at,
     }
+    digest = None
+    if seal is not None:
+        parts["binding"] = seal.binding()
+        digest = Digest()
+    with gc_paused():  # (the digest parses each chunk back: no collector passes over a large plan)
+        _write_parts(out, parts, digest)
+    if seal is not None and digest is not None:
+        out.write(b',\n"digest": %s' % orjson.dumps(digest.mac(seal.key)))
+    out.write(b"\n}\n")
+
+
+def _write_parts(out: BinaryIO, parts: dict[str, Any], digest: Digest | None) -> None:
     out.write(b"{\n")
     for i, (key, value) in enumerate(parts.items()):
         out.write(b'%s"%s": ' % (b",\n" if i else b"", key.encode()))
         if key in _ONE_PER_LINE:
-            _write_lines(out, value, _ONE_PER_LINE[key])
+            parsed: list[Any] = []
+            feed = None if digest is None else digest.changes if key == "changes" else parsed.extend
+            _write_lines(out, value, _ONE_PER_LINE[key], feed)
+            if digest is not None and key != "changes":
+                digest.part(key, parsed)
         else:
-            out.write(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
-    out.write(b"\n}\n")
+            text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+            if digest is not None:
+                digest.part(key, orjson.loads(text))
+            out.write(text)
+
 
 
 def _decision(value: Any) -> Decision:
@@ -78,61 +107,104 @@ def _decision(value: Any) -> Decision:
         raise ValueError(f"decision {value!r} is not one of {', '.join(d.value for d in Decision)}") from None
 
 
-def plan_from_json(d: Any, where: str = "plan") -> Plan:
+def _pair(value: Any) -> tuple[Any, Any]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"a field's value must be [before, after], not {orjson.dumps(value).decode()[:80]}")
+    return value[0], value[1]
+
+
+def _change(c: dict[str, Any], decision: Any) -> Change:
+    fields = c.get("fields", {})
+    if not isinstance(fields, dict):
+        raise ValueError("fields must be an object")
+    return Change(
+        id=c["id"], kind=Kind(c["kind"]), key=c["key"],
+        fields={k: _pair(v) for k, v in fields.items()},
+        row=c.get("row"), rule=c.get("rule"), target=c.get("target"),
+        decision=_decision(decision), depends_on=list(c.get("depends_on", [])),
+        problems=[Problem.from_json(p) for p in c.get("problems", [])],
+        unique_key=c.get("unique_key"), identity=c.get("identity"),
+    )
+
+
+def plan_from_json(d: Any, where: str = "plan", seal: Seal | None = None, *, check: bool = True) -> Plan:
+    """A plan from its parsed JSON. With a `seal`, a plan not bound to it, or edited anywhere but in
+    its decisions, is refused (A4). `check`: every change must carry what its kind needs (a run's
+    own copy, resumed, is read without: there a bad change fails alone)."""
     try:
         if not isinstance(d, dict) or d.get("version") != VERSION:
             raise ValueError(f"not a tui_sync plan of version {VERSION}")
+        raw = d["changes"]
+        if not isinstance(raw, list):
+            raise ValueError("`changes` is not a list")
+        for i, c in enumerate(raw):
+            if not isinstance(c, dict):
+                raise ValueError(f"change #{i + 1} is not an object")
+        decisions = [c.get("decision", "pending") for c in raw]
+        if seal is not None:
+            verify(d, seal, where)  # (takes the decisions out of `raw`)
         changes = []
-        for i, c in enumerate(d["changes"]):
+        for i, (c, decision) in enumerate(zip(raw, decisions)):
             try:
-                changes.append(Change(
-                    id=c["id"], kind=Kind(c["kind"]), key=c["key"],
-                    fields={k: (v[0], v[1]) for k, v in c.get("fields", {}).items()},
-                    row=c.get("row"), rule=c.get("rule"), target=c.get("target"),
-                    decision=_decision(c.get("decision", "pending")), depends_on=list(c.get("depends_on", [])),
-                    problems=[Problem.from_json(p) for p in c.get("problems", [])],
-                    unique_key=c.get("unique_key"),
-                ))
-            except (KeyError, ValueError, TypeError, IndexError) as e:
-                label = c.get("id", "?") if isinstance(c, dict) else repr(c)
-                raise ValueError(f"change #{i + 1} ({label}): {e}") from e
-        matched = d.get("matched") or {}
+                changes.append(_change(c, decision))
+            except (KeyError, ValueError, TypeError, IndexError, AttributeError) as e:
+                label = c.get("id", "?")
+                raise ValueError(f"change #{i + 1} ({label}): {'missing ' if isinstance(e, KeyError) else ''}{e}") from e
+        why = plan_problem(changes) if check else None
+        if why is not None:
+            raise ValueError(why)
+        matched, vanished = d.get("matched") or {}, d.get("vanished") or {}
+        if not isinstance(matched, dict) or not isinstance(vanished, dict):
+            raise ValueError("`matched` and `vanished` must be objects")
         return Plan(
             changes=changes,
             problems=[Problem.from_json(p) for p in d.get("problems", [])],
             resolutions=[Resolution(r["move_users_of"], r["to"]) for r in d.get("resolutions", [])],
-            matched_departments=dict(matched.get("departments", {})),
-            matched_users=dict(matched.get("users", {})),
-            vanished_departments=list((d.get("vanished") or {}).get("departments", [])),
-            vanished_users=list((d.get("vanished") or {}).get("users", [])),
+            matched_departments=_ids(matched.get("departments", {}), dict),
+            matched_users=_ids(matched.get("users", {}), dict),
+            vanished_departments=_ids(vanished.get("departments", []), list),
+            vanished_users=_ids(vanished.get("users", []), list),
             sources=d.get("sources", {}), created_at=d.get("created_at"),
         )
-    except (KeyError, ValueError, TypeError) as e:
-        raise UsageError(f"cannot read the plan: {e}", where=where,
-                         hint="use a file written by `tui-sync plan --out` (decisions may be edited)") from e
+    except (KeyError, ValueError, TypeError, AttributeError) as e:
+        missing = "missing " if isinstance(e, KeyError) else ""
+        raise UsageError(f"cannot read the plan: {missing}{e}", where=where, hint=PLAN_AFRESH) from None
 
 
-def write_plan(plan: Plan, path: Path) -> None:
-    """Atomically: a half-written plan must never be applied. For plans in the state folder
-    (mode 0600 in a 0700 folder, O2); an output the operator names goes through `files.write_output`."""
+def _ids(value: Any, kind: type) -> Any:
+    if not isinstance(value, kind) or not all(isinstance(i, str) for i in value):
+        raise ValueError("`matched` and `vanished` must list LMS ids")
+    return kind(value)
+
+
+def write_plan(plan: Plan, path: Path, seal: Seal | None = None) -> None:
+    """Atomically: a half-written plan must never be applied. Sealed (A4) when it is for applying.
+    For plans in the state folder (mode 0600 in a 0700 folder, O2); an output the operator names
+    goes through `files.write_output`."""
     private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".plan-", suffix=".json")
     try:
         with os.fdopen(fd, "wb") as f:
-            write_json(plan, f)
+            write_json(plan, f, seal)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def read_plan(path: Path) -> Plan:
+def read_plan(path: Path, seal: Seal | None = None, *, check: bool = True) -> Plan:
+    """A saved plan; with a `seal`, only one bound to it and edited at most in its decisions (A4)."""
     try:
-        with gc_paused():
-            data = orjson.loads(path.read_bytes().removeprefix(codecs.BOM_UTF8))  # (an editor's BOM)
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_PLAN_BYTES:
+                raise UsageError(f"the file is {size / (1 << 30):.1f} GiB, larger than any plan tui-sync writes",
+                                 where=str(path), hint=PLAN_AFRESH)
+            with gc_paused():
+                data = orjson.loads(f.read(MAX_PLAN_BYTES + 1).removeprefix(codecs.BOM_UTF8))  # (an editor's BOM)
     except FileNotFoundError:
         raise UsageError("plan file not found", where=str(path)) from None
     except (OSError, orjson.JSONDecodeError) as e:  # (invalid UTF-8 too)
-        raise UsageError(f"cannot read the plan: {e}", where=str(path)) from None
+        raise UsageError(f"cannot read the plan: {e}", where=str(path), hint=PLAN_AFRESH) from None
     with gc_paused():
-        return plan_from_json(data, str(path))
+        return plan_from_json(data, str(path), seal, check=check)

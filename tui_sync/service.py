@@ -36,7 +36,44 @@ def open_lms(cfg: Config) -> LMS:
         return ISpringLMS(cfg.lms, cfg.state, concurrency=cfg.apply.concurrency)
     from .lms.embedded import EmbeddedLMS
 
-    return EmbeddedLMS(cfg.lms.path or cfg.base_dir / "lms.sqlite")
+    return EmbeddedLMS(_embedded_path(cfg))
+
+
+def _embedded_path(cfg: Config) -> Path:
+    return cfg.lms.path or cfg.base_dir / "lms.sqlite"
+
+
+# --- A4: plans bound to their configuration and LMS ------------------------------
+
+def lms_identity(cfg: Config) -> str:
+    """Which LMS the configuration names, as a fingerprint (no secret goes into it)."""
+    import hashlib
+
+    lms = cfg.lms
+    if lms.kind == "ispring":
+        parts = ("ispring", lms.base_url, lms.account_url or "", lms.client_id or "", lms.login or "")
+    else:
+        parts = ("local", str(_embedded_path(cfg).resolve()))
+    return f"{lms.kind}:{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:16]}"
+
+
+def plan_seal(cfg: Config, *, create: bool = True):
+    """What seals the plans this configuration saves (`plan --out`, `plan --json`, held plans);
+    the state folder's plan key is made on first use (without `create`, a missing key is empty:
+    it seals nothing and verifies nothing)."""
+    from .plan_seal import Seal
+    from .state.plan_key import plan_key
+
+    key = plan_key(cfg.state, create=create)
+    return Seal(key or b"", str(cfg.base_dir.resolve()), lms_identity(cfg))
+
+
+def read_saved_plan(cfg: Config, path: Path) -> Plan:
+    """A plan saved for this configuration (`apply --plan`): refused (exit 2, nothing written) when
+    made for another folder or LMS, or edited anywhere but its decisions (A4)."""
+    from .plan_io import read_plan
+
+    return read_plan(path, plan_seal(cfg, create=False))
 
 
 def read_source(cfg: Config, name: str, *, cache=None, progress=None) -> Table:
@@ -203,7 +240,7 @@ def _embedded(cfg: Config):
                          where=f"{cfg.path}: [lms] kind = {cfg.lms.kind!r}", hint='they need [lms] kind = "local"')
     from .lms.embedded import EmbeddedLMS
 
-    return EmbeddedLMS(cfg.lms.path or cfg.base_dir / "lms.sqlite")
+    return EmbeddedLMS(_embedded_path(cfg))
 
 
 async def lms_load(cfg: Config, departments: Path, users: Path) -> tuple[int, int]:
@@ -300,6 +337,13 @@ async def resume(cfg: Config, *, progress=None, cancel=None):
     from .sync import resume as resume_run
 
     return await resume_run(cfg, progress=progress, cancel=cancel)
+
+
+def abandon(cfg: Config):
+    """`apply --abandon`: close interrupted applies without writing; the runs closed (A4)."""
+    from .sync import abandon as abandon_runs
+
+    return abandon_runs(cfg)
 
 
 async def run(cfg: Config, *, trigger: str = "run", progress=None, cancel=None, download=None):

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import polars as pl
+
 from .config import Config, PolicyConfig
 from .engine.apply import Applier, Progress, selected
 from .errors import Exit, SyncError, UsageError
@@ -24,12 +26,12 @@ FAILED = ("failed", "stale", "blocked")
 
 def approve(plan: Plan, how: str) -> None:
     """`--approve all|safe|none`: pending decisions become approvals; a rejection is never overridden.
-    `safe` leaves inactivations and department deletes pending."""
+    `safe` leaves pending every change that inactivates, terminates or deletes, judged by effect (A4)."""
     if how not in ("all", "safe", "none"):
         raise UsageError(f"--approve {how}: expected all, safe or none")
     for c in plan.changes:
         if c.decision is Decision.PENDING and not c.blocked and how != "none":
-            if how == "all" or not c.kind.destructive:
+            if how == "all" or not c.destructive:
                 c.decision = Decision.APPROVED
 
 
@@ -71,9 +73,10 @@ async def _execute(cfg: Config, store: RunStore, run_id: int, plan: Plan, *,
         ledger.record({i: c.unique_key for c, i in items if c.kind is Kind.CREATE_DEPARTMENT},
                       {i: c.unique_key for c, i in items if c.kind is Kind.CREATE_USER})
 
-    applier = Applier(lms, plan, journal=lambda rows: store.record(run_id, rows), done=store.outcomes(run_id),
-                      concurrency=cfg.apply.concurrency, progress=progress, cancel=cancel, on_created=created)
     try:
+        applier = Applier(lms, plan, journal=lambda rows: store.record(run_id, rows), done=store.outcomes(run_id),
+                          concurrency=cfg.apply.concurrency, progress=progress, cancel=cancel, on_created=created,
+                          keys=_ledger_keys(ledger, plan))
         results = await applier.run()
         warm = getattr(lms, "warm", None)  # the embedded LMS keeps a columnar snapshot for the next plan
         if warm is not None:
@@ -100,6 +103,18 @@ async def _execute(cfg: Config, store: RunStore, run_id: int, plan: Plan, *,
     return store.finish(run_id, "completed", f"{failed} change(s) not applied" if failed else None)
 
 
+def _ledger_keys(ledger: Ledger, plan: Plan) -> dict[str, dict[str, str | None]]:
+    """A4: the unique keys the ledger holds now for the targets whose identity names one."""
+    out: dict[str, dict[str, str | None]] = {}
+    for entity, read in (("user", ledger.users), ("department", ledger.departments)):
+        targets = list({c.target for c in plan.changes
+                        if c.target and c.entity == entity and c.identity and c.identity.get("key")})
+        if targets:
+            hit = read().filter(pl.col("lms_id").is_in(targets) & pl.col("key").is_not_null())
+            out[entity] = dict(zip(hit["lms_id"].to_list(), hit["key"].to_list()))
+    return out
+
+
 async def resume(cfg: Config, *, progress=None, cancel=None, lock: bool = True) -> Run | None:
     """Finish the latest interrupted apply, if there is one."""
     async def go() -> Run | None:
@@ -108,7 +123,12 @@ async def resume(cfg: Config, *, progress=None, cancel=None, lock: bool = True) 
         run = store.unfinished()
         if run is None:
             return None
-        plan = store.load_plan(run.id)
+        try:
+            plan = store.load_plan(run.id)
+        except SyncError as e:
+            raise UsageError(f"the interrupted apply (run {run.id}) cannot be resumed: {e.message}", where=e.where,
+                             hint="`tui-sync apply --abandon` closes it without writing anything more; "
+                                  "then plan afresh") from None
         store.reopen(run.id)
         return await _execute(cfg, store, run.id, plan, progress=progress, cancel=cancel)
 
@@ -116,6 +136,17 @@ async def resume(cfg: Config, *, progress=None, cancel=None, lock: bool = True) 
         return await go()
     with SyncLock(cfg.state, "apply --resume"):
         return await go()
+
+
+def abandon(cfg: Config) -> list[Run]:
+    """A4 `apply --abandon`: close every interrupted apply without writing (history: abandoned)."""
+    closed: list[Run] = []
+    with SyncLock(cfg.state, "apply --abandon"):
+        store = RunStore(cfg.state)
+        store.mark_interrupted()
+        while (run := store.unfinished()) is not None:
+            closed.append(store.abandon(run.id))
+    return closed
 
 
 async def apply_plan(cfg: Config, plan: Plan, *, trigger: str = "apply", progress=None, cancel=None,
@@ -169,7 +200,7 @@ def hold(plan: Plan, policy: PolicyConfig, snapshot: Snapshot, ledger: Ledger,
 async def run_unattended(cfg: Config, *, trigger: str = "run", progress=None, cancel=None,
                          download=None) -> ApplyReport:
     """One unattended sync (P3): apply what the policy allows, hold the rest as a saved pending plan."""
-    from .service import make_plan
+    from .service import make_plan, plan_seal
 
     with SyncLock(cfg.state, trigger):
         resumed = await resume(cfg, progress=progress, cancel=cancel, lock=False)
@@ -200,7 +231,8 @@ async def run_unattended(cfg: Config, *, trigger: str = "run", progress=None, ca
         if held:  # saved before anything is applied, so an interrupted run still leaves it
             held_path = cfg.state / "held" / f"run-{run_id}.plan.json"
             write_plan(Plan(changes=[c for c in plan.changes if c.id in held], problems=[],
-                            resolutions=plan.resolutions, sources=plan.sources, created_at=plan.created_at), held_path)
+                            resolutions=plan.resolutions, sources=plan.sources, created_at=plan.created_at), held_path,
+                       plan_seal(cfg))  # A4: applied later with `apply --plan`, like a saved plan
             store.note(run_id, f"{len(held)} change(s) held for review: {held_path}")
         run = await _execute(cfg, store, run_id, plan, progress=progress, cancel=cancel)
         report = ApplyReport(run, resumed, held_reasons=reasons)

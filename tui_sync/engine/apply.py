@@ -2,9 +2,11 @@
 apply resumes without duplicates.
 
 Every write is preceded by a check against the LMS as it is now: a change
-whose object moved on since planning is `stale`; one whose effect is
+whose object moved on since planning, or is no longer the object planned
+(A4: its login, email, code or unique key), is `stale`; one whose effect is
 already there (an earlier, interrupted attempt) counts as `applied`. This
 makes the checks and the resume one mechanism: re-running a change is safe.
+A change that cannot be applied for any other reason fails alone (A4).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any, Awaitable, Callable
 from ..errors import LMSError
 from ..lms.base import CUSTOM_PREFIX, LMS, NO_SUPERVISOR, UserRecord
 from ..model import USER_STANDARD_FIELDS, Change, Decision, Kind, Plan, Status
+from ..plan_shape import change_problem
 from .users import NO_SUPERVISOR_TEXT
 
 # A1 phases; supervisor links are a phase of their own between them
@@ -88,6 +91,7 @@ class Applier:
         progress: Callable[[Progress], None] | None = None,
         cancel: asyncio.Event | None = None,
         on_created: Callable[[list[tuple[Change, str]]], None] | None = None,
+        keys: dict[str, dict[str, str | None]] | None = None,
     ):
         self.lms = lms
         self.plan = plan
@@ -97,6 +101,8 @@ class Applier:
         self.progress_cb = progress
         self.cancel = cancel
         self.on_created = on_created
+        # A4: the unique key the ledger holds for each target now, by entity ("user", "department")
+        self.keys = keys or {}
         self.by_id = plan.by_id()
         self.outcome: dict[str, str] = {}
         self.ids: dict[str, str] = {}  # change id -> LMS id of what it created / acts on
@@ -205,6 +211,9 @@ class Applier:
                 return self._finish(c, "stale", str(e))
             except LMSError as e:
                 return self._finish(c, "failed", e.message)
+            except Exception as e:  # A4: a change that cannot be applied fails alone, with its reason
+                why = change_problem(c) or f"{type(e).__name__}: {e}"
+                return self._finish(c, "failed", f"cannot be applied: {why}")
             self.outcome[c.id] = outcome
             if lms_id:
                 self.ids[c.id] = lms_id
@@ -228,6 +237,23 @@ class Applier:
                 why = {"rejected": "was rejected", "skipped": "was not approved", "blocked": "is blocked",
                        "failed": "failed", "stale": "was stale", "pending": "has not been applied"}.get(state, state)
                 raise Blocked(f"depends on {dep.kind.value} {dep.key}, which {why}")
+
+    def _check_identity(self, c: Change, now: dict[str, str | None]) -> None:
+        """A4: the object must still be the one planned: its login and email (a user) or code (a
+        department) as planned, or as this change sets them (an earlier attempt wrote it), and no
+        other unique key in the ledger."""
+        planned = c.identity
+        if not planned:
+            return
+        for name, value in now.items():
+            if _same(value, planned.get(name)) or (name in c.fields and _same(value, c.fields[name][1])):
+                continue
+            raise Stale(f"the {c.entity} is no longer the one planned: its {name} is {value!r} in the LMS, "
+                        f"planned as {planned.get(name)!r}")
+        key, key_now = planned.get("key"), self.keys.get(c.entity, {}).get(c.target or "")
+        if key and key_now and key.casefold() != key_now.casefold():
+            raise Stale(f"the {c.entity} is no longer the one planned: it has unique key {key_now!r}, "
+                        f"planned as {key!r}")
 
     # --- the writes, each after its A2 check ------------------------------------
 
@@ -259,13 +285,17 @@ class Applier:
         renamed = self.renamed_code.get(before.casefold())
         return now.casefold() == before.casefold() or (renamed is not None and now.casefold() == renamed.casefold())
 
+    def _attempted(self, c: Change) -> bool:
+        """Whether an earlier, interrupted attempt of this run may have written `c`."""
+        return self.prior.get(c.id, ("",))[0] in ("started", "linking")
+
     async def _create_department(self, c: Change) -> str:
         code, name = c.fields["code"][1], c.fields["name"][1]
         parent_code = c.fields.get("parentCode", (None, None))[1]
         existing = await self.lms.find_department(code)
         parent_id = await self._department_id(parent_code)
         if existing is not None:
-            if existing.name == name and existing.parent_id == parent_id:
+            if self._attempted(c) and existing.name == name and existing.parent_id == parent_id:
                 return existing.id  # created by an interrupted attempt
             raise Stale(f"a department with code {code} now exists in the LMS")
         return await self.lms.create_department(code=code, name=name, parent_id=parent_id)
@@ -274,6 +304,7 @@ class Applier:
         now = await self.lms.get_department(c.target or "")
         if now is None:
             raise Stale("the department no longer exists in the LMS")
+        self._check_identity(c, {"code": now.code})
         parent_now = (await self.lms.get_department(now.parent_id)) if now.parent_id else None
         current = {"code": now.code, "name": now.name, "parentCode": parent_now.code if parent_now else None}
         changes: dict[str, Any] = {}
@@ -294,6 +325,7 @@ class Applier:
         now = await self.lms.get_department(c.target or "")
         if now is None:
             return None  # already gone
+        self._check_identity(c, {"code": now.code})
         users = await self.lms.department_user_count(now.id)
         if users:
             raise Stale(f"department {now.code} has {users} user(s) in the LMS now")
@@ -307,8 +339,8 @@ class Applier:
         by_email = await self.lms.find_user(email=email)
         existing = by_login or by_email
         if existing is not None:
-            if by_login and by_email and by_login.id == by_email.id and existing.firstName == after.get("firstName") \
-                    and existing.lastName == after.get("lastName"):
+            if self._attempted(c) and by_login and by_email and by_login.id == by_email.id \
+                    and existing.firstName == after.get("firstName") and existing.lastName == after.get("lastName"):
                 return existing.id  # created by an interrupted attempt
             taken = "login " + login if by_login else "email " + email
             raise Stale(f"{taken} is now taken in the LMS")
@@ -325,6 +357,7 @@ class Applier:
         now = await self.lms.get_user(c.target or self.ids.get(c.id) or "")
         if now is None:
             raise Stale("the user no longer exists in the LMS")
+        self._check_identity(c, {"login": now.login, "email": now.email})
         return now
 
     async def _update_user(self, c: Change) -> str:
@@ -373,6 +406,7 @@ class Applier:
         now = await self.lms.get_user(uid or "")
         if now is None:
             raise Stale("the user no longer exists in the LMS")
+        self._check_identity(c, {"login": now.login, "email": now.email})
         want = {"subordination": now.subordination, "coSubordination": now.coSubordination}
         for f in LINKS:
             if f in c.fields:
@@ -390,3 +424,8 @@ class Applier:
             raise Stale(f"status is now {now.status} in the LMS, planned from {before}")
         await self.lms.set_status([now.id], after)
         return now.id
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    """Logins, emails and codes compare case-insensitively, as the planner matches them."""
+    return a == b if a is None or b is None else a.casefold() == b.casefold()

@@ -86,6 +86,8 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
     deletes, delete_problems, blocked_by = plan_deletes(depts, users, snap.departments, snap.users, resolutions)
 
     changes: list[Change] = depts.changes + users.changes + deletes
+    _identify(changes, "user", snap.users.select("id", "login", "email"), inp.ledger_users, users.matched)
+    _identify(changes, "department", snap.departments.select("id", "code"), inp.ledger_departments, depts.matched)
     # stable sort: A1 phases, sheet order inside a phase (parents / children order kept)
     changes.sort(key=lambda c: A1_ORDER[c.kind])
     problems: list[Problem] = depts.problems + users.problems + delete_problems
@@ -103,6 +105,26 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
         sources=sources,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), blocked_by=blocked_by,
     )
+
+
+def _identify(changes: list[Change], entity: str, lms: pl.DataFrame, ledger: pl.DataFrame,
+              matched: dict[str, str | None]) -> None:
+    """A4: each change records what its target is now (users: login, email; departments: code) and
+    the unique key it carries after this plan (the row's, else the ledger's), for apply to check."""
+    acting = [c for c in changes if c.target is not None and c.entity == entity]
+    if not acting:
+        return
+    targets = pl.DataFrame({"id": list({c.target for c in acting})}, schema={"id": pl.String})
+    now = lms.join(targets, on="id", how="semi")
+    keys = ledger.join(targets.rename({"id": "lms_id"}), on="lms_id", how="semi")
+    key_of = dict(zip(keys["lms_id"].to_list(), keys["key"].to_list()))
+    key_of.update(matched)
+    names = [n for n in now.columns if n != "id"]
+    seen = dict(zip(now["id"].to_list(), zip(*(now[n].to_list() for n in names))))
+    for c in acting:
+        values = seen.get(c.target)
+        if values is not None:
+            c.identity = {**dict(zip(names, values)), "key": key_of.get(c.target)}
 
 
 def _vanished(ledger: pl.DataFrame, lms: pl.DataFrame) -> list[str]:

@@ -76,7 +76,7 @@ class Run:
     ended: str | None
     trigger: str
     actor: str
-    status: str  # running | completed | interrupted | held | failed | skipped
+    status: str  # running | completed | interrupted | held | failed | skipped | abandoned
     config: str | None
     sources: dict[str, Any]
     counts: dict[str, Any]
@@ -127,17 +127,23 @@ class RunStore:
 
         The plan file is written before the run exists, so a run can always be resumed."""
         name = f"{uuid.uuid4().hex}.plan.json"
-        write_plan(plan, self.state_dir / "runs" / name)
-        with closing(self._connect()) as con, con:
-            cur = con.execute(
-                "INSERT INTO runs (started, trigger, actor, status, config, sources, counts, plan_file)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                (now(), trigger, actor(), "running", config, json.dumps(plan.sources), json.dumps(plan.summary()),
-                 name))
-            run_id = int(cur.lastrowid)
-            con.executemany(
-                "INSERT INTO run_changes (run_id, seq, change_id, kind, key, outcome) VALUES (?,?,?,?,?,?)",
-                ((run_id, i, c.id, c.kind.value, c.key, outcomes.get(c.id, "skipped")) for i, c in enumerate(plan.changes)))
+        copy = self.state_dir / "runs" / name
+        write_plan(plan, copy)
+        try:
+            with closing(self._connect()) as con, con:
+                cur = con.execute(
+                    "INSERT INTO runs (started, trigger, actor, status, config, sources, counts, plan_file)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    (now(), trigger, actor(), "running", config, json.dumps(plan.sources),
+                     json.dumps(plan.summary()), name))
+                run_id = int(cur.lastrowid)
+                con.executemany(
+                    "INSERT INTO run_changes (run_id, seq, change_id, kind, key, outcome) VALUES (?,?,?,?,?,?)",
+                    ((run_id, i, c.id, c.kind.value, c.key, outcomes.get(c.id, "skipped"))
+                     for i, c in enumerate(plan.changes)))
+        except BaseException:  # no run was recorded: no copy is left behind for it
+            copy.unlink(missing_ok=True)
+            raise
         return run_id
 
     @guarded("record the outcome of changes")
@@ -173,6 +179,19 @@ class RunStore:
     def reopen(self, run_id: int) -> None:
         with closing(self._connect()) as con, con:
             con.execute("UPDATE runs SET status='running', ended=NULL WHERE id=?", (run_id,))
+
+    @guarded("abandon a run")
+    def abandon(self, run_id: int) -> Run:
+        """A4: close an interrupted run without writing. What it applied stays applied; what it had
+        not finished is recorded as `abandoned` (a change it had started may have been written)."""
+        with closing(self._connect()) as con, con:
+            con.execute(
+                "UPDATE run_changes SET outcome='abandoned', at=?, error=CASE outcome"
+                " WHEN 'started' THEN 'the apply stopped while writing it: it may or may not be in the LMS'"
+                " WHEN 'linking' THEN 'written, but not its supervisor links' ELSE error END"
+                " WHERE run_id=? AND outcome IN ('pending','started','linking')", (now(), run_id))
+        return self.finish(run_id, "abandoned", f"abandoned by {actor()}: closed without writing; "
+                                                "what it had applied stays applied")
 
     @guarded("record a run's status")
     def set_status(self, run_id: int, status: str, message: str | None = None) -> None:
@@ -224,7 +243,8 @@ class RunStore:
 
     @guarded("read a run's saved plan")
     def load_plan(self, run_id: int) -> Plan:
-        return read_plan(self.plan_path(run_id))
+        """A run's own copy of its plan; a change in it that cannot be applied fails alone (A4)."""
+        return read_plan(self.plan_path(run_id), check=False)
 
     @guarded("read the run history")
     def list(self, limit: int = 200) -> list[Run]:

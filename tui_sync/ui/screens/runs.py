@@ -150,6 +150,7 @@ class RunsScreen(Pane):
         table.clear()
         for r in self.runs:
             style = {"completed": "", "held": TONE_STYLE["warning"], "interrupted": TONE_STYLE["error"],
+                     "abandoned": TONE_STYLE["warning"],
                      "running": "bold", "failed": TONE_STYLE["error"]}.get(r.status, "")
             table.add_row(literal(r.id), literal(when(r.started)), literal(r.trigger), literal(r.status, style),
                           literal(outcomes(r)), key=str(r.id))

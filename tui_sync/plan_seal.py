@@ -1,0 +1,103 @@
+"""A saved plan's binding and digest (A4): a plan acts only on what it names.
+
+A plan written for applying carries `binding` (the configuration folder, the LMS and
+the id of the key it was sealed with) and `digest`, an HMAC-SHA256 keyed by the state
+folder's plan key (`state/plan_key.py`) over everything in the plan but its `decision`
+values. The digest is computed over the parsed content in a canonical form (sorted keys,
+no spacing), so re-saving the JSON with other spacing, key order, line ends or a BOM keeps
+it valid; any other edit, or a plan from another folder or LMS, is refused.
+
+Canonical form: each top-level key but `digest`, in sorted order, contributes
+`name:sha256(canonical JSON of its value)`; the changes' canonical JSON is taken one
+change at a time without `decision`, so a writer can feed it a chunk at a time.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from .errors import UsageError
+
+DIGEST_PREFIX = "hmac-sha256:"
+_SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+PLAN_AFRESH = ("plan afresh with `tui-sync plan --out plan.json`, review it, then "
+               "`tui-sync apply --plan plan.json` (only `decision` values may be edited)")
+
+
+@dataclass(frozen=True)
+class Seal:
+    """What binds plans to one configuration: the state folder's key and where the plan is for."""
+
+    key: bytes
+    folder: str  # the configuration folder, resolved
+    lms: str  # a fingerprint of the LMS the configuration names (no secrets in it)
+
+    @property
+    def key_id(self) -> str:
+        """Names the key without revealing it: tells a plan sealed with a replaced key apart."""
+        return hashlib.sha256(b"tui-sync plan key id\0" + self.key).hexdigest()[:16]
+
+    def binding(self) -> dict[str, str]:
+        return {"folder": self.folder, "lms": self.lms, "key": self.key_id}
+
+
+def canonical(value: Any) -> bytes:
+    return orjson.dumps(value, option=_SORTED)
+
+
+class Digest:
+    """Feeds the canonical form; `changes` may be given a chunk at a time (lists of dicts, parsed)."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, str] = {}
+        self._changes = hashlib.sha256()
+
+    def part(self, name: str, value: Any) -> None:
+        self.parts[name] = hashlib.sha256(canonical(value)).hexdigest()
+
+    def changes(self, chunk: list[dict[str, Any]]) -> None:
+        """Changes as parsed JSON objects; their `decision` is left out (it may be edited)."""
+        for c in chunk:
+            c.pop("decision", None)
+        if chunk:  # `a,b,` whatever the chunking: `[a,b]` less its brackets, then a comma
+            self._changes.update(canonical(chunk)[1:-1] + b",")
+
+    def mac(self, key: bytes) -> str:
+        parts = {**self.parts, "changes": self._changes.hexdigest()}
+        text = "\n".join(f"{name}:{parts[name]}" for name in sorted(parts)).encode()
+        return DIGEST_PREFIX + hmac.new(key, text, hashlib.sha256).hexdigest()
+
+
+def refuse(why: str, where: str) -> UsageError:
+    return UsageError(f"this plan cannot be applied here: {why}", where=where, hint=PLAN_AFRESH)
+
+
+def verify(data: dict[str, Any], seal: Seal, where: str) -> None:
+    """Refuse a plan (UsageError, exit 2) unless it is bound to `seal` and unchanged but for decisions.
+
+    `data` is the parsed plan; its changes must be JSON objects. Their `decision` keys are
+    removed on the way (the caller keeps them first)."""
+    binding, digest = data.get("binding"), data.get("digest")
+    if not isinstance(binding, dict) or not isinstance(digest, str):
+        raise refuse("it carries no binding to a configuration (it was written by an older tui-sync, "
+                     "or by hand)", where)
+    if binding.get("folder") != seal.folder:
+        raise refuse(f"it was made for the configuration in {binding.get('folder')!r}, "
+                     f"not for this one in {seal.folder!r}", where)
+    if binding.get("lms") != seal.lms:
+        raise refuse("it was made for another LMS than the one this configuration's [lms] names now", where)
+    if not seal.key or binding.get("key") != seal.key_id:
+        raise refuse("it was sealed with another key than this configuration's (its state folder was "
+                     "replaced or copied since)", where)
+    d = Digest()
+    for name, value in data.items():
+        if name == "changes":
+            d.changes(value)
+        elif name != "digest":
+            d.part(name, value)
+    if not hmac.compare_digest(d.mac(seal.key), digest):
+        raise refuse("it was edited after it was saved, elsewhere than in its `decision` values", where)
