@@ -24,11 +24,12 @@ from .model import Resolution
 from .plan_io import read_plan, write_json
 from .report import apply_summary, plan_summary, run_csv, run_text, runs_table
 from .safe_text import escape_controls as esc
-from .safe_text import escape_output
+from .safe_text import escape_output, redact_text
 
 
 def _err(*parts: object) -> None:
-    print(escape_output(" ".join(map(str, parts))), file=sys.stderr)  # F4: a value in a message is text
+    # a value in a message is text (F4); an address in it is redacted (O1)
+    print(escape_output(redact_text(" ".join(map(str, parts)))), file=sys.stderr)
 
 
 def _resolutions(args: argparse.Namespace) -> list[Resolution]:
@@ -84,7 +85,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 out.append(f"  ✖ {text}" if bad else f"  {text}")
             if not sc.mapping.ok:
                 code = max(code, Exit.USAGE)
-    print(escape_output("\n".join(out)))  # F4: headers and cells are shown, never run by the terminal
+    print(escape_output(redact_text("\n".join(out))))  # F4: headers are shown, never run; O1: addresses redacted
     return code
 
 
