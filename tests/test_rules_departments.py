@@ -16,6 +16,17 @@ def test_d1_blank_code_or_name_is_missing_value_and_yields_no_change():
     assert kinds(plan)["create_department"] == ["HQ"]
 
 
+def test_f4_a_control_character_in_a_code_parent_code_or_key_is_invalid_characters():
+    plan = make_plan([HQ, dict(code="OPS\x1b[1A", name="Ops"), dict(code="LAB", name="Lab", parentCode="H\nQ")],
+                     [user("a")])
+    assert [(p.row, p.column) for p in plan.problems if p.code == "invalid_characters"] == [(3, "code"), (4, "parentCode")]
+    assert kinds(plan)["create_department"] == ["HQ"]
+    keyed = make_plan([dict(HQ, departmentUniqueKey="k1"), dict(code="RND", name="R&D", departmentUniqueKey="k\x00")],
+                      [user("a")])
+    assert [(p.row, p.column) for p in keyed.problems if p.code == "invalid_characters"] == [(3, "departmentUniqueKey")]
+    assert kinds(keyed)["create_department"] == ["HQ"]
+
+
 def test_d1_codes_stay_text_with_leading_zeros():
     plan = make_plan([HQ, dict(code="007", name="Bond", parentCode="HQ")], [user("a", "007")])
     create = next(c for c in plan.changes if c.key == "007")

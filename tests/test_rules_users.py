@@ -206,6 +206,25 @@ def test_u9_invalid_email():
     assert codes(plan)["invalid_email"] == [2, 3]
 
 
+def test_f4_a_control_character_or_line_break_in_a_login_email_code_or_supervisor_is_invalid_characters():
+    plan = make_plan(DEPTS, [
+        user("a\x1b[2Kb", email="a@example.com"), user("c", email="c@exa\nmple.com"), user("d", "H\rQ"),
+        user("e", subordination="f\u2028g"), user("ok", subordination="a"),
+        user("tab\tin", email="t@example.com", jobTitle="names are fine")],
+        lms(dict(id="9", login="d", email="d@example.com", department="2")))
+    errors = [(p.row, p.column) for p in plan.problems if p.code == "invalid_characters"]
+    assert errors == [(2, "login"), (3, "email"), (4, "departmentId"), (5, "subordination"), (7, "login")]
+    assert all(p.is_error for p in plan.problems if p.code == "invalid_characters")
+    assert "a\x1b[2Kb" in next(p.message for p in plan.problems if p.row == 2)
+    assert kinds(plan)["create_user"] == ["ok"]  # the rows with control characters yield no change
+    assert not only(plan, Kind.UPDATE_USER)  # d stays in OPS: its row's department code is unusable
+
+
+def test_f4_printable_unicode_is_not_a_control_character():
+    plan = make_plan(DEPTS, [user("jörg.müller", email="jörg@example.com", subordination="анна"), user("анна")])
+    assert "invalid_characters" not in codes(plan)
+
+
 def test_u10_department_code_change_with_key_updates_no_user():
     snap = snapshot([dict(id="1", code="SALES")], [dict(id="9", login="a", department="1")])
     plan = make_plan([dict(code="SALES-EU", name="SALES", departmentUniqueKey="K")], [user("a", "SALES-EU")], snap,

@@ -23,10 +23,13 @@ from .files import write_output
 from .model import Resolution
 from .plan_io import read_plan, write_json
 from .report import apply_summary, plan_summary, run_csv, run_text, runs_table
+from .safe_text import escape_controls as esc
+from .safe_text import escape_output, redact_text
 
 
 def _err(*parts: object) -> None:
-    print(*parts, file=sys.stderr)
+    # a value in a message is text (F4); an address in it is redacted (O1)
+    print(escape_output(redact_text(" ".join(map(str, parts)))), file=sys.stderr)
 
 
 def _resolutions(args: argparse.Namespace) -> list[Resolution]:
@@ -83,7 +86,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 out.append(f"  ✖ {text}" if bad else f"  {text}")
             if not sc.mapping.ok:
                 code = max(code, Exit.USAGE)
-    print("\n".join(out))
+    print(escape_output(redact_text("\n".join(out))))  # F4: headers are shown, never run; O1: addresses redacted
     return code
 
 
@@ -98,9 +101,9 @@ def cmd_lms(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     else:
         for d in data["departments"]:
-            print(f"department {d['code']:<16} {d['name']}  (parent {d['parentCode'] or '—'})")
+            print(f"department {esc(d['code']):<16} {esc(d['name'])}  (parent {esc(d['parentCode'] or '—')})")
         for u in data["users"]:
-            print(f"user {u['login']:<24} {u['email']:<36} {u['departmentId'] or '—':<12} {u['status']}")
+            print(f"user {esc(u['login']):<24} {esc(u['email']):<36} {esc(u['departmentId'] or '—'):<12} {u['status']}")
     return Exit.OK
 
 

@@ -45,6 +45,7 @@ from . import notify, service
 from .config import Config, load_config
 from .errors import Exit, SyncError, UsageError
 from .files import open_private, private_dir
+from .safe_text import escape_output, redact_text
 from .schedule import UTC, Slot, due, next_slot, next_slots, zone, zone_name
 from .state.lock import SyncLock, SyncRunning
 from .state.runs import RunStore
@@ -118,6 +119,14 @@ class DaemonState:
         os.replace(tmp, self.path)
 
 
+class _SafeFormatter(logging.Formatter):
+    """Every line as it may be read by anyone who reads the log: addresses redacted (O1) and control
+    characters escaped (F4), tracebacks included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_output(redact_text(super().format(record)))
+
+
 class _PrivateLog(logging.handlers.RotatingFileHandler):
     """The daemon's log file, created 0600 (it names logins; O2), and so is each new one after a rotation."""
 
@@ -132,7 +141,7 @@ def logging_to(cfg: Config, *, stderr: bool = True) -> Iterator[logging.Logger]:
     logger.setLevel(logging.INFO)
     logger.propagate = False
     private_dir(cfg.state)
-    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s")
+    fmt = _SafeFormatter("%(asctime)s %(levelname)-7s %(message)s")
     handlers: list[logging.Handler] = [_PrivateLog(
         cfg.state / LOG_NAME, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")]
     if stderr:

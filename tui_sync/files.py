@@ -12,6 +12,7 @@ replaced atomically, so a half-written file is never left behind.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Callable
@@ -86,9 +87,24 @@ def write_output(path: Path, write: Callable[[BinaryIO], None], *, what: str = "
         raise _unwritable(path, what, e) from None
 
 
+NEARLY_FULL = 1 << 20
+
+
+def disk_nearly_full(folder: Path) -> bool:
+    """Less than NEARLY_FULL bytes free on the disk that holds `folder` (or its nearest existing
+    parent). SQLite then fails with "disk I/O error" (it cannot grow its shared-memory file), which
+    by itself says nothing about the cause."""
+    for place in (Path(folder), *Path(folder).parents):
+        try:
+            return shutil.disk_usage(place).free < NEARLY_FULL
+        except OSError:
+            continue
+    return False
+
+
 def _unwritable(path: Path, what: str, e: OSError) -> UsageError:
     return UsageError(f"cannot write {what}: {e.strerror or e}", where=str(path),
                       hint="check that the folder exists, is writable and its disk has space, or name another file")
 
 
-__all__ = ["PRIVATE_DIR", "PRIVATE_FILE", "create_private", "open_private", "private_dir", "write_output"]
+__all__ = ["PRIVATE_DIR", "PRIVATE_FILE", "create_private", "disk_nearly_full", "open_private", "private_dir", "write_output"]

@@ -1,9 +1,15 @@
-"""Plain-text renderings shared by the CLI (and logs): plan summary, check report."""
+"""Plain-text renderings shared by the CLI (and logs): plan summary, check report.
+
+Every value from a sheet, the LMS or a file is shown with its control characters
+escaped (F4: `\x1b`, `\n`), so no cell can move the cursor, erase lines or split
+a line of the output.
+"""
 from __future__ import annotations
 
 from collections import defaultdict
 
 from .model import KIND_ORDER, Kind, Plan, Problem
+from .safe_text import escape_controls as esc
 
 GLYPH = {
     Kind.CREATE_DEPARTMENT: "+", Kind.UPDATE_DEPARTMENT: "~", Kind.DELETE_DEPARTMENT: "✖",
@@ -17,9 +23,9 @@ def _where(p: Problem) -> str:
     if p.row is not None:
         bits.append(f"{p.entity}s row {p.row}")
     if p.column:
-        bits.append(f'column "{p.column}"')
+        bits.append(f'column "{esc(p.column)}"')
     if p.key:
-        bits.append(p.key)
+        bits.append(esc(p.key))
     return ", ".join(bits) or p.entity
 
 
@@ -39,7 +45,7 @@ def rows_of(probs: list[Problem], shown: int = 5) -> str:
         if p.row is not None:
             by_sheet.setdefault(p.entity, []).append(p.row)
     if not by_sheet:
-        return ", ".join(dict.fromkeys(p.key or p.entity for p in probs[:shown]))
+        return ", ".join(dict.fromkeys(esc(p.key or p.entity) for p in probs[:shown]))
     parts = []
     for entity, rows in by_sheet.items():
         more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
@@ -58,10 +64,10 @@ def plan_summary(plan: Plan, *, verbose: bool = False) -> str:
     src = plan.sources
     if src:
         lines.append("Read " + "; ".join(
-            f"{name}: {info.get('source')} ({info.get('rows')} rows{_scoped(info)})" for name, info in src.items()))
+            f"{name}: {esc(info.get('source'))} ({info.get('rows')} rows{_scoped(info)})" for name, info in src.items()))
         for name, info in src.items():  # C1: what each scope rule keeps and drops
             for r in info.get("scope") or ():
-                lines.append(f"  {name} scope {r['rule']} — keeps {r['keeps']}, drops {r['drops']}")
+                lines.append(f"  {name} scope {esc(r['rule'])} — keeps {r['keeps']}, drops {r['drops']}")
         lines.append("")
     lines.append("Changes:")
     width = max(len(k.value) for k in KIND_ORDER)
@@ -73,19 +79,19 @@ def plan_summary(plan: Plan, *, verbose: bool = False) -> str:
     if verbose:
         lines.append("")
         for c in plan.changes:
-            what = ", ".join(f"{f}: {b!s} → {a!s}" for f, (b, a) in c.fields.items())
+            what = ", ".join(f"{esc(f)}: {esc(b)} → {esc(a)}" for f, (b, a) in c.fields.items())
             row = f" (row {c.row})" if c.row else ""
             mark = "  [blocked]" if c.blocked else ""
-            lines.append(f"  {GLYPH[c.kind]} {c.kind.value} {c.key}{row}: {what}{mark}")
+            lines.append(f"  {GLYPH[c.kind]} {c.kind.value} {esc(c.key)}{row}: {what}{mark}")
     lines.append("")
     lines.append(f"Problems: {s['errors']} error(s), {s['warnings']} warning(s)")
     for sev, code, probs in problem_groups(plan.problems):
         lines.append(f"  {code} — {len(probs)} {sev}{'s' if len(probs) != 1 else ''}")
         shown = len(probs) if verbose else SHOWN_PER_CODE
         for p in probs[:shown]:
-            lines.append(f"    {_where(p)}: {p.message}")
+            lines.append(f"    {_where(p)}: {esc(p.message)}")
         if len(probs) > shown:
-            lines.append(f"    … and {len(probs) - SHOWN_PER_CODE} more (see `plan --json`)")
+            lines.append(f"    … and {len(probs) - shown} more (see `plan --json`)")
     total = len(plan.changes)
     lines.append("")
     if total:
@@ -131,12 +137,13 @@ def run_text(run) -> str:
         f"  started:  {run.started}",
         f"  ended:    {run.ended or '—'}",
         f"  trigger:  {run.trigger} by {run.actor}",
-        f"  config:   {run.config}",
+        f"  config:   {esc(run.config)}",
     ]
     for name, info in (run.sources or {}).items():
-        lines.append(f"  {name}: {info.get('source')} — {info.get('rows')} rows, sha256 {str(info.get('fingerprint'))[:16]}…")
+        lines.append(f"  {name}: {esc(info.get('source'))} — {info.get('rows')} rows, "
+                     f"sha256 {str(info.get('fingerprint'))[:16]}…")
     if run.message:
-        lines.append(f"  note:     {run.message}")
+        lines.append(f"  note:     {esc(run.message)}")
     t = totals(run)
     lines.append("  outcomes: " + (", ".join(f"{n} {o}" for o, n in sorted(t.items()) if n) or "none"))
     lines.append("")
@@ -148,7 +155,7 @@ def run_text(run) -> str:
     lines.append("Changes:")
     for c in run.changes:
         why = why_not_applied(c)
-        lines.append(f"  [{c.outcome:<8}] {c.kind} {c.key}" + (f" — {why}" if why else ""))
+        lines.append(f"  [{c.outcome:<8}] {c.kind} {esc(c.key)}" + (f" — {esc(why)}" if why else ""))
     return "\n".join(lines)
 
 
@@ -156,7 +163,8 @@ def run_csv(run) -> str:
     from .export import csv_text
 
     return csv_text(["run", "change", "kind", "key", "outcome", "error", "lms_id", "at"],
-                    [[run.id, c.change_id, c.kind, c.key, c.outcome, c.error, c.lms_id, c.at] for c in run.changes])
+                    [[run.id, esc(c.change_id), c.kind, esc(c.key), c.outcome, c.error and esc(c.error), c.lms_id,
+                      c.at] for c in run.changes])
 
 
 def apply_summary(report) -> str:
@@ -167,12 +175,12 @@ def apply_summary(report) -> str:
     failed = [c for c in report.run.changes if c.outcome in ("failed", "stale", "blocked")]
     if failed and len(report.run.changes) > 200:
         lines.append("Not applied:")
-        lines += [f"  [{c.outcome}] {c.kind} {c.key} — {why_not_applied(c)}" for c in failed[:50]]
+        lines += [f"  [{c.outcome}] {c.kind} {esc(c.key)} — {esc(why_not_applied(c))}" for c in failed[:50]]
         if len(failed) > 50:
             lines.append(f"  … and {len(failed) - 50} more (`tui-sync runs show {report.run.id}`)")
     if report.held:
         lines.append("")
         lines.append(f"{len(report.held)} change(s) held for review, saved to {report.held_path}:")
-        lines += [f"  - {r}" for r in report.held_reasons]
+        lines += [f"  - {esc(r)}" for r in report.held_reasons]
         lines.append(f"  approve them in the UI, or: tui-sync apply --plan {report.held_path} --approve all")
     return "\n".join(lines)

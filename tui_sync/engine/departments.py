@@ -11,7 +11,7 @@ import polars as pl
 
 from ..model import Change, Kind, Problem, Severity, error
 from ..sources.table import ROW
-from .frames import ERR, RowProblems, duplicated, neq, norm
+from .frames import ERR, RowProblems, duplicated, invalid_characters, neq, norm
 from .policy import FieldPolicy, allows
 
 NEW = "new:"  # refs of departments the plan creates: NEW + normalised code
@@ -77,6 +77,7 @@ def plan_departments(
     for f in ("code", "name", *(("departmentUniqueKey",) if use_key else ())):
         df = rp.add(df, pl.col(f).is_null(), "missing_value",
                     pl.format("{} is blank: every department needs one", pl.lit(col(f))), key="code", column=col(f))
+    df = rp.collect(invalid_characters(rp, df, ("code", "parentCode", "departmentUniqueKey"), mapping, key="code"))
     df = rp.add(df, duplicated("code_n"), "duplicate_department_key",
                 pl.format("code {} appears on more than one row; none of them is applied", pl.col("code")),
                 key="code", column=col("code"))

@@ -106,3 +106,20 @@ class RowProblems:
                     row=r["row"], column=r["column"], key=r["key"])
             for r in all_.iter_rows(named=True)
         ]
+
+
+# C0 and C1 control characters (line breaks, ESC, NEL) and the Unicode line and paragraph separators
+CONTROL_CHARACTERS = r"[\x00-\x1F\x7F-\x9F\x{2028}\x{2029}]"
+
+
+def invalid_characters(rp: RowProblems, frame: pl.DataFrame | pl.LazyFrame, fields: tuple[str, ...],
+                       mapping: dict[str, str], *, key: str) -> pl.DataFrame | pl.LazyFrame:
+    """F4: a login, email, code or key holding a control character or a line break is an error
+    (`invalid_characters`) at its cell: such a value cannot be matched, nor shown or written safely."""
+    for f in fields:
+        if f in frame.collect_schema().names():
+            frame = rp.mark(frame, pl.col(f).str.contains(CONTROL_CHARACTERS), "invalid_characters",
+                            pl.format("{} {} holds a control character or a line break; the row is not applied",
+                                      pl.lit(mapping.get(f, f)), pl.col(f)),
+                            key=key, column=mapping.get(f))
+    return frame

@@ -17,7 +17,7 @@ from ..lms.base import CUSTOM_PREFIX, NO_SUPERVISOR
 from ..model import USER_REQUIRED, USER_STANDARD_FIELDS, Change, Kind, Problem, Severity, Status
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, change_id
-from .frames import ERR, RowProblems, duplicated, neq, norm
+from .frames import ERR, RowProblems, duplicated, invalid_characters, neq, norm
 from .policy import FieldPolicy, gate
 from .protect import PROTECTED_ROW, Protect, mark_protected_users
 
@@ -32,6 +32,8 @@ STATUS_WORDS: dict[str, str] = {
 EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 PLAIN_FIELDS = ("login", "email", "firstName", "lastName", "phone", "jobTitle")
 NO_SUPERVISOR_TEXT = "(no supervisor)"
+# F4: values that identify a user or point at another object (department code, supervisor logins)
+IDENTITY_FIELDS = ("login", "email", "userUniqueKey", "departmentId", "subordination", "coSubordination")
 
 
 IX = "__ix"  # an LMS user's position in the snapshot: stands for its id in every lookup after the joins
@@ -106,6 +108,7 @@ def plan_users(
     for f in (*USER_REQUIRED, *(f for f in extra_required if f in df.columns and f not in USER_REQUIRED)):
         lz = rp.mark(lz, pl.col(f).is_null(), "missing_value",
                      pl.format("{} is blank: every user needs one", pl.lit(col(f))), key="login", column=col(f))
+    lz = invalid_characters(rp, lz, IDENTITY_FIELDS, mapping, key="login")
     lz = rp.mark(lz, pl.col("email").is_not_null() & ~pl.col("email").str.contains(EMAIL_RE), "invalid_email",
                  pl.format("{} does not look like an email address", pl.col("email")), key="login", column=col("email"))
     if "status" in df.columns:

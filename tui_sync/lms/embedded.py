@@ -26,7 +26,7 @@ from typing import Any, AsyncIterator
 import polars as pl
 
 from ..errors import LMSError
-from ..files import create_private
+from ..files import create_private, disk_nearly_full
 from ..frame_cache import renew_token
 from .base import (
     CUSTOM_PREFIX,
@@ -120,7 +120,7 @@ class EmbeddedLMS:
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
-            raise LMSError(f"cannot open the embedded LMS database: {exc}", where=str(self.path)) from exc
+            raise self._open_error(exc) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -128,12 +128,23 @@ class EmbeddedLMS:
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             conn.close()
-            raise LMSError(f"cannot open the embedded LMS database: {exc}", where=str(self.path)) from exc
+            raise self._open_error(exc) from exc
         except BaseException:
             conn.close()
             raise
         self._conn = conn
         return conn
+
+    def _open_error(self, exc: sqlite3.Error) -> LMSError:
+        if _full(exc) or disk_nearly_full(self.path.parent):
+            return LMSError("cannot open the embedded LMS database: its disk is full", where=str(self.path),
+                            hint=f"free space on the disk that holds {self.path.parent}, then run the command again")
+        return LMSError(f"cannot open the embedded LMS database: {exc}", where=str(self.path))
+
+    def _error(self, exc: sqlite3.Error) -> LMSError:
+        error = _lms_error(exc)
+        error.where = error.where or str(self.path)
+        return error
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -144,7 +155,7 @@ class EmbeddedLMS:
         try:
             conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT s{depth}")
         except sqlite3.Error as exc:
-            raise _lms_error(exc) from exc
+            raise self._error(exc) from exc
         self._depth = depth + 1
         try:
             if depth == 0:
@@ -167,16 +178,16 @@ class EmbeddedLMS:
             except sqlite3.Error:
                 pass
             if isinstance(exc, sqlite3.Error):
-                raise _lms_error(exc) from exc
+                raise self._error(exc) from exc
             raise
         else:
             self._depth = depth
             try:
                 conn.execute("COMMIT" if depth == 0 else f"RELEASE s{depth}")
             except sqlite3.Error as exc:
-                if depth == 0:
+                if depth == 0 and conn.in_transaction:  # (SQLite has rolled back itself on a full disk)
                     conn.execute("ROLLBACK")
-                raise _lms_error(exc) from exc
+                raise self._error(exc) from exc
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection | None]:
@@ -192,7 +203,7 @@ class EmbeddedLMS:
             finally:
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise _lms_error(exc) from exc
+            raise self._error(exc) from exc
 
     def batch(self) -> Any:
         """Group writes into one transaction: committed at the end, rolled back on an exception.
@@ -630,8 +641,15 @@ def _status(value: Any) -> str:
     return str(value)
 
 
+def _full(exc: sqlite3.Error) -> bool:
+    return "disk is full" in str(exc)
+
+
 def _lms_error(exc: sqlite3.Error) -> LMSError:
     text = str(exc)
+    if _full(exc):  # O3: each change fails alone, saying what to do
+        return LMSError("the disk that holds the embedded LMS database is full",
+                        hint="free space on it, then `tui-sync apply --resume` finishes this apply")
     if "locked" in text or "busy" in text:
         return LMSError(f"the embedded LMS database is busy ({text})", hint="another tui_sync may be writing; try again")
     return LMSError(f"the embedded LMS database refused the change: {text}")

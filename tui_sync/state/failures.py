@@ -10,20 +10,19 @@ from __future__ import annotations
 import errno
 import functools
 import os
-import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import Exit, SyncError
+from ..files import disk_nearly_full
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 _NOT_A_FOLDER = (errno.EEXIST, errno.ENOTDIR)
-NEARLY_FULL = 1 << 20
 
 
 class StateError(SyncError):
@@ -41,7 +40,7 @@ def state_failure(exc: BaseException, where: Path, doing: str, folder: Path | No
     code = getattr(exc, "errno", None)
     damaged = isinstance(exc, sqlite3.DatabaseError) and any(
         w in text for w in ("not a database", "malformed", "corrupt"))
-    if code in _FULL or "disk is full" in text or (not damaged and _nearly_full(folder)):
+    if code in _FULL or "disk is full" in text or (not damaged and disk_nearly_full(folder)):
         return StateError(
             f"the disk is full: cannot {doing}", where=str(where),
             hint=f"free space on the disk that holds {folder}, then run the command again "
@@ -75,17 +74,6 @@ def reading_uri(path: Path) -> str:
     and ledger can still be read there (O3)."""
     uri = Path(path).resolve().as_uri()
     return f"{uri}?mode=rw" if writable(Path(path).parent) else f"{uri}?mode=ro&immutable=1"
-
-
-def _nearly_full(folder: Path) -> bool:
-    """Less than NEARLY_FULL bytes free where the folder is: SQLite then fails with "disk I/O error"
-    (it cannot grow its shared-memory file), which says nothing about the cause."""
-    for place in (folder, *folder.parents):
-        try:
-            return shutil.disk_usage(place).free < NEARLY_FULL
-        except OSError:
-            continue
-    return False
 
 
 def _reason(exc: BaseException) -> str:

@@ -3,6 +3,8 @@
 A run row is written when an apply starts, each change's outcome as it
 happens, and the run is closed at the end. A run still `running` when the
 lock is free was interrupted: `apply --resume` picks it up from here.
+Messages and errors are stored with their addresses redacted (O1). The state
+folder's failures become `StateError`s (O3, `failures.guarded`).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from typing import Any, Iterable
 from ..files import create_private, private_dir
 from ..model import Plan
 from ..plan_io import read_plan, write_plan
+from ..safe_text import redact_text
 from .failures import check_folder, guarded, reading_uri, writable
 
 DB_NAME = "state.sqlite"
@@ -156,7 +159,7 @@ class RunStore:
         with self._writer as con:
             con.executemany(
                 "UPDATE run_changes SET outcome=?, error=?, lms_id=COALESCE(?, lms_id), at=? WHERE run_id=? AND change_id=?",
-                ((o, e, i, at, run_id, c) for c, o, e, i in results))
+                ((o, e and redact_text(e), i, at, run_id, c) for c, o, e, i in results))
 
     def close(self) -> None:
         if self._writer is not None:
@@ -170,7 +173,7 @@ class RunStore:
             counts = {f"{k}:{o}": n for k, o, n in con.execute(
                 "SELECT kind, outcome, COUNT(*) FROM run_changes WHERE run_id=? GROUP BY kind, outcome", (run_id,))}
             con.execute("UPDATE runs SET ended=?, status=?, counts=?, message=? WHERE id=?",
-                        (now(), status, json.dumps(outcome_counts(counts)), message, run_id))
+                        (now(), status, json.dumps(outcome_counts(counts)), message and redact_text(message), run_id))
         run = self.get(run_id)
         assert run is not None
         return run
@@ -196,7 +199,8 @@ class RunStore:
     @guarded("record a run's status")
     def set_status(self, run_id: int, status: str, message: str | None = None) -> None:
         with closing(self._connect()) as con, con:
-            con.execute("UPDATE runs SET status=?, message=COALESCE(?, message) WHERE id=?", (status, message, run_id))
+            con.execute("UPDATE runs SET status=?, message=COALESCE(?, message) WHERE id=?",
+                        (status, message and redact_text(message), run_id))
 
     @guarded("record a run in the history")
     def record_event(self, trigger: str, status: str, config: str | None, message: str) -> Run:
@@ -207,7 +211,7 @@ class RunStore:
             cur = con.execute(
                 "INSERT INTO runs (started, ended, trigger, actor, status, config, sources, counts, message)"
                 " VALUES (?,?,?,?,?,?,?,?,?)",
-                (at, at, trigger, actor(), status, config, "{}", "{}", message))
+                (at, at, trigger, actor(), status, config, "{}", "{}", redact_text(message)))
             run_id = int(cur.lastrowid)
         run = self.get(run_id)
         assert run is not None
@@ -218,7 +222,7 @@ class RunStore:
         """Add a sentence to a run's message (e.g. that a scheduled run waited for the lock)."""
         with closing(self._connect()) as con, con:
             con.execute("UPDATE runs SET message = CASE WHEN message IS NULL OR message = '' THEN ?"
-                        " ELSE message || '; ' || ? END WHERE id=?", (text, text, run_id))
+                        " ELSE message || '; ' || ? END WHERE id=?", (redact_text(text),) * 2 + (run_id,))
 
     @guarded("read the run history")
     def mark_interrupted(self) -> None:

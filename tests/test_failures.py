@@ -1,0 +1,257 @@
+"""O3: every failure of the operating surface ends with a message that says what, where and what
+to do, with the documented exit code — never "internal error" and a Python exception name.
+
+A table of cases run through the CLI as an operator would, then the cases that need more than
+one step. Full and read-only disks are real: a small tmpfs mounted for the test (the test
+process needs root, or CAP_SYS_ADMIN, to mount it — as in this project's sandbox), filled up
+or remounted read-only. ENOSPC from a real filesystem, not a simulated one.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import socket
+import stat
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tui_sync.cli import main
+from tui_sync.errors import Exit
+from tui_sync.state.lock import SyncLock
+from tui_sync.state.runs import RunStore
+from workspace import Workspace, dept, person
+
+CLI = [sys.executable, "-m", "tui_sync.cli"]
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str = "2m") -> Iterator[Path]:
+    """A small real filesystem at `path` for the test's duration."""
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def fill(disk: Path, leave_kib: int) -> None:
+    """Fill the disk but for about `leave_kib` KiB."""
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    with open(disk / "filler", "wb") as f:
+        f.write(b"\0" * max(free - leave_kib * 1024, 0))
+
+
+def remount_read_only(disk: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+
+
+def workspace(root: Path, *, state_dir: Path | None = None, lms: Path | None = None) -> Workspace:
+    ws = Workspace(root)
+    toml = ws.root / "tui-sync.toml"
+    text = toml.read_text()
+    if lms is not None:
+        text = text.replace('path = "lms.sqlite"', f'path = "{lms}"')
+    if state_dir is not None:
+        text = f'state_dir = "{state_dir}"\n' + text
+    toml.write_text(text)
+    ws.sheets([dept("HQ", "Headquarters"), dept("OPS", "Operations", "HQ")],
+              [person(f"user.{i:02d}", "OPS" if i % 2 else "HQ") for i in range(40)])
+    return ws
+
+
+def cli(capsys, ws: Workspace, *args: str) -> tuple[int, str, str]:
+    code = main(["--config", str(ws.root / "tui-sync.toml"), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def said_well(err: str, *fragments: str) -> None:
+    """A message, not a crash: what (the fragments), where (a path) and what to do (a hint)."""
+    assert "internal error" not in err and "Traceback" not in err and "Error:" not in err.split("→")[0], err
+    assert err.startswith("error: /") and "\n  → " in err, err
+    for fragment in fragments:
+        assert fragment in err, f"{fragment!r} not in {err!r}"
+
+
+# --- the table ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    setup: Callable[[Path], tuple[Workspace, Callable[[], None]]]  # the workspace, and what breaks it
+    command: tuple[str, ...]
+    exit_code: int
+    says: tuple[str, ...]
+
+
+def _state_on_full_disk(tmp: Path):
+    disk = tmp / "disk"
+    ws = workspace(tmp / "ws", state_dir=disk / "state")
+    return ws, lambda: fill(disk, 8)
+
+
+def _read_only_state(tmp: Path):
+    disk = tmp / "disk"
+    ws = workspace(tmp / "ws", state_dir=disk / "state")
+    ws.load_lms([], [])  # (a ledger and a state folder exist)
+
+    def breaks() -> None:
+        assert main(["--config", str(ws.root / "tui-sync.toml"), "apply", "--approve", "none"]) == Exit.OK
+        remount_read_only(disk)
+    return ws, breaks
+
+
+def _damaged_state(tmp: Path):
+    ws = workspace(tmp / "ws")
+    ws.load_lms([], [])
+    return ws, lambda: (ws.root / ".tui-sync" / "state.sqlite").write_bytes(os.urandom(4096))
+
+
+def _state_path_is_a_file(tmp: Path):
+    ws = workspace(tmp / "ws")
+    return ws, lambda: (ws.root / ".tui-sync").write_text("not a folder\n")
+
+
+FULL = ("the disk is full", "free space on the disk")
+READ_ONLY = ("the state folder is read-only", "writable")
+DAMAGED = ("the state file is damaged", "state.sqlite", "aside")
+A_FILE = ("the state folder's path is a file, not a folder", ".tui-sync", "move the file")
+
+CASES = {
+    "disk_full_in_the_state_folder_during_apply": Case(_state_on_full_disk, ("apply", "--approve", "all"),
+                                                        Exit.UNREADABLE, FULL),
+    "read_only_state_folder_run": Case(_read_only_state, ("run",), Exit.UNREADABLE, READ_ONLY),
+    "read_only_state_folder_apply": Case(_read_only_state, ("apply", "--approve", "all"), Exit.UNREADABLE,
+                                         READ_ONLY),
+    "damaged_state_file_run": Case(_damaged_state, ("run",), Exit.UNREADABLE, DAMAGED),
+    "damaged_state_file_runs": Case(_damaged_state, ("runs",), Exit.UNREADABLE, DAMAGED),
+    "damaged_state_file_plan": Case(_damaged_state, ("plan",), Exit.UNREADABLE, DAMAGED),
+    "state_path_is_a_file_apply": Case(_state_path_is_a_file, ("apply", "--approve", "all"), Exit.UNREADABLE,
+                                       A_FILE),
+    "state_path_is_a_file_plan": Case(_state_path_is_a_file, ("plan",), Exit.UNREADABLE, A_FILE),
+    "state_path_is_a_file_runs": Case(_state_path_is_a_file, ("runs",), Exit.UNREADABLE, A_FILE),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_failure_says_what_where_and_what_to_do(name, tmp_path, capsys):
+    case = CASES[name]
+    with tmpfs(tmp_path / "disk") if "disk" in name or "read_only" in name else contextlib.nullcontext():
+        ws, breaks = case.setup(tmp_path)
+        breaks()
+        capsys.readouterr()
+        code, out, err = cli(capsys, ws, *case.command)
+    assert code == case.exit_code, err
+    said_well(err, *case.says)
+    if case.command[0] in ("apply", "run"):
+        assert ws.users() == {}  # nothing was applied
+
+
+# --- cases that need more than one step ---------------------------------------------------
+
+
+def test_a_read_only_state_folder_still_shows_the_run_history(tmp_path, capsys):
+    with tmpfs(tmp_path / "disk"):
+        ws, breaks = _read_only_state(tmp_path)
+        breaks()
+        capsys.readouterr()
+        code, out, err = cli(capsys, ws, "runs")
+        assert code == Exit.OK and "completed" in out, err
+        code, out, err = cli(capsys, ws, "runs", "show", "1", "--format", "json")
+        assert code == Exit.OK and json.loads(out)["status"] == "completed"
+
+
+def test_plan_with_the_state_path_a_file_fails_instead_of_planning_with_an_empty_ledger(tmp_path, capsys):
+    ws = workspace(tmp_path / "ws")
+    ws.load_lms([{"code": "HQ", "name": "Headquarters", "parentCode": None}],
+                [{"login": "gone.user", "email": "gone@example.com", "firstName": "G", "lastName": "U",
+                  "departmentId": "HQ", "status": "active"}])
+    code, out, _ = cli(capsys, ws, "plan", "--json")
+    assert code == Exit.OK and json.loads(out)["summary"]["inactivate_user"] == 1  # the ledger manages gone.user
+    os.replace(ws.root / ".tui-sync", tmp_path / "moved")
+    (ws.root / ".tui-sync").write_text("")
+    code, out, err = cli(capsys, ws, "plan")
+    assert code == Exit.UNREADABLE and out == ""
+    said_well(err, *A_FILE)
+
+
+def test_disk_full_during_apply_on_the_embedded_lms_stops_cleanly_and_resumes(tmp_path, capsys):
+    with tmpfs(tmp_path / "disk", "4m") as disk:
+        ws = workspace(tmp_path / "ws", lms=disk / "lms.sqlite")
+        fill(disk, 120)  # room to open the database and write a little, not for forty users
+        code, _, err = cli(capsys, ws, "apply", "--approve", "all")
+        assert code == Exit.UNREADABLE
+        said_well(err, "embedded LMS database is full", str(disk / "lms.sqlite"), "apply --resume")
+        (run,) = RunStore(ws.root / ".tui-sync").list()
+        assert run.status == "interrupted"
+        (disk / "filler").unlink()
+        code, out, err = cli(capsys, ws, "apply", "--resume")
+        assert code == Exit.OK, err
+        assert RunStore(ws.root / ".tui-sync").get(run.id).status == "completed"
+        code, out, _ = cli(capsys, ws, "lms", "dump", "--json")
+        assert len(json.loads(out)["users"]) == 40
+
+
+def test_an_lms_path_that_is_a_device_is_refused_and_nothing_is_left_beside_it(tmp_path, capsys):
+    devices = tmp_path / "dev"
+    devices.mkdir()
+    zero = devices / "zero"
+    os.mknod(zero, stat.S_IFCHR | 0o666, os.makedev(1, 5))  # a /dev/zero of our own
+    ws = workspace(tmp_path / "ws", lms=zero)
+    for command in (("plan",), ("apply", "--approve", "all"), ("lms", "dump")):
+        code, _, err = cli(capsys, ws, *command)
+        assert code == Exit.UNREADABLE, err
+        said_well(err, "not a regular file", str(zero), "[lms] path")
+    assert sorted(p.name for p in devices.iterdir()) == ["zero"]  # no zero-journal, no zero-wal
+
+
+def test_a_busy_lock_names_its_holder_and_notifies_nobody(tmp_path, capsys):
+    notified = tmp_path / "notified.json"
+    write = f"import pathlib, sys; pathlib.Path({str(notified)!r}).write_bytes(sys.stdin.buffer.read())"
+    ws = workspace(tmp_path / "ws")
+    toml = ws.root / "tui-sync.toml"
+    toml.write_text(toml.read_text() + "\n[notify]\ncommand = "
+                    + json.dumps(" ".join(shlex.quote(a) for a in (sys.executable, "-c", write)))
+                    + "\nalways = true\n")
+    with SyncLock(ws.root / ".tui-sync", "apply"):
+        code, _, err = cli(capsys, ws, "run")
+    assert code == Exit.USAGE
+    assert "a sync of this configuration is running" in err
+    assert f"pid {os.getpid()} on {socket.gethostname()}, since " in err and "apply" in err
+    assert not notified.exists()  # nothing failed: another sync is doing the work
+    assert RunStore(ws.root / ".tui-sync").list() == []
+
+
+def test_a_symlinked_lock_is_refused_and_its_target_is_untouched(tmp_path, capsys):
+    ws = workspace(tmp_path / "ws")
+    ws.load_lms([], [])
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me\n")
+    (ws.root / ".tui-sync" / "sync.lock").symlink_to(precious)
+    code, _, err = cli(capsys, ws, "apply", "--approve", "all")
+    assert code == Exit.UNREADABLE
+    said_well(err, "the lock file is a symbolic link", "sync.lock", "remove the link")
+    assert precious.read_text() == "keep me\n" and ws.users() == {}
+
+
+def test_runs_show_into_a_closed_pipe_ends_quietly_like_a_shell_tool(tmp_path):
+    ws = workspace(tmp_path / "ws")
+    ws.sheets([dept("HQ")], [person(f"user.{i:04d}") for i in range(3000)])  # a long run log
+    config = str(ws.root / "tui-sync.toml")
+    subprocess.run([*CLI, "--config", config, "apply", "--approve", "all"], check=True, capture_output=True)
+    # `tui-sync runs show 1 | head -1`: the reader takes one line and goes
+    shown = subprocess.Popen([*CLI, "--config", config, "runs", "show", "1"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    assert shown.stdout is not None and shown.stdout.readline().startswith(b"tui_sync run 1")
+    shown.stdout.close()
+    err = shown.stderr.read() if shown.stderr else b""
+    assert shown.wait() == 128 + 13  # SIGPIPE, as `cat` or `grep` would end
+    assert err == b""  # no "internal error", no "Exception ignored … BrokenPipeError"

@@ -1,0 +1,67 @@
+"""F4 on the command line: values from a sheet, the LMS or a file reach the terminal, the run
+logs and their exports with control characters escaped — a cell can neither erase lines of
+`plan -v` (hiding an inactivation) nor split a line of `runs show`."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from tui_sync.cli import main
+from tui_sync.errors import Exit
+from workspace import DEPT_HEADERS, Workspace, dept, lms_dept, lms_user, person, write_csv
+
+ERASE = "\x1b[1A\x1b[2K"  # cursor up, erase the line
+
+
+def cli(capsys, ws: Workspace, *args: str) -> tuple[int, str, str]:
+    code = main(["--config", str(ws.root / "tui-sync.toml"), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def raw_controls(text: str) -> set[str]:
+    return {ch for ch in text if (ord(ch) < 0x20 and ch != "\n") or 0x7F <= ord(ch) <= 0x9F}
+
+
+def test_plan_verbose_shows_escape_sequences_of_a_cell_escaped(tmp_path, capsys):
+    ws = Workspace(tmp_path / "ws")
+    ws.load_lms([lms_dept("HQ", "Headquarters")], [lms_user("old.hand"), lms_user("ann.lee")])
+    ws.sheets([dept("HQ", f"Head{ERASE}quarters")], [person("ann.lee")])
+    code, out, _ = cli(capsys, ws, "plan", "-v")
+    assert code == Exit.OK and raw_controls(out) == set()
+    assert "Head\\x1b[1A\\x1b[2Kquarters" in out
+    assert any(line.startswith("  ⊘ inactivate_user old.hand") for line in out.splitlines())  # still visible
+
+
+def test_a_line_break_in_an_lms_login_stays_on_its_line_in_runs_show_and_its_exports(tmp_path, capsys):
+    ws = Workspace(tmp_path / "ws")
+    ws.load_lms([lms_dept("HQ")], [lms_user("ann.lee"), lms_user("two\nlines", email="two@example.com")])
+    ws.sheets([dept("HQ")], [person("ann.lee")])  # the LMS user with the line break is inactivated
+    assert cli(capsys, ws, "apply", "--approve", "all")[0] == Exit.OK
+    code, out, _ = cli(capsys, ws, "runs", "show", "1")
+    assert code == Exit.OK and raw_controls(out) == set()
+    assert "  [applied ] inactivate_user two\\nlines" in out.splitlines()
+    code, out, _ = cli(capsys, ws, "runs", "show", "1", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["key"] for r in rows if r["kind"] == "inactivate_user"] == ["two\\nlines"]
+    code, out, _ = cli(capsys, ws, "runs", "show", "1", "--format", "json")  # data: JSON's own escaping
+    assert any(c["key"] == "two\nlines" for c in json.loads(out)["changes"])
+
+
+def test_a_login_with_a_line_break_in_the_sheet_is_invalid_characters_and_shown_escaped(tmp_path, capsys):
+    ws = Workspace(tmp_path / "ws")
+    ws.sheets([dept("HQ")], [person("good.one"), person("bad\none", Email="bad@example.com")])
+    code, out, _ = cli(capsys, ws, "plan")
+    assert code == Exit.ROW_ERRORS and raw_controls(out) == set()
+    assert "invalid_characters — 1 error" in out
+    assert 'users row 3, column "Login", bad\\none: Login bad\\none holds a control character' in out
+    code, out, _ = cli(capsys, ws, "plan", "--json")
+    assert [c["key"] for c in json.loads(out)["changes"] if c["kind"] == "create_user"] == ["good.one"]
+
+
+def test_check_shows_a_header_with_a_control_character_escaped(tmp_path, capsys):
+    ws = Workspace(tmp_path / "ws")
+    write_csv(ws.root / "departments.csv", [*DEPT_HEADERS, f"Note{ERASE}"], [dept("HQ")])
+    code, out, _ = cli(capsys, ws, "check")
+    assert raw_controls(out) == set() and "Note\\x1b[1A\\x1b[2K" in out
