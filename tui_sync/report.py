@@ -53,7 +53,8 @@ def plan_summary(plan: Plan, *, verbose: bool = False) -> str:
     src = plan.sources
     if src:
         lines.append("Read " + "; ".join(
-            f"{name}: {info.get('source')} ({info.get('rows')} rows)" for name, info in src.items()))
+            f"{name}: {info.get('source')} ({info.get('rows')} rows"
+            + (f", {info['encoding']}" if info.get("encoding") else "") + ")" for name, info in src.items()))
         lines.append("")
     lines.append("Changes:")
     width = max(len(k.value) for k in KIND_ORDER)
