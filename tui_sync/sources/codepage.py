@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 SAMPLE_BYTES = 64 << 10  # non-ASCII lines given to the detector
@@ -66,7 +67,7 @@ _LANGUAGE_NAMES = {codec: {name for key in table for name in key.split("/")} for
 # Non-ASCII characters that are not letters but belong in ordinary text.
 _NEUTRAL = set("\xa0«»„“”‘’‚–—…€№°§•·×")
 _WORD = re.compile(r"[^\s;,\t|\"'()\[\]/]+")
-_NON_ASCII_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*\n?")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 @dataclass(frozen=True)
@@ -110,14 +111,15 @@ def guessed_note(encoding: str, sample: str) -> str:
 
 def _sample(data: bytes, first_bad: int) -> bytes:
     """Whole lines holding non-ASCII bytes, from the line of the first non-UTF-8 byte on."""
-    start = data.rfind(b"\n", 0, first_bad) + 1
     lines = []
     size = 0
-    for m in _NON_ASCII_LINE.finditer(data, start, min(len(data), first_bad + _SCAN_BYTES)):
-        lines.append(m.group(0))
-        size += len(m.group(0))
-        if size >= SAMPLE_BYTES:
-            break
+    pos, stop = first_bad, min(len(data), first_bad + _SCAN_BYTES)
+    while size < SAMPLE_BYTES and (m := _NON_ASCII.search(data, pos, stop)):
+        start = data.rfind(b"\n", 0, m.start()) + 1
+        end = data.find(b"\n", m.start())
+        pos = len(data) if end < 0 else end + 1
+        lines.append(data[start:pos])
+        size += pos - start
     return b"".join(lines)[:SAMPLE_BYTES]
 
 
@@ -142,22 +144,20 @@ def _plausibility(text: str, codec: str) -> int:
     """Higher is likelier: letters in one language's alphabet count for, strays and oddities against."""
     counts: dict[str, int] = {}
     odd = 0
-    for word in _WORD.findall(text):
-        if word.isascii():
-            continue
+    for word, n in Counter(w for w in _WORD.findall(text) if not w.isascii()).items():
         scripts = set()
         for ch in word:
             if ch.isalpha():
                 scripts.add(_script(ch))
                 if not ch.isascii():
                     low = ch.lower()[0]
-                    counts[low] = counts.get(low, 0) + 1
+                    counts[low] = counts.get(low, 0) + n
             elif not ch.isascii() and ch not in _NEUTRAL:
-                odd += 1  # a symbol or control character where a letter should be (`£ukasz`)
+                odd += n  # a symbol or control character where a letter should be (`£ukasz`)
         if len(scripts) > 1:
-            odd += 2  # `Jьrgen`
+            odd += 2 * n  # `Jьrgen`
         if not (word.islower() or word.isupper() or word.istitle()):
-            odd += 1  # `MŸller`; KOI8 read as cp1251: `йЧБО`; Greek as cp1251: `НЯкпт`
+            odd += n  # `MŸller`; KOI8 read as cp1251: `йЧБО`; Greek as cp1251: `НЯкпт`
     total = sum(counts.values())
     fit = max(sum(n for ch, n in counts.items() if ch in alphabet) for alphabet in _LANGUAGES[codec].values())
     return fit - (total - fit) - 3 * odd
