@@ -480,9 +480,28 @@ def test_random_binary_blob_named_xlsx(tmp_path):
     refused(write(tmp_path / "users.xlsx", blob), "not a readable XLSX workbook")
 
 
-def test_csv_text_named_xlsx(tmp_path):
-    refused(write(tmp_path / "users.xlsx", HEADER + "ann;Ann;HQ\n"), "not a readable XLSX workbook",
-            "give it a .csv name")
+def test_csv_text_named_xlsx_is_read_as_csv(tmp_path):
+    """F2: the bytes decide; the name only breaks ties."""
+    t = read(write(tmp_path / "users.xlsx", HEADER + "ann;Ann;HQ\n"))
+    assert (t.format, rows(t)) == ("csv", [("ann", "Ann", "HQ", 2)])
+    assert any("named .xlsx" in n and "CSV" in n for n in t.notes)
+
+
+def test_ods_workbook_is_named_whatever_its_name(tmp_path):
+    p = tmp_path / "users.xlsx"
+    with zipfile.ZipFile(p, "w") as zf:  # as LibreOffice writes it: mimetype first, stored
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", "<office:document-content/>")
+        zf.writestr("META-INF/manifest.xml", "<manifest/>")
+    refused(p, "OpenDocument spreadsheet (.ods", "save as .xlsx")
+
+
+def test_odf_zip_without_a_leading_mimetype_is_still_ods(tmp_path):
+    p = tmp_path / "users.xlsx"
+    with zipfile.ZipFile(p, "w") as zf:
+        zf.writestr("content.xml", "<office:document-content/>")
+        zf.writestr("META-INF/manifest.xml", "<manifest/>")
+    refused(p, "OpenDocument spreadsheet (.ods")
 
 
 def test_nul_byte_deep_inside_a_csv(tmp_path):

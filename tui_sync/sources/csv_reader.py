@@ -139,7 +139,7 @@ def decode(data: bytes, encoding: str | None, source: str) -> tuple[bytes, str, 
             return text.encode("utf-8"), codec, notes, None
         head = data[:8192]
         if b"\x00" in head:
-            codec = _guess_utf16(head)
+            codec = guess_utf16(head)
             if codec is None:
                 raise SourceError(
                     "this is a binary file, not CSV text",
@@ -226,7 +226,7 @@ def _suggest_encoding(data: bytes, tried: str) -> str:
            'or save it from Excel as "CSV UTF-8"'
 
 
-def _guess_utf16(head: bytes) -> str | None:
+def guess_utf16(head: bytes) -> str | None:
     """UTF-16 without a BOM shows as a NUL in every other byte (for Latin text)."""
     even, odd = head[0::2], head[1::2]
     if not odd:
