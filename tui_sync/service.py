@@ -320,11 +320,12 @@ def unfinished_run(cfg: Config):
     return RunStore(cfg.state).unfinished()
 
 
-async def export(cfg: Config, departments: Path, users: Path) -> tuple[int, int]:
+async def export(cfg: Config, departments: Path, users: Path, *, guard_formulas: bool = False):
+    """Write the LMS's departments and users as sheets (F3); returns `export.Exported`."""
     from .export import export_lms
 
     snap = await snapshot(cfg)
-    return export_lms(snap, cfg, departments, users)
+    return export_lms(snap, cfg, departments, users, guard_formulas=guard_formulas)
 
 
 # --- UI support ---------------------------------------------------------------
