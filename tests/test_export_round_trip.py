@@ -13,38 +13,9 @@ from tui_sync import service
 from tui_sync.cli import main
 from tui_sync.errors import Exit
 from tui_sync.lms.embedded import EmbeddedLMS
+from workspace import CONFIG
 
-CONFIG = """\
-[lms]
-kind = "local"
-path = "lms.sqlite"
-
-[departments.source]
-kind = "file"
-path = "{departments}"
-
-[departments.mapping]
-code = "Code"
-name = "Name"
-parentCode = "Parent"
-
-[users.source]
-kind = "file"
-path = "{users}"
-
-[users.mapping]
-login = "Login"
-email = "Email"
-firstName = "First"
-lastName = "Last"
-departmentId = "Dept"
-status = "Status"
-subordination = "Supervisor"
-coSubordination = "Functional manager"
-phone = "Phone"
-jobTitle = "Title"
-grade = "Grade"
-"""
+EXTRA_MAPPING = 'coSubordination = "Functional manager"\nphone = "Phone"\ngrade = "Grade"\n'
 
 HOSTILE = ["+7 812 757-54-07", "-5", "=1+2", '=HYPERLINK("http://x.example","click")', "@team", "+", "-",
            "007", "00123", "1e5", "1.50", "TRUE", "2024-01-05", "12:30", 'Anne "Nancy" O\'Neil', "Smith, Jr.",
@@ -111,7 +82,7 @@ def hostile(tmp_path: Path) -> Path:
     folder = tmp_path / "hostile"
     folder.mkdir()
     cfg = folder / "tui-sync.toml"
-    cfg.write_text(CONFIG.format(departments="d.csv", users="u.csv"), encoding="utf-8")
+    cfg.write_text(CONFIG.format(extra=EXTRA_MAPPING), encoding="utf-8")
 
     async def load() -> None:
         lms = EmbeddedLMS(folder / "lms.sqlite")
