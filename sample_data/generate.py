@@ -766,7 +766,7 @@ path = "lms.sqlite"
 [departments.source]
 kind = "file"
 path = "departments.csv"
-# encoding = "auto"      # a BOM, then UTF-8, then cp1251; or any Python codec name
+# encoding = "auto"      # a BOM, then UTF-8, then the likeliest code page (guessed: a warning); or any Python codec name
 # delimiter = "auto"     # , ; tab |
 # A file on a web server (XLSX or CSV), optionally behind a username and password:
 # kind = "url"

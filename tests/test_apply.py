@@ -260,16 +260,19 @@ def test_export_roundtrip_gives_an_empty_plan(ws, tmp_path):
         assert kinds == set(), kinds
 
 
-def test_exported_csv_escapes_formula_cells(ws):
+def test_exported_csv_escapes_formula_cells_when_asked(ws):
     async def meddle():
         lms = ws.lms()
         u = await lms.find_user(login="ann.lee")
         await lms.update_user(u.id, {"jobTitle": "=HYPERLINK(\"http://x\")"})
         await lms.close()
     asyncio.run(meddle())
-    asyncio.run(service.export(ws.config, ws.root / "d.csv", ws.root / "u.csv"))
+    asyncio.run(service.export(ws.config, ws.root / "d.csv", ws.root / "u.csv", guard_formulas=True))
     text = (ws.root / "u.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text
+    asyncio.run(service.export(ws.config, ws.root / "d.csv", ws.root / "u.csv"))  # F3: off by default
+    text = (ws.root / "u.csv").read_text(encoding="utf-8-sig")
+    assert ',"=HYPERLINK(""http' in text and "'=" not in text
 
 
 def test_saved_plan_roundtrips_through_json(ws, tmp_path):

@@ -96,7 +96,7 @@ def test_cp1251_cyrillic_is_detected_automatically(tmp_path):
     t = read(p)
     assert t.encoding == "cp1251"
     assert rows(t) == [("ivanov", "Иванов Иван", "ОТДЕЛ-1", 2)]
-    assert any("cp1251" in n for n in t.notes)
+    assert any('cp1251 (guessed): "Иванов, Иван, ОТДЕЛ-1"' in n for n in t.notes)
 
 
 def test_koi8r_file_reads_with_named_encoding(tmp_path):
@@ -112,10 +112,12 @@ def test_invalid_bytes_for_named_encoding_name_offset_line_and_suggest_encoding(
     assert "byte 0x" in str(err)
 
 
-def test_bytes_that_are_neither_utf8_nor_cp1251_ask_for_an_encoding(tmp_path):
-    # 0x98 is undefined in cp1251 and not valid UTF-8 here.
+def test_a_stray_byte_is_read_with_a_guess_that_shows_it(tmp_path):
+    # 0x98 is not valid UTF-8 here, nor a letter in any code page: some code page reads it (every
+    # byte is a character in ISO-8859-1), and the guess shows what it made of it.
     p = write(tmp_path / "users.csv", HEADER.encode() + b"a;b\x98c;D1\n")
-    refused(p, "neither UTF-8 nor cp1251", "line 2", 'encoding = "')
+    t = read(p)
+    assert t.encoding_guessed and t.encoding_guessed in rows(t)[0][1]
 
 
 def test_utf8_bom_is_not_part_of_the_first_header(tmp_path):
@@ -478,9 +480,28 @@ def test_random_binary_blob_named_xlsx(tmp_path):
     refused(write(tmp_path / "users.xlsx", blob), "not a readable XLSX workbook")
 
 
-def test_csv_text_named_xlsx(tmp_path):
-    refused(write(tmp_path / "users.xlsx", HEADER + "ann;Ann;HQ\n"), "not a readable XLSX workbook",
-            "give it a .csv name")
+def test_csv_text_named_xlsx_is_read_as_csv(tmp_path):
+    """F2: the bytes decide; the name only breaks ties."""
+    t = read(write(tmp_path / "users.xlsx", HEADER + "ann;Ann;HQ\n"))
+    assert (t.format, rows(t)) == ("csv", [("ann", "Ann", "HQ", 2)])
+    assert any("named .xlsx" in n and "CSV" in n for n in t.notes)
+
+
+def test_ods_workbook_is_named_whatever_its_name(tmp_path):
+    p = tmp_path / "users.xlsx"
+    with zipfile.ZipFile(p, "w") as zf:  # as LibreOffice writes it: mimetype first, stored
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", "<office:document-content/>")
+        zf.writestr("META-INF/manifest.xml", "<manifest/>")
+    refused(p, "OpenDocument spreadsheet (.ods", "save as .xlsx")
+
+
+def test_odf_zip_without_a_leading_mimetype_is_still_ods(tmp_path):
+    p = tmp_path / "users.xlsx"
+    with zipfile.ZipFile(p, "w") as zf:
+        zf.writestr("content.xml", "<office:document-content/>")
+        zf.writestr("META-INF/manifest.xml", "<manifest/>")
+    refused(p, "OpenDocument spreadsheet (.ods")
 
 
 def test_nul_byte_deep_inside_a_csv(tmp_path):

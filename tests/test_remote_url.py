@@ -106,6 +106,25 @@ def test_format_is_decided_by_content_before_type_and_name(server, pki, tmp_path
     assert table.df.get_column("Code").to_list() == ["007"]
 
 
+def test_csv_served_as_an_xlsx_workbook_is_read_as_csv(server, pki, tmp_path):
+    """F2: the bytes decide; the name and Content-Type only break ties."""
+    url = server.route("/users.xlsx", Reply(body="Code;Name\n007;Geschäftsführung\n".encode("cp1252"), headers={
+        "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}))
+    table = fetch_url(source(url, pki, auth=False), tmp_path)
+    assert table.format == "csv" and table.df.row(0)[:2] == ("007", "Geschäftsführung")
+    assert any("named .xlsx, but it holds CSV text" in n for n in table.notes)
+
+
+@pytest.mark.parametrize("body, what", [
+    (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10", "PNG image"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "legacy Excel 97-2003 .xls"),
+])
+def test_a_served_file_that_is_not_a_sheet_says_what_it_is(server, pki, tmp_path, body, what):
+    url = server.route("/users.xlsx", Reply(body=body, headers={"Content-Type": "application/octet-stream"}))
+    err = fail(source(url, pki, auth=False), tmp_path)
+    assert what in str(err) and err.hint
+
+
 def test_html_login_page_is_reported_as_a_web_page(server, pki, tmp_path):
     url = server.route("/users.xlsx", Reply(body=LOGIN_PAGE, headers={"Content-Type": "text/html"}))
     err = fail(source(url, pki), tmp_path)

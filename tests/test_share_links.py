@@ -11,26 +11,44 @@ SHEET_ID = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"
 
 @pytest.mark.parametrize("pasted", [
     f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit?usp=sharing",
-    f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit#gid=0",
-    f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/export?format=csv&gid=0",
     f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/export?format=xlsx",
     f"https://docs.google.com/spreadsheets/u/1/d/{SHEET_ID}/htmlview",
     f"https://docs.google.com/spreadsheets/d/{SHEET_ID}",
 ])
-def test_google_sheets_links_become_the_xlsx_export(pasted):
+def test_google_sheets_links_without_a_tab_become_the_xlsx_export(pasted):
     link = download_link(pasted)
     assert link.url == f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/export?format=xlsx" or \
         link.url == f"https://docs.google.com/spreadsheets/u/1/d/{SHEET_ID}/export?format=xlsx"
+    assert not link.one_tab
 
 
-def test_google_sheets_link_keeps_the_tab_id_for_a_note():
-    assert download_link(f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit#gid=1234").gid == 1234
+@pytest.mark.parametrize("pasted", [
+    f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit#gid=1234",
+    f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit?gid=1234#gid=1234",
+    f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/export?format=csv&gid=1234",
+    f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/export?format=xlsx&gid=1234",
+])
+def test_google_sheets_links_that_name_a_tab_read_that_tab(pasted):
+    """F2: a share link reads the tab it names, as Google's one-tab CSV export (its XLSX export is
+    the whole workbook, whose sheets carry no tab ids)."""
+    link = download_link(pasted)
+    assert link.url == f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/export?format=csv&gid=1234"
+    assert (link.gid, link.one_tab) == (1234, True)
+
+
+def test_a_configured_sheet_wins_over_the_links_tab():
+    link = download_link(f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit#gid=1234", sheet="Users")
+    assert link.url == f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/export?format=xlsx"
+    assert (link.gid, link.one_tab) == (1234, False)
     assert download_link(f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit").gid is None
 
 
-def test_published_google_sheet_becomes_published_xlsx():
+def test_published_google_sheet_becomes_published_xlsx_or_its_named_tab():
     link = download_link("https://docs.google.com/spreadsheets/d/e/2PACX-1vQabcdefghijklmnop/pubhtml")
     assert link.url == "https://docs.google.com/spreadsheets/d/e/2PACX-1vQabcdefghijklmnop/pub?output=xlsx"
+    link = download_link("https://docs.google.com/spreadsheets/d/e/2PACX-1vQabcdefghijklmnop/pubhtml?gid=77")
+    assert link.url == ("https://docs.google.com/spreadsheets/d/e/2PACX-1vQabcdefghijklmnop/pub"
+                        "?gid=77&single=true&output=csv") and link.one_tab
 
 
 @pytest.mark.parametrize("pasted, expected", [

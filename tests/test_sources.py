@@ -47,15 +47,27 @@ def xlsx_bytes(rows, title="Sheet1") -> bytes:
         (b"PK\x03\x04rest", "users.csv", "text/csv", "xlsx"),  # content beats name and type
         (b"a,b\n1,2\n", "users.csv", None, "csv"),
         (b"a,b\n1,2\n", "download", "text/csv; charset=utf-8", "csv"),
-        (b"a,b\n1,2\n", "download", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-        (b"a,b\n1,2\n", "https://example.com/f/users.xlsx?token=1", None, "xlsx"),
+        # F2: text is CSV whatever the name or Content-Type claim
+        (b"a,b\n1,2\n", "download", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv"),
+        (b"a,b\n1,2\n", "https://example.com/f/users.xlsx?token=1", None, "csv"),
         (b"a,b\n1,2\n", "https://example.com/f/users.csv?dl=1#x", "application/octet-stream", "csv"),
         (b"a\tb\n1\t2\n", "report.xls", None, "csv"),  # tab-separated text named .xls is common
         (b"a,b\n1,2\n", "noext", None, "csv"),
+        ("a;b\nJürgen;Müller\n".encode("cp1252"), "users.xlsx", None, "csv"),
+        ("a\tb\r\nÅsa\tÖberg\r\n".encode("utf-16-le"), "users.xls", None, "csv"),  # UTF-16 without a BOM
+        # binary that no signature names: the name or type lets the XLSX reader explain
+        (bytes(range(256)) * 4, "users.xlsx", None, "xlsx"),
+        (bytes(range(256)) * 4, "download", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         "xlsx"),
     ],
 )
 def test_detect_format_content_then_content_type_then_name(data, name, ctype, expected):
     assert detect_format(data, name, ctype) == expected
+
+
+def test_detect_format_refuses_binary_it_cannot_name():
+    with pytest.raises(SourceError, match="cannot tell what kind of file this is: a binary file"):
+        detect_format(bytes(range(256)) * 4, "users.csv")
 
 
 @pytest.mark.parametrize(
@@ -90,6 +102,9 @@ def test_detect_format_refuses_legacy_xls():
         (b"%PDF-1.7\n", "PDF"),
         (b"\x1f\x8b\x08\x00", "gzip"),
         (b"PK\x03\x04" + b"\0" * 26 + b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet", ".ods"),
+        (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "PNG image"),
+        (b"\xff\xd8\xff\xe0\0\x10JFIF", "JPEG image"),
+        (b"GIF89a\x01\0\x01\0", "GIF image"),
         (b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">',
          "Excel 2003 XML"),
     ],

@@ -244,3 +244,25 @@ async def test_changes_held_by_an_unattended_run_are_announced_and_shown_with_h(
         await press(pilot, "escape")
         assert app.session.held is None
         assert not screen.query_one("#held-banner").display
+
+
+async def test_review_names_a_guessed_code_page_with_what_it_reads(demo):
+    """F1: a sheet that is not UTF-8 shows its guessed code page and a sample above the plan."""
+    sheet = demo.parent / "departments.csv"
+    text = sheet.read_text(encoding="utf-8").replace("ü", "ue")
+    sheet.write_bytes(text.encode("cp1251"))
+    app = SyncApp(demo)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        screen = review(app)
+        line = plain(screen.query_one("#read-as"))
+        assert screen.query_one("#read-as").display
+        assert 'departments read as cp1251 (guessed): "Филиал' in line
+        assert any(p.code == "encoding_guessed" for p in app.session.view.plan.problems)
+
+
+async def test_review_has_no_code_page_line_for_utf8_and_xlsx(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert not review(app).query_one("#read-as").display

@@ -226,8 +226,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
-    n_d, n_u = asyncio.run(service.export(cfg, args.departments, args.users))
-    _err(f"wrote {n_d} departments to {args.departments} and {n_u} users to {args.users}")
+    done = asyncio.run(service.export(cfg, args.departments, args.users, guard_formulas=args.guard_formulas))
+    _err(f"wrote {done.departments} departments to {args.departments} and {done.users} users to {args.users}")
+    for warning in done.warnings:
+        _err(f"warning: {warning}")
     return Exit.OK
 
 
@@ -314,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     sp.add_argument("--departments", type=Path, required=True, help="a .csv or .xlsx file to write")
     sp.add_argument("--users", type=Path, required=True, help="a .csv or .xlsx file to write")
+    sp.add_argument("--guard-formulas", action="store_true",
+                    help="CSV: put ' before values starting with = + - @ so spreadsheets do not run them as "
+                         "formulas (the file then no longer reads back unchanged; XLSX never needs it)")
     sp.set_defaults(func=cmd_export)
 
     sp = sub.add_parser("lms", help="the embedded LMS: load from sheets, dump")

@@ -1,13 +1,18 @@
 """Sheets that tui_sync writes: `export` of the LMS, and run logs as CSV.
 
-Cells a spreadsheet program would run as a formula (=, +, -, @, tab, CR at
-the start) are escaped with a leading `'` in CSV; XLSX cells are written as
-strings, which no program evaluates.
+F3: an export read back with the same mapping plans no change. XLSX cells are
+text cells (`write_string`), which no spreadsheet evaluates, with nothing
+prefixed. An exported CSV holds the values exactly as they are (`+7 812 …`,
+`-5`, `=x`, `@team`): the guard against spreadsheet formula injection (a
+leading `'` before = + - @ tab CR) is off for `export` unless asked for
+(`--guard-formulas`, which tui-sync does not undo on reading), and on for run
+logs, which are read by people, not re-imported.
 """
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -26,20 +31,26 @@ def escape_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def csv_text(headers: list[str], rows: list[list[object]]) -> str:
+def _plain(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def csv_text(headers: list[str], rows: list[list[object]], guard_formulas: bool = True) -> str:
+    cell = escape_cell if guard_formulas else _plain
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([escape_cell(h) for h in headers])
-    w.writerows([[escape_cell(v) for v in r] for r in rows])
+    w.writerow([cell(h) for h in headers])
+    w.writerows([[cell(v) for v in r] for r in rows])
     return buf.getvalue()
 
 
-def write_sheet(df: pl.DataFrame, path: Path, sheet: str = "Sheet1") -> None:
-    """CSV (UTF-8 with BOM, so Excel reads it right) or XLSX, by the file's extension."""
+def write_sheet(df: pl.DataFrame, path: Path, sheet: str = "Sheet1", guard_formulas: bool = False) -> None:
+    """CSV (UTF-8 with BOM, so Excel reads it right) or XLSX (text cells), by the file's extension."""
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        path.write_text(csv_text(df.columns, [list(r) for r in df.iter_rows()]), encoding="utf-8-sig")
+        path.write_text(csv_text(df.columns, [list(r) for r in df.iter_rows()], guard_formulas),
+                        encoding="utf-8-sig")
     elif suffix == ".xlsx":
         import xlsxwriter
 
@@ -57,7 +68,15 @@ def write_sheet(df: pl.DataFrame, path: Path, sheet: str = "Sheet1") -> None:
         raise UsageError(f"cannot write {path.name}: use a .csv or .xlsx file name", where=str(path))
 
 
-def export_lms(snap: Snapshot, cfg: Config, departments: Path, users: Path) -> tuple[int, int]:
+@dataclass
+class Exported:
+    departments: int
+    users: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def export_lms(snap: Snapshot, cfg: Config, departments: Path, users: Path, *,
+               guard_formulas: bool = False) -> Exported:
     """The LMS's departments and users in the config's column layout (mapped column names)."""
     ledger = Ledger(cfg.state)
     d = snap.departments
@@ -65,7 +84,8 @@ def export_lms(snap: Snapshot, cfg: Config, departments: Path, users: Path) -> t
     dep = (d.join(code_of, on="parent_id", how="left")
             .join(ledger.departments().rename({"lms_id": "id", "key": "departmentUniqueKey"}), on="id", how="left"))
     dmap = cfg.departments.mapping
-    write_sheet(dep.select(*(pl.col(f).alias(col) for f, col in dmap.items())), departments, "Departments")
+    write_sheet(dep.select(*(pl.col(f).alias(col) for f, col in dmap.items())), departments, "Departments",
+                guard_formulas)
 
     u = snap.users
     logins = u.select(pl.col("id").alias("_sid"), pl.col("login").alias("_slogin"))
@@ -83,5 +103,18 @@ def export_lms(snap: Snapshot, cfg: Config, departments: Path, users: Path) -> t
         else:
             name = next((c for c in u.columns if c.casefold() == (CUSTOM_PREFIX + f).casefold()), None)
             cols.append((pl.col(name) if name else pl.lit(None, pl.String)).alias(col))
-    write_sheet(u.sort("login").select(cols), users, "Users")
-    return d.height, u.height
+    write_sheet(u.sort("login").select(cols), users, "Users", guard_formulas)
+    return Exported(d.height, u.height, _root_users(u, umap))
+
+
+def _root_users(u: pl.DataFrame, umap: dict[str, str], shown: int = 10) -> list[str]:
+    """F3's one exception: users directly in the LMS root, which has no code to name it by."""
+    if "departmentId" not in umap:
+        return []
+    logins = u.filter(pl.col("departmentId").is_null())["login"].sort().to_list()
+    if not logins:
+        return []
+    more = f" and {len(logins) - shown} more" if len(logins) > shown else ""
+    return [f"{len(logins)} user{'s are' if len(logins) > 1 else ' is'} directly in the LMS's root department, "
+            f"which has no code: exported with a blank \"{umap['departmentId']}\" cell (a plan over the file "
+            f"reports missing_value for {'them' if len(logins) > 1 else 'it'}): {', '.join(logins[:shown])}{more}"]

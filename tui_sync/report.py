@@ -64,7 +64,9 @@ def plan_summary(plan: Plan, *, verbose: bool = False) -> str:
     src = plan.sources
     if src:
         lines.append("Read " + "; ".join(
-            f"{name}: {esc(info.get('source'))} ({info.get('rows')} rows{_scoped(info)})" for name, info in src.items()))
+            f"{name}: {esc(info.get('source'))} ({info.get('rows')} rows"
+            + (f", {esc(info['encoding'])}" if info.get("encoding") else "") + f"{_scoped(info)})"
+            for name, info in src.items()))
         for name, info in src.items():  # C1: what each scope rule keeps and drops
             for r in info.get("scope") or ():
                 lines.append(f"  {name} scope {esc(r['rule'])} — keeps {r['keeps']}, drops {r['drops']}")

@@ -227,7 +227,7 @@ async def check(cfg: Config, *, progress=None) -> CheckReport:
         entity: EntityConfig = getattr(cfg, name)
         sc = SourceCheck(name, describe_source(entity.source, cfg.state, cache=cache, progress=progress))
         if sc.table is not None:
-            sc.mapping = review_entity_mapping(ent, entity.mapping, sc.table.headers, snap)
+            sc.mapping = review_entity_mapping(ent, entity.mapping, sc.table.headers, snap, sc.table.encoding)
         report.sources.append(sc)
     return report
 
@@ -402,11 +402,12 @@ def unfinished_run(cfg: Config):
     return RunStore(cfg.state).unfinished()
 
 
-async def export(cfg: Config, departments: Path, users: Path) -> tuple[int, int]:
+async def export(cfg: Config, departments: Path, users: Path, *, guard_formulas: bool = False):
+    """Write the LMS's departments and users as sheets (F3); returns `export.Exported`."""
     from .export import export_lms
 
     snap = await snapshot(cfg)
-    return export_lms(snap, cfg, departments, users)
+    return export_lms(snap, cfg, departments, users, guard_formulas=guard_formulas)
 
 
 # --- UI support ---------------------------------------------------------------
@@ -504,12 +505,13 @@ def read_source_settings(raw_source: dict[str, Any], config_path: Path, entity: 
 
 
 def review_entity_mapping(entity: str, mapping: dict[str, str], headers: tuple[str, ...],
-                          snap: Snapshot | None = None) -> MappingReport:
-    """`check`'s mapping review for one entity ("department" or "user") against a sheet's headers."""
+                          snap: Snapshot | None = None, encoding: str | None = None) -> MappingReport:
+    """`check`'s mapping review for one entity ("department" or "user") against a sheet's headers
+    (read in `encoding`, for a CSV)."""
     user = entity == "user" and snap is not None
     return review_mapping(entity, mapping, headers,
                           extra_required=snap.required_fields if user else (),
-                          known_custom=snap.known_custom_fields if user else None)
+                          known_custom=snap.known_custom_fields if user else None, encoding=encoding)
 
 
 def mapping_fields(entity: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

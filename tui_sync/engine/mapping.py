@@ -13,6 +13,7 @@ import polars as pl
 
 from ..errors import MappingError
 from ..model import DEPARTMENT_FIELDS, DEPARTMENT_REQUIRED, USER_REQUIRED, USER_STANDARD_FIELDS
+from ..sources.codepage import CODE_PAGES
 from ..sources.table import ROW, Table
 
 # Common header spellings per LMS field, compared after `_squash` (case, spacing
@@ -64,6 +65,34 @@ def suggest_instead(field: str, column: str, headers: tuple[str, ...], taken: se
     return by_squash[close[0]] if close else None
 
 
+def code_page_meant(columns: list[str] | tuple[str, ...], headers: tuple[str, ...], encoding: str | None) -> str | None:
+    """F1: when mapped `columns` absent from a sheet read in `encoding` are its headers read in another
+    code page (`Ьbergeordnet` is `Übergeordnet` read as cp1251), that code page; else None.
+    The mapping, typed in the UTF-8 config, tells what the headers should say."""
+    wanted = [c for c in columns if not c.isascii()]
+    if not wanted or not encoding or encoding.lower().replace("-", "").startswith(("utf8", "utf16")):
+        return None
+    try:
+        raw = [h.encode(encoding) for h in headers if not h.isascii()]
+    except (LookupError, UnicodeEncodeError):
+        return None
+    for codec in ("utf-8", *CODE_PAGES):
+        read = set()
+        for b in raw:
+            try:
+                read.add(b.decode(codec).casefold())
+            except UnicodeDecodeError:
+                pass
+        if all(c.casefold() in read for c in wanted):
+            return codec
+    return None
+
+
+def _wrong_code_page(encoding: str, codec: str, entity: str) -> str:
+    return (f"the sheet was read as {encoding}, but its headers are the mapped names read as {codec}: "
+            f'set encoding = "{codec}" in [{entity}s.source]')
+
+
 @dataclass(frozen=True)
 class MappingReport:
     """What `check` says about one entity's mapping against its sheet."""
@@ -74,6 +103,8 @@ class MappingReport:
     suggestions: dict[str, str]  # unmapped LMS field -> header
     unknown_custom: tuple[str, ...] = ()  # custom fields the LMS does not know
     instead: dict[str, str] = field(default_factory=dict)  # mapped field whose column is absent -> header
+    read_as: str | None = None  # the sheet's encoding, when the headers are the mapping in `code_page`
+    code_page: str | None = None  # F1: the code page the missing columns are in
 
     @property
     def missing_columns(self) -> tuple[str, ...]:
@@ -86,6 +117,8 @@ class MappingReport:
     def findings(self) -> list[tuple[bool, str]]:
         """What to tell the operator, as (is an error, text): the same lines in `check` and the UI."""
         out: list[tuple[bool, str]] = []
+        if self.code_page and self.read_as:
+            return [(True, _wrong_code_page(self.read_as, self.code_page, self.entity))]
         for f, c in self.missing:
             hint = f'; the sheet has "{self.instead[f]}"' if f in self.instead else ""
             out.append((True, f'mapped column "{c}" (for {f}) is not in the sheet{hint}'))
@@ -116,6 +149,7 @@ def review_mapping(
     *,
     extra_required: tuple[str, ...] = (),
     known_custom: tuple[str, ...] | None = None,
+    encoding: str | None = None,
 ) -> MappingReport:
     standard, required = fields_of(entity)
     present = set(headers)
@@ -139,6 +173,10 @@ def review_mapping(
     if entity == "user" and known_custom is not None:
         known = {k.casefold() for k in known_custom}
         unknown_custom = tuple(f for f in mapping if f not in standard and f.casefold() not in known)
+    meant = code_page_meant([c for _, c in missing], headers, encoding) if missing else None
+    if meant:  # the headers are misread: suggest none of them
+        return MappingReport(entity, missing, unmapped_required, {}, unknown_custom, read_as=encoding,
+                             code_page=meant)
     return MappingReport(entity, missing, unmapped_required, suggestions, unknown_custom, instead)
 
 
@@ -152,6 +190,7 @@ def mapped_frame(table: Table, mapping: dict[str, str], entity: str) -> pl.DataF
         by_fold.setdefault(h.casefold(), []).append(h)
     resolved: dict[str, str] = {}
     missing: list[str] = []
+    missing_columns: list[str] = []
     meant: list[str] = []
     for lms_field, column in mapping.items():
         if column in table.headers:
@@ -160,14 +199,20 @@ def mapped_frame(table: Table, mapping: dict[str, str], entity: str) -> pl.DataF
             resolved[lms_field] = by_fold[column.casefold()][0]
         else:
             missing.append(f'"{column}" (for {lms_field})')
+            missing_columns.append(column)
             instead = suggest_instead(lms_field, column, table.headers, set(mapping.values()))
             if instead:
                 meant.append(f'{lms_field} = "{instead}"')
     if missing:
+        where = table.source + (f", sheet {table.sheet!r}" if table.sheet else "")
+        codec = code_page_meant(missing_columns, table.headers, table.encoding)
+        if codec:
+            raise MappingError(f"mapped column{'s' if len(missing) > 1 else ''} {', '.join(missing)} not in the "
+                               f"{entity}s sheet", where=where, hint=_wrong_code_page(table.encoding, codec, entity))
         headers = ", ".join(f'"{h}"' for h in table.headers) or "(none)"
         raise MappingError(
             f"mapped column{'s' if len(missing) > 1 else ''} {', '.join(missing)} not in the {entity}s sheet",
-            where=table.source + (f", sheet {table.sheet!r}" if table.sheet else ""),
+            where=where,
             hint=(f"perhaps {', '.join(meant)}? " if meant else "")
             + f"The sheet's headers are: {headers}. Fix [{entity}s.mapping] in the config "
             f"or, if the names sit lower in the sheet, set header_row in [{entity}s.source].",

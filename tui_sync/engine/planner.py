@@ -12,7 +12,7 @@ import polars as pl
 from ..errors import ConfigError, SourceError
 from ..gcpause import gc_paused
 from ..lms.base import Snapshot
-from ..model import Change, Kind, Plan, Problem, Resolution
+from ..model import Change, Kind, Plan, Problem, Resolution, warning
 from ..sources.table import Table
 from .departments import plan_departments
 from .mapping import mapped_frame
@@ -46,8 +46,22 @@ A1_ORDER = {k: i for i, k in enumerate((
 
 
 def source_summary(t: Table) -> dict:
-    return {"source": t.source, "format": t.format, "sheet": t.sheet, "rows": t.rows,
-            "fingerprint": t.fingerprint}
+    summary = {"source": t.source, "format": t.format, "sheet": t.sheet, "rows": t.rows,
+               "fingerprint": t.fingerprint}
+    if t.encoding:
+        summary["encoding"] = t.encoding_label
+    return summary
+
+
+def encoding_problems(departments: Table, users: Table) -> list[Problem]:
+    """F1: a guessed code page is a warning that shows what it reads, so a wrong guess is seen
+    before anything is applied."""
+    return [
+        warning("encoding_guessed", entity,
+                f'the {entity}s sheet is not UTF-8; read as {t.encoding} (guessed): "{t.encoding_guessed}". '
+                f'If these letters look wrong, set encoding = "…" in [{entity}s.source] to the file\'s code page')
+        for entity, t in (("department", departments), ("user", users)) if t.encoding_guessed
+    ]
 
 
 def build_plan(inp: Inputs, resolutions: list[Resolution] | None = None) -> Plan:
@@ -90,7 +104,8 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
     _identify(changes, "department", snap.departments.select("id", "code"), inp.ledger_departments, depts.matched)
     # stable sort: A1 phases, sheet order inside a phase (parents / children order kept)
     changes.sort(key=lambda c: A1_ORDER[c.kind])
-    problems: list[Problem] = depts.problems + users.problems + delete_problems
+    problems: list[Problem] = encoding_problems(inp.departments, inp.users) + depts.problems + users.problems \
+        + delete_problems
     seen = set(problems)
     for c in changes:
         for p in c.problems:

@@ -1,6 +1,8 @@
 """CSV (and Excel "Unicode text") → `Table`: decode, find the delimiter, parse with polars, normalise.
 
-- Encoding `auto`: a BOM (UTF-8, UTF-16 LE/BE), then strict UTF-8, then cp1251.
+- Encoding `auto` (F1): a BOM (UTF-8, UTF-16 LE/BE), then strict UTF-8, then the
+  likeliest European or Cyrillic code page (`codepage.guess_code_page`), which
+  the `Table` marks as guessed.
   Any other Python codec by name; undecodable bytes are an error that names
   the byte offset and line and suggests an `encoding`.
 - Delimiter `auto`: the most frequent of `,` `;` tab `|` in the header line,
@@ -21,6 +23,7 @@ import re
 import polars as pl
 
 from tui_sync.errors import ConfigError, SourceError
+from tui_sync.sources.codepage import guess_code_page, guessed_note
 from tui_sync.sources.normalize import normalize_grid
 from tui_sync.sources.table import SheetOptions, Table
 
@@ -35,7 +38,7 @@ UTF8_BOM = codecs.BOM_UTF8
 def read_csv(data: bytes, source: str, opts: SheetOptions) -> Table:
     """Read CSV bytes into a normalised `Table`; raise `SourceError` (where = `source`) if that is impossible."""
     header_row = _check_header_row(opts.header_row, source)
-    buf, encoding, notes = decode(data, opts.encoding, source)
+    buf, encoding, notes, guessed = decode(data, opts.encoding, source)
     if not _NON_SPACE.search(buf):
         raise SourceError("the file is empty", where=source,
                           hint="check that this is the right file and that it was saved with its data")
@@ -65,7 +68,7 @@ def read_csv(data: bytes, source: str, opts: SheetOptions) -> Table:
     grid = _parse(body, delimiter, source=source, header_row=header_row)
     df, headers = normalize_grid(grid, source=source, header_row=header_row, ragged_as_cells=True)
     return Table(df=df, headers=headers, source=source, format="csv", encoding=encoding,
-                 delimiter=delimiter, notes=tuple(notes))
+                 encoding_guessed=guessed, delimiter=delimiter, notes=tuple(notes))
 
 
 # ---------------------------------------------------------------- options
@@ -117,8 +120,9 @@ def is_utf8(data: bytes) -> bool:
     return True
 
 
-def decode(data: bytes, encoding: str | None, source: str) -> tuple[bytes, str, list[str]]:
-    """Decode `data` → (UTF-8 bytes without BOM, the encoding used, notes)."""
+def decode(data: bytes, encoding: str | None, source: str) -> tuple[bytes, str, list[str], str | None]:
+    """Decode `data` → (UTF-8 bytes without BOM, the encoding used, notes, and when the code page
+    was guessed, a sample of the non-ASCII text it reads)."""
     notes: list[str] = []
     name = (encoding or "auto").strip()
     if name.lower() == "auto":
@@ -127,15 +131,15 @@ def decode(data: bytes, encoding: str | None, source: str) -> tuple[bytes, str, 
             if not is_utf8(body) or b"\x00" in body:
                 text = _strict(data, "utf-8", source, offset=len(UTF8_BOM), bom="UTF-8")
                 _refuse_nul(text, source)
-            return body, "utf-8-sig", notes
+            return body, "utf-8-sig", notes, None
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             codec = "utf-16-le" if data.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"
             text = _strict(data, codec, source, offset=2, bom="UTF-16")
             _refuse_nul(text, source)
-            return text.encode("utf-8"), codec, notes
+            return text.encode("utf-8"), codec, notes, None
         head = data[:8192]
         if b"\x00" in head:
-            codec = _guess_utf16(head)
+            codec = guess_utf16(head)
             if codec is None:
                 raise SourceError(
                     "this is a binary file, not CSV text",
@@ -143,32 +147,29 @@ def decode(data: bytes, encoding: str | None, source: str) -> tuple[bytes, str, 
                 )
             text = _strict(data, codec, source, offset=0, bom=None)
             _refuse_nul(text, source)
-            return text.encode("utf-8"), codec, notes
+            return text.encode("utf-8"), codec, notes, None
         if is_utf8(data):
             if b"\x00" in data:
                 _refuse_nul(data.decode("utf-8"), source)
-            return data, "utf-8", notes
+            return data, "utf-8", notes, None
         try:  # the exact answer (is_utf8 never says yes wrongly)
             text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
+        except UnicodeDecodeError as exc:
+            first_bad = exc.start
         else:
             if b"\x00" in data:
                 _refuse_nul(text, source)
-            return data, "utf-8", notes
-        try:
-            text = data.decode("cp1251")
-        except UnicodeDecodeError as exc:
+            return data, "utf-8", notes, None
+        guess = guess_code_page(data, first_bad)
+        if guess is None:
             raise SourceError(
-                f"cannot read the text: it is neither UTF-8 nor cp1251 ({_where_bad(data, exc)})",
-                where=source,
-                hint='set encoding = "…" to the file\'s code page (for example "cp1252", "koi8_r", "latin-1"), '
-                     'or save it from Excel as "CSV UTF-8"',
-            ) from None
+                "cannot read the text: it is not UTF-8, and no European or Cyrillic code page reads it",
+                where=source, hint='set encoding = "…" to the file\'s code page, or save it from Excel as "CSV UTF-8"',
+            )
+        text = _strict(data, guess.encoding, source, offset=0, bom=None)
         _refuse_nul(text, source)
-        notes.append('the file is not UTF-8: read it as cp1251 (Cyrillic Windows); if letters look wrong, '
-                     'set encoding = "…" to its code page')
-        return text.encode("utf-8"), "cp1251", notes
+        notes.append(guessed_note(guess.encoding, guess.sample))
+        return text.encode("utf-8"), guess.encoding, notes, guess.sample
 
     try:
         info = codecs.lookup(name)
@@ -180,10 +181,10 @@ def decode(data: bytes, encoding: str | None, source: str) -> tuple[bytes, str, 
         offset = len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0
         text = _strict(data, "utf-8", source, offset=offset, bom=None, named=name)
         _refuse_nul(text, source)
-        return data[offset:], name, notes
+        return data[offset:], name, notes, None
     text = _strict(data, info.name, source, offset=0, bom=None, named=name)
     _refuse_nul(text, source)
-    return text.encode("utf-8"), name, notes
+    return text.encode("utf-8"), name, notes, None
 
 
 def _strict(data: bytes, codec: str, source: str, *, offset: int, bom: str | None, named: str | None = None) -> str:
@@ -211,20 +212,21 @@ def _where_bad(data: bytes, exc: UnicodeDecodeError, codec: str = "ascii") -> st
 
 
 def _suggest_encoding(data: bytes, tried: str) -> str:
-    for candidate in ("utf-8", "cp1251", "utf-16"):
-        if codecs.lookup(candidate).name == codecs.lookup(tried).name:
-            continue
-        try:
-            data.decode(candidate)
-        except UnicodeDecodeError:
-            continue
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        guess = guess_code_page(data, exc.start)
+        candidate = guess.encoding if guess else None
+    else:
+        candidate = "utf-8"
+    if candidate and codecs.lookup(candidate).name != codecs.lookup(tried).name:
         return (f'this is probably not {tried}: try encoding = "{candidate}" (or "auto"), '
                 f'or set the file\'s real code page')
     return 'set encoding = "…" to the file\'s real code page (for example "cp1252", "koi8_r", "latin-1"), ' \
            'or save it from Excel as "CSV UTF-8"'
 
 
-def _guess_utf16(head: bytes) -> str | None:
+def guess_utf16(head: bytes) -> str | None:
     """UTF-16 without a BOM shows as a NUL in every other byte (for Latin text)."""
     even, odd = head[0::2], head[1::2]
     if not odd:

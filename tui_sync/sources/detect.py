@@ -1,11 +1,16 @@
-"""What kind of file is this? Content first, then Content-Type, then the name (NOTES "Reading real sheets").
+"""What kind of file is this? Its bytes decide (F2); Content-Type and name only break ties.
 
 `detect_format` answers "csv" or "xlsx", or raises a `SourceError` that says
-what the bytes really are (a web page, a legacy .xls, a PDF …) and what to do.
+what the bytes really are (a web page, a legacy .xls, an .ods, an image, a PDF …)
+and what to do. Text is CSV whatever it is called: a CSV saved or served under
+an .xlsx name is read as CSV. Only bytes that are neither text nor a known
+format are left to the Content-Type and the name (the XLSX reader then explains).
 """
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from pathlib import PurePosixPath
 
 from tui_sync.errors import SourceError
@@ -18,14 +23,14 @@ XLSX_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.ms-excel.sheet.macroenabled.12",
 }
-CSV_TYPES = {
-    "text/csv", "application/csv", "text/x-csv", "application/x-csv", "text/comma-separated-values",
-    "text/tab-separated-values", "text/plain",
-}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
-CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".tab"}
 
 _WEB_START = re.compile(rb"<(?:[a-zA-Z!?/])")
+_IMAGES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"), (b"BM", "a BMP image"), (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
+)
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 _SPREADSHEET_ML = b"urn:schemas-microsoft-com:office:spreadsheet"
 
 
@@ -41,7 +46,8 @@ def _text_head(data: bytes, size: int = 4096) -> bytes:
     return head.lstrip(b" \t\r\n\x0b\x0c")
 
 
-def _suffix(name: str) -> str:
+def suffix_of(name: str) -> str:
+    """The lower-case suffix of a file name, path or URL (".xlsx"), query and fragment ignored."""
     # A URL may carry a query string or fragment; a Windows path may carry backslashes.
     clean = re.split(r"[?#]", name, maxsplit=1)[0].replace("\\", "/")
     return PurePosixPath(clean).suffix.lower()
@@ -66,9 +72,9 @@ def detect_format(data: bytes, name: str, content_type: str | None = None) -> st
             where=name, hint="open it in Excel and use File → Save As → Excel Workbook (.xlsx) or CSV UTF-8",
         )
     if data.startswith(ZIP_MAGIC):
-        if data[30:38] == b"mimetype" and b"opendocument" in data[38:120]:
+        if _is_opendocument(data):
             raise SourceError(
-                "this is an OpenDocument spreadsheet (.ods), which tui_sync does not read",
+                "this is an OpenDocument spreadsheet (.ods, as LibreOffice saves), which tui_sync does not read",
                 where=name, hint="open it and save as .xlsx (Excel Workbook) or CSV",
             )
         return "xlsx"
@@ -77,6 +83,13 @@ def detect_format(data: bytes, name: str, content_type: str | None = None) -> st
     if data.startswith(b"%PDF"):
         raise SourceError("this is a PDF document, not a sheet", where=name,
                           hint="point the source at the spreadsheet itself (.xlsx or CSV)")
+    for magic, what in _IMAGES:
+        if data.startswith(magic) and (len(magic) > 2 or not _is_text(data)):
+            raise SourceError(f"this is {what}, not a sheet", where=name,
+                              hint="point the source at the spreadsheet itself (.xlsx or CSV), not a picture of it")
+    if data[8:12] == b"WEBP" and data.startswith(b"RIFF"):
+        raise SourceError("this is a WebP image, not a sheet", where=name,
+                          hint="point the source at the spreadsheet itself (.xlsx or CSV), not a picture of it")
     if data.startswith(b"\x1f\x8b"):
         raise SourceError("this is a gzip-compressed file, not a sheet", where=name,
                           hint="decompress it first, or point the source at the .xlsx or CSV itself")
@@ -95,24 +108,40 @@ def detect_format(data: bytes, name: str, content_type: str | None = None) -> st
                  "username and password; open the link in a private browser window to see what it returns",
         )
 
-    # 2. Content-Type (when it is specific).
-    if content_type:
-        mime = content_type.split(";", 1)[0].strip().lower()
-        if mime in XLSX_TYPES:
-            return "xlsx"  # not a zip: the XLSX reader explains
-        if mime in CSV_TYPES:
-            return "csv"
-
-    # 3. The name.
-    suffix = _suffix(name)
-    if suffix in XLSX_SUFFIXES:
-        return "xlsx"  # not a zip: the XLSX reader explains
-    if suffix in CSV_SUFFIXES or suffix == ".xls":
-        # Many systems export tab-separated text named .xls; real .xls files were caught above.
+    # 2. Text is CSV, whatever the name or Content-Type say ("users.xlsx" saved from a CSV export).
+    if _is_text(data):
         return "csv"
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise SourceError(
-            "cannot tell what kind of file this is: it is binary, and neither XLSX nor CSV",
-            where=name, hint="the source must be an .xlsx workbook or a CSV text file",
-        )
-    return "csv"
+
+    # 3. Binary that no signature names: a Content-Type or name of a workbook lets the XLSX reader
+    #    explain what is wrong with it.
+    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    if mime in XLSX_TYPES or suffix_of(name) in XLSX_SUFFIXES:
+        return "xlsx"
+    raise SourceError(
+        "cannot tell what kind of file this is: a binary file, neither CSV text nor an XLSX workbook",
+        where=name, hint="the source must be an .xlsx workbook or a CSV text file",
+    )
+
+
+def _is_text(data: bytes) -> bool:
+    """Text in an ASCII-compatible encoding or UTF-16: no NUL or other control bytes (but UTF-16's
+    NULs), judged on the first 8 KiB."""
+    from tui_sync.sources.csv_reader import guess_utf16
+
+    head = data[:8192]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or guess_utf16(head):
+        return True
+    return len(_CONTROL.findall(head)) <= len(head) // 100 and b"\x00" not in head
+
+
+def _is_opendocument(data: bytes) -> bool:
+    """An OpenDocument file: its first entry is `mimetype` naming it, or the zip holds content.xml
+    and no workbook."""
+    if data[30:38] == b"mimetype" and b"opendocument" in data[38:120]:
+        return True
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        return False
+    return "content.xml" in names and not any(n.lower().endswith("workbook.xml") for n in names)

@@ -61,6 +61,7 @@ class SourceReport:
     error: str | None = None  # what went wrong and what to do (never a secret)
     bytes: int | None = None
     format: str | None = None  # "csv" | "xlsx" | "google_sheets"
+    encoding: str | None = None  # CSV: the encoding read, "cp1252 (guessed)" when guessed (F1)
     sheet: str | None = None  # the sheet or tab read
     sheet_names: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()
@@ -79,7 +80,8 @@ class SourceReport:
             state = "reachable, but not readable" if self.reachable else "NOT reachable"
             out.append(f"  {state}: {self.error}")
         if self.bytes is not None:
-            out.append(f"  {self.bytes:,} bytes" + (f", {self.format}" if self.format else ""))
+            out.append(f"  {self.bytes:,} bytes" + (f", {self.format}" if self.format else "")
+                       + (f", {self.encoding}" if self.encoding else ""))
         if self.sheet_names:
             out.append("  sheets: " + ", ".join(repr(s) for s in self.sheet_names)
                        + (f" (reading {self.sheet!r})" if self.sheet else ""))
@@ -119,7 +121,7 @@ def describe_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | 
     return SourceReport(
         kind=cfg.kind, where=where, reachable=True, readable=True,
         bytes=facts.get("bytes", table.size_bytes if cfg.kind != "google_sheets" else None),
-        format=table.format, sheet=table.sheet, sheet_names=table.sheet_names or facts.get("sheet_names", ()),
+        format=table.format, encoding=table.encoding_label, sheet=table.sheet, sheet_names=table.sheet_names or facts.get("sheet_names", ()),
         headers=table.headers, rows=table.rows, client_email=facts.get("client_email"), notes=table.notes,
         table=table,
     )

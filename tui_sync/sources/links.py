@@ -3,9 +3,13 @@
 A share link opens a page that *shows* the file; `download_link` turns the ones
 we know into the address of the file itself:
 
-- Google Sheets `…/spreadsheets/d/ID/edit#gid=0`, `…/export?format=csv` →
-  `…/spreadsheets/d/ID/export?format=xlsx` (the whole workbook: `sheet` picks the tab);
-  a "published to the web" link `…/d/e/KEY/pubhtml` → `…/pub?output=xlsx`;
+- Google Sheets: a link that names a tab (`…/edit#gid=N`, `…/export?format=csv&gid=N`,
+  `…/export?format=xlsx&gid=N`) → `…/spreadsheets/d/ID/export?format=csv&gid=N`, that
+  tab alone (F2: a share link reads the tab it names; Google's XLSX export is always
+  the whole workbook, whose sheets do not carry tab ids); a link without a tab, or a
+  source that sets `sheet`, → `…/export?format=xlsx` (the whole workbook: `sheet`
+  picks the tab); a "published to the web" link `…/d/e/KEY/pubhtml` → `…/pub?output=xlsx`
+  (or `output=csv&gid=N` for a named tab);
 - Google Drive `…/file/d/ID/view` or `…/open?id=ID` → `…/uc?export=download&id=ID`;
 - Dropbox `?dl=0` (or no `dl`) → `dl=1`.
 
@@ -32,6 +36,7 @@ class DownloadLink:
     url: str  # what to download
     rewritten: bool  # True when `url` differs from the link given
     gid: int | None = None  # a Google Sheets link's tab id (#gid=), if it had one
+    one_tab: bool = False  # `url` downloads that tab alone (as CSV)
 
 
 @dataclass(frozen=True)
@@ -55,24 +60,31 @@ def _gid(parts) -> int | None:
     return None
 
 
-def download_link(url: str) -> DownloadLink:
-    """The address of the file behind a share link (unchanged when it is not one we know)."""
+def download_link(url: str, sheet: str | None = None) -> DownloadLink:
+    """The address of the file behind a share link (unchanged when it is not one we know).
+    `sheet`: the tab the source's configuration names, which wins over a link's `gid`."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
     query = parse_qsl(parts.query, keep_blank_values=True)
 
-    def rebuilt(path: str, q: list[tuple[str, str]], gid: int | None = None) -> DownloadLink:
+    def rebuilt(path: str, q: list[tuple[str, str]], gid: int | None = None, one_tab: bool = False) -> DownloadLink:
         new = urlunsplit((parts.scheme, parts.netloc, path, urlencode(q), ""))
-        return DownloadLink(new, new != url.strip(), gid)
+        return DownloadLink(new, new != url.strip(), gid, one_tab)
 
     if host == "docs.google.com":
+        gid = _gid(parts)
+        one_tab = gid is not None and not (sheet and sheet.strip())
         published = _PUBLISHED.search(parts.path)
         if published:
             base = parts.path[: published.end()]
-            return rebuilt(f"{base}/pub", [("output", "xlsx")], _gid(parts))
-        sheet = _SHEET_ID.search(parts.path)
-        if sheet:
-            return rebuilt(f"{parts.path[: sheet.end()]}/export", [("format", "xlsx")], _gid(parts))
+            if one_tab:
+                return rebuilt(f"{base}/pub", [("gid", str(gid)), ("single", "true"), ("output", "csv")], gid, True)
+            return rebuilt(f"{base}/pub", [("output", "xlsx")], gid)
+        found = _SHEET_ID.search(parts.path)
+        if found:
+            if one_tab:
+                return rebuilt(f"{parts.path[: found.end()]}/export", [("format", "csv"), ("gid", str(gid))], gid, True)
+            return rebuilt(f"{parts.path[: found.end()]}/export", [("format", "xlsx")], gid)
     if host == "drive.google.com":
         m = _DRIVE_FILE.search(parts.path)
         file_id = m.group(1) if m else dict(query).get("id") if parts.path.rstrip("/") in ("/open", "/uc") else None

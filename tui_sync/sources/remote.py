@@ -130,9 +130,9 @@ def fetch_url(cfg: SourceConfig, state_dir: Path, *, progress: Progress | None =
                      "could read or change it")
     if link.rewritten:
         notes.append(f"read the share link as a direct download: {redact_url(link.url)}")
-    if link.gid and cfg.options.sheet is None:
-        notes.append(f"the link names a tab (#gid={link.gid}), but a downloaded workbook does not know tab ids: "
-                     'read the first visible sheet; set sheet = "…" to choose the tab')
+    if link.gid is not None:
+        notes.append(f"read the tab the link names (gid={link.gid}) alone, as CSV" if link.one_tab else
+                     f"sheet = {cfg.options.sheet!r} is read, not the tab the link names (gid={link.gid})")
     try:
         table = read_bytes(got.data, where, cfg.options, got.content_type)
     except SourceError as exc:
@@ -147,7 +147,7 @@ def _prepare(cfg: SourceConfig, state_dir: Path) -> _Prepared:
     if not cfg.url:
         raise ConfigError('kind = "url" needs url = "https://…"')
     where = redact_url(cfg.url)
-    link = download_link(cfg.url)
+    link = download_link(cfg.url, cfg.options.sheet)
     insecure = _check_address(link.url, cfg, where)
     quiet_http_logs()
     return _Prepared(where, link, insecure, _credentials(cfg, state_dir, where))

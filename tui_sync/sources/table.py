@@ -14,7 +14,7 @@ class SheetOptions:
 
     sheet: str | None = None  # XLSX / Google tab; None = the first visible one
     header_row: int = 1
-    encoding: str = "auto"  # a BOM, then UTF-8, then cp1251; or any Python codec name
+    encoding: str = "auto"  # a BOM, then UTF-8, then the likeliest code page (F1); or any Python codec name
     delimiter: str = "auto"  # , ; tab |
 
 
@@ -30,10 +30,18 @@ class Table:
     sheet: str | None = None  # the sheet/tab actually read
     sheet_names: tuple[str, ...] = ()
     encoding: str | None = None  # CSV: the encoding detected or used
+    encoding_guessed: str | None = None  # CSV whose code page was guessed (F1): its non-ASCII words so read
     delimiter: str | None = None  # CSV: the delimiter detected or used
     size_bytes: int = 0
     fingerprint: str = ""  # sha256 of the bytes read
     notes: tuple[str, ...] = field(default_factory=tuple)  # non-fatal remarks (merged cells, formulas …)
+
+    @property
+    def encoding_label(self) -> str | None:
+        """How the encoding is shown (F1): "cp1252 (guessed)", "utf-8", or None (not a CSV)."""
+        if not self.encoding:
+            return None
+        return self.encoding + (" (guessed)" if self.encoding_guessed else "")
 
     @property
     def rows(self) -> int:

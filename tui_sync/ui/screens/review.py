@@ -100,6 +100,7 @@ class ReviewScreen(Pane):
         yield PaneBar(self.PANE)
         yield Static(id="counts")
         yield Static(id="held-banner")
+        yield Static(id="read-as")
         with Horizontal(id="filter-bar"):
             yield Static(id="filter-text")
             yield SearchBox(placeholder="/ search", id="search")
@@ -190,8 +191,26 @@ class ReviewScreen(Pane):
             return
         self.set_filter(type(view.filter)(held=held.change_ids))
 
+    def redraw_read_as(self) -> None:
+        """F1: the sheets not read as UTF-8, with their code page; a guessed one with what it reads."""
+        line = self.query_one("#read-as", Static)
+        sources = self.session.sources
+        t = Text(no_wrap=True, overflow="ellipsis")
+        guessed = False
+        for name in ("departments", "users"):
+            table = getattr(sources, name, None) if sources is not None else None
+            if table is None or not table.encoding or table.encoding.lower().startswith("utf"):
+                continue
+            t.append(f" {name} read as {table.encoding_label}")
+            if table.encoding_guessed:
+                guessed = True
+                t.append(f': "{table.encoding_guessed}"')
+        line.display = bool(t.plain)
+        line.update(Text("⚠", style=TONE_STYLE["warning"]) + t if guessed else t)
+
     def redraw_counts(self) -> None:
         self.redraw_held()
+        self.redraw_read_as()
         view = self.view
         stale = self.session.plan_error is not None  # the counts of a plan that could not be made again
         self.query_one("#counts", Static).update(

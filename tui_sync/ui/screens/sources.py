@@ -46,7 +46,7 @@ def source_info(session, name: str, table) -> Text:
         fmt = table.format + (f", sheet {table.sheet!r}" if table.sheet else "")
         if table.format == "csv":
             delim = {"\t": "tab"}.get(table.delimiter or "", table.delimiter or "?")
-            fmt += f", {table.encoding}, delimiter {delim!r}"
+            fmt += f", {table.encoding_label}, delimiter {delim!r}"
         t.append(f"{table.rows} rows × {len(table.headers)} columns", style="bold")
         t.append(visible(f"  ({fmt}, {size_text(table.size_bytes)})"), style="dim")
         if table.sheet_names and len(table.sheet_names) > 1:
