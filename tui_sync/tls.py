@@ -119,9 +119,10 @@ def verification_error(exc: BaseException | None) -> ssl.SSLCertVerificationErro
     return None
 
 
-def untrusted(exc: BaseException | None, host: str, setting: str) -> tuple[str, str] | None:
+def untrusted(exc: BaseException | None, host: str, setting: str, server: str = "") -> tuple[str, str] | None:
     """(message, hint) when `exc` is a certificate that failed verification, else None.
-    `setting` says where `ca_file` goes, e.g. "in the source's settings" or "in [lms]"."""
+    `setting` says where `ca_file` goes, e.g. "in the source's settings" or "in [lms]";
+    `server` names the server when its host alone would not ("Google's sign-in server")."""
     error = verification_error(exc)
     if error is None:
         return None
@@ -134,7 +135,8 @@ def untrusted(exc: BaseException | None, host: str, setting: str) -> tuple[str, 
     else:
         hint = (f"if {host} uses your organisation's own CA (or a proxy that inspects TLS), set "
                 f'ca_file = "ca.pem" (PEM) {setting}, or point SSL_CERT_FILE or REQUESTS_CA_BUNDLE at it')
-    return f"TLS: the certificate of {host} is not trusted ({detail})", hint
+    named = f"{server} ({host})" if server else host
+    return f"TLS: the certificate of {named} is not trusted ({detail})", hint
 
 
 __all__ = ["TrustAdapter", "host_of", "ssl_context", "trusting_session", "untrusted", "verification_error"]

@@ -361,14 +361,14 @@ def _call(ctx: _Ctx, fn: Callable[[], T]) -> T:
         except google.auth.exceptions.RefreshError as exc:
             raise _token_error(exc, ctx) from None
         except google.auth.exceptions.TransportError as exc:
-            trust = untrusted(exc, host_of(ctx.token_host), "in the source's settings")
+            trust = untrusted(exc, host_of(ctx.token_host), "in the source's settings", "Google's sign-in server")
             if trust is not None:
-                raise SourceError(trust[0] + " (Google's sign-in server)", where=ctx.where, hint=trust[1]) from None
+                raise SourceError(trust[0], where=ctx.where, hint=trust[1]) from None
             raise SourceError(f"cannot reach Google's sign-in server ({ctx.token_host})", where=ctx.where,
                               hint="check the network, any proxy, and the token_uri in the service account key"
                               ) from None
         except requests.exceptions.SSLError as exc:
-            trust = untrusted(exc, ctx.api_host, "in the source's settings")
+            trust = untrusted(exc, ctx.api_host, "in the source's settings", "the Google Sheets API")
             message, hint = trust or (f"TLS: the connection to the Google Sheets API ({ctx.api_host}) failed",
                                       "a proxy may be intercepting TLS: set ca_file = \"ca.pem\" (its CA, PEM) in "
                                       "the source's settings, or point SSL_CERT_FILE or REQUESTS_CA_BUNDLE at it")
