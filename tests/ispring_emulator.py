@@ -45,6 +45,7 @@ import json
 import re
 import secrets
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -121,7 +122,9 @@ class ISpringEmulator:
         fields_shape: str = "object",
         latency: float = 0.0,
         root_name: str = "Company",
+        tls: ssl.SSLContext | None = None,  # serve https:// with this server context
     ) -> None:
+        self.tls = tls
         self.client_id = client_id
         self.client_secret = client_secret
         self.account_url = account_url
@@ -153,6 +156,8 @@ class ISpringEmulator:
     def start(self) -> str:
         handler = type("Handler", (_Handler,), {"emulator": self})
         server = _QuietServer(("127.0.0.1", 0), handler)
+        if self.tls is not None:
+            server.socket = self.tls.wrap_socket(server.socket, server_side=True)
         server.daemon_threads = True
         server.request_queue_size = 256
         self._server = server
@@ -178,7 +183,7 @@ class ISpringEmulator:
     def base_url(self) -> str:
         assert self._server is not None, "start() the emulator first"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     # ------------------------------------------------------------ control API: faults
 

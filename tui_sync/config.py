@@ -92,6 +92,7 @@ class LmsConfig:
     password: Secret | None = None
     requests_per_second: float = 5.0
     timeout: float = 30.0
+    ca_file: Path | None = None  # extra CA certificates (PEM) to trust, beside the system's
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ class NotifyConfig:
     command: str | None = None
     webhook: str | None = None
     always: bool = False  # notify on every run, not only on failures, held changes and row errors
+    ca_file: Path | None = None  # extra CA certificates (PEM) to trust for the webhook
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,7 @@ SECTIONS: dict[str, dict[str, str]] = {
         "password": 'ispring, legacy style: the administrator\'s password, e.g. { env = "ISPRING_PASSWORD" }',
         "requests_per_second": "ispring: at most this many requests a second (default 5)",
         "timeout": "ispring: seconds to wait for an answer (default 30)",
+        "ca_file": "ispring: extra CA certificates (PEM) to trust, relative to this file",
     },
     "entity": {
         "source": "where the sheet is",
@@ -219,7 +222,7 @@ SECTIONS: dict[str, dict[str, str]] = {
         "max_bytes": "url: refuse a download larger than this many bytes (default 100 MB); file: a larger file"
                      " (default 2 GB)",
         "timeout": "url, google_sheets: seconds of silence before giving up (default 30)",
-        "ca_file": "url: extra CA certificates (PEM), relative to this file",
+        "ca_file": "url, google_sheets: extra CA certificates (PEM) to trust, relative to this file",
         "allow_insecure_http": "url: allow plain http:// (default false)",
         "service_account": 'google_sheets: the service account key, e.g. { file = "service-account.json" }',
         "sheet": "the XLSX sheet or Google tab (default: the first visible one)",
@@ -244,19 +247,20 @@ SECTIONS: dict[str, dict[str, str]] = {
         "command": "a command to run when a run needs attention",
         "webhook": "an https:// address to post the run's summary to",
         "always": "notify after every run, not only on failures, held changes and row errors (default false)",
+        "ca_file": "webhook: extra CA certificates (PEM) to trust, relative to this file",
     },
 }
 
 SOURCE_KINDS: dict[str, tuple[str, ...]] = {
     "file": ("path", "max_bytes"),
     "url": ("url", "username", "password", "max_bytes", "timeout", "ca_file", "allow_insecure_http"),
-    "google_sheets": ("url", "service_account", "timeout"),
+    "google_sheets": ("url", "service_account", "timeout", "ca_file"),
 }
 SOURCE_COMMON: tuple[str, ...] = ("kind", "sheet", "header_row", "encoding", "delimiter")
 LMS_KINDS: dict[str, tuple[str, ...]] = {
     "local": ("path",),
     "ispring": ("base_url", "client_id", "client_secret", "account_url", "login", "password",
-                "requests_per_second", "timeout"),
+                "requests_per_second", "timeout", "ca_file"),
 }
 DELIMITERS: dict[str, str] = {"auto": "auto", ",": ",", ";": ";", "\t": "\t", "tab": "\t", "|": "|"}
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -349,6 +353,7 @@ def _lms(t: _Table) -> LmsConfig:
         password=t.secret("password"),
         requests_per_second=t.number("requests_per_second", LmsConfig.requests_per_second),
         timeout=t.number("timeout", LmsConfig.timeout),
+        ca_file=t.path("ca_file"),
     )
 
 
@@ -466,6 +471,7 @@ def _source(t: _Table) -> SourceConfig:
         return SourceConfig(
             kind="google_sheets", options=options, url=t.url("url", http="never"),
             service_account=t.secret("service_account"), timeout=t.number("timeout", SourceConfig.timeout),
+            ca_file=t.path("ca_file"),
         )
     t.require("url", 'kind = "url" downloads the sheet from this https:// address')
     if ("username" in t.data) != ("password" in t.data):
@@ -566,6 +572,7 @@ def _notify(t: _Table) -> NotifyConfig:
         command=t.text("command"),
         webhook=t.url("webhook", None, http="loopback"),
         always=t.flag("always", False),
+        ca_file=t.path("ca_file"),
     )
 
 

@@ -19,6 +19,7 @@ import os
 import shlex
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from .config import Config
 from .errors import Exit, SyncError
 from .safe_text import redact_url, safe_message
 from .state.runs import Run, RunStore, totals
+from .tls import host_of, ssl_context, untrusted
 
 SCHEMA = "tui-sync.run-summary/1"
 FIRST_ERRORS = 20  # errors listed in a summary; the run log has them all
@@ -155,7 +157,7 @@ async def send(cfg: Config, data: dict[str, Any], *, logger: logging.Logger | No
     if n.command:
         out.append(await _command(n.command, body, cfg))
     if n.webhook:
-        out.append(await _webhook(n.webhook, body, retry_pause))
+        out.append(await _webhook(n.webhook, body, retry_pause, n.ca_file))
     for d in out:
         if d.ok:
             _say(logger, logging.INFO, f"notified {d.to} about run {data.get('run_id') or '-'} ({data['status']})")
@@ -207,17 +209,24 @@ async def _command(command: str, body: bytes, cfg: Config) -> Delivery:
     return Delivery(to, True)
 
 
-async def _webhook(url: str, body: bytes, retry_pause: float) -> Delivery:
+async def _webhook(url: str, body: bytes, retry_pause: float, ca_file: Path | None = None) -> Delivery:
     to = f"webhook {redact_url(url)}"  # the path of a webhook address is often its secret
     detail = ""
     headers = {"Content-Type": "application/json", "User-Agent": "tui-sync"}
-    async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT, follow_redirects=False) as client:
+    try:
+        trust = ssl_context(ca_file)  # the same trust as every HTTPS client of tui_sync
+    except SyncError as e:
+        return Delivery(to, False, str(e))
+    async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT, follow_redirects=False, verify=trust) as client:
         for attempt in range(2):  # one retry
             if attempt:
                 await asyncio.sleep(retry_pause)
             try:
                 r = await client.post(url, content=body, headers=headers)
             except httpx.HTTPError as e:
+                certificate = untrusted(e, host_of(url), "in [notify]")
+                if certificate is not None:
+                    return Delivery(to, False, f"{certificate[0]}; {certificate[1]}")
                 detail = f"{type(e).__name__}"
                 continue
             if r.status_code < 300:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ class _Stats:
 
 
 class GoogleEmulator(LoopbackServer):
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.spreadsheets: dict[str, Spreadsheet] = {}
         self.public_keys: dict[str, rsa.RSAPublicKey] = {}  # client_email → key
         self.tokens: set[str] = set()
@@ -87,7 +88,7 @@ class GoogleEmulator(LoopbackServer):
         self.stats = _Stats()
         self._queued: list[Reply] = []  # API replies to play before normal service
         self._lock = threading.Lock()
-        super().__init__(self._dispatch)
+        super().__init__(self._dispatch, tls)
 
     @property
     def token_uri(self) -> str:

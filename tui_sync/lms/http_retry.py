@@ -7,7 +7,8 @@
   cut connections with exponential backoff. A request that is not idempotent (a
   create) is never retried blindly: when it may have been applied (a timeout, a
   connection cut after it was sent, a 5xx) `UnclearOutcome` is raised so that the
-  caller can look whether it happened before trying again.
+  caller can look whether it happened before trying again. A certificate that is
+  not trusted is not retried: the message names the certificate and how to trust it.
 - Credentials, tokens and secrets never reach a log line or a message: paths are
   logged without their query, and every text taken from a response or an
   exception passes through `redact`.
@@ -27,6 +28,7 @@ import httpx
 
 from ..errors import LMSError
 from ..safe_text import redact_text
+from ..tls import host_of, untrusted
 
 log = logging.getLogger("tui_sync.lms.http")
 
@@ -188,6 +190,9 @@ class Requester:
                         method, path, params=params, json=json, data=data, headers=headers,
                     )
             except httpx.TransportError as exc:
+                trust = untrusted(exc, host_of(str(self.client.base_url.join(path))), "in [lms]")
+                if trust is not None:
+                    raise LMSError(trust[0], where=self.service, hint=trust[1]) from None
                 problem = self._transport_problem(exc)
                 log.debug("%s %s: %s after %.2f s", method, path, problem, time.monotonic() - started)
                 if not idempotent and not isinstance(exc, _NOT_SENT):

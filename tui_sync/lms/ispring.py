@@ -34,6 +34,7 @@ from ..config import LmsConfig
 from ..errors import LMSError
 from ..model import Status
 from ..secrets import reveal
+from ..tls import ssl_context
 from .base import (
     CUSTOM_PREFIX,
     DEPARTMENT_SCHEMA,
@@ -107,7 +108,8 @@ class ISpringLMS:
             limits=httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2),
             headers={"Accept": "application/json", "User-Agent": "tui-sync"},
             follow_redirects=False,  # a redirect is a wrong base_url or a login page, never the API
-            trust_env=host not in _LOOPBACK,
+            verify=ssl_context(cfg.ca_file),  # the same trust on loopback as elsewhere
+            trust_env=host not in _LOOPBACK,  # (proxies: never for this machine)
         )
         self._http = Requester(
             self._client, rate=cfg.requests_per_second, concurrency=concurrency, retry=retry, burst=burst,

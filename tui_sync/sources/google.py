@@ -7,7 +7,8 @@ normalisation step every reader uses (`normalize_grid`).
 The Sheets API address can be pointed elsewhere (a loopback emulator in tests)
 with `api_base=` or the `TUI_SYNC_GOOGLE_API` environment variable: a requests
 transport adapter mounted on the session rewrites https://sheets.googleapis.com.
-The token endpoint is the service-account JSON's own `token_uri`.
+The token endpoint is the service-account JSON's own `token_uri`. Both the token
+request and the API calls trust what every HTTPS client of tui_sync trusts (`tls`).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import google.auth.exceptions
+import google.auth.transport.requests
 import gspread
 import polars as pl
 import requests
@@ -38,6 +40,7 @@ from tui_sync.sources.links import google_sheet_link, redact_text, redact_url
 from tui_sync.sources.normalize import column_letter, normalize_grid
 from tui_sync.sources.remote import FetchCache, RetryPolicy, parse_retry_after, quiet_http_logs
 from tui_sync.sources.table import Table
+from tui_sync.tls import TrustAdapter, host_of, ssl_context, trusting_session, untrusted
 
 READONLY_SCOPE = "https://www.googleapis.com/auth/spreadsheets.readonly"
 SHEETS_API = "https://sheets.googleapis.com"
@@ -109,11 +112,11 @@ def _credentials(info: dict[str, Any]) -> service_account.Credentials:
     return service_account.Credentials.from_service_account_info(info, scopes=[READONLY_SCOPE])
 
 
-class _ApiBase(requests.adapters.HTTPAdapter):
+class _ApiBase(TrustAdapter):
     """Sends requests for https://sheets.googleapis.com to another base address."""
 
-    def __init__(self, base: str, loopback: bool):
-        super().__init__()
+    def __init__(self, base: str, loopback: bool, context):
+        super().__init__(context)
         self._base = base.rstrip("/")
         self._loopback = loopback
 
@@ -141,6 +144,7 @@ class _Ctx:
     where: str
     account: ServiceAccount
     token_host: str
+    api_host: str
     retry: RetryPolicy
     timeout: float
 
@@ -171,13 +175,16 @@ def _open(cfg: SourceConfig, state_dir: Path, cache: FetchCache, api_base: str |
     account = load_service_account(cfg, state_dir)
     base = _api_base(api_base)
     quiet_http_logs()
-    ctx = _Ctx(where, account, redact_url(account.info["token_uri"]), retry, cfg.timeout)
+    ctx = _Ctx(where, account, redact_url(account.info["token_uri"]), host_of(base or SHEETS_API), retry, cfg.timeout)
     ident = _key(link.spreadsheet_id, account, base)
 
     def make_client() -> gspread.Client:
-        session = AuthorizedSession(_credentials(account.info), refresh_timeout=cfg.timeout)
+        trust = ssl_context(cfg.ca_file)
+        sign_in = google.auth.transport.requests.Request(trusting_session(trust))
+        session = trusting_session(trust, AuthorizedSession(_credentials(account.info), auth_request=sign_in,
+                                                            refresh_timeout=cfg.timeout))
         if base:
-            session.mount(SHEETS_API + "/", _ApiBase(base, urlsplit(base).hostname in LOOPBACK_HOSTS))
+            session.mount(SHEETS_API + "/", _ApiBase(base, urlsplit(base).hostname in LOOPBACK_HOSTS, trust))
         client = gspread.Client(auth=None, session=session)
         client.set_timeout(cfg.timeout)
         return client
@@ -360,14 +367,19 @@ def _call(ctx: _Ctx, fn: Callable[[], T]) -> T:
                               "an access token (a web page?)", where=ctx.where,
                               hint="a proxy or captive portal may be answering instead of Google: check the "
                                    "network, any proxy, and the token_uri in the service account key") from None
-        except google.auth.exceptions.TransportError:
+        except google.auth.exceptions.TransportError as exc:
+            trust = untrusted(exc, host_of(ctx.token_host), "in the source's settings", "Google's sign-in server")
+            if trust is not None:
+                raise SourceError(trust[0], where=ctx.where, hint=trust[1]) from None
             raise SourceError(f"cannot reach Google's sign-in server ({ctx.token_host})", where=ctx.where,
                               hint="check the network, any proxy, and the token_uri in the service account key"
                               ) from None
-        except requests.exceptions.SSLError:
-            raise SourceError("TLS: the Google Sheets API's certificate is not trusted", where=ctx.where,
-                              hint="a proxy may be intercepting TLS: point REQUESTS_CA_BUNDLE at its CA "
-                                   "certificate (PEM)") from None
+        except requests.exceptions.SSLError as exc:
+            trust = untrusted(exc, ctx.api_host, "in the source's settings", "the Google Sheets API")
+            message, hint = trust or (f"TLS: the connection to the Google Sheets API ({ctx.api_host}) failed",
+                                      "a proxy may be intercepting TLS: set ca_file = \"ca.pem\" (its CA, PEM) in "
+                                      "the source's settings, or point SSL_CERT_FILE or REQUESTS_CA_BUNDLE at it")
+            raise SourceError(message, where=ctx.where, hint=hint) from None
         except requests.exceptions.ConnectTimeout:
             error, wait = SourceError(f"could not connect to the Google Sheets API within {ctx.timeout:g} s",
                                       where=ctx.where, hint="check the network and any proxy or firewall"), None

@@ -16,7 +16,6 @@ import datetime as dt
 import email.utils
 import hashlib
 import logging
-import os
 import random
 import ssl
 import time
@@ -34,6 +33,7 @@ from tui_sync.sources.cache import FetchCache
 from tui_sync.sources.links import DownloadLink, download_link, origin, redact_text, redact_url
 from tui_sync.sources.local import read_bytes, size_text
 from tui_sync.sources.table import Table
+from tui_sync.tls import host_of, ssl_context, untrusted
 
 log = logging.getLogger(__name__)
 
@@ -199,38 +199,6 @@ def _credentials(cfg: SourceConfig, state_dir: Path, where: str) -> tuple[str, s
     return cfg.username, reveal(cfg.password, state_dir)
 
 
-def ssl_context(ca_file: Path | None = None) -> ssl.SSLContext:
-    """The system trust store (OpenSSL honours SSL_CERT_FILE / SSL_CERT_DIR), plus
-    REQUESTS_CA_BUNDLE and `ca_file` when given."""
-    ctx = ssl.create_default_context()
-    if not ctx.cert_store_stats().get("x509_ca"):
-        try:  # no system store Python can see (e.g. python.org builds on macOS)
-            import certifi
-
-            ctx.load_verify_locations(certifi.where())
-        except (ImportError, OSError, ssl.SSLError):
-            pass
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE")
-    if bundle:
-        _load_ca(ctx, Path(bundle), "the file named by REQUESTS_CA_BUNDLE",
-                 "fix or unset the REQUESTS_CA_BUNDLE environment variable")
-    if ca_file:
-        _load_ca(ctx, Path(ca_file), "ca_file", "set ca_file to a PEM file holding your CA's certificate(s)")
-    return ctx
-
-
-def _load_ca(ctx: ssl.SSLContext, path: Path, what: str, hint: str) -> None:
-    try:
-        if path.is_dir():
-            ctx.load_verify_locations(capath=str(path))
-        else:
-            ctx.load_verify_locations(cafile=str(path))
-    except FileNotFoundError:
-        raise ConfigError(f"{what} does not exist", where=str(path), hint=hint) from None
-    except (ssl.SSLError, ValueError, OSError):
-        raise ConfigError(f"{what} holds no readable PEM certificate", where=str(path), hint=hint) from None
-
-
 # ---------------------------------------------------------------- the download
 
 
@@ -317,7 +285,7 @@ def _send(client: httpx.Client, request: httpx.Request, auth: httpx.Auth | None,
         raise SourceError(f"the proxy refused the connection: {redact_text(exc)}", where=where,
                           hint="check HTTPS_PROXY / HTTP_PROXY / NO_PROXY") from None
     except httpx.ConnectError as exc:
-        raise _connect_error(exc, cfg, where, there) from None
+        raise _connect_error(exc, url, where, there) from None
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
         raise _Retry(SourceError(f"the connection broke before an answer{there}: {redact_text(exc)}", where=where,
                                  hint="check the network and try again")) from None
@@ -332,20 +300,13 @@ def _silence(cfg: SourceConfig, where: str) -> SourceError:
                             "timeout = … (seconds) in the source's settings")
 
 
-def _connect_error(exc: httpx.ConnectError, cfg: SourceConfig, where: str, there: str) -> Exception:
+def _connect_error(exc: httpx.ConnectError, url: httpx.URL, where: str, there: str) -> Exception:
     cause: BaseException | None = exc
+    trust = untrusted(exc, host_of(str(url)), "in the source's settings")
+    if trust is not None:
+        return SourceError(trust[0], where=where, hint=trust[1])
     while cause is not None and not isinstance(cause, ssl.SSLError):
         cause = cause.__cause__ or cause.__context__
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        detail = cause.verify_message or "certificate verify failed"
-        if "hostname" in detail.lower() or "ip address mismatch" in detail.lower():
-            hint = "the certificate is for another name: use the address the certificate was issued for"
-        elif "expired" in detail.lower() or "not yet valid" in detail.lower():
-            hint = "check the machine's clock; if it is right, the server's certificate must be renewed"
-        else:
-            hint = ("if the server uses your organisation's own CA, set ca_file = \"ca.pem\" (PEM) in the "
-                    "source's settings, or point SSL_CERT_FILE / REQUESTS_CA_BUNDLE at it")
-        return SourceError(f"TLS: the server's certificate is not trusted ({detail}){there}", where=where, hint=hint)
     if isinstance(cause, ssl.SSLError):
         reason = cause.reason or type(cause).__name__
         hint = ("is it a plain http:// server? check the address's scheme and port"

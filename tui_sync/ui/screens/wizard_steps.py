@@ -116,7 +116,7 @@ class LmsStep(Step):
         if kind == "local":
             lms: dict[str, Any] = {"kind": "local", "path": self.val("#lms-path") or "lms.sqlite"}
         else:
-            lms = {"kind": "ispring", **{k: old[k] for k in ("requests_per_second", "timeout") if k in old}}
+            lms = {"kind": "ispring", **{k: old[k] for k in ("requests_per_second", "timeout", "ca_file") if k in old}}
             base = self.val("#lms-base-url")
             if base and base != LmsConfig.base_url:
                 lms["base_url"] = base
@@ -219,6 +219,7 @@ class SourceStep(Step):
             src["max_bytes"] = old["max_bytes"]
         if kind == "google_sheets":
             src["service_account"] = self.wizard.secret(self.query_one(f"#{e}-service-account", SecretField))
+            src.update({k: old[k] for k in ("timeout", "ca_file") if k in old and old.get("kind") == kind})
         for required in ("path", "url"):
             if required in src and not src[required]:
                 raise ConfigError(f"[{e}.source] {required}: missing", hint="fill it in")
