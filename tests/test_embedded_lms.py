@@ -20,7 +20,8 @@ from tui_sync.lms.base import (
     UserRecord,
 )
 from tui_sync.lms.embedded import EmbeddedLMS
-from tui_sync.lms.sheets import read_load_files
+from tui_sync.lms.embedded_load import prepare_users
+from tui_sync.lms.sheets import read_departments, read_load_files, read_users_frame
 from tui_sync.sources.table import ROW
 
 
@@ -666,3 +667,59 @@ def test_unknown_department_column_is_refused(tmp_path: Path):
     users = write_csv(tmp_path / "u.csv", USERS_HEADER + "\n")
     with pytest.raises(UsageError, match="unknown column.*'Notes'"):
         read_load_files(deps, users)
+
+
+# ---------------------------------------------------------------- lms load from a users frame (large files)
+
+LOAD_FILE_DEPARTMENTS = "code,name,parentCode\nHQ,Head office,\nОтдел,Отдел продаж,hq\n"
+LOAD_FILE_USERS = (USERS_HEADER + ",Grade,Город\n"
+                   "Иван,ivan@example.com,Иван,Петров,отдел,3,,,+7,Менеджер,M1,Москва\n"
+                   "boss,BOSS@example.com,Big,Boss,HQ,,,,,CEO,,\n"
+                   "anna,anna@example.com,Anna,Schmidt,,5,ИВАН,Boss,,,E2,\n")
+
+
+async def test_a_users_frame_loads_what_the_same_rows_load(tmp_path: Path):
+    deps = write_csv(tmp_path / "d.csv", LOAD_FILE_DEPARTMENTS)
+    users = write_csv(tmp_path / "u.csv", LOAD_FILE_USERS)
+    as_rows, as_frame = EmbeddedLMS(tmp_path / "rows.sqlite"), EmbeddedLMS(tmp_path / "frame.sqlite")
+    await as_rows.load(*read_load_files(deps, users))
+    frame, custom = read_users_frame(users)
+    assert prepare_users(frame, custom, {"hq", "отдел"}) is not None  # checked by polars, not row by row
+    await as_frame.load(read_departments(deps), frame, custom)
+    dump = await as_frame.dump()
+    assert without_ids(dump) == without_ids(await as_rows.dump())
+    anna = next(u for u in dump["users"] if u["login"] == "anna")
+    assert (anna["subordination"], anna["coSubordination"], anna["status"], anna["departmentId"]) == \
+        ("Иван", "boss", "terminated", None)
+    assert next(u for u in dump["users"] if u["login"] == "Иван")["custom"] == {"Grade": "M1", "Город": "Москва"}
+    await as_rows.close()
+    await as_frame.close()
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ("ИВАН,x@example.com,X,Y,HQ,,,,,,,\n", ["users row 5", "login 'ИВАН' is already used on row 2"]),
+    ("x,IVAN@example.com,X,Y,HQ,,,,,,,\n", ["users row 5", "email 'IVAN@example.com' is already used on row 2"]),
+    ("x,x@example.com,X,Y,NOPE,,,,,,,\n", ["users row 5", "unknown departmentId 'NOPE'"]),
+    ("x,x@example.com,X,Y,HQ,away,,,,,,\n", ["users row 5", "invalid status 'away'"]),
+    ("x,x@example.com,X,Y,HQ,,ghost,,,,,\n", ["users row 5", "unknown subordination login 'ghost'"]),
+    ("x,x@example.com,X,Y,HQ,,,X,,,,\n", ["users row 5", "cannot be their own coSubordination"]),
+    ("x,,X,Y,HQ,,,,,,,\n", ["users row 5", "email of 'x' is blank"]),
+])
+async def test_a_users_frame_with_a_bad_row_is_refused_naming_it(tmp_path: Path, extra: str, expected: list[str]):
+    deps = write_csv(tmp_path / "d.csv", LOAD_FILE_DEPARTMENTS)
+    users = write_csv(tmp_path / "u.csv", LOAD_FILE_USERS + extra)
+    lms = EmbeddedLMS(tmp_path / "lms.sqlite")
+    with pytest.raises(LMSError) as err:
+        await lms.load(read_departments(deps), *read_users_frame(users))
+    for text in expected:
+        assert text in str(err.value)
+    assert "nothing was loaded" in str(err.value) and not (tmp_path / "lms.sqlite").exists()
+
+
+async def test_a_users_frame_is_refused_with_every_problem_of_both_files(tmp_path: Path):
+    deps = write_csv(tmp_path / "d.csv", LOAD_FILE_DEPARTMENTS + "B,Branch,NOPE\n")
+    users = write_csv(tmp_path / "u.csv", LOAD_FILE_USERS + "x,x@example.com,X,Y,ZZ,,,,,,,\n")
+    with pytest.raises(LMSError) as err:
+        await EmbeddedLMS(tmp_path / "lms.sqlite").load(read_departments(deps), *read_users_frame(users))
+    assert "2 problem(s)" in str(err.value) and "unknown parentCode 'NOPE'" in str(err.value)
+    assert "unknown departmentId 'ZZ'" in str(err.value)

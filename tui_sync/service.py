@@ -245,12 +245,12 @@ def _embedded(cfg: Config):
 
 async def lms_load(cfg: Config, departments: Path, users: Path) -> tuple[int, int]:
     from .lms.embedded_load import LoadRefused
-    from .lms.sheets import read_load_files
+    from .lms.sheets import read_departments, read_users_frame
 
-    deps, us = read_load_files(departments, users)
+    deps, (us, custom) = read_departments(departments), read_users_frame(users)
     lms = _embedded(cfg)
     try:
-        await lms.load(deps, us)
+        await lms.load(deps, us, custom)
     except LoadRefused as e:  # problems of rows ("departments rows 2, 3: …"): name the files they are in
         e.where = f"{departments} (departments) and {users} (users)"
         raise

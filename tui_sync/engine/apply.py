@@ -155,18 +155,32 @@ class Applier:
                 self._tick("applied")
 
     def _waves(self, batch: list[Change]) -> list[list[Change]]:
-        """Split a phase so that a change runs after the changes of the same phase it depends on."""
-        ids = {c.id for c in batch}
+        """Split a phase so that a change runs after the changes of the same phase it depends on.
+
+        Linear in the changes (a chain 20,000 deep is 20,000 waves, not 20,000 scans). An LMS that
+        writes one change after another gets the waves as one list, in order: its chunks then
+        hold 500 changes however deep the chain."""
+        pos = {c.id: i for i, c in enumerate(batch)}
+        waiting = {c.id: len({d for d in c.depends_on if d in pos}) for c in batch}
+        dependents: dict[str, list[str]] = {}
+        for c in batch:
+            for d in {d for d in c.depends_on if d in pos}:
+                dependents.setdefault(d, []).append(c.id)
         waves: list[list[Change]] = []
-        placed: set[str] = set()
-        rest = batch
-        while rest:
-            wave = [c for c in rest if all(d in placed or d not in ids for d in c.depends_on)]
-            if not wave:  # a dependency cycle among links: run what is left together
-                wave = rest
-            placed.update(c.id for c in wave)
+        wave = [c for c in batch if not waiting[c.id]]
+        while wave:
             waves.append(wave)
-            rest = [c for c in rest if c.id not in placed]
+            ready: list[int] = []
+            for c in wave:
+                for x in dependents.get(c.id, ()):
+                    waiting[x] -= 1
+                    if not waiting[x]:
+                        ready.append(pos[x])
+            wave = [batch[i] for i in sorted(ready)]
+        if sum(map(len, waves)) < len(batch):  # a dependency cycle among links: run what is left together
+            waves.append([c for c in batch if waiting[c.id] > 0])
+        if not getattr(self.lms, "concurrent", True):
+            return [[c for w in waves for c in w]]
         return waves
 
     async def _chunk(self, phase: str, chunk: list[Change]) -> list[Outcome]:

@@ -5,6 +5,7 @@ users), not sheet rows.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -168,33 +169,48 @@ def plan_departments(
     for r in valid:  # C3: a matched department whose parent the policy holds back keeps its LMS parent
         r["hold_parent"] = has_parent and r["target"] is not None and not allows(
             parent_policy, code_of.get(parent_of.get(r["target"])), r["parentCode"])
-    changed = True
-    while changed:  # errors propagate down the tree until nothing moves
-        changed = False
-        for r in valid:
-            if r[ERR] or not has_parent or r["hold_parent"]:
+    # An error propagates down the tree: a row whose parent fails is checked again (each row a
+    # bounded number of times, so a chain 20,000 deep takes one pass, not 20,000).
+    children: dict[str, list[dict]] = {}
+    for r in valid:
+        if r["parent_n"] is not None:
+            children.setdefault(r["parent_n"], []).append(r)
+
+    def settle(rows: list[dict]) -> None:
+        work = deque(rows)
+        while work:
+            r = work.popleft()
+            if r[ERR] or r["hold_parent"]:
                 continue
             if r["parent_n"] is None:
                 parent_of[r["ref"]] = None
                 continue
             if r["parent_n"] == r["code_n"]:
                 fail(r, "department_cycle", f"department {r['code']} names itself as its parent", col("parentCode"))
-                changed = True
                 continue
             t = by_code.get(r["parent_n"])
             if t is None or not t.ok:
                 why = t.reason if t else f"no department has code {r['parentCode']} in the file or the LMS"
                 fail(r, "unknown_parent", f"parent {r['parentCode']}: {why}", col("parentCode"))
-                changed = True
+                work.extend(children.get(r["code_n"], ()))
                 continue
             parent_of[r["ref"]] = t.ref
-        if not changed:
-            for cycle in _cycles([r["ref"] for r in valid if not r[ERR]], parent_of):
+
+    if has_parent:
+        settle(valid)
+        row_of_ref = {r["ref"]: r for r in valid}
+        while cycles := _cycles([r["ref"] for r in valid if not r[ERR]], parent_of):
+            failed: list[dict] = []
+            for cycle in cycles:
                 path = " → ".join(code_of.get(x, x) for x in (*cycle, cycle[0]))
-                for r in valid:
-                    if not r[ERR] and r["ref"] in cycle:
+                for ref in cycle:
+                    r = row_of_ref.get(ref)
+                    if r is not None and not r[ERR]:
                         fail(r, "department_cycle", f"parent codes form a cycle: {path}", col("parentCode"))
-                        changed = True
+                        failed.append(r)
+            if not failed:
+                break
+            settle([c for r in failed for c in children.get(r["code_n"], ())])
 
     # changes
     changes: list[Change] = []
@@ -257,14 +273,20 @@ def _cycles(refs: list[str], parent_of: dict[str, str | None]) -> list[tuple[str
 def _parents_first(changes: list[Change], parent_of: dict[str, str | None]) -> list[Change]:
     """Creates in tree order (A1: parents first); updates after, in sheet order."""
     creates = {c.fields["code"][1].casefold(): c for c in changes if c.kind is Kind.CREATE_DEPARTMENT}
+    depth: dict[str, int] = {}  # NEW ref -> how many created departments are above it
 
-    def depth(code_n: str) -> int:
-        d, ref = 0, parent_of.get(NEW + code_n)
-        while ref and ref.startswith(NEW) and d < len(creates):
-            d, ref = d + 1, parent_of.get(ref)
-        return d
+    def depth_of(code_n: str) -> int:  # each department walked once: linear in the depth of the tree
+        path, ref = [], NEW + code_n
+        while ref and ref.startswith(NEW) and ref not in depth and len(path) <= len(creates):
+            path.append(ref)
+            ref = parent_of.get(ref)
+        d = depth.get(ref, -1) if ref else -1
+        for r in reversed(path):
+            d += 1
+            depth[r] = d
+        return depth[NEW + code_n]
 
-    ordered = sorted(creates.values(), key=lambda c: (depth(c.key.casefold()), c.row or 0))
+    ordered = sorted(creates.values(), key=lambda c: (depth_of(c.key.casefold()), c.row or 0))
     return ordered + [c for c in changes if c.kind is not Kind.CREATE_DEPARTMENT]
 
 

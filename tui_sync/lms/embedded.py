@@ -43,7 +43,7 @@ from .embedded_frames import (
     read_users,
     users_frame,
 )
-from .embedded_load import replace_contents, validate_load
+from .embedded_load import LoadRefused, checked_users, prepare_users, replace_contents, validate_load
 from .embedded_schema import (
     ROOT_ID,
     ROOT_NAME,
@@ -54,6 +54,7 @@ from .embedded_schema import (
     ensure_schema,
     upgrade_schema,
 )
+from .sheets import user_rows
 from .snapshot_cache import (
     SNAPSHOT_CACHE_MIN_USERS,
     cache_path,
@@ -541,7 +542,8 @@ class EmbeddedLMS:
 
     # ------------------------------------------------------------ lms load / lms dump
 
-    async def load(self, departments: list[dict], users: list[dict]) -> None:
+    async def load(self, departments: list[dict], users: list[dict] | pl.DataFrame,
+                   custom: tuple[str, ...] = ()) -> None:
         """Replace the whole contents (the root stays) with rows in the DESIGN §2 vocabulary.
 
         Every row is checked first; on any problem `LMSError` lists them (with
@@ -551,10 +553,24 @@ class EmbeddedLMS:
         A blank `departmentId` puts the user in the root; a blank status is active.
         Supervisors: None = inherited, a login = that user, "" (empty string,
         as `dump` writes it) = no supervisor.
+
+        `users` may also be a users file as `sheets.read_users_frame` reads it (with
+        its `custom` columns): checked with polars, as a million users should be.
         """
-        dept_rows, user_rows = validate_load(departments, users)
+        prepared = None
+        if isinstance(users, pl.DataFrame):
+            try:
+                dept_rows, _ = validate_load(departments, [])
+                prepared = prepare_users(users, custom, {ci(code) for code, _, _ in dept_rows})
+            except LoadRefused:
+                pass
+            if prepared is None:  # some row has a problem: name them all
+                users = user_rows(users, custom)
+        if prepared is None:
+            dept_rows, rows = validate_load(departments, users)
+            prepared = checked_users(rows)
         with self._transaction() as conn:
-            replace_contents(conn, self._root_id(conn), dept_rows, user_rows)
+            replace_contents(conn, self._root_id(conn), dept_rows, *prepared)
         await self.warm()  # a new state: the first plan after a large load reads the cache, not SQLite
 
     async def dump(self) -> dict[str, list[dict[str, Any]]]:

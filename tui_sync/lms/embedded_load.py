@@ -1,9 +1,17 @@
-"""`lms load` behind `EmbeddedLMS.load`: every row checked first, then the whole contents replaced at once."""
+"""`lms load` behind `EmbeddedLMS.load`: every row checked first, then the whole contents replaced at once.
+
+Users come as rows (dicts, `validate_load`) or, from a file, as a frame: a million
+users are checked with polars (`prepare_users`), and only a frame with a problem
+goes through `validate_load` to name every problem. Either way they are written
+from one frame of checked users (`checked_users`).
+"""
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import polars as pl
 
 from ..errors import LMSError
 from ..sources.table import ROW
@@ -175,14 +183,81 @@ def validate_load(
     return order, out
 
 
+# ---------------------------------------------------------------- users as frames
+
+# The checked users, one row each: text columns; `sub` / `cosub`: null = inherited, "" = none,
+# else the supervisor's login_ci. Their custom values: FIELDS (the user's position, name, value).
+USER_FRAME = {c: pl.String for c in ("login_ci", "login", "email", "email_ci", "first_name", "last_name", "dept_ci",
+                                     "status", "sub", "cosub", "phone", "job_title")}
+FIELDS = {"i": pl.Int64, "name": pl.String, "value": pl.String}
+_LOAD_COLUMNS = {"login": "login", "email": "email", "firstName": "first_name", "lastName": "last_name",
+                 "phone": "phone", "jobTitle": "job_title"}
+
+
+def checked_users(user_rows: list[_UserRow]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows of `validate_load` as (USER_FRAME, FIELDS)."""
+    users = pl.DataFrame(
+        [(lci, login, email, ci(email), first, last, dept, status, sub, cosub, phone, job)
+         for lci, login, email, first, last, dept, status, sub, cosub, phone, job, _ in user_rows],
+        schema=USER_FRAME, orient="row")
+    fields = pl.DataFrame([(i, name, value) for i, u in enumerate(user_rows) for name, value in u[-1]],
+                          schema=FIELDS, orient="row")
+    return users, fields
+
+
+def _ci_column(values: pl.Series) -> pl.Series:
+    """`ci` of every value: polars where that is the same (ASCII), `ci` itself for the rest."""
+    out = values.str.strip_chars().str.to_lowercase()
+    other = (values.str.len_bytes() != values.str.len_chars()).fill_null(False)
+    if other.any():
+        at = other.arg_true()
+        out = out.scatter(at, [ci(v) for v in values.gather(at).to_list()])
+    return out
+
+
+def prepare_users(users: pl.DataFrame, custom: Sequence[str], department_keys: set[str]
+                  ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """An `lms load` users sheet (LMS field names, values trimmed, blanks null; `custom` are the
+    custom fields' columns) as (USER_FRAME, FIELDS), or None when a row breaks one of
+    `validate_load`'s rules (it then names them)."""
+    def text(name: str) -> pl.Series:
+        return users[name] if name in users.columns else pl.repeat(None, users.height, dtype=pl.String, eager=True)
+
+    login, email, dept, status = text("login"), text("email"), text("departmentId"), text("status")
+    if login.null_count() or email.null_count():
+        return None
+    lci, eci = _ci_column(login), _ci_column(email)
+    if lci.is_duplicated().any() or eci.is_duplicated().any():
+        return None
+    dept_ci = _ci_column(dept)
+    if (dept_ci.is_not_null() & ~dept_ci.is_in(list(department_keys))).any():
+        return None
+    words = {s: _STATUS_WORDS.get(ci(s)) for s in status.drop_nulls().unique().to_list()}
+    if None in words.values():
+        return None
+    frame = pl.DataFrame({"login_ci": lci, "login": login, "email": email, "email_ci": eci,
+                          **{column: text(f) for f, column in _LOAD_COLUMNS.items() if f not in ("login", "email")},
+                          "dept_ci": dept_ci, "status": status.replace_strict(words, default=None).fill_null("active")})
+    for f, column in (("subordination", "sub"), ("coSubordination", "cosub")):
+        link = _ci_column(text(f))
+        if (link.is_not_null() & (~link.is_in(lci.implode()) | (link == lci))).any():
+            return None
+        frame = frame.with_columns(link.alias(column))
+    fields = (users.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("i"), *custom)
+              .unpivot(list(custom), index="i", variable_name="name", value_name="value")
+              .drop_nulls("value").sort("i", "name")) if custom else pl.DataFrame(schema=FIELDS)
+    return (frame.select(pl.col(c).cast(t) for c, t in USER_FRAME.items()),
+            fields.select(pl.col(c).cast(t) for c, t in FIELDS.items()))
+
+
 # ---------------------------------------------------------------- bulk load
 
 
 def replace_contents(
-    conn: sqlite3.Connection, root: int, dept_rows: list[_DeptRow], user_rows: list[_UserRow],
+    conn: sqlite3.Connection, root: int, dept_rows: list[_DeptRow], users: pl.DataFrame, fields: pl.DataFrame,
 ) -> None:
-    """Replace every department but the root, and every user, with the rows of `validate_load`
-    (inside a write transaction)."""
+    """Replace every department but the root, and every user, with checked rows: departments from
+    `validate_load`, users as (USER_FRAME, FIELDS) (inside a write transaction)."""
     conn.execute("PRAGMA defer_foreign_keys = ON")  # supervisors may point forward
     # A whole new state: the snapshot token's per-row triggers would only slow the bulk
     # writes down. They are dropped and recreated inside this transaction (DDL is
@@ -201,28 +276,32 @@ def replace_contents(
         ids[ci(code)] = cur.lastrowid  # type: ignore[assignment]
     row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'users'").fetchone()
     first = (row[0] if row else 0) + 1
-    user_ids = {u[0]: first + i for i, u in enumerate(user_rows)}
+    uid = pl.int_range(first, first + users.height, dtype=pl.Int64, eager=True)
+    by_login = dict(zip(users["login_ci"].to_list(), uid.to_list()))
+    by_code = {**ids, None: root}
 
-    def link(value: str | None) -> tuple[str, int | None]:
-        if value is None:
-            return "inherit", None
-        if value == "":
-            return "none", None
-        return "manual", user_ids[value]
+    def link(column: str) -> tuple[pl.Series, pl.Series]:
+        value = users[column]
+        mode = (pl.when(value.is_null()).then(pl.lit("inherit")).when(value == "").then(pl.lit("none"))
+                .otherwise(pl.lit("manual")))
+        return (pl.select(mode).to_series(),
+                value.replace_strict(by_login, default=None, return_dtype=pl.Int64))
 
+    sub_mode, sub_id = link("sub")
+    cosub_mode, cosub_id = link("cosub")
+    columns = [uid, users["login"], users["login_ci"], users["email"], users["email_ci"], users["first_name"],
+               users["last_name"], users["dept_ci"].replace_strict(by_code, return_dtype=pl.Int64),
+               users["status"], sub_mode, sub_id, cosub_mode, cosub_id, users["phone"], users["job_title"]]
     conn.executemany(
         "INSERT INTO users (id, login, login_ci, email, email_ci, first_name, last_name, department_id,"
         " status, sub_mode, sub_id, cosub_mode, cosub_id, phone, job_title)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            (user_ids[lci], login, lci, email, ci(email), first, last,
-             root if dept is None else ids[dept], status, *link(sub), *link(cosub), phone, job)
-            for lci, login, email, first, last, dept, status, sub, cosub, phone, job, _ in user_rows
-        ),
+        zip(*(c.to_list() for c in columns)),
     )
+    del columns, by_login
     conn.executemany(
         "INSERT INTO user_fields (user_id, name, value) VALUES (?, ?, ?)",
-        ((user_ids[u[0]], name, value) for u in user_rows for name, value in u[-1]),
+        zip((fields["i"] + first).to_list(), fields["name"].to_list(), fields["value"].to_list()),
     )
     for create in TOKEN_TRIGGERS.values():
         conn.execute(create)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from ..errors import UsageError
 from ..sources.local import read_file
 from ..sources.table import ROW, SheetOptions, Table
@@ -50,11 +52,24 @@ def read_departments(path: Path) -> list[dict[str, Any]]:
 
 
 def read_users(path: Path) -> list[dict[str, Any]]:
+    return user_rows(*read_users_frame(path))
+
+
+def read_users_frame(path: Path) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """The users file as a frame with the LMS field names as columns (those it has), its
+    custom fields' columns under their headers, and `ROW`; and the custom fields' names."""
     table = read_file(Path(path), SheetOptions())
     columns, custom = _columns(table, USER_HEADERS, USER_REQUIRED_HEADERS, "users")
+    frame = table.df.select(*(pl.col(header).alias(name) for name, header in columns.items() if header),
+                            *custom, ROW)
+    return frame, tuple(custom)
+
+
+def user_rows(frame: pl.DataFrame, custom: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rows of `read_users_frame` as `EmbeddedLMS.load` takes them."""
     out: list[dict[str, Any]] = []
-    for row in table.df.iter_rows(named=True):
-        user: dict[str, Any] = {name: row[header] if header else None for name, header in columns.items()}
+    for row in frame.iter_rows(named=True):
+        user: dict[str, Any] = {name: row.get(name) for name in USER_HEADERS}
         user["custom"] = {name: row[name] for name in custom if row[name] is not None}
         user[ROW] = row[ROW]
         out.append(user)
