@@ -82,6 +82,7 @@ class ReviewScreen(Pane):
         Binding("v", "select", "Select range", id="review.select"),
         Binding("A", "decide_all('approved')", "Approve filtered", show=False, id="review.approve_all"),
         Binding("R", "decide_all('rejected')", "Reject filtered", show=False, id="review.reject_all"),
+        Binding("s", "approve_safe", "Approve safe…", show=False, id="review.approve_safe"),
         Binding("u", "undo", "Undo", id="review.undo"),
         Binding("m", "resolve", "Resolve", show=False, id="review.resolve"),
         Binding("slash", "search", "Search", id="review.search"),
@@ -271,8 +272,43 @@ class ReviewScreen(Pane):
             self.notify(f"{len(done)} change(s) {decision.value}.", timeout=2)
 
     def action_decide(self, decision: str) -> None:
-        if self.editable():
-            self.decide(self.table.selected_rows(), Decision(decision))
+        if not self.editable():
+            return
+        one = self.table.anchor is None
+        self.decide(self.table.selected_rows(), Decision(decision))
+        if one:  # on to the next change: one key per decision
+            self.table.set_cursor(self.table.cursor + 1)
+
+    def action_approve_safe(self) -> None:
+        """`--approve safe` in the UI: every pending change of the plan that does not inactivate,
+        terminate or delete (judged by effect, A4), whatever the filter shows."""
+        if not self.editable():
+            return
+        view = self.view
+        targets = [i for i, c in enumerate(view.changes)
+                   if c.decision is Decision.PENDING and service.is_safe(c)]
+        if not targets:
+            self.notify("No pending change is safe to approve in bulk.", timeout=4)
+            return
+        left = sum(1 for c in view.changes if c.decision is Decision.PENDING) - len(targets)
+        kinds = Counter(view.changes[i].kind for i in targets)
+        body = Text()
+        body.append(f"Approve {len(targets)} pending change(s) of the plan: "
+                    + ", ".join(f"{n} {k.value}" for k, n in sorted(kinds.items(), key=lambda kn: kn[0].value))
+                    + ".\n")
+        body.append("Safe means nothing that inactivates, terminates or deletes, as `tui-sync apply "
+                    "--approve safe`; changes with errors and rejected changes stay as they are.\n", style="dim")
+        if left:
+            body.append(f"{left} pending change(s) stay pending: inactivations, terminations, department "
+                        "deletes and changes with errors (review them one by one).\n", style="dim")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.decide(targets, Decision.APPROVED, bulk=True)
+                self.notify(f"{len(targets)} safe change(s) approved.", timeout=3)
+
+        self.app.push_screen(ConfirmScreen(f"Approve {len(targets)} safe change(s)?", body, yes="Approve"),
+                             answered)
 
     def action_toggle(self) -> None:
         if not self.editable():
