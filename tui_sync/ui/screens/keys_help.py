@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..keys import KeyRow
+from ..widgets.keys_footer import KeysFooter
 
 
 class KeysScreen(ModalScreen[None]):
@@ -34,7 +35,7 @@ class KeysScreen(ModalScreen[None]):
             with VerticalScroll(id="dialog-body"):
                 yield Static(table)
                 yield Static(note)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#dialog-body").focus()

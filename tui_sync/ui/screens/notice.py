@@ -6,7 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from ..widgets.keys_footer import KeysFooter
 
 
 class NoticeScreen(ModalScreen[None]):
@@ -24,7 +26,7 @@ class NoticeScreen(ModalScreen[None]):
             yield Static(self.title_text, id="dialog-title")
             with VerticalScroll(id="dialog-body"):
                 yield Static(self.body)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#dialog-body").focus()

@@ -5,8 +5,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from ..widgets.keys_footer import KeysFooter
 
 
 class PickScreen(ModalScreen[str | None]):
@@ -31,7 +33,7 @@ class PickScreen(ModalScreen[str | None]):
                 yield Static(self.note, classes="dialog-label")
             yield Input(placeholder="type to search", id="pick-search", compact=True)
             yield OptionList(*self._options(""), id="pick-list")
-        yield Footer()
+        yield KeysFooter()
 
     def _options(self, text: str) -> list[Option]:
         needle = text.casefold()

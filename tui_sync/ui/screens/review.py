@@ -9,12 +9,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ... import service
 from ...model import KIND_ORDER, Decision, Kind, Resolution
 from ..plan_rows import ANY_PROBLEM, BLOCKED, KIND_TONE, TONE_STYLE, PlanView, glyph, sheet_row
 from ..widgets.change_detail import ChangeDetail, render_change
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.pane_bar import PaneBar
 from ..widgets.plan_table import PlanHeader, PlanTable
 from ..widgets.rows_view import RowsView
@@ -43,7 +44,10 @@ WIDE = 150  # from this width the detail sits beside the table
 def counts_text(view: PlanView, narrow: bool = False) -> Text:
     t = Text(no_wrap=True, overflow="ellipsis")
     for entity, kinds in (("dept", KIND_ORDER[:3]), ("user", KIND_ORDER[3:])):
-        t.append(f"{entity} ", style="dim")
+        if narrow and entity == "user":
+            t.append("· ", style="dim")  # (80 columns: the table's kind column names them)
+        elif not narrow:
+            t.append(f"{entity} ", style="dim")
         for k in kinds:
             n = view.kind_counts.get(k, 0)
             t.append(f"{glyph(k)}{n} ", style=TONE_STYLE[KIND_TONE[k]] if n else "dim")
@@ -75,24 +79,26 @@ def names(changes, n: int = SHOWN_NAMES) -> str:
 class ReviewScreen(Pane):
     PANE = "review"
     KEY_PREFIX = "review"
+    # the footer shows the shown ones in this order, the most wanted first (all of them fit at 80 columns);
+    # ? lists every key
     BINDINGS = [
         Binding("a", "decide('approved')", "Approve", id="review.approve"),
         Binding("r", "decide('rejected')", "Reject", id="review.reject"),
-        Binding("space", "toggle", "Toggle", id="review.toggle"),
-        Binding("v", "select", "Select range", id="review.select"),
+        Binding("m", "resolve", "Resolve", id="review.resolve"),
+        Binding("f", "pick_filter", "Filter", id="review.filter"),
+        Binding("u", "undo", "Undo", id="review.undo"),
+        Binding("g", "apply", "Apply", id="review.apply"),
+        Binding("space", "toggle", "Toggle", show=False, id="review.toggle"),
+        Binding("v", "select", "Select range", show=False, id="review.select"),
+        Binding("s", "approve_safe", "Approve safe…", show=False, id="review.approve_safe"),
         Binding("A", "decide_all('approved')", "Approve filtered", show=False, id="review.approve_all"),
         Binding("R", "decide_all('rejected')", "Reject filtered", show=False, id="review.reject_all"),
-        Binding("s", "approve_safe", "Approve safe…", show=False, id="review.approve_safe"),
-        Binding("u", "undo", "Undo", id="review.undo"),
-        Binding("m", "resolve", "Resolve", show=False, id="review.resolve"),
-        Binding("slash", "search", "Search", id="review.search"),
+        Binding("slash", "search", "Search", show=False, id="review.search"),
         Binding("k", "cycle('kind')", "Kind filter", show=False, id="review.filter_kind"),
         Binding("d", "cycle('decision')", "Decision filter", show=False, id="review.filter_decision"),
         Binding("p", "cycle('problem')", "Problem filter", show=False, id="review.filter_problem"),
         Binding("c", "clear_filter", "Clear filters", show=False, id="review.clear_filter"),
-        Binding("f", "pick_filter", "Filter…", show=False, id="review.filter"),
         Binding("escape", "escape", "Clear selection", show=False, id="review.escape"),
-        Binding("g", "apply", "Apply…", id="review.apply"),
         Binding("H", "held", "Held changes", show=False, id="review.held"),
     ]
 
@@ -109,7 +115,7 @@ class ReviewScreen(Pane):
                 yield PlanTable(id="plan-table")
                 yield Static(id="plan-status")
             yield ChangeDetail(id="detail")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def table(self) -> PlanTable:

@@ -10,13 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, RadioButton, RadioSet, Static
+from textual.widgets import DataTable, Input, RadioButton, RadioSet, Static
 from textual.worker import get_current_worker
 
 from ... import service
 from ...report import run_csv, run_text, why_not_applied
 from ..messages import RunsLoaded
 from ..plan_rows import TONE_STYLE
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.lines_view import LinesView
 from ..widgets.pane_bar import PaneBar
 from .pane import Pane
@@ -68,7 +69,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
             yield Static("A .txt, .csv or .json name picks the format (or shift+tab, arrows, space). "
                          "enter saves; a relative name is in the config's folder.",
                          classes="dialog-label dim")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -104,7 +105,7 @@ class RunsScreen(Pane):
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="run-info")
         yield LinesView(id="run-changes")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.runs: list = []
