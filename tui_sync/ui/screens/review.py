@@ -145,6 +145,10 @@ class ReviewScreen(Pane):
             message = s.config_error
         elif s.plan_error:
             message = "Nothing could be planned:\n" + s.plan_error + "\n\nFix it and press F5 to plan again."
+            unsaved = self.sync_app.unsaved_mapping()
+            if unsaved:
+                message += (f"\nThis plan used the saved mapping: the {' and '.join(unsaved)} mapping has unsaved "
+                            "edits in the Mapping pane (2, then w to save them).")
         elif s.view is None and not s.planning:
             message = "No plan yet. Press F5 to plan."
         status.update(Text(message, style=TONE_STYLE["error"] if (s.config_error or s.plan_error) else ""))
