@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Set up the project's own environment (./.venv) when missing, then run a task.
 
-    python3 dev.py demo     # the UI on sample_data/ with the embedded LMS
-    python3 dev.py test     # the whole test suite
-    python3 dev.py -- ARGS  # tui-sync ARGS inside the environment
+    python3 dev.py demo           # the UI on sample_data/ with the embedded LMS (./tui-sync-demo)
+    python3 dev.py demo --reset   # start the demo over (its LMS, runs and review are kept otherwise)
+    python3 dev.py test           # the whole test suite
+    python3 dev.py -- ARGS        # tui-sync ARGS inside the environment, in the current folder
 
 Only the standard library is used here: this is what runs on a fresh machine.
 """
@@ -39,19 +40,39 @@ def ensure_env() -> None:
         STAMP.write_text(_wanted())
 
 
-def main(argv: list[str]) -> int:
-    task = argv[0] if argv else "demo"
-    ensure_env()
+DEMO = ROOT / "tui-sync-demo"
+RESET_HINT = "python3 dev.py demo --reset"
+
+
+def task_command(argv: list[str], cwd: Path) -> tuple[list[str], Path, str | None]:
+    """What a task runs: (command, folder to run it in, a line to say first). No side effects."""
+    task, args = (argv[0], argv[1:]) if argv else ("demo", [])
     if task == "demo":
-        cmd = [str(BIN / "tui-sync"), "demo", *argv[1:]]
-    elif task == "test":
-        cmd = [str(PY), "-m", "pytest", *argv[1:]]
-    elif task == "--":
-        cmd = [str(BIN / "tui-sync"), *argv[1:]]
-    else:
+        reset = "--reset" in args
+        args = [a for a in args if a != "--reset"]
+        config = DEMO / "tui-sync.toml"
+        if config.exists() and not reset and "--dir" not in args:
+            # an earlier demo, perhaps applied: its LMS, runs and saved review stay
+            cmd = [str(BIN / "tui-sync"), *(["plan"] if "--no-ui" in args else []), "--config", str(config)]
+            return cmd, DEMO, (f"Opening the demo in {DEMO} as it was left (its LMS, runs and review are "
+                               f"kept). To start it over from the sample data: {RESET_HINT}")
+        return [str(BIN / "tui-sync"), "demo", *args], ROOT, None
+    if task == "test":
+        return [str(PY), "-m", "pytest", *args], ROOT, None
+    if task == "--":
+        return [str(BIN / "tui-sync"), *args], cwd, None  # in the caller's folder: `-- lms dump` in a demo
+    raise ValueError(task)
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] not in ("demo", "test", "--"):
         print(__doc__, file=sys.stderr)
         return 2
-    return subprocess.call(cmd, cwd=ROOT)
+    ensure_env()
+    cmd, where, say = task_command(argv, Path.cwd())
+    if say:
+        print(say, file=sys.stderr)
+    return subprocess.call(cmd, cwd=where)
 
 
 if __name__ == "__main__":

@@ -74,3 +74,34 @@ async def test_changes_held_by_a_run_made_while_the_ui_is_open_show_after_f5(dem
         await press(pilot, "H")
         assert {app.session.view.changes[i].id for i in app.session.view.rows} == held
         assert not any("No changes are held" in m for m in messages(app))
+
+
+async def test_f5_with_unsaved_mapping_edits_asks_and_says_which_mapping_it_planned_with(demo):
+    import tomllib
+
+    from textual.widgets import DataTable
+
+    from tui_sync.ui.screens.confirm import ConfirmScreen
+
+    demo.write_text(demo.read_text().replace('email = "E-mail"', 'email = "Email adress"'))
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert app.session.plan_error
+        await press(pilot, "2", "u")
+        users = app.screen.query_one("#mapping-users DataTable", DataTable)
+        users.move_cursor(row=1)
+        await press(pilot, "s")  # the suggestion, not saved
+        await press(pilot, "f5")
+        assert isinstance(app.screen, ConfirmScreen) and "unsaved" in plain(app.screen.query_one("#dialog-title"))
+        await press(pilot, "n")  # plan without them: the saved mapping fails again, and says why
+        assert app.session.plan_error
+        assert any("still unsaved" in m for m in messages(app))
+        await press(pilot, "3")
+        assert "users mapping has unsaved edits" in " ".join(plain(app.screen.query_one("#plan-status")).split())
+        await press(pilot, "f5", "y")  # save them: the save shows what changes first
+        assert isinstance(app.screen, ConfirmScreen) and "Save the mapping" in plain(
+            app.screen.query_one("#dialog-title"))
+        await press(pilot, "y")
+        assert tomllib.loads(demo.read_text())["users"]["mapping"]["email"] == "E-mail"
+        assert app.session.plan_error is None and len(app.session.view.changes) == 54

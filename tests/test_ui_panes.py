@@ -160,7 +160,7 @@ async def test_every_action_is_in_the_command_palette(demo):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         titles = {c.title for c in app.get_system_commands(app.screen)}
-        assert {"Approve", "Reject", "Undo", "Apply…", "Resolve", "Approve filtered", "Sources", "Runs",
+        assert {"Approve", "Reject", "Undo", "Apply", "Resolve", "Approve filtered", "Sources", "Runs",
                 "Plan again", "Quit"} <= titles
         command = next(c for c in app.get_system_commands(app.screen) if c.title == "Approve")
         await command.callback()

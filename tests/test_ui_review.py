@@ -67,6 +67,8 @@ async def test_approve_reject_toggle_and_undo_by_key(demo):
         await goto(pilot, "update_user:thomas.berger")
         await press(pilot, "a")
         assert decision(app, "update_user:thomas.berger") is Decision.APPROVED
+        assert review(app).table.current().id != "update_user:thomas.berger"  # on to the next change
+        await goto(pilot, "update_user:thomas.berger")
         await press(pilot, "space")
         assert decision(app, "update_user:thomas.berger") is Decision.REJECTED
         await press(pilot, "space")
@@ -111,6 +113,7 @@ async def test_rejecting_shows_which_changes_it_blocks(demo):
         await press(pilot, "r")
         note = next(m for m in messages(app) if m.startswith("Rejecting"))
         assert "chloe.evans" in note and "mia.schaefer" in note
+        await goto(pilot, "create_department:lon-ecom-mkt")  # (r moved the cursor on)
         assert "blocked while this is rejected" in detail_text(app)
 
 

@@ -107,3 +107,43 @@ async def test_keys_are_not_typed_into_the_search_after_a_failed_plan_or_the_pal
         assert review(app).query_one("#search", Input).value == "" and not isinstance(app.focused, Input)
         await press(pilot, "2")
         assert isinstance(app.screen, MappingScreen)
+
+
+async def test_a_and_r_move_the_cursor_to_the_next_change(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        view = app.session.view
+        first, second, third = (view.changes[i].id for i in view.rows[:3])
+        await press(pilot, "a", "r")
+        assert view.change(first).decision is Decision.APPROVED
+        assert view.change(second).decision is Decision.REJECTED
+        assert review(app).table.current().id == third
+
+
+async def test_approve_safe_approves_what_neither_inactivates_terminates_nor_deletes(demo):
+    from tui_sync import service
+    from tui_sync.ui.screens.confirm import ConfirmScreen
+
+    app = SyncApp(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        view = app.session.view
+        await goto(pilot, "update_user:thomas.berger")
+        await press(pilot, "r")
+        review(app).set_filter(Filter(kind=Kind.CREATE_USER))  # the filter does not narrow it: as the CLI
+        await press(pilot, "s")
+        assert isinstance(app.screen, ConfirmScreen) and "safe" in plain(app.screen.query_one("#dialog-title"))
+        await press(pilot, "y")
+        for c in view.changes:
+            status = c.fields.get("status", (None, None))[1]
+            if c.id == "update_user:thomas.berger":
+                assert c.decision is Decision.REJECTED  # a rejection stays
+            elif c.kind in (Kind.INACTIVATE_USER, Kind.DELETE_DEPARTMENT) or c.blocked or (
+                    c.kind is Kind.UPDATE_USER and status in ("inactive", "terminated")):
+                assert c.decision is Decision.PENDING, c.id
+            else:
+                assert c.decision is Decision.APPROVED, c.id
+        assert sum(c.decision is Decision.APPROVED for c in view.changes) == \
+            sum(service.is_safe(c) for c in view.changes) - 1
+        assert any(c.kind is Kind.REACTIVATE_USER and c.decision is Decision.APPROVED for c in view.changes)

@@ -41,7 +41,12 @@ def test_review_pane(demo, snap_compare):
 
 def test_review_pane_at_80x24(demo, snap_compare):
     assert snap_compare(SyncApp(demo), terminal_size=(80, 24),
-                        run_before=steady("a", "down", "r", change="create_department:lon-ecom"))
+                        run_before=steady("a", "r", change="create_department:lon-ecom"))  # (a, r move on)
+
+
+def test_review_pane_at_120x40(demo, snap_compare):
+    assert snap_compare(SyncApp(demo), terminal_size=(120, 40),
+                        run_before=steady("a", "r", change="update_user:thomas.berger"))
 
 
 def test_review_pane_wide_with_a_filter(demo, snap_compare):
@@ -68,6 +73,10 @@ def test_sources_pane(demo, snap_compare):
 
 def test_mapping_pane(demo, snap_compare):
     assert snap_compare(SyncApp(demo), terminal_size=(100, 30), run_before=steady("2", "u"))
+
+
+def test_mapping_pane_at_80x24(demo, snap_compare):
+    assert snap_compare(SyncApp(demo), terminal_size=(80, 24), run_before=steady("2"))
 
 
 def test_problems_pane(demo, snap_compare):

@@ -324,8 +324,34 @@ class SyncApp(ReportsWorkerErrors, App[int]):
     def action_replan(self) -> None:
         if self.session.cfg is None and not self.load_config():
             return
+        unsaved = self.unsaved_mapping()
+        if not unsaved:
+            self.replan()
+            return
+
+        def answered(save: bool | None) -> None:
+            if save:
+                self.switch_mode("mapping")
+                self.panes["mapping"].action_save()  # shows what changes, saves, plans
+            else:
+                self.replan()
+                self.notify("Planned with the saved mapping; the edits in the Mapping pane are still unsaved.",
+                            severity="warning", timeout=6)
+
+        self.push_screen(ConfirmScreen(
+            "The mapping has unsaved edits",
+            f"The Mapping pane has edits of the {' and '.join(unsaved)} mapping that are not saved. "
+            "F5 plans with the saved mapping.\n\nSave the edits first (you see them before they are written)?",
+            yes="Save them", no="Plan without them"), answered)
+
+    def replan(self) -> None:
         self.start_plan(keep=True, reread=True)
         self.notify("Reading the sheets and planning again; decisions are kept.", timeout=3)
+
+    def unsaved_mapping(self) -> list[str]:
+        """The sheets whose mapping the Mapping pane holds unsaved edits of."""
+        pane = self.panes.get("mapping")
+        return [n for n in ("departments", "users") if pane is not None and pane.modified(n)]
 
     def action_keys(self) -> None:
         screen = self.screen

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 from textual.worker import get_current_worker
 
 from ... import service
@@ -24,6 +24,7 @@ from ..failures import ReportsWorkerErrors
 from ..literal import literal, visible
 from ..messages import ApplyEnded, ApplyProgressed, ApplyTick
 from ..plan_rows import TONE_STYLE, glyph
+from ..widgets.keys_footer import KeysFooter
 
 TICK_SECONDS = 0.05  # at most 20 progress messages a second, however fast the LMS is
 SHOWN_ERRORS = 200
@@ -102,7 +103,7 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
             with VerticalScroll(id="dialog-body"):
                 yield Static(id="apply-errors")
             yield Static(id="apply-summary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.apply_worker()

@@ -7,10 +7,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..keys import KeyRow
 from ..literal import literal
+from ..widgets.keys_footer import KeysFooter
 
 
 class KeysScreen(ModalScreen[None]):
@@ -35,7 +36,7 @@ class KeysScreen(ModalScreen[None]):
             with VerticalScroll(id="dialog-body"):
                 yield Static(table)
                 yield Static(note)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#dialog-body").focus()

@@ -6,12 +6,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from ... import service
 from ...errors import SyncError
 from ..literal import literal, readable, visible
 from ..plan_rows import TONE_STYLE
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.pane_bar import PaneBar
 from .confirm import ConfirmScreen
 from .pick import PickScreen
@@ -66,7 +67,7 @@ class MappingScreen(Pane):
             for name, _, title in ENTITIES:
                 with TabPane(title, id=f"mtab-{name}"):
                     yield MappingPanel(name)
-        yield Footer()
+        yield KeysFooter()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

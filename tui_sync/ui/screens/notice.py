@@ -6,9 +6,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..literal import literal
+from ..widgets.keys_footer import KeysFooter
 
 
 class NoticeScreen(ModalScreen[None]):
@@ -26,7 +27,7 @@ class NoticeScreen(ModalScreen[None]):
             yield Static(literal(self.title_text), id="dialog-title")
             with VerticalScroll(id="dialog-body"):
                 yield Static(literal(self.body, lines=True) if isinstance(self.body, str) else self.body)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#dialog-body").focus()

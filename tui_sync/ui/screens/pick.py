@@ -5,10 +5,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..literal import literal
+from ..widgets.keys_footer import KeysFooter
 
 
 class PickScreen(ModalScreen[str | None]):
@@ -34,7 +35,7 @@ class PickScreen(ModalScreen[str | None]):
                 yield Static(literal(self.note, lines=True), classes="dialog-label")
             yield Input(placeholder="type to search", id="pick-search", compact=True)
             yield OptionList(*self._options(""), id="pick-list")
-        yield Footer()
+        yield KeysFooter()
 
     def _options(self, text: str) -> list[Option]:
         needle = text.casefold()

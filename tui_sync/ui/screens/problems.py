@@ -5,11 +5,12 @@ from collections import defaultdict
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ...model import Problem
 from ..literal import literal, visible
 from ..plan_rows import TONE_STYLE
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.lines_view import LinesView
 from ..widgets.pane_bar import PaneBar
 from ..widgets.rows_view import RowsView
@@ -51,7 +52,7 @@ class ProblemsScreen(Pane):
         yield PaneBar(self.PANE)
         yield Static(id="problems-head")
         yield LinesView(id="problems-list")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.refs: list[Problem | None] = []

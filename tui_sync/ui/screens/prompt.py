@@ -5,7 +5,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
+
+from ..widgets.keys_footer import KeysFooter
 
 from ..literal import literal
 
@@ -25,7 +27,7 @@ class PromptScreen(ModalScreen[str | None]):
             yield Static(literal(self.title_text), id="dialog-title")
             yield Static(literal(self.label, lines=True), classes="dialog-label")
             yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
-        yield Footer()
+        yield KeysFooter()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

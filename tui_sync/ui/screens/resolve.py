@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ...model import Change
 from ..literal import literal, visible
 from ..plan_rows import TONE_STYLE
+from ..widgets.keys_footer import KeysFooter
 from .pick import PickScreen
 
 LISTED = 300
@@ -40,7 +41,7 @@ class ResolveScreen(ModalScreen[tuple[str, str] | None]):
             yield Static(literal(f"Resolve: delete department {b.code} ({b.name})"), id="dialog-title")
             with VerticalScroll(id="dialog-body"):
                 yield Static(self.body())
-        yield Footer()
+        yield KeysFooter()
 
     def body(self):
         from rich.console import Group

@@ -9,13 +9,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ... import service
 from ...model import KIND_ORDER, Decision, Kind, Resolution
 from ..literal import literal, visible
 from ..plan_rows import ANY_PROBLEM, BLOCKED, KIND_TONE, TONE_STYLE, PlanView, glyph, sheet_row
 from ..widgets.change_detail import ChangeDetail, render_change
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.pane_bar import PaneBar
 from ..widgets.plan_table import PlanHeader, PlanTable
 from ..widgets.rows_view import RowsView
@@ -44,7 +45,10 @@ WIDE = 150  # from this width the detail sits beside the table
 def counts_text(view: PlanView, narrow: bool = False) -> Text:
     t = Text(no_wrap=True, overflow="ellipsis")
     for entity, kinds in (("dept", KIND_ORDER[:3]), ("user", KIND_ORDER[3:])):
-        t.append(f"{entity} ", style="dim")
+        if narrow and entity == "user":
+            t.append("· ", style="dim")  # (80 columns: the table's kind column names them)
+        elif not narrow:
+            t.append(f"{entity} ", style="dim")
         for k in kinds:
             n = view.kind_counts.get(k, 0)
             t.append(f"{glyph(k)}{n} ", style=TONE_STYLE[KIND_TONE[k]] if n else "dim")
@@ -76,23 +80,26 @@ def names(changes, n: int = SHOWN_NAMES) -> str:
 class ReviewScreen(Pane):
     PANE = "review"
     KEY_PREFIX = "review"
+    # the footer shows the shown ones in this order, the most wanted first (all of them fit at 80 columns);
+    # ? lists every key
     BINDINGS = [
         Binding("a", "decide('approved')", "Approve", id="review.approve"),
         Binding("r", "decide('rejected')", "Reject", id="review.reject"),
-        Binding("space", "toggle", "Toggle", id="review.toggle"),
-        Binding("v", "select", "Select range", id="review.select"),
+        Binding("m", "resolve", "Resolve", id="review.resolve"),
+        Binding("f", "pick_filter", "Filter", id="review.filter"),
+        Binding("u", "undo", "Undo", id="review.undo"),
+        Binding("g", "apply", "Apply", id="review.apply"),
+        Binding("space", "toggle", "Toggle", show=False, id="review.toggle"),
+        Binding("v", "select", "Select range", show=False, id="review.select"),
+        Binding("s", "approve_safe", "Approve safe…", show=False, id="review.approve_safe"),
         Binding("A", "decide_all('approved')", "Approve filtered", show=False, id="review.approve_all"),
         Binding("R", "decide_all('rejected')", "Reject filtered", show=False, id="review.reject_all"),
-        Binding("u", "undo", "Undo", id="review.undo"),
-        Binding("m", "resolve", "Resolve", show=False, id="review.resolve"),
-        Binding("slash", "search", "Search", id="review.search"),
+        Binding("slash", "search", "Search", show=False, id="review.search"),
         Binding("k", "cycle('kind')", "Kind filter", show=False, id="review.filter_kind"),
         Binding("d", "cycle('decision')", "Decision filter", show=False, id="review.filter_decision"),
         Binding("p", "cycle('problem')", "Problem filter", show=False, id="review.filter_problem"),
         Binding("c", "clear_filter", "Clear filters", show=False, id="review.clear_filter"),
-        Binding("f", "pick_filter", "Filter…", show=False, id="review.filter"),
         Binding("escape", "escape", "Clear selection", show=False, id="review.escape"),
-        Binding("g", "apply", "Apply…", id="review.apply"),
         Binding("H", "held", "Held changes", show=False, id="review.held"),
     ]
 
@@ -110,7 +117,7 @@ class ReviewScreen(Pane):
                 yield PlanTable(id="plan-table")
                 yield Static(id="plan-status")
             yield ChangeDetail(id="detail")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def table(self) -> PlanTable:
@@ -140,6 +147,10 @@ class ReviewScreen(Pane):
             message = s.config_error
         elif s.plan_error:
             message = "Nothing could be planned:\n" + s.plan_error + "\n\nFix it and press F5 to plan again."
+            unsaved = self.sync_app.unsaved_mapping()
+            if unsaved:
+                message += (f"\nThis plan used the saved mapping: the {' and '.join(unsaved)} mapping has unsaved "
+                            "edits in the Mapping pane (2, then w to save them).")
         elif s.view is None and not s.planning:
             message = "No plan yet. Press F5 to plan."
         status.update(literal(message, TONE_STYLE["error"] if (s.config_error or s.plan_error) else "", lines=True))
@@ -291,8 +302,43 @@ class ReviewScreen(Pane):
             self.notify(f"{len(done)} change(s) {decision.value}.", timeout=2)
 
     def action_decide(self, decision: str) -> None:
-        if self.editable():
-            self.decide(self.table.selected_rows(), Decision(decision))
+        if not self.editable():
+            return
+        one = self.table.anchor is None
+        self.decide(self.table.selected_rows(), Decision(decision))
+        if one:  # on to the next change: one key per decision
+            self.table.set_cursor(self.table.cursor + 1)
+
+    def action_approve_safe(self) -> None:
+        """`--approve safe` in the UI: every pending change of the plan that does not inactivate,
+        terminate or delete (judged by effect, A4), whatever the filter shows."""
+        if not self.editable():
+            return
+        view = self.view
+        targets = [i for i, c in enumerate(view.changes)
+                   if c.decision is Decision.PENDING and service.is_safe(c)]
+        if not targets:
+            self.notify("No pending change is safe to approve in bulk.", timeout=4)
+            return
+        left = sum(1 for c in view.changes if c.decision is Decision.PENDING) - len(targets)
+        kinds = Counter(view.changes[i].kind for i in targets)
+        body = Text()
+        body.append(f"Approve {len(targets)} pending change(s) of the plan: "
+                    + ", ".join(f"{n} {k.value}" for k, n in sorted(kinds.items(), key=lambda kn: kn[0].value))
+                    + ".\n")
+        body.append("Safe means nothing that inactivates, terminates or deletes, as `tui-sync apply "
+                    "--approve safe`; changes with errors and rejected changes stay as they are.\n", style="dim")
+        if left:
+            body.append(f"{left} pending change(s) stay pending: inactivations, terminations, department "
+                        "deletes and changes with errors (review them one by one).\n", style="dim")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.decide(targets, Decision.APPROVED, bulk=True)
+                self.notify(f"{len(targets)} safe change(s) approved.", timeout=3)
+
+        self.app.push_screen(ConfirmScreen(f"Approve {len(targets)} safe change(s)?", body, yes="Approve"),
+                             answered)
 
     def action_toggle(self) -> None:
         if not self.editable():

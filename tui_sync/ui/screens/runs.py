@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, RadioButton, RadioSet, Static
+from textual.widgets import DataTable, Input, RadioButton, RadioSet, Static
 from textual.worker import get_current_worker
 
 from ... import service
@@ -18,6 +18,7 @@ from ...report import run_csv, run_text, why_not_applied
 from ..literal import literal, readable, visible
 from ..messages import RunsLoaded
 from ..plan_rows import TONE_STYLE
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.lines_view import LinesView
 from ..widgets.pane_bar import PaneBar
 from .pane import Pane
@@ -69,7 +70,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
             yield Static("A .txt, .csv or .json name picks the format (or shift+tab, arrows, space). "
                          "enter saves; a relative name is in the config's folder.",
                          classes="dialog-label dim")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -105,7 +106,7 @@ class RunsScreen(Pane):
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="run-info")
         yield LinesView(id="run-changes")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.runs: list = []

@@ -7,12 +7,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from ... import service
 from ..literal import literal, visible
 from ..messages import CheckDone, SourceProgress
 from ..plan_rows import TONE_STYLE
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.pane_bar import PaneBar
 from ..widgets.sheet_preview import SheetPreview
 from .notice import NoticeScreen
@@ -137,7 +138,7 @@ class SourcesScreen(Pane):
             for name, title in ENTITIES:
                 with TabPane(title, id=f"tab-{name}"):
                     yield SourcePanel(name)
-        yield Footer()
+        yield KeysFooter()
 
     def session_changed(self) -> None:
         s = self.session

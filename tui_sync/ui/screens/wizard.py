@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import ModalScreen
-from textual.widgets import Button, ContentSwitcher, Footer, Input, Static
+from textual.widgets import Button, ContentSwitcher, Input, Static
 from textual.worker import get_current_worker
 
 from ... import service
@@ -29,6 +29,7 @@ from ...report import problem_groups, rows_of
 from ..failures import ReportsWorkerErrors
 from ..literal import literal, visible
 from ..plan_rows import KIND_TONE, TONE_STYLE, glyph
+from ..widgets.keys_footer import KeysFooter
 from .confirm import ConfirmScreen
 from .wizard_steps import LmsStep, MappingStep, PreviewStep, ScheduleStep, SourceStep, Step
 
@@ -89,7 +90,7 @@ class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
         with Horizontal(id="wizard-buttons"):
             yield Button("Back (esc)", id="wizard-back", compact=True)
             yield Button("Next (ctrl+n)", id="wizard-next", variant="primary", compact=True)
-        yield Footer()
+        yield KeysFooter()
 
     async def on_mount(self) -> None:
         await self.goto(0)
