@@ -40,11 +40,11 @@ async def test_without_a_config_the_wizard_writes_one_and_ends_in_the_review(fol
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         seen = [step(app)]
-        for _ in range(8):
+        for _ in range(9):
             await press(pilot, "ctrl+n")
             seen.append(step(app))
         assert seen == ["LMS", "Departments sheet", "Departments preview", "Departments mapping", "Users sheet",
-                        "Users preview", "Users mapping", "Schedule and safety", "Dry run"]
+                        "Users preview", "Users mapping", "Schedule and safety", "Scope and protection", "Dry run"]
         dry = plain(app.screen.query_one("#dryrun-body"))
         assert "create_user" in dry and "293" in dry
         assert "✖ duplicate_login — 2: users rows 83, 300" in dry  # where the problems are, by code
@@ -136,7 +136,7 @@ async def test_secrets_are_written_only_as_references_and_stored_values_are_priv
         secret.query(RadioButton).last().value = True  # store it here
         await pilot.pause()
         secret.query_one(".secret-value", Input).value = "s3cr3t-value"
-        for _ in range(8):
+        for _ in range(9):
             await press(pilot, "ctrl+n")
         assert step(app) == "Dry run"
         assert "Nothing could be planned" in plain(app.screen.query_one("#dryrun-body"))

@@ -19,6 +19,7 @@ import polars as pl
 from .config import STATE_DIR_NAME, Config, EntityConfig, load_config
 from .engine.mapping import MappingReport, review_mapping
 from .engine.planner import Inputs, build_plan
+from .engine.policy import BLANKS, NO_BLANK, UPDATES, FieldPolicy  # noqa: F401  (the UI's C3 words)
 from .errors import ConfigError, SyncError, UsageError
 from .lms.base import LMS, Snapshot
 from .model import Plan, Resolution

@@ -15,6 +15,7 @@ from ..plan_rows import TONE_STYLE
 from ..widgets.keys_footer import KeysFooter
 from ..widgets.pane_bar import PaneBar
 from .confirm import ConfirmScreen
+from .field_policy import chosen_policy, policy_choices, policy_suffix, save_question
 from .pick import PickScreen
 from .prompt import PromptScreen
 
@@ -57,6 +58,7 @@ class MappingScreen(Pane):
         Binding("n", "add_custom", "Add custom field", id="mapping.add_custom"),
         Binding("w", "save", "Save", id="mapping.save"),
         Binding("z", "revert", "Revert", show=False, id="mapping.revert"),
+        Binding("p", "policy", "Field policy", show=False, id="mapping.policy"),
         Binding("d", "tab('departments')", "Departments", show=False, id="mapping.departments"),
         Binding("u", "tab('users')", "Users", show=False, id="mapping.users"),
     ]
@@ -132,9 +134,11 @@ class MappingScreen(Pane):
         extra_required = tuple(snap.required_fields) if (snap and entity == "user") else ()
         required_all = (*required, *(f for f in extra_required if f not in required))
         rows: list[tuple[str, str, str, str, Text]] = []
+        policies = getattr(s.cfg, name).fields  # C3: shown beside the field when not the default
         for f in (*standard, *(f for f in extra_required if f not in standard)):
             col = draft.get(f)
-            rows.append((f, f + ("*" if f in required_all else ""), col or "—", samples(sheet, col),
+            rows.append((f, f + ("*" if f in required_all else "") + policy_suffix(policies.get(f)),
+                         col or "—", samples(sheet, col),
                          self.field_note(f, col, saved.get(f), report, f in required_all)))
         customs = [f for f in draft if f not in standard and f not in extra_required]
         for f in customs:
@@ -145,7 +149,7 @@ class MappingScreen(Pane):
                 note = Text("custom field, new to the LMS", style=TONE_STYLE["create"])
             if report and draft[f] in report.missing_columns:
                 note = self.missing_note(f, report)
-            rows.append((f, f, draft[f], samples(sheet, draft[f]), note))
+            rows.append((f, f + policy_suffix(policies.get(f)), draft[f], samples(sheet, draft[f]), note))
         for f in saved:
             if f not in draft and f not in standard:
                 rows.append((f, f, "—", "", Text("custom field, removed (unsaved)", style=TONE_STYLE["delete"])))
@@ -291,6 +295,43 @@ class MappingScreen(Pane):
                                      lambda col: col and self.set_column(name, field_name, col))
 
         self.app.push_screen(PromptScreen("Add a custom field", "The LMS field name (e.g. Grade):"), named)
+
+    def action_policy(self) -> None:
+        """C3: when the sheet's value of the field under the cursor is written (saved at once)."""
+        name, f = self.field()
+        cfg = self.session.cfg
+        if f is None or cfg is None:
+            return
+        if f not in getattr(cfg, name).mapping:
+            self.notify(f"{f} is not mapped in the saved config: map it and save (w) first.", timeout=5)
+            return
+        if f in ("userUniqueKey", "departmentUniqueKey"):
+            self.notify(f"{f} is never written to the LMS: it takes no policy.", timeout=4)
+            return
+        before = getattr(cfg, name).fields.get(f)
+
+        def picked(value: str | None) -> None:
+            if value is None or chosen_policy(value) == (before or service.FieldPolicy()):
+                return
+            after = chosen_policy(value)
+
+            def answered(yes: bool | None) -> None:
+                if not yes:
+                    return
+                try:
+                    new = service.save_field_policies(cfg, name, {**getattr(cfg, name).fields, f: after})
+                except (SyncError, OSError) as e:
+                    self.notify(str(e), title="Not saved", severity="error", timeout=12)
+                    return
+                self.session.cfg = new
+                self.notify(f"Saved to {self.session.display_path(new.path)}.", timeout=4)
+                self.sync_app.start_plan(keep=True, reread=False)
+
+            self.app.push_screen(ConfirmScreen("Save the field policy?", save_question(
+                name, f, before, after, self.session.display_path(cfg.path)), yes="Save"), answered)
+
+        self.app.push_screen(PickScreen(f"When is {f} written? (now: {(before or service.FieldPolicy()).describe()})",
+                                        policy_choices(f)), picked)
 
     def action_revert(self) -> None:
         name = self.current()

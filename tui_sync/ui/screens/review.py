@@ -69,6 +69,9 @@ def counts_text(view: PlanView, narrow: bool = False) -> Text:
         errors = sum(1 for p in rp if p.is_error)
         t.append(f"{len(rp)} row problems" + (f" ({errors} errors)" if errors and not narrow else ""),
                  style=TONE_STYLE["warning"])
+    out = view.plan.summary().get("out_of_scope", 0)  # C1
+    if out:
+        t.append(f" │ {out} out of scope (o)", style="dim")
     return t
 
 
@@ -101,6 +104,7 @@ class ReviewScreen(Pane):
         Binding("c", "clear_filter", "Clear filters", show=False, id="review.clear_filter"),
         Binding("escape", "escape", "Clear selection", show=False, id="review.escape"),
         Binding("H", "held", "Held changes", show=False, id="review.held"),
+        Binding("o", "scope_report", "Out of scope & protected", show=False, id="review.scope_report"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -190,6 +194,13 @@ class ReviewScreen(Pane):
         if held is not None:
             banner.update(Text(f" ⚑ {held.describe()} by unattended runs — press H to show them ",
                                style=TONE_STYLE["warning"]))
+
+    def action_scope_report(self) -> None:
+        """C1, C2 on request: the rows the scope leaves out, the objects the protection covers."""
+        from .scope_report import ScopeReportScreen
+
+        if self.session.cfg is not None:
+            self.app.push_screen(ScopeReportScreen(self.session.cfg, self.session.result))
 
     def action_held(self) -> None:
         """Show the changes unattended runs hold (P3): the same ids in this fresh plan,

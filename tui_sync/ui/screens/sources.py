@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import Static, TabbedContent, TabPane
 
 from ... import service
+from ...errors import SyncError
 from ..literal import literal, visible
 from ..messages import CheckDone, SourceProgress
 from ..plan_rows import TONE_STYLE
@@ -168,11 +169,29 @@ class SourcesScreen(Pane):
             panel = self.query_one(f"#source-{name}", SourcePanel)
             table = s.table(name)
             panel.query_one(".source-info", Static).update(source_info(s, name, table))
-            panel.query_one(".source-problems", Static).update(problems_text(s, name, table, s.table_errors.get(name)))
+            problems = problems_text(s, name, table, s.table_errors.get(name))
+            if table is not None and getattr(s.cfg, name).scope:  # C1: each rule, with what it keeps and drops
+                problems = Group(problems, self.scope_counts(name, table))
+            panel.query_one(".source-problems", Static).update(problems)
             preview = panel.query_one(SheetPreview)
             if getattr(preview, "shown", None) is not table:
                 preview.show_table(table)
                 preview.shown = table
+
+    def scope_counts(self, name: str, table) -> Text:
+        from .scope_report import scope_text
+
+        cfg = self.session.cfg
+        scope = getattr(cfg, name).scope
+        cache = self.__dict__.setdefault("_scope_counts", {})  # name -> (table, scope, counts)
+        hit = cache.get(name)
+        if hit is None or hit[0] is not table or hit[1] != scope:  # once per sheet read: a pass over it
+            try:
+                counts = service.scope_counts(cfg, name, table)
+            except SyncError as e:
+                counts = e
+            hit = cache[name] = (table, scope, counts)
+        return scope_text(cfg, name, hit[2])
 
     def action_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{name}"

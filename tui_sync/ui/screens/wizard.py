@@ -1,5 +1,6 @@
 """The first-sync wizard: LMS → departments sheet → preview → mapping → users sheet
-→ preview → mapping → schedule and safety → dry-run plan; then the review pane.
+→ preview → mapping → schedule and safety → scope and protection (optional) → dry-run plan;
+then the review pane.
 
 Back and forward keep what was typed. The config is written (tomli-w, secrets
 only as {env}/{file}/{stored}) when the operator finishes after the dry run.
@@ -31,6 +32,7 @@ from ..literal import literal, visible
 from ..plan_rows import KIND_TONE, TONE_STYLE, glyph
 from ..widgets.keys_footer import KeysFooter
 from .confirm import ConfirmScreen
+from .wizard_scope import ScopeStep
 from .wizard_steps import LmsStep, MappingStep, PreviewStep, ScheduleStep, SourceStep, Step
 
 
@@ -78,6 +80,7 @@ class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
             PreviewStep(self, "users", id="step-upreview"),
             MappingStep(self, "users", id="step-umapping"),
             ScheduleStep(self, id="step-schedule"),
+            ScopeStep(self, id="step-scope"),
             DryRunStep(self, id="step-dryrun"),
         ]
 

@@ -291,25 +291,38 @@ class PreviewStep(Step):
 
 # --- 4. mapping ------------------------------------------------------------------------------
 
-class MappingStep(Step):
+class SheetStep(Step):
+    """A step built from a sheet's headers, and built again when they change."""
+
+    entity = "users"
+    built_for: tuple | None = None
+
+    def headers(self) -> tuple[str, ...]:
+        table = self.wizard.tables.get(self.entity)
+        return tuple(table.headers) if table is not None else ()
+
+    async def stale(self) -> bool:
+        """True (the old widgets removed) when the step is to be built for new headers."""
+        headers = self.headers()
+        if self.built_for == headers:
+            return False
+        self.built_for = headers
+        await self.remove_children()
+        return True
+
+
+class MappingStep(SheetStep):
     def __init__(self, wizard: WizardScreen, entity: str, **kw) -> None:
         super().__init__(wizard, **kw)
         self.entity = entity
         self.lms_entity = entity[:-1]
         self.title = f"{entity.title()} mapping"
         self.help = "Which column holds each LMS field (* required). Suggestions are filled in; check them."
-        self.built_for: tuple | None = None
-
-    def headers(self) -> tuple[str, ...]:
-        table = self.wizard.tables.get(self.entity)
-        return tuple(table.headers) if table is not None else ()
 
     async def entered(self) -> None:
-        headers = self.headers()
-        if self.built_for == headers:
+        if not await self.stale():
             return
-        self.built_for = headers
-        await self.remove_children()
+        headers = self.built_for
         standard, required = service.mapping_fields(self.lms_entity)
         old = dict(self.wizard.raw.get(self.entity, {}).get("mapping", {}))
         taken = set(old.values())
