@@ -72,10 +72,13 @@ def test_apply_killed_20_times_resumes_to_the_same_lms_without_duplicates(tmp_pa
         shutil.rmtree(killed, ignore_errors=True)
         shutil.copytree(start, killed)
         args: tuple[str, ...] = ("apply", "--plan", str(killed / "plan.json"), "--approve", "all")
-        before = kills
+        before, patience = kills, 1.0
         while True:
             p = tui_sync(killed, *args)
-            time.sleep(rng.uniform(0.2, 0.6))  # start-up takes ~0.25 s, the apply ~0.5 s more
+            # start-up takes ~0.25 s, the apply ~0.5 s more; on a busy machine each kill waits a little
+            # longer than the last, so that every round ends with an apply that finishes by itself
+            time.sleep(rng.uniform(0.2, 0.6) * patience)
+            patience *= 1.25
             if p.poll() is not None:
                 p.communicate()
                 break
