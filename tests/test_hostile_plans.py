@@ -279,3 +279,17 @@ def test_a_refused_plan_leaves_an_interrupted_run_resumable(capsys, ws):
     rewrite(path, data)
     refused(capsys, ws, path)
     assert store.unfinished().id == run_id
+
+
+def test_a_held_change_whose_dependency_went_ahead_is_released(capsys, tmp_path):
+    """`[policy] review = ["create_user"]` holds a user whose new department the run creates: the held
+    plan names only what it holds, and applies (A4's checks pass it; P3's release still works)."""
+    ws = Workspace(tmp_path / "ws", extra_config='[policy]\nreview = ["create_user"]\n')
+    ws.load_lms([lms_dept("HQ", "Headquarters")], [])
+    ws.sheets([dept("HQ", "Headquarters"), dept("NEW", "New team", "HQ")], [person("cat.new", "NEW")])
+    assert cli(capsys, ws, "run")[0] == Exit.HELD
+    [held] = (ws.root / ".tui-sync" / "held").glob("*.json")
+    assert [c["id"] for c in json.loads(held.read_text())["changes"]] == ["create_user:cat.new"]
+    code, _, err = cli(capsys, ws, "apply", "--plan", str(held), "--approve", "all")
+    assert code == Exit.OK, err
+    assert ws.users()["cat.new"]["departmentId"] == "NEW"
