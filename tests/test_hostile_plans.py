@@ -293,3 +293,13 @@ def test_a_held_change_whose_dependency_went_ahead_is_released(capsys, tmp_path)
     code, _, err = cli(capsys, ws, "apply", "--plan", str(held), "--approve", "all")
     assert code == Exit.OK, err
     assert ws.users()["cat.new"]["departmentId"] == "NEW"
+
+
+def test_a_damaged_plan_key_is_named_and_nothing_is_applied(capsys, ws):
+    path, _ = save(capsys, ws)
+    (ws.root / ".tui-sync" / "plan.key").write_text("not a key")
+    before = everything(ws)
+    code, _, err = cli(capsys, ws, "apply", "--plan", str(path), "--approve", "all")
+    assert code == Exit.USAGE and "the plan key is damaged" in err and "move it aside" in err
+    assert everything(ws) == before
+    assert cli(capsys, ws, "plan", "--out", str(path))[0] == Exit.USAGE
