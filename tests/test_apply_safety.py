@@ -305,3 +305,16 @@ def test_a_plan_json_printed_for_applying_is_sealed(ws, capsys):
     assert data["binding"]["folder"] == str(ws.root.resolve()) and data["digest"].startswith("hmac-sha256:")
     (ws.root / "p.json").write_text(out)
     assert cli(capsys, ws, "apply", "--plan", str(ws.root / "p.json"), "--approve", "all")[0] == Exit.OK
+
+
+def test_a_user_renamed_and_inactivated_by_one_plan_gets_both(tmp_path):
+    """The inactivation is checked after the rename: the login this plan wrote is the planned one too."""
+    ws = Workspace(tmp_path / "ws")
+    ws.load_lms([lms_dept("HQ", "Headquarters")], [lms_user("ann.lee")])
+    ws.sheets([dept("HQ", "Headquarters")],
+              [person("ann.smith", Email="ann.lee@example.com", Status="inactive")])
+    plan = plan_of(ws.config)
+    assert {c.kind for c in plan.changes} == {Kind.UPDATE_USER, Kind.INACTIVATE_USER}
+    got = outcomes(apply(ws.config, plan))
+    assert {o for o, _ in got.values()} == {"applied"}, got
+    assert ws.users()["ann.smith"]["status"] == "inactive"

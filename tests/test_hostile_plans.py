@@ -279,3 +279,27 @@ def test_a_refused_plan_leaves_an_interrupted_run_resumable(capsys, ws):
     rewrite(path, data)
     refused(capsys, ws, path)
     assert store.unfinished().id == run_id
+
+
+def test_a_held_change_whose_dependency_went_ahead_is_released(capsys, tmp_path):
+    """`[policy] review = ["create_user"]` holds a user whose new department the run creates: the held
+    plan names only what it holds, and applies (A4's checks pass it; P3's release still works)."""
+    ws = Workspace(tmp_path / "ws", extra_config='[policy]\nreview = ["create_user"]\n')
+    ws.load_lms([lms_dept("HQ", "Headquarters")], [])
+    ws.sheets([dept("HQ", "Headquarters"), dept("NEW", "New team", "HQ")], [person("cat.new", "NEW")])
+    assert cli(capsys, ws, "run")[0] == Exit.HELD
+    [held] = (ws.root / ".tui-sync" / "held").glob("*.json")
+    assert [c["id"] for c in json.loads(held.read_text())["changes"]] == ["create_user:cat.new"]
+    code, _, err = cli(capsys, ws, "apply", "--plan", str(held), "--approve", "all")
+    assert code == Exit.OK, err
+    assert ws.users()["cat.new"]["departmentId"] == "NEW"
+
+
+def test_a_damaged_plan_key_is_named_and_nothing_is_applied(capsys, ws):
+    path, _ = save(capsys, ws)
+    (ws.root / ".tui-sync" / "plan.key").write_text("not a key")
+    before = everything(ws)
+    code, _, err = cli(capsys, ws, "apply", "--plan", str(path), "--approve", "all")
+    assert code == Exit.USAGE and "the plan key is damaged" in err and "move it aside" in err
+    assert everything(ws) == before
+    assert cli(capsys, ws, "plan", "--out", str(path))[0] == Exit.USAGE

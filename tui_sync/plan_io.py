@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import os
+from functools import partial
 import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
@@ -21,7 +22,7 @@ from .errors import UsageError
 from .files import private_dir
 from .gcpause import gc_paused
 from .model import Change, Decision, Kind, Plan, Problem, Resolution
-from .plan_seal import PLAN_AFRESH, Digest, Seal, verify
+from .plan_seal import PLAN_AFRESH, Digest, Seal, canonical, verify
 from .plan_shape import plan_problem
 
 VERSION = 1
@@ -32,10 +33,10 @@ _CHUNK = 2048  # items per orjson call: large enough to be fast, small enough to
 
 
 def _write_lines(out: BinaryIO, items: list[Any], first_key: bytes,
-                 digest: Callable[[list[Any]], None] | None = None) -> None:
+                 digest: Callable[[bytes], None] | None = None) -> None:
     """A JSON array with one item per line. orjson writes a chunk of items per call; a new line
     then goes where one object ends and the next begins (`},{"severity"` cannot occur inside a
-    JSON string, whose quotes are escaped). `digest` gets each chunk as parsed JSON."""
+    JSON string, whose quotes are escaped). `digest` gets each chunk as written, on one line."""
     if not items:
         out.write(b"[]")
         return
@@ -44,9 +45,9 @@ def _write_lines(out: BinaryIO, items: list[Any], first_key: bytes,
     for i in range(0, len(items), _CHUNK):
         if i:
             out.write(b",\n  ")
-        chunk = orjson.dumps(items[i:i + _CHUNK])
+        chunk = canonical(items[i:i + _CHUNK])
         if digest is not None:
-            digest(orjson.loads(chunk))
+            digest(chunk)
         out.write(chunk[1:-1].replace(between, one_per_line))
     out.write(b"\n]")
 
@@ -75,29 +76,19 @@ def write_json(plan: Plan, out: BinaryIO, seal: Seal | None = None) -> None:
     if seal is not None:
         parts["binding"] = seal.binding()
         digest = Digest()
-    with gc_paused():  # (the digest parses each chunk back: no collector passes over a large plan)
-        _write_parts(out, parts, digest)
-    if seal is not None and digest is not None:
-        out.write(b',\n"digest": %s' % orjson.dumps(digest.mac(seal.key)))
-    out.write(b"\n}\n")
-
-
-def _write_parts(out: BinaryIO, parts: dict[str, Any], digest: Digest | None) -> None:
     out.write(b"{\n")
     for i, (key, value) in enumerate(parts.items()):
         out.write(b'%s"%s": ' % (b",\n" if i else b"", key.encode()))
         if key in _ONE_PER_LINE:
-            parsed: list[Any] = []
-            feed = None if digest is None else digest.changes if key == "changes" else parsed.extend
-            _write_lines(out, value, _ONE_PER_LINE[key], feed)
-            if digest is not None and key != "changes":
-                digest.part(key, parsed)
+            _write_lines(out, value, _ONE_PER_LINE[key], None if digest is None else partial(digest.listed, key))
         else:
             text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
             if digest is not None:
                 digest.part(key, orjson.loads(text))
             out.write(text)
-
+    if seal is not None and digest is not None:
+        out.write(b',\n"digest": %s' % orjson.dumps(digest.mac(seal.key)))
+    out.write(b"\n}\n")
 
 
 def _decision(value: Any) -> Decision:
@@ -140,16 +131,16 @@ def plan_from_json(d: Any, where: str = "plan", seal: Seal | None = None, *, che
         for i, c in enumerate(raw):
             if not isinstance(c, dict):
                 raise ValueError(f"change #{i + 1} is not an object")
-        decisions = [c.get("decision", "pending") for c in raw]
-        if seal is not None:
-            verify(d, seal, where)  # (takes the decisions out of `raw`)
         changes = []
-        for i, (c, decision) in enumerate(zip(raw, decisions)):
+        for i, c in enumerate(raw):
             try:
-                changes.append(_change(c, decision))
+                changes.append(_change(c, c.get("decision", "pending")))
             except (KeyError, ValueError, TypeError, IndexError, AttributeError) as e:
                 label = c.get("id", "?")
                 raise ValueError(f"change #{i + 1} ({label}): {'missing ' if isinstance(e, KeyError) else ''}{e}") from e
+        problems = [Problem.from_json(p) for p in d.get("problems", [])]
+        if seal is not None:
+            verify(d, {"changes": changes, "problems": problems}, seal, where, _CHUNK)
         why = plan_problem(changes) if check else None
         if why is not None:
             raise ValueError(why)
@@ -158,7 +149,7 @@ def plan_from_json(d: Any, where: str = "plan", seal: Seal | None = None, *, che
             raise ValueError("`matched` and `vanished` must be objects")
         return Plan(
             changes=changes,
-            problems=[Problem.from_json(p) for p in d.get("problems", [])],
+            problems=problems,
             resolutions=[Resolution(r["move_users_of"], r["to"]) for r in d.get("resolutions", [])],
             matched_departments=_ids(matched.get("departments", {}), dict),
             matched_users=_ids(matched.get("users", {}), dict),

@@ -8,8 +8,11 @@ no spacing), so re-saving the JSON with other spacing, key order, line ends or a
 it valid; any other edit, or a plan from another folder or LMS, is refused.
 
 Canonical form: each top-level key but `digest`, in sorted order, contributes
-`name:sha256(canonical JSON of its value)`; the changes' canonical JSON is taken one
-change at a time without `decision`, so a writer can feed it a chunk at a time.
+`name:sha256(canonical JSON of its value)`, where canonical JSON has sorted object keys and
+no spacing. Changes and problems, the bulk of a large plan, are taken as orjson writes the
+`Change` and `Problem` values that a reader builds from them (fields in declared order, nested
+objects sorted), with every `decision` value blanked: the writer hashes the very bytes it
+writes, a chunk at a time, and a reader re-serialises what it parsed.
 """
 from __future__ import annotations
 
@@ -49,25 +52,34 @@ def canonical(value: Any) -> bytes:
     return orjson.dumps(value, option=_SORTED)
 
 
+# In orjson's output a key's opening quote is never escaped while every quote inside a string is:
+# `,"decision":"approved",` can only be a change's own decision.
+_DECISIONS = tuple(b',"decision":"%s",' % d.encode() for d in ("pending", "approved", "rejected"))
+_BLANK = b',"decision":"",'
+LISTED = ("changes", "problems")  # the parts fed as serialised values, a chunk at a time
+
+
 class Digest:
-    """Feeds the canonical form; `changes` may be given a chunk at a time (lists of dicts, parsed)."""
+    """Feeds the canonical form. `listed` takes `canonical(list of Change or Problem values)`."""
 
     def __init__(self) -> None:
         self.parts: dict[str, str] = {}
-        self._changes = hashlib.sha256()
+        self._lists = {name: hashlib.sha256() for name in LISTED}
 
     def part(self, name: str, value: Any) -> None:
+        """A small part, as parsed JSON (or values that serialise the same)."""
         self.parts[name] = hashlib.sha256(canonical(value)).hexdigest()
 
-    def changes(self, chunk: list[dict[str, Any]]) -> None:
-        """Changes as parsed JSON objects; their `decision` is left out (it may be edited)."""
-        for c in chunk:
-            c.pop("decision", None)
-        if chunk:  # `a,b,` whatever the chunking: `[a,b]` less its brackets, then a comma
-            self._changes.update(canonical(chunk)[1:-1] + b",")
+    def listed(self, name: str, chunk: bytes) -> None:
+        """A chunk of changes or problems as `canonical` wrote it: `a,b,` whatever the chunking."""
+        if len(chunk) > 2:
+            if name == "changes":
+                for decision in _DECISIONS:
+                    chunk = chunk.replace(decision, _BLANK)
+            self._lists[name].update(chunk[1:-1] + b",")
 
     def mac(self, key: bytes) -> str:
-        parts = {**self.parts, "changes": self._changes.hexdigest()}
+        parts = {**self.parts, **{name: h.hexdigest() for name, h in self._lists.items()}}
         text = "\n".join(f"{name}:{parts[name]}" for name in sorted(parts)).encode()
         return DIGEST_PREFIX + hmac.new(key, text, hashlib.sha256).hexdigest()
 
@@ -76,11 +88,10 @@ def refuse(why: str, where: str) -> UsageError:
     return UsageError(f"this plan cannot be applied here: {why}", where=where, hint=PLAN_AFRESH)
 
 
-def verify(data: dict[str, Any], seal: Seal, where: str) -> None:
+def verify(data: dict[str, Any], listed: dict[str, list[Any]], seal: Seal, where: str, chunk: int) -> None:
     """Refuse a plan (UsageError, exit 2) unless it is bound to `seal` and unchanged but for decisions.
 
-    `data` is the parsed plan; its changes must be JSON objects. Their `decision` keys are
-    removed on the way (the caller keeps them first)."""
+    `data` is the parsed plan; `listed` holds the `Change` and `Problem` values built from it."""
     binding, digest = data.get("binding"), data.get("digest")
     if not isinstance(binding, dict) or not isinstance(digest, str):
         raise refuse("it carries no binding to a configuration (it was written by an older tui-sync, "
@@ -95,9 +106,11 @@ def verify(data: dict[str, Any], seal: Seal, where: str) -> None:
                      "replaced or copied since)", where)
     d = Digest()
     for name, value in data.items():
-        if name == "changes":
-            d.changes(value)
-        elif name != "digest":
+        if name not in LISTED and name != "digest":
             d.part(name, value)
+    for name in LISTED:
+        values = listed[name]
+        for i in range(0, len(values), chunk):
+            d.listed(name, canonical(values[i:i + chunk]))
     if not hmac.compare_digest(d.mac(seal.key), digest):
         raise refuse("it was edited after it was saved, elsewhere than in its `decision` values", where)

@@ -4,7 +4,7 @@ the run log (A3) and the unattended policy (P3). Reached through `service`.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -230,9 +230,12 @@ async def run_unattended(cfg: Config, *, trigger: str = "run", progress=None, ca
         held_path: Path | None = None
         if held:  # saved before anything is applied, so an interrupted run still leaves it
             held_path = cfg.state / "held" / f"run-{run_id}.plan.json"
-            write_plan(Plan(changes=[c for c in plan.changes if c.id in held], problems=[],
-                            resolutions=plan.resolutions, sources=plan.sources, created_at=plan.created_at), held_path,
-                       plan_seal(cfg))  # A4: applied later with `apply --plan`, like a saved plan
+            # A4: applied later with `apply --plan`, like a saved plan; it names only what it holds (what a
+            # held change depends on and this run applies is checked against the LMS when it is released)
+            waiting = [replace(c, depends_on=[d for d in c.depends_on if d in held])
+                       for c in plan.changes if c.id in held]
+            write_plan(Plan(changes=waiting, problems=[], resolutions=plan.resolutions, sources=plan.sources,
+                            created_at=plan.created_at), held_path, plan_seal(cfg))
             store.note(run_id, f"{len(held)} change(s) held for review: {held_path}")
         run = await _execute(cfg, store, run_id, plan, progress=progress, cancel=cancel)
         report = ApplyReport(run, resumed, held_reasons=reasons)

@@ -33,6 +33,7 @@ PHASES: tuple[tuple[str, tuple[Kind, ...]], ...] = (
 LINKS = ("subordination", "coSubordination")
 USER_FIELD = {"departmentId": "department_id"}  # plan field -> LMS record field, where they differ
 CHUNK = 500  # changes per journal transaction (and per embedded-LMS transaction)
+_IDENTITY_FIELDS = ("login", "email", "code")
 
 
 class Stale(Exception):
@@ -112,6 +113,10 @@ class Applier:
                              for c in plan.changes if c.kind is Kind.UPDATE_DEPARTMENT and "code" in c.fields}
         self.renamed_login = {c.fields["login"][0].casefold(): c.fields["login"][1]
                               for c in plan.changes if c.kind is Kind.UPDATE_USER and "login" in c.fields}
+        # A4: the logins, emails and codes this plan writes to each target: an identity check accepts
+        # them too (a user renamed, then inactivated; an earlier, interrupted attempt)
+        self.writes = {(c.target, f): c.fields[f][1] for c in plan.changes if c.target
+                       for f in _IDENTITY_FIELDS if f in c.fields}
 
     async def run(self) -> list[Outcome]:
         todo, start = selected(self.plan)
@@ -254,13 +259,13 @@ class Applier:
 
     def _check_identity(self, c: Change, now: dict[str, str | None]) -> None:
         """A4: the object must still be the one planned: its login and email (a user) or code (a
-        department) as planned, or as this change sets them (an earlier attempt wrote it), and no
-        other unique key in the ledger."""
+        department) as planned, or as this plan sets them, and no other unique key in the ledger."""
         planned = c.identity
         if not planned:
             return
         for name, value in now.items():
-            if _same(value, planned.get(name)) or (name in c.fields and _same(value, c.fields[name][1])):
+            written = self.writes.get((c.target, name), planned.get(name))
+            if _same(value, planned.get(name)) or _same(value, written):
                 continue
             raise Stale(f"the {c.entity} is no longer the one planned: its {name} is {value!r} in the LMS, "
                         f"planned as {planned.get(name)!r}")
