@@ -149,3 +149,11 @@ def test_the_crontab_line_keeps_the_state_folder_and_its_log_private(tmp_path, l
     state = ws.root / ".tui-sync"
     assert mode(state) == 0o700 and mode(state / "cron.log") == 0o600
     assert "run --config" in (state / "cron.log").read_text()
+
+
+def test_export_into_a_folder_is_refused_with_a_message(ws, tmp_path, capsys):
+    (tmp_path / "deps.csv").mkdir()
+    code = cli(ws, "export", "--departments", str(tmp_path / "deps.csv"), "--users", str(tmp_path / "u.xlsx"))
+    err = capsys.readouterr().err
+    assert code == Exit.USAGE and "cannot write the departments sheet: this is a folder" in err and "→" in err
+    assert "internal error" not in err
