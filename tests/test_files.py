@@ -136,3 +136,24 @@ def test_a_new_plan_file_is_0600(ws, tmp_path, loose_umask, capsys):
     assert cli(ws, "plan", "--out", str(tmp_path / "new.json")) == Exit.OK
     assert mode(tmp_path / "new.json") == 0o600  # it names people: private until its owner shares it
 
+
+
+def test_the_crontab_line_keeps_the_state_folder_and_its_log_private(tmp_path, loose_umask):
+    import subprocess
+
+    from tui_sync.ossched import cron
+
+    ws = Workspace(tmp_path / "ws", extra_config='\n[schedule]\ntimes = ["07:00"]\n')
+    line = next(x for x in cron(ws.config, ["/bin/echo"]).splitlines() if x[:1].isdigit())
+    subprocess.run(["sh", "-c", line.split(None, 5)[5].replace("\\%", "%")], check=True)  # as cron runs it
+    state = ws.root / ".tui-sync"
+    assert mode(state) == 0o700 and mode(state / "cron.log") == 0o600
+    assert "run --config" in (state / "cron.log").read_text()
+
+
+def test_export_into_a_folder_is_refused_with_a_message(ws, tmp_path, capsys):
+    (tmp_path / "deps.csv").mkdir()
+    code = cli(ws, "export", "--departments", str(tmp_path / "deps.csv"), "--users", str(tmp_path / "u.xlsx"))
+    err = capsys.readouterr().err
+    assert code == Exit.USAGE and "cannot write the departments sheet: this is a folder" in err and "→" in err
+    assert "internal error" not in err

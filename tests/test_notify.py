@@ -206,3 +206,19 @@ def test_redact_cuts_query_strings_and_deep_paths_that_may_carry_tokens():
     text = "cannot read https://files.example/org.xlsx?sig=abc123&exp=1 (HTTP 403)"
     assert notify.redact(text) == "cannot read https://files.example/org.xlsx (HTTP 403)"
     assert notify.redact("posted to https://hooks.example/services/T0/B0/XYZ") == "posted to https://hooks.example/services/…"
+
+
+def test_the_notify_command_environment_is_minimal_and_never_holds_the_configs_secret_variables(tmp_path):
+    # O1: PATH, HOME, LANG, LC_*, TZ and TUI_SYNC_* pass; a secret's variable never does, whatever its name
+    ws = Workspace(tmp_path / "ws", extra_config=toml("true"))
+    text = (ws.root / "tui-sync.toml").read_text().replace(
+        '[users.source]\nkind = "file"\npath = "users.csv"',
+        '[users.source]\nkind = "url"\nurl = "https://files.example/users.csv"\nusername = "hr"\n'
+        'password = { env = "TUI_SYNC_HR_PASSWORD" }')
+    (ws.root / "tui-sync.toml").write_text(text)
+    environ = {"PATH": "/usr/bin", "HOME": "/home/sync", "LANG": "de_DE.UTF-8", "LC_TIME": "de_DE", "TZ": "UTC",
+               "TUI_SYNC_DEBUG": "1", "TUI_SYNC_HR_PASSWORD": "s3cret", "AWS_SECRET_ACCESS_KEY": "x",
+               "HR_FILE_PASSWORD": "y", "SSH_AUTH_SOCK": "/tmp/agent"}
+    assert notify.command_env(ws.config, environ) == {
+        "PATH": "/usr/bin", "HOME": "/home/sync", "LANG": "de_DE.UTF-8", "LC_TIME": "de_DE", "TZ": "UTC",
+        "TUI_SYNC_DEBUG": "1"}

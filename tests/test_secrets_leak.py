@@ -174,3 +174,17 @@ def test_no_secret_reaches_any_output_of_runs_failing_runs_the_daemon_or_config_
     assert PASSWORD not in cfg.read_text() and ISPRING_SECRET not in cfg.read_text()
     # and the failures still say where: the host and the first path segment
     assert files.url("/hr/…") in channels["stdout/stderr"] and files.url("/hr/…") in channels[".tui-sync/daemon.log"]
+
+
+def test_a_config_error_quotes_an_address_without_its_token_or_deeper_path(tmp_path, capsys):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "tui-sync.toml").write_text(
+        '[lms]\nkind = "local"\n\n[departments.source]\nkind = "url"\n'
+        f'url = "http://files.example.com/hr/{SHARE_ID}/org.xlsx?token={URL_TOKEN}"\n'
+        '[departments.mapping]\ncode = "Code"\nname = "Name"\n\n[users.source]\nkind = "file"\npath = "u.csv"\n'
+        '[users.mapping]\nlogin = "L"\nemail = "E"\nfirstName = "F"\nlastName = "N"\ndepartmentId = "D"\n')
+    assert main(["--config", str(ws / "tui-sync.toml"), "plan"]) == Exit.USAGE
+    err = capsys.readouterr().err
+    assert '"http://files.example.com/hr/…"' in err and "[departments.source] url" in err
+    assert URL_TOKEN not in err and SHARE_ID not in err

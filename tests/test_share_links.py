@@ -99,6 +99,10 @@ def test_redact_url_drops_credentials_query_fragment_and_all_but_the_first_path_
     assert redact_url("https://docs.google.com/spreadsheets/d/1AbCdEfGhIjKlMnOpQrStUv/edit#gid=0") == \
         "https://docs.google.com/spreadsheets/…"
     assert redact_url("https://files.example/org.xlsx?sig=abc") == "https://files.example/org.xlsx"
+    # in a sentence, the punctuation after an address stays and nothing of its query does
+    assert redact_text("failed (see https://h.example/a/b?q=(SECRET)).") == "failed (see https://h.example/a/…))."
+    assert redact_text("iSpring Learn (https://api.example.com), then http://[::1]:8080/x/y?z") == \
+        "iSpring Learn (https://api.example.com), then http://[::1]:8080/x/…"
     text = redact_text("failed: https://u:p@h.example/x?sig=SECRET and http://other/y?k=v")
     assert "SECRET" not in text and "u:p" not in text and "k=v" not in text
     assert "https://h.example/x" in text

@@ -62,6 +62,7 @@ def test_a_login_with_a_line_break_in_the_sheet_is_invalid_characters_and_shown_
 
 def test_check_shows_a_header_with_a_control_character_escaped(tmp_path, capsys):
     ws = Workspace(tmp_path / "ws")
-    write_csv(ws.root / "departments.csv", [*DEPT_HEADERS, f"Note{ERASE}"], [dept("HQ")])
+    write_csv(ws.root / "departments.csv", [*DEPT_HEADERS, f"Note{ERASE}", "Two\nlines"], [dept("HQ")])
     code, out, _ = cli(capsys, ws, "check")
     assert raw_controls(out) == set() and "Note\\x1b[1A\\x1b[2K" in out
+    assert any(line.startswith("  header: ") and line.endswith("Two\\nlines") for line in out.splitlines())

@@ -1,8 +1,10 @@
 """`tui-sync`: the command line (DESIGN §2). A thin front over `service`.
 
-Exit codes: 0 done; 1 rows or changes with errors; 2 usage or config;
-3 a source or the LMS unreadable or empty; 4 changes held.
-Only data goes to stdout (`plan --json`, `lms dump`); messages go to stderr.
+Exit codes: 0 done; 1 rows or changes with errors; 2 usage or config (a sync
+already running too); 3 a source, the LMS or the state folder unreadable,
+unwritable or empty (O3); 4 changes held; 141 stdout closed by its reader.
+Only data goes to stdout (`plan --json`, `lms dump`); messages go to stderr,
+with addresses redacted (O1) and control characters escaped (F4).
 """
 from __future__ import annotations
 

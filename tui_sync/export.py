@@ -19,6 +19,7 @@ import polars as pl
 
 from .config import Config
 from .errors import UsageError
+from .files import write_output
 from .lms.base import CUSTOM_PREFIX, NO_SUPERVISOR, Snapshot
 from .model import USER_STANDARD_FIELDS
 from .state.ledger import Ledger
@@ -45,17 +46,17 @@ def csv_text(headers: list[str], rows: list[list[object]], guard_formulas: bool 
 
 
 def write_sheet(df: pl.DataFrame, path: Path, sheet: str = "Sheet1", guard_formulas: bool = False) -> None:
-    """CSV (UTF-8 with BOM, so Excel reads it right) or XLSX (text cells), by the file's extension."""
+    """CSV (UTF-8 with BOM, so Excel reads it right) or XLSX (text cells), by the file's extension;
+    written as `files.write_output` writes (O2: atomically, through a symlink, /dev/null or a FIFO)."""
     suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        path.write_text(csv_text(df.columns, [list(r) for r in df.iter_rows()], guard_formulas),
-                        encoding="utf-8-sig")
+        data = csv_text(df.columns, [list(r) for r in df.iter_rows()], guard_formulas).encode("utf-8-sig")
     elif suffix == ".xlsx":
         import xlsxwriter
 
-        wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
-                                             "strings_to_urls": False})
+        buf = io.BytesIO()
+        wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+                                       "strings_to_urls": False})
         ws = wb.add_worksheet(sheet[:31])
         for j, h in enumerate(df.columns):
             ws.write_string(0, j, h)
@@ -64,8 +65,10 @@ def write_sheet(df: pl.DataFrame, path: Path, sheet: str = "Sheet1", guard_formu
                 if v is not None:
                     ws.write_string(i, j, str(v))
         wb.close()
+        data = buf.getvalue()
     else:
         raise UsageError(f"cannot write {path.name}: use a .csv or .xlsx file name", where=str(path))
+    write_output(path, lambda out: out.write(data), what=f"the {sheet.lower()} sheet")
 
 
 @dataclass

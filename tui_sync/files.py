@@ -65,7 +65,8 @@ def write_output(path: Path, write: Callable[[BinaryIO], None], *, what: str = "
         raise _unwritable(path, what, e) from None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise UsageError(f"cannot write {what}: this is a folder", where=str(path),
-                         hint="name a file, e.g. plan.json inside that folder")
+                         hint=f"name a file, e.g. {path / 'plan.json'}" if what == "the plan" else
+                         "name a file inside that folder")
     try:
         if st is not None and not stat.S_ISREG(st.st_mode):
             with open(path, "wb") as out:  # /dev/null, a FIFO, a terminal: written through, like `>`

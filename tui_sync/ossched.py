@@ -69,7 +69,8 @@ def systemd(cfg: Config, exe: list[str] | None = None) -> str:
 # Save both units to {where} (or /etc/systemd/system/ and drop --user), then:
 #   systemctl --user daemon-reload && systemctl --user enable --now {name}.timer
 #   loginctl enable-linger $USER     # to run while you are logged out
-# Exit codes: 1 row errors or failed changes, 3 a source or the LMS unreadable, 4 changes held.
+# Exit codes: 1 row errors or failed changes, 3 a source, the LMS or the state folder unreadable,
+# 4 changes held.
 [Unit]
 Description=tui-sync: one unattended sync of {cfg.path}
 Wants=network-online.target
@@ -101,8 +102,9 @@ def cron(cfg: Config, exe: list[str] | None = None) -> str:
     exe = exe or executable()
     command = " ".join(shlex.quote(w) for w in [*exe, "run", "--config", str(cfg.path)])
     log = shlex.quote(str(cfg.state / "cron.log"))
-    line = (f"mkdir -p {shlex.quote(str(cfg.state))} && cd {shlex.quote(str(cfg.base_dir))} && {command} "
-            f">> {log} 2>&1").replace("%", "\\%")
+    # umask 077: the state folder and cron.log in it are private like everything tui-sync keeps there (O2)
+    line = (f"umask 077 && mkdir -p {shlex.quote(str(cfg.state))} && cd {shlex.quote(str(cfg.base_dir))} && "
+            f"{command} >> {log} 2>&1").replace("%", "\\%")
     entries = "\n".join(f"{int(t[3:])} {int(t[:2])} * * * {line}" for t in times)
     zone = (f"# CRON_TZ needs cronie (Fedora, RHEL, Arch) or a cron that knows it; elsewhere the\n"
             f"# times below are in the machine's zone.\nCRON_TZ={tz}\n") if tz else \

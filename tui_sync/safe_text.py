@@ -15,6 +15,7 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_TRAILING = re.compile(r"[).,;:]+$")  # a sentence's punctuation after an address, kept after its redaction
 # C0 controls, DEL, C1 controls (CSI = \x9b on some terminals), and the bidirectional overrides
 # and isolates that reorder what a terminal shows (U+202A-U+202E, U+2066-U+2069)
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -47,7 +48,11 @@ def _first_segment(path: str) -> str:
 
 def redact_text(text: object) -> str:
     """Every URL inside `text` (an exception's message, a config error) redacted."""
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), str(text))
+    def one(m: re.Match[str]) -> str:
+        url = m.group(0)
+        tail = _TRAILING.search(url)
+        return redact_url(url[:tail.start()]) + tail.group(0) if tail else redact_url(url)
+    return _URL_IN_TEXT.sub(one, str(text))
 
 
 def _escape(m: re.Match[str]) -> str:

@@ -137,7 +137,7 @@ class EmbeddedLMS:
         return conn
 
     def _open_error(self, exc: sqlite3.Error) -> LMSError:
-        if _full(exc) or disk_nearly_full(self.path.parent):
+        if _full(exc) or ("disk i/o error" in str(exc).lower() and disk_nearly_full(self.path.parent)):
             return LMSError("cannot open the embedded LMS database: its disk is full", where=str(self.path),
                             hint=f"free space on the disk that holds {self.path.parent}, then run the command again")
         return LMSError(f"cannot open the embedded LMS database: {exc}", where=str(self.path))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tui_sync.config import SourceConfig
 from tui_sync.errors import ConfigError, SyncError
+from tui_sync.safe_text import escape_controls
 from tui_sync.sources.cache import FetchCache
 from tui_sync.sources.local import read_file
 from tui_sync.sources.table import Table
@@ -86,7 +87,7 @@ class SourceReport:
             out.append("  sheets: " + ", ".join(repr(s) for s in self.sheet_names)
                        + (f" (reading {self.sheet!r})" if self.sheet else ""))
         if self.readable:
-            out.append(f"  header: {', '.join(self.headers)}")
+            out.append(f"  header: {', '.join(escape_controls(h) for h in self.headers)}")  # F4: one line
             out.append(f"  {self.rows:,} data rows")
         out.extend(f"  note: {n}" for n in self.notes)
         return out

@@ -38,13 +38,11 @@ def state_failure(exc: BaseException, where: Path, doing: str, folder: Path | No
     folder = Path(folder) if folder is not None else where.parent
     text = str(exc).lower()
     code = getattr(exc, "errno", None)
-    damaged = isinstance(exc, sqlite3.DatabaseError) and any(
-        w in text for w in ("not a database", "malformed", "corrupt"))
-    if code in _FULL or "disk is full" in text or (not damaged and disk_nearly_full(folder)):
-        return StateError(
-            f"the disk is full: cannot {doing}", where=str(where),
-            hint=f"free space on the disk that holds {folder}, then run the command again "
-                 "(an interrupted apply is finished by the next `apply` or `apply --resume`)")
+    full = StateError(f"the disk is full: cannot {doing}", where=str(where),
+                      hint=f"free space on the disk that holds {folder}, then run the command again "
+                           "(an interrupted apply is finished by the next `apply` or `apply --resume`)")
+    if code in _FULL or "disk is full" in text:
+        return full
     if code in _NOT_A_FOLDER or isinstance(exc, (FileExistsError, NotADirectoryError)):
         return StateError(
             f"cannot {doing}: the state folder's path is a file, not a folder", where=str(folder),
@@ -55,11 +53,13 @@ def state_failure(exc: BaseException, where: Path, doing: str, folder: Path | No
             f"cannot {doing}: the state folder is read-only ({_reason(exc)})", where=str(where),
             hint=f"make {folder} writable for this user (or remount its disk read-write), "
                  "or set state_dir in the config to a writable folder")
-    if damaged:
+    if isinstance(exc, sqlite3.DatabaseError) and any(w in text for w in ("not a database", "malformed", "corrupt")):
         return StateError(
             f"cannot {doing}: the state file is damaged ({_reason(exc)})", where=str(where),
             hint=f"move {where} aside (keep it for the record); the next sync re-learns what it "
                  "manages by code, login and email, but the run history in it is not carried over")
+    if disk_nearly_full(folder):  # SQLite says only "disk I/O error" when it cannot grow its files
+        return full
     return StateError(f"cannot {doing}: {_reason(exc)}", where=str(where),
                       hint=f"check that {folder} is a folder this user can read and write")
 

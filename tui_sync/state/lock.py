@@ -67,8 +67,6 @@ class SyncLock:
             # O_NOFOLLOW: a symlink planted at the lock's path is refused, never followed (O2)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
                          PRIVATE_FILE)
-        except StateError:
-            raise
         except OSError as e:
             if e.errno == errno.ELOOP:
                 raise StateError("the lock file is a symbolic link; tui-sync never follows it",

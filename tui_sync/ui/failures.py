@@ -14,6 +14,7 @@ from textual.worker import Worker, WorkerState
 
 from ..errors import SyncError
 from ..files import open_private, private_dir
+from ..safe_text import redact_text
 
 
 def failure_text(error: BaseException | None, what: str, log: Path | None = None) -> str:
@@ -29,7 +30,7 @@ def log_traceback(error: BaseException, log: Path) -> bool:
         private_dir(log.parent)
         with open(open_private(log), "a", encoding="utf-8") as f:  # 0600 in the state folder (O2)
             f.write(f"--- {datetime.now().isoformat(timespec='seconds')}\n")
-            f.write("".join(traceback.format_exception(error)))
+            f.write(redact_text("".join(traceback.format_exception(error))))  # O1: no token in a log
         return True
     except OSError:
         return False
