@@ -30,7 +30,7 @@ def read_bytes(data: bytes, name: str, opts: SheetOptions, content_type: str | N
         hashing.start()
     else:
         digest.update(data)
-    table = read_xlsx(data, name, opts) if fmt == "xlsx" else read_csv(data, name, opts)
+    table = read_csv(data, name, opts) if fmt == "csv" else read_xlsx(data, name, opts, kind=fmt)
     if hashing is not None:
         hashing.join()
     notes = table.notes
