@@ -338,3 +338,10 @@ def test_read_file_refuses_files_over_max_bytes(tmp_path):
         read_file(p, OPTS, max_bytes=1000)
     assert err.value.where == str(p)
     assert "limit" in str(err.value) and err.value.hint
+
+
+def test_a_small_csv_with_control_characters_in_a_cell_is_still_csv():
+    """F2: text is text; only NUL bytes (outside UTF-16) make a file binary."""
+    data = b"Login,Title\nu1,\x1b[2K\nu2,a\x07b\n"
+    assert detect_format(data, "users.csv") == "csv"
+    assert read_bytes(data, "users.csv", SheetOptions()).df["Title"].to_list() == ["\x1b[2K", "a\x07b"]

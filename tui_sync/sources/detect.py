@@ -30,7 +30,6 @@ _IMAGES = (
     (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF87a", "a GIF image"),
     (b"GIF89a", "a GIF image"), (b"BM", "a BMP image"), (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
 )
-_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 _SPREADSHEET_ML = b"urn:schemas-microsoft-com:office:spreadsheet"
 
 
@@ -122,14 +121,12 @@ def detect_format(data: bytes, name: str, content_type: str | None = None) -> st
 
 
 def _is_text(data: bytes) -> bool:
-    """Text in an ASCII-compatible encoding or UTF-16: no NUL or other control bytes (but UTF-16's
-    NULs), judged on the first 8 KiB."""
+    """Text in an ASCII-compatible encoding (no NUL byte in the first 8 KiB: binary formats are full
+    of them) or in UTF-16 (a BOM, or NULs in every other byte)."""
     from tui_sync.sources.csv_reader import guess_utf16
 
     head = data[:8192]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or guess_utf16(head):
-        return True
-    return len(_CONTROL.findall(head)) <= len(head) // 100 and b"\x00" not in head
+    return b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")) or guess_utf16(head) is not None
 
 
 _ODF_TYPE = re.compile(rb"application/vnd\.oasis\.opendocument\.([a-z-]+)")
