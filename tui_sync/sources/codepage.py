@@ -19,7 +19,8 @@ cp1257 alike, "Mьller" in cp1251 is as tidy to it, and it names no language
    latin-1 or cp1257, for "Müller").
 
 Some single letters stay ambiguous (a lone Hungarian ű reads as French û, ő
-beside ö as Estonian õ): the `encoding_guessed` warning shows what was read.
+beside ö as Estonian õ, a lone Mac Roman ü as Polish ź): the `encoding_guessed`
+warning shows what was read.
 Only a bounded sample is examined: lines with non-ASCII bytes from the first
 byte that is not UTF-8 on, up to `SAMPLE_BYTES` (read within `_SCAN_BYTES`).
 """
