@@ -2,9 +2,10 @@
 
 `detect_format` answers "csv", "xlsx", "xls" (Excel 97-2003) or "ods"
 (OpenDocument), or raises a `SourceError` that says what the bytes really are
-(a web page, an encrypted workbook, an image, a PDF …) and what to do. Text is CSV whatever it is called: a CSV saved or served under
-an .xlsx name is read as CSV. Only bytes that are neither text nor a known
-format are left to the Content-Type and the name (the XLSX reader then explains).
+(a web page, an encrypted workbook, an image, a PDF …) and what to do. Text is
+CSV whatever it is called: a CSV saved or served under an .xlsx name is read as
+CSV. Only bytes that are neither text nor a known format are left to the
+Content-Type and the name (the XLSX reader then explains).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ XLSX_TYPES = {
     "application/vnd.ms-excel.sheet.macroenabled.12",
 }
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+WORKBOOK_SUFFIXES = XLSX_SUFFIXES | {".xls", ".ods"}
 
 _WEB_START = re.compile(rb"<(?:[a-zA-Z!?/])")
 _IMAGES = (

@@ -123,7 +123,8 @@ class MappingScreen(Pane):
         sheet = s.tables.get(name)
         headers = tuple(sheet.headers) if sheet is not None else ()
         snap = s.result.snapshot if s.result else None
-        report = service.review_entity_mapping(entity, draft, headers, snap, sheet.encoding) if sheet is not None else None
+        report = (service.review_entity_mapping(entity, draft, headers, snap, sheet.encoding)
+                  if sheet is not None else None)
         standard, required = service.mapping_fields(entity)
         extra_required = tuple(snap.required_fields) if (snap and entity == "user") else ()
         required_all = (*required, *(f for f in extra_required if f not in required))
