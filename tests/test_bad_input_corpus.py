@@ -397,9 +397,9 @@ def test_html_page_saved_as_xlsx(tmp_path):
     refused(p, "web page, not the file", "login or share page")
 
 
-def test_legacy_xls_signature(tmp_path):
+def test_damaged_legacy_xls(tmp_path):
     p = write(tmp_path / "users.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))
-    refused(p, "legacy Excel 97-2003 .xls", "save as .xlsx or CSV")
+    refused(p, "not a readable Excel 97-2003 workbook (.xls)", "save it again as .xlsx")
 
 
 def test_password_protected_xlsx(tmp_path):
@@ -487,13 +487,13 @@ def test_csv_text_named_xlsx_is_read_as_csv(tmp_path):
     assert any("named .xlsx" in n and "CSV" in n for n in t.notes)
 
 
-def test_ods_workbook_is_named_whatever_its_name(tmp_path):
+def test_damaged_ods_named_xlsx_is_named_as_ods(tmp_path):
     p = tmp_path / "users.xlsx"
     with zipfile.ZipFile(p, "w") as zf:  # as LibreOffice writes it: mimetype first, stored
         zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
         zf.writestr("content.xml", "<office:document-content/>")
         zf.writestr("META-INF/manifest.xml", "<manifest/>")
-    refused(p, "OpenDocument spreadsheet (.ods", "save as .xlsx")
+    refused(p, "not a readable OpenDocument spreadsheet (.ods)", "save it again as .xlsx")
 
 
 def test_odf_zip_without_a_leading_mimetype_is_still_ods(tmp_path):
@@ -501,7 +501,7 @@ def test_odf_zip_without_a_leading_mimetype_is_still_ods(tmp_path):
     with zipfile.ZipFile(p, "w") as zf:
         zf.writestr("content.xml", "<office:document-content/>")
         zf.writestr("META-INF/manifest.xml", "<manifest/>")
-    refused(p, "OpenDocument spreadsheet (.ods")
+    refused(p, "not a readable OpenDocument spreadsheet (.ods)")
 
 
 def test_nul_byte_deep_inside_a_csv(tmp_path):

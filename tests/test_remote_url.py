@@ -117,12 +117,19 @@ def test_csv_served_as_an_xlsx_workbook_is_read_as_csv(server, pki, tmp_path):
 
 @pytest.mark.parametrize("body, what", [
     (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10", "PNG image"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "legacy Excel 97-2003 .xls"),
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF document"),
 ])
 def test_a_served_file_that_is_not_a_sheet_says_what_it_is(server, pki, tmp_path, body, what):
     url = server.route("/users.xlsx", Reply(body=body, headers={"Content-Type": "application/octet-stream"}))
     err = fail(source(url, pki, auth=False), tmp_path)
     assert what in str(err) and err.hint
+
+
+def test_an_xls_workbook_served_as_csv_is_read_as_xls(server, pki, tmp_path):
+    book = (Path(__file__).parent / "files" / "org.xls").read_bytes()
+    url = server.route("/export.csv", Reply(body=book, headers={"Content-Type": "text/csv"}))
+    table = fetch_url(source(url, pki, auth=False, options=SheetOptions(sheet="Users")), tmp_path)
+    assert (table.format, table.sheet, table.rows) == ("xls", "Users", 2)
 
 
 def test_html_login_page_is_reported_as_a_web_page(server, pki, tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+from pathlib import Path
 
 import openpyxl
 import polars as pl
@@ -88,12 +89,34 @@ def test_detect_format_refuses_web_pages(data):
     assert err.value.hint
 
 
-def test_detect_format_refuses_legacy_xls():
-    with pytest.raises(SourceError) as err:
-        detect_format(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "old.xls")
-    assert "legacy Excel 97-2003 .xls" in str(err.value)
-    assert "save as .xlsx or CSV" in str(err.value)
-    assert err.value.where == "old.xls"
+@pytest.mark.parametrize(("data", "expected"), [
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "xls"),
+    (b"PK\x03\x04" + b"\0" * 26 + b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet", "ods"),
+])
+def test_detect_format_knows_xls_and_ods_by_their_bytes(data, expected):
+    """F2: whatever the name says."""
+    assert detect_format(data, "users.xlsx") == expected
+    assert detect_format(data, "users.csv", "text/csv") == expected
+
+
+@pytest.mark.parametrize("name", ["org.xls", "org.ods"])
+@pytest.mark.parametrize("sheet", [None, "Users"])
+def test_xls_and_ods_saved_by_libreoffice_read_as_text(name, sheet):
+    """tests/files/org.xls and org.ods: an XLSX of text cells converted by LibreOffice 7.4
+    (soffice --headless --convert-to xls|ods)."""
+    path = Path(__file__).parent / "files" / name
+    t = read_file(path, SheetOptions(sheet=sheet))
+    assert (t.format, t.sheet_names) == (name[-3:], ("Departments", "Users"))
+    if sheet is None:
+        assert t.headers == ("Code", "Name", "Parent")
+        assert t.df.rows() == [("007", "Geschäftsführung", None, 2), ("MOW", "Отдел продаж", "007", 3)]
+    else:
+        assert t.df.rows() == [("jmueller", "+49 30 1234567", 2), ("ivanov", "=not a formula", 3)]
+
+
+def test_an_odf_text_document_is_not_a_sheet():
+    with pytest.raises(SourceError, match="OpenDocument text, not a spreadsheet"):
+        detect_format(b"PK\x03\x04" + b"\0" * 26 + b"mimetypeapplication/vnd.oasis.opendocument.text", "x.ods")
 
 
 @pytest.mark.parametrize(
@@ -101,7 +124,6 @@ def test_detect_format_refuses_legacy_xls():
     [
         (b"%PDF-1.7\n", "PDF"),
         (b"\x1f\x8b\x08\x00", "gzip"),
-        (b"PK\x03\x04" + b"\0" * 26 + b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet", ".ods"),
         (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "PNG image"),
         (b"\xff\xd8\xff\xe0\0\x10JFIF", "JPEG image"),
         (b"GIF89a\x01\0\x01\0", "GIF image"),
@@ -329,3 +351,8 @@ def test_a_file_source_over_its_max_bytes_is_refused_and_the_message_names_the_s
         fetch_source(small, tmp_path)
     assert "the file is 1.6 KB, over the max_bytes limit of 1,000 bytes" in str(err.value)
     assert fetch_source(dataclasses.replace(small, max_bytes=10_000), tmp_path).rows == 200
+def test_a_small_csv_with_control_characters_in_a_cell_is_still_csv():
+    """F2: text is text; only NUL bytes (outside UTF-16) make a file binary."""
+    data = b"Login,Title\nu1,\x1b[2K\nu2,a\x07b\n"
+    assert detect_format(data, "users.csv") == "csv"
+    assert read_bytes(data, "users.csv", SheetOptions()).df["Title"].to_list() == ["\x1b[2K", "a\x07b"]

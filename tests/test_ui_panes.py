@@ -226,3 +226,21 @@ async def test_a_broken_config_is_shown_in_the_panes_not_as_a_crash(demo: Path):
         for pane in ("1", "2", "4", "5"):
             await press(pilot, pane)
         assert app.is_running
+
+
+async def test_mapping_pane_names_the_code_page_not_misread_headers(demo: Path):
+    """F1: a sheet read in the wrong code page: the mapping pane says which one reads the mapped names."""
+    sheet = demo.parent / "departments.csv"
+    text = sheet.read_text(encoding="utf-8").replace("ü", "ue").replace("Department,", "Отдел,", 1)
+    sheet.write_bytes(text.encode("cp1251"))
+    demo.write_text(demo.read_text().replace('name = "Department"', 'name = "Отдел"')
+                    .replace('path = "departments.csv"', 'path = "departments.csv"\nencoding = "cp1252"'))
+    app = SyncApp(demo)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        assert 'set encoding = "cp1251"' in app.session.plan_error
+        await press(pilot, "2")
+        table = app.screen.query_one("#mapping-departments DataTable", DataTable)
+        notes = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+        assert any('not in the sheet as read in cp1252: set encoding = "cp1251"' in n for n in notes), notes
+        assert not any("suggestion" in n for n in notes)

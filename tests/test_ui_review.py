@@ -262,6 +262,10 @@ async def test_review_names_a_guessed_code_page_with_what_it_reads(demo):
         assert screen.query_one("#read-as").display
         assert 'departments read as cp1251 (guessed): "Филиал' in line
         assert any(p.code == "encoding_guessed" for p in app.session.view.plan.problems)
+        await press(pilot, "1")  # the Sources pane names it too, with the sample
+        deps = app.screen.query_one("#source-departments")
+        assert "cp1251 (guessed)" in plain(deps.query_one(".source-info"))
+        assert 'cp1251 (guessed): "Филиал' in plain(deps.query_one(".source-problems"))
 
 
 async def test_review_has_no_code_page_line_for_utf8_and_xlsx(demo):

@@ -227,7 +227,8 @@ SECTIONS: dict[str, dict[str, str]] = {
         "service_account": 'google_sheets: the service account key, e.g. { file = "service-account.json" }',
         "sheet": "the XLSX sheet or Google tab (default: the first visible one)",
         "header_row": "the row that holds the column names (default 1)",
-        "encoding": 'CSV: "auto" (the default: a BOM, then UTF-8, then the likeliest European or Cyrillic code page) or a Python codec name',
+        "encoding": 'CSV: "auto" (the default: a BOM, then UTF-8, then the likeliest European or Cyrillic '
+                    'code page) or a Python codec name',
         "delimiter": 'CSV: "auto" (the default), ",", ";", "tab" or "|"',
     },
     "schedule": {

@@ -1,22 +1,28 @@
 """Which single-byte code page is this text in? (F1: after a BOM and UTF-8 have been ruled out.)
 
 charset-normalizer, kept to the code pages in which European and Cyrillic
-spreadsheets are saved, names the decodings that are not a mess. On a short
-file many of them are not: the bytes of "Müller" are "Müller" in cp1250, cp1252,
-cp1254 and cp1257 alike, and "Mьller" in cp1251 is as tidy to the detector.
-Those ties are broken by what the decoded letters say:
+spreadsheets are saved, ranks readings by mess and coherence; on a short file it
+cannot: the bytes of "Müller" read as "Müller" in cp1250, cp1252, cp1254 and
+cp1257 alike, "Mьller" in cp1251 is as tidy to it, and it names no language
+("Unknown"), or a wrong one. So a reading is chosen by, in order:
 
-- a letter of another script inside a word (`Jьrgen`), a symbol inside a word
-  (`£ukasz`, `Ą±`), or a capital after a small letter (`MŸller`, KOI8 read as
-  cp1251: `йЧБО`) is implausible;
-- every other non-ASCII letter should belong to the alphabet of one language
-  written in that code page (`Hélčne` is not French, `Jiøí` is not Danish);
-- when the decodings are equally plausible, the more common code page wins:
-  the Windows one before its ISO and Mac cousins, Western before Central
-  European before Cyrillic (their letters then decode alike anyway).
+1. what its letters say: a letter of another script inside a word (`Jьrgen`), a
+   symbol inside a word (`£ukasz`, `Ą±`), or a word that is neither lower, upper
+   nor title case (`MŸller`; KOI8 read as cp1251: `йЧБО`) counts against it, and
+   so does every non-ASCII letter outside the alphabet of the one language of
+   that code page that explains most of them (`Jiøí` is no Danish);
+2. whether charset-normalizer names a language of that code page (on a longer
+   sample it does: Polish, Greek, Russian …);
+3. how common the code page is: Windows before its ISO and Mac cousins, Western
+   before Central European before Cyrillic. Code pages that read the sample
+   alike are one reading, named by the most common of them (cp1252, not
+   latin-1 or cp1257, for "Müller").
 
-Only a bounded sample is examined: the lines around the first byte that is not
-UTF-8, and further lines with non-ASCII bytes, up to `SAMPLE_BYTES`.
+Some single letters stay ambiguous (a lone Hungarian ű reads as French û, ő
+beside ö as Estonian õ, a lone Mac Roman ü as Polish ź): the `encoding_guessed`
+warning shows what was read.
+Only a bounded sample is examined: lines with non-ASCII bytes from the first
+byte that is not UTF-8 on, up to `SAMPLE_BYTES` (read within `_SCAN_BYTES`).
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-SAMPLE_BYTES = 64 << 10  # non-ASCII lines given to the detector
+SAMPLE_BYTES = 64 << 10  # of non-ASCII lines examined
 _SCAN_BYTES = 4 << 20  # how far past the first non-UTF-8 byte to look for more such lines
 
 # The code pages F1 names, most common first (this order breaks exact ties).
@@ -47,9 +53,8 @@ _CENTRAL = {
 _TURKISH = {"Turkish": "çğıöşü"}
 _BALTIC = {"Lithuanian": "ąčęėįšųūž", "Latvian": "āčēģīķļņšūž", "Estonian": "äõöüšž"}
 _GREEK = {"Greek": "αβγδεζηθικλμνξοπρστυφχψωςάέήίόύώϊϋΐΰ"}
-_RUSSIAN = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
 _CYRILLIC = {
-    "Russian": _RUSSIAN,
+    "Russian": "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
     "Ukrainian": "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя",
     "Belarusian": "абвгдеёжзійклмнопрстуўфхцчшыьэюя",
     "Bulgarian": "абвгдежзийклмнопрстуфхцчшщъьюя",

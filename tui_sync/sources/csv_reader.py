@@ -164,7 +164,8 @@ def decode(data: bytes, encoding: str | None, source: str) -> tuple[bytes, str, 
         if guess is None:
             raise SourceError(
                 "cannot read the text: it is not UTF-8, and no European or Cyrillic code page reads it",
-                where=source, hint='set encoding = "…" to the file\'s code page, or save it from Excel as "CSV UTF-8"',
+                where=source,
+                hint='set encoding = "…" to the file\'s code page, or save it from Excel as "CSV UTF-8"',
             )
         text = _strict(data, guess.encoding, source, offset=0, bom=None)
         _refuse_nul(text, source)

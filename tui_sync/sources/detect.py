@@ -1,10 +1,11 @@
 """What kind of file is this? Its bytes decide (F2); Content-Type and name only break ties.
 
-`detect_format` answers "csv" or "xlsx", or raises a `SourceError` that says
-what the bytes really are (a web page, a legacy .xls, an .ods, an image, a PDF …)
-and what to do. Text is CSV whatever it is called: a CSV saved or served under
-an .xlsx name is read as CSV. Only bytes that are neither text nor a known
-format are left to the Content-Type and the name (the XLSX reader then explains).
+`detect_format` answers "csv", "xlsx", "xls" (Excel 97-2003) or "ods"
+(OpenDocument), or raises a `SourceError` that says what the bytes really are
+(a web page, an encrypted workbook, an image, a PDF …) and what to do. Text is
+CSV whatever it is called: a CSV saved or served under an .xlsx name is read as
+CSV. Only bytes that are neither text nor a known format are left to the
+Content-Type and the name (the XLSX reader then explains).
 """
 from __future__ import annotations
 
@@ -24,13 +25,13 @@ XLSX_TYPES = {
     "application/vnd.ms-excel.sheet.macroenabled.12",
 }
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+WORKBOOK_SUFFIXES = XLSX_SUFFIXES | {".xls", ".ods"}
 
 _WEB_START = re.compile(rb"<(?:[a-zA-Z!?/])")
 _IMAGES = (
     (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF87a", "a GIF image"),
     (b"GIF89a", "a GIF image"), (b"BM", "a BMP image"), (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
 )
-_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 _SPREADSHEET_ML = b"urn:schemas-microsoft-com:office:spreadsheet"
 
 
@@ -54,7 +55,7 @@ def suffix_of(name: str) -> str:
 
 
 def detect_format(data: bytes, name: str, content_type: str | None = None) -> str:
-    """Return "csv" or "xlsx" for these bytes, or raise `SourceError` (where = `name`)."""
+    """Return "csv", "xlsx", "xls" or "ods" for these bytes, or raise `SourceError` (where = `name`)."""
     if not data:
         raise SourceError("the file is empty (0 bytes)", where=name,
                           hint="check that this is the right file and that it was saved with its data")
@@ -67,16 +68,14 @@ def detect_format(data: bytes, name: str, content_type: str | None = None) -> st
                 where=name, hint="open it in Excel, clear the password (File → Info → Protect Workbook → Encrypt with Password) "
                      "and save it as .xlsx",
             )
-        raise SourceError(
-            "this is a legacy Excel 97-2003 .xls workbook; save as .xlsx or CSV",
-            where=name, hint="open it in Excel and use File → Save As → Excel Workbook (.xlsx) or CSV UTF-8",
-        )
+        return "xls"  # (a Word 97 document or other OLE2 file: the reader says it is not a workbook)
     if data.startswith(ZIP_MAGIC):
-        if _is_opendocument(data):
-            raise SourceError(
-                "this is an OpenDocument spreadsheet (.ods, as LibreOffice saves), which tui_sync does not read",
-                where=name, hint="open it and save as .xlsx (Excel Workbook) or CSV",
-            )
+        document = _opendocument(data)
+        if document == "spreadsheet":
+            return "ods"
+        if document:
+            raise SourceError(f"this is an OpenDocument {document}, not a spreadsheet", where=name,
+                              hint="point the source at the spreadsheet itself (.xlsx, .ods or CSV)")
         return "xlsx"
     if data.startswith(EMPTY_ZIP_MAGIC):
         return "xlsx"  # an empty zip: the XLSX reader says it is not a readable workbook
@@ -124,24 +123,30 @@ def detect_format(data: bytes, name: str, content_type: str | None = None) -> st
 
 
 def _is_text(data: bytes) -> bool:
-    """Text in an ASCII-compatible encoding or UTF-16: no NUL or other control bytes (but UTF-16's
-    NULs), judged on the first 8 KiB."""
+    """Text in an ASCII-compatible encoding (no NUL byte in the first 8 KiB: binary formats are full
+    of them) or in UTF-16 (a BOM, or NULs in every other byte)."""
     from tui_sync.sources.csv_reader import guess_utf16
 
     head = data[:8192]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or guess_utf16(head):
-        return True
-    return len(_CONTROL.findall(head)) <= len(head) // 100 and b"\x00" not in head
+    return b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")) or guess_utf16(head) is not None
 
 
-def _is_opendocument(data: bytes) -> bool:
-    """An OpenDocument file: its first entry is `mimetype` naming it, or the zip holds content.xml
-    and no workbook."""
-    if data[30:38] == b"mimetype" and b"opendocument" in data[38:120]:
-        return True
+_ODF_TYPE = re.compile(rb"application/vnd\.oasis\.opendocument\.([a-z-]+)")
+
+
+def _opendocument(data: bytes) -> str | None:
+    """What kind of OpenDocument file this zip is ("spreadsheet", "text" …), or None if it is none:
+    its first entry is `mimetype` naming the kind, or it holds content.xml and no workbook (then a
+    spreadsheet, for the reader to check)."""
+    if data[30:38] == b"mimetype":
+        m = _ODF_TYPE.match(data, 38)
+        if m:
+            return m.group(1).decode("ascii")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-        return False
-    return "content.xml" in names and not any(n.lower().endswith("workbook.xml") for n in names)
+        return None
+    if "content.xml" in names and not any(n.lower().endswith("workbook.xml") for n in names):
+        return "spreadsheet"
+    return None

@@ -122,7 +122,8 @@ def describe_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | 
     return SourceReport(
         kind=cfg.kind, where=where, reachable=True, readable=True,
         bytes=facts.get("bytes", table.size_bytes if cfg.kind != "google_sheets" else None),
-        format=table.format, encoding=table.encoding_label, sheet=table.sheet, sheet_names=table.sheet_names or facts.get("sheet_names", ()),
+        format=table.format, encoding=table.encoding_label, sheet=table.sheet,
+        sheet_names=table.sheet_names or facts.get("sheet_names", ()),
         headers=table.headers, rows=table.rows, client_email=facts.get("client_email"), notes=table.notes,
         table=table,
     )

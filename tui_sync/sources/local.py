@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tui_sync.errors import SourceError
 from tui_sync.sources.csv_reader import read_csv
-from tui_sync.sources.detect import XLSX_SUFFIXES, XLSX_TYPES, detect_format, suffix_of
+from tui_sync.sources.detect import WORKBOOK_SUFFIXES, XLSX_TYPES, detect_format, suffix_of
 from tui_sync.sources.table import SheetOptions, Table
 from tui_sync.sources.xlsx_reader import read_xlsx
 
@@ -27,13 +27,13 @@ def read_bytes(data: bytes, name: str, opts: SheetOptions, content_type: str | N
         hashing.start()
     else:
         digest.update(data)
-    table = read_xlsx(data, name, opts) if fmt == "xlsx" else read_csv(data, name, opts)
+    table = read_csv(data, name, opts) if fmt == "csv" else read_xlsx(data, name, opts, kind=fmt)
     if hashing is not None:
         hashing.join()
     notes = table.notes
-    mime = (content_type or "").split(";", 1)[0].strip().lower()
-    if fmt == "csv" and (suffix_of(name) in XLSX_SUFFIXES or mime in XLSX_TYPES):  # F2
-        called = f"named {suffix_of(name)}" if suffix_of(name) in XLSX_SUFFIXES else "served as an XLSX workbook"
+    suffix, mime = suffix_of(name), (content_type or "").split(";", 1)[0].strip().lower()
+    if fmt == "csv" and (suffix in WORKBOOK_SUFFIXES or mime in XLSX_TYPES):  # F2: the bytes decided
+        called = f"named {suffix}" if suffix in WORKBOOK_SUFFIXES else "served as an XLSX workbook"
         notes = (f"the file is {called}, but it holds CSV text: read it as CSV",) + notes
     return dataclasses.replace(table, size_bytes=len(data), fingerprint=digest.hexdigest(), notes=notes)
 

@@ -1,4 +1,8 @@
-"""XLSX → `Table` through fastexcel, every cell as text (NOTES "Reading real sheets").
+"""XLSX (and XLS, ODS) → `Table` through fastexcel, every cell as text (NOTES "Reading real sheets").
+
+fastexcel's reader (calamine) also reads legacy Excel 97-2003 .xls workbooks and
+OpenDocument .ods spreadsheets (F2: the bytes decide which one a file is); an ODS
+zip gets the same bomb checks, and only XLSX gets the notes below.
 
 Before fastexcel sees the bytes, the zip is checked: entry count, total
 uncompressed size, compression ratio (zip bombs), and every entry is inflated
@@ -41,7 +45,10 @@ MAX_RATIO = 100  # uncompressed : compressed, for entries bigger than RATIO_MIN_
 RATIO_MIN_SIZE = 10 << 20  # 10 MiB
 _CHUNK = 1 << 20
 
-_NOT_READABLE_HINT = "open it in Excel and save it again as .xlsx (or download it again if it came over the network)"
+_NOT_READABLE_HINT = ("open it in Excel or LibreOffice and save it again as .xlsx (or download it again if it came "
+                      "over the network)")
+WORKBOOKS = {"xlsx": "XLSX workbook", "xls": "Excel 97-2003 workbook (.xls)", "ods": "OpenDocument spreadsheet (.ods)"}
+_WORKBOOK_PART = {"xlsx": "workbook.xml", "ods": "content.xml"}  # the entry a readable zip must hold
 
 # Sheet XML patterns, tolerant of namespace prefixes (<x:c>, <x:f> from the OpenXML SDK).
 _P = rb"(?:[A-Za-z_][\w.-]*:)?"
@@ -76,31 +83,33 @@ class _ZipFacts:
     sheets: dict[str, _SheetStats] = field(default_factory=dict)  # by zip path
 
 
-def read_xlsx(data: bytes, source: str, opts: SheetOptions) -> Table:
-    """Read one sheet of an XLSX workbook into a normalised `Table`; raise `SourceError` if impossible."""
+def read_xlsx(data: bytes, source: str, opts: SheetOptions, kind: str = "xlsx") -> Table:
+    """Read one sheet of a workbook (`kind` "xlsx", "xls" or "ods") into a normalised `Table`;
+    raise `SourceError` if impossible."""
     header_row = opts.header_row
     if not isinstance(header_row, int) or isinstance(header_row, bool) or header_row < 1:
         raise ConfigError(f"header_row must be a whole number from 1 up, not {header_row!r}", where=source,
                           hint="header_row = 1 means the column names are in the first row")
     import fastexcel  # (here: a run that reads only CSV never loads it)
 
-    facts = inspect_zip(data, source)
+    label = WORKBOOKS[kind]
+    facts = inspect_zip(data, source, kind) if kind in _WORKBOOK_PART else _ZipFacts()
     try:
         reader = fastexcel.read_excel(data)
         names = list(reader.sheet_names)
     except Exception as exc:  # fastexcel raises its own hierarchy; never let it escape as a traceback
-        raise _not_readable(source, exc) from None
+        raise _not_readable(source, exc, label=label) from None
     if not names:
-        raise SourceError("not a readable XLSX workbook: it has no sheets", where=source, hint=_NOT_READABLE_HINT)
+        raise SourceError(f"not a readable {label}: it has no sheets", where=source, hint=_NOT_READABLE_HINT)
 
     notes: list[str] = []
-    name, sheet = _pick_sheet(reader, names, opts.sheet, source, notes)
+    name, sheet = _pick_sheet(reader, names, opts.sheet, source, notes, label)
     what = f"sheet {name!r}"
     try:
         grid = sheet.to_polars()
         letters = [column_letter(c.absolute_index) for c in sheet.available_columns()]
     except Exception as exc:
-        raise _not_readable(source, exc, sheet=name) from None
+        raise _not_readable(source, exc, sheet=name, label=label) from None
 
     if grid.height == 0 or grid.width == 0:
         raise SourceError(f"{what} is empty", where=source,
@@ -118,7 +127,7 @@ def read_xlsx(data: bytes, source: str, opts: SheetOptions) -> Table:
     )
     df, headers = normalize_grid(grid, source=source, header_row=header_row, columns=letters, what=what)
     notes.extend(_sheet_notes(facts, name, header_row))
-    return Table(df=df, headers=headers, source=source, format="xlsx", sheet=name,
+    return Table(df=df, headers=headers, source=source, format=kind, sheet=name,
                  sheet_names=tuple(names), notes=tuple(notes))
 
 
@@ -135,7 +144,7 @@ def _list_names(names: list[str]) -> str:
     return ", ".join(repr(n) for n in names)
 
 
-def _pick_sheet(reader, names: list[str], wanted: str | None, source: str, notes: list[str]):
+def _pick_sheet(reader, names: list[str], wanted: str | None, source: str, notes: list[str], label: str):
     try:
         if wanted is not None and wanted.strip():
             if wanted in names:
@@ -167,20 +176,23 @@ def _pick_sheet(reader, names: list[str], wanted: str | None, source: str, notes
     except SourceError:
         raise
     except Exception as exc:
-        raise _not_readable(source, exc) from None
+        raise _not_readable(source, exc, label=label) from None
 
 
-def _not_readable(source: str, exc: BaseException, sheet: str | None = None) -> SourceError:
+def _not_readable(source: str, exc: BaseException, sheet: str | None = None, label: str = WORKBOOKS["xlsx"]) \
+        -> SourceError:
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     where = f" (sheet {sheet!r})" if sheet else ""
-    return SourceError(f"not a readable XLSX workbook{where}: {detail}", where=source, hint=_NOT_READABLE_HINT)
+    return SourceError(f"not a readable {label}{where}: {detail}", where=source, hint=_NOT_READABLE_HINT)
 
 
 # ---------------------------------------------------------------- the zip
 
 
-def inspect_zip(data: bytes, source: str) -> _ZipFacts:
-    """Refuse zip bombs and damaged archives before any parser inflates them; collect sheet facts."""
+def inspect_zip(data: bytes, source: str, kind: str = "xlsx") -> _ZipFacts:
+    """Refuse zip bombs and damaged archives before any parser inflates them; collect sheet facts
+    (`kind` "xlsx" or "ods")."""
+    label = WORKBOOKS[kind]
     if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         looks_like_text = b"\x00" not in data[:8192]
         try:
@@ -188,7 +200,7 @@ def inspect_zip(data: bytes, source: str) -> _ZipFacts:
         except UnicodeDecodeError as exc:
             looks_like_text = looks_like_text and exc.start > 8000  # cut inside a character at the end
         raise SourceError(
-            "not a readable XLSX workbook: an .xlsx file is a zip archive, and this is not one",
+            f"not a readable {label}: it is a zip archive, and this is not one",
             where=source,
             hint="it looks like text: if it is CSV, give it a .csv name" if looks_like_text else _NOT_READABLE_HINT,
         )
@@ -197,7 +209,7 @@ def inspect_zip(data: bytes, source: str) -> _ZipFacts:
         infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
         raise SourceError(
-            f"not a readable XLSX workbook: the zip archive is damaged or truncated ({exc})",
+            f"not a readable {label}: the zip archive is damaged or truncated ({exc})",
             where=source, hint=_NOT_READABLE_HINT,
         ) from None
     with zf:
@@ -211,11 +223,11 @@ def inspect_zip(data: bytes, source: str) -> _ZipFacts:
                 raise _bomb(source, f"entry {info.filename!r} would unpack {_size(info.compress_size)} to "
                                     f"{_size(info.file_size)} (more than {MAX_RATIO}:1)")
         names = {i.filename for i in infos}
-        if not any(n.lower().endswith("workbook.xml") for n in names):
-            kind = ("a Word document" if any(n.startswith("word/") for n in names)
+        if not any(n.lower().endswith(_WORKBOOK_PART[kind]) for n in names):
+            what = ("a Word document" if any(n.startswith("word/") for n in names)
                     else "a PowerPoint file" if any(n.startswith("ppt/") for n in names)
                     else "a zip archive that holds no workbook")
-            raise SourceError(f"not a readable XLSX workbook: this is {kind}", where=source,
+            raise SourceError(f"not a readable {label}: this is {what}", where=source,
                               hint="point the source at the .xlsx workbook itself")
         facts = _ZipFacts()
         unpacked = 0
@@ -243,7 +255,7 @@ def inspect_zip(data: bytes, source: str) -> _ZipFacts:
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
                     RuntimeError) as exc:
                 raise SourceError(
-                    f"not a readable XLSX workbook: entry {info.filename!r} is damaged ({exc})",
+                    f"not a readable {label}: entry {info.filename!r} is damaged ({exc})",
                     where=source, hint=_NOT_READABLE_HINT,
                 ) from None
             if keep:
@@ -279,7 +291,7 @@ def _scan(tail: bytes, chunk: bytes, stats: _SheetStats) -> bytes:
 
 
 def _bomb(source: str, detail: str) -> SourceError:
-    return SourceError(f"refusing to unpack this XLSX: {detail} — it looks like a zip bomb", where=source,
+    return SourceError(f"refusing to unpack this workbook: {detail} — it looks like a zip bomb", where=source,
                        hint="a real sheet of departments or users is far smaller; check that this is the right file")
 
 

@@ -129,7 +129,8 @@ class MappingScreen(Pane):
         sheet = s.table(name)
         headers = tuple(sheet.headers) if sheet is not None else ()
         snap = s.result.snapshot if s.result else None
-        report = service.review_entity_mapping(entity, draft, headers, snap) if sheet is not None else None
+        report = (service.review_entity_mapping(entity, draft, headers, snap, sheet.encoding)
+                  if sheet is not None else None)
         standard, required = service.mapping_fields(entity)
         extra_required = tuple(snap.required_fields) if (snap and entity == "user") else ()
         required_all = (*required, *(f for f in extra_required if f not in required))
@@ -170,6 +171,9 @@ class MappingScreen(Pane):
 
     @staticmethod
     def missing_note(f: str, report) -> Text:
+        if report.code_page:  # F1: the headers are this column read in another code page
+            return Text(f'✖ not in the sheet as read in {report.read_as}: set encoding = "{report.code_page}"',
+                        style=TONE_STYLE["error"])
         hint = report.instead.get(f)
         return Text("✖ column not in the sheet" + (f' — suggestion "{visible(hint)}" (s)' if hint else ""),
                     style=TONE_STYLE["error"])
