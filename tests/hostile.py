@@ -24,12 +24,13 @@ LONG = "N" * 5000
 CONTRACT = "Engineer [contract]"
 CODE = "[red]R&D"  # a department code: the key of its changes and run log entries
 GRADE = "Grade [x]"  # a sheet column (a custom field)
-VALUES = (CLOSE, BOLD, LINK, RED, ESC, FORMAT, EMOJI, RTL, LONG, CONTRACT, CODE, GRADE)
+BIDI = "Evil\u202eLIVE"  # a right-to-left override: the terminal would show "EvilEVIL"
+VALUES = (CLOSE, BOLD, LINK, RED, ESC, FORMAT, EMOJI, RTL, LONG, CONTRACT, CODE, GRADE, BIDI)
 
 
 def shown(value: str) -> str:
     """How the UI shows a value: control characters escaped."""
-    return value.replace("\x1b", "\\x1b")
+    return value.replace("\x1b", "\\x1b").replace("\u202e", "\\u202e")
 
 
 def _user(login: str, **kw: str) -> dict[str, str]:
@@ -55,7 +56,7 @@ def hostile_workspace(root: Path) -> Path:
         _user("team.lead", Title=CLOSE, First=BOLD, Last=RTL, **{GRADE: LINK}),
         _user("eng.one", Title=CONTRACT, First=ESC, Last=FORMAT, Dept="OPS", **{GRADE: EMOJI}),
         _user("long.name", First=LONG, Dept="LNG"),
-        _user("rd.one", Dept=CODE, Title=FORMAT),
+        _user("rd.one", Dept=CODE, Title=FORMAT, **{GRADE: BIDI}),
         _user("bad.mail", Email=f"{RED}@nowhere"),
         _user("no.dept", Dept=LINK),
         _user("old.one", Title=f"New {ESC}"),

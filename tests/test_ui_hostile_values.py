@@ -10,7 +10,7 @@ import re
 
 from rich.console import Console
 
-from hostile import BOLD, CLOSE, CODE, CONTRACT, EMOJI, ESC, FORMAT, GRADE, LINK, LONG, RED, RTL, shown
+from hostile import BIDI, BOLD, CLOSE, CODE, CONTRACT, EMOJI, ESC, FORMAT, GRADE, LINK, LONG, RED, RTL, shown
 from hostile import hostile  # noqa: F401
 from test_ui_support import goto, messages, press, settle  # noqa: F401
 from tui_sync.ui.app import SyncApp
@@ -19,7 +19,7 @@ from tui_sync.ui.screens.pick import PickScreen
 from tui_sync.ui.screens.resolve import ResolveScreen
 from tui_sync.ui.widgets.change_detail import ChangeDetail
 
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # and bidi overrides
 
 
 def screen_text(app: SyncApp) -> str:
@@ -82,6 +82,8 @@ async def test_every_screen_shows_hostile_values_literally_and_keeps_working(hos
         assert LONG in detail_text(app).replace("\n", "").replace(" ", "")
         await goto(pilot, "create_department:ops")
         assert_shows(detail_text(app), RTL)
+        await goto(pilot, "create_user:rd.one")
+        assert_shows(detail_text(app), BIDI, CODE, FORMAT)
         await goto(pilot, f"create_department:{CODE.casefold()}")
         assert_shows(screen_text(app), CODE, EMOJI)
 

@@ -3,8 +3,9 @@
 Textual and Rich read strings as markup (`[red]`, `[/]`) in Static, Label,
 DataTable, OptionList, Rich tables and toasts, and pass ESC or C1 bytes to the
 terminal untouched. Every value the UI shows goes through one of these: a Rich
-`Text` is never parsed as markup, and control characters are shown escaped
-(`\\x1b`, `\\r`), as the CLI and the run logs show them.
+`Text` is never parsed as markup, and control characters (and the bidirectional
+overrides that reorder a line) are shown escaped (`\\x1b`, `\\r`, `\\u202e`), as the
+CLI and the run logs show them.
 """
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ import re
 
 from rich.text import Text
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
-_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# C0, DEL and C1, and the bidirectional overrides and isolates that reorder what a terminal shows
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _escape(match: re.Match[str]) -> str:
     ch = match.group()
-    return _NAMED.get(ch) or f"\\x{ord(ch):02x}"
+    return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
 
 
 def visible(value: object) -> str:
