@@ -5,6 +5,7 @@ the public functions and their contracts (including speed).
 """
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import hashlib
 import io
@@ -17,7 +18,7 @@ import pytest
 from tui_sync.config import SourceConfig
 from tui_sync.errors import ConfigError, SourceError
 from tui_sync.sources.fetch import fetch_source
-from tui_sync.sources.csv_reader import read_csv, sniff_delimiter
+from tui_sync.sources.csv_reader import read_csv, read_csv_path, sniff_delimiter
 from tui_sync.sources.detect import detect_format
 from tui_sync.sources.local import read_bytes, read_file
 from tui_sync.sources.normalize import MAX_CELL_CHARS, column_letter, normalize_grid
@@ -356,3 +357,52 @@ def test_a_small_csv_with_control_characters_in_a_cell_is_still_csv():
     data = b"Login,Title\nu1,\x1b[2K\nu2,a\x07b\n"
     assert detect_format(data, "users.csv") == "csv"
     assert read_bytes(data, "users.csv", SheetOptions()).df["Title"].to_list() == ["\x1b[2K", "a\x07b"]
+
+
+# ---------------------------------------------------------------- large files: parsed from the path
+
+LARGE_ROWS = 560_000  # ~40 MB: over the size from which a CSV file is parsed from its path
+
+
+def large_csv(sep: str = ",", eol: str = "\n") -> bytes:
+    i = pl.int_range(0, LARGE_ROWS, eager=True).cast(pl.String)
+    frame = pl.DataFrame({"Login": "user" + i, "Email": "user" + i + "@example.com", "Name": "Jürgen Müller " + i,
+                          "Dept": "D" + i.str.slice(0, 3), "Note": pl.repeat(" padded ", LARGE_ROWS, eager=True)})
+    return frame.write_csv(separator=sep, line_terminator=eol).encode()
+
+
+@pytest.mark.parametrize("prefix, sep, eol, encoding", [
+    (b"", ",", "\n", "utf-8"), (codecs.BOM_UTF8, ";", "\r\n", "utf-8-sig"),
+])
+def test_a_large_csv_file_reads_as_its_bytes_do(tmp_path, prefix, sep, eol, encoding):
+    data = prefix + large_csv(sep, eol)
+    assert len(data) > 32 << 20
+    p = tmp_path / "users.csv"
+    p.write_bytes(data)
+    assert read_csv_path(p, data[:1 << 20], str(p), OPTS) is not None  # polars parses it from the path
+    table = read_file(p, OPTS)
+    same = read_bytes(data, str(p), OPTS)
+    assert table.df.equals(same.df) and table.df.height == LARGE_ROWS
+    assert table.df["Note"][0] == "padded"  # trimmed like any cell
+    assert (table.fingerprint, table.size_bytes, table.headers, table.encoding, table.delimiter) == \
+        (hashlib.sha256(data).hexdigest(), len(data), same.headers, encoding, sep)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda data: data.replace(b"user399999@", b"user399\x00999@"), "contains a NUL character (line 400001)"),
+    (lambda data: data.replace(b"user399999,", b"user399999,extra,"), "row 400001 has 6 cells"),
+])
+def test_a_large_csv_file_that_needs_care_gets_the_same_message(tmp_path, damage, message):
+    p = tmp_path / "users.csv"
+    p.write_bytes(damage(large_csv()))
+    with pytest.raises(SourceError) as err:
+        read_file(p, OPTS)
+    assert message in str(err.value) and err.value.where == str(p)
+
+
+def test_a_large_cp1251_file_is_read_as_cp1251(tmp_path):
+    p = tmp_path / "users.csv"
+    p.write_bytes(large_csv().decode().replace("Jürgen Müller", "Иван Петров").encode("cp1251"))
+    assert p.stat().st_size > 32 << 20
+    table = read_file(p, OPTS)
+    assert table.encoding == "cp1251" and table.df["Name"][5] == "Иван Петров 5"

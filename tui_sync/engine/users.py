@@ -243,16 +243,18 @@ def plan_users(
                         "departmentId", "subordination", "coSubordination", "subordination_ref",
                         "coSubordination_ref", *custom) if c in df.columns]
     keep = list(dict.fromkeys(keep))
-    new = df.lazy().filter(~pl.col(ERR) & pl.col("target").is_null()).select(keep).collect(engine="in-memory")
-    old = df.lazy().filter(~pl.col(ERR) & pl.col("target").is_not_null() & ~pl.col(PROTECTED_ROW)) \
-        .select(keep).collect(engine="in-memory")
-    del df
+    good = df.lazy().filter(~pl.col(ERR))
+    new = good.filter(pl.col("target").is_null()).select(keep).collect(engine="in-memory")
+    # (lazy: only the rows that change are gathered); C2: a protected user's row changes nothing
+    old = good.filter(pl.col("target").is_not_null() & ~pl.col(PROTECTED_ROW))
     changes = _creates(new, custom, warn_by_row, depts, lmsu)
-    upd, final_department = _updates(old, lmsu, custom, lms_custom, warn_by_row, depts, policy or {})
+    upd, final_department = _updates(old.select(keep), lmsu, custom, lms_custom, warn_by_row, depts, policy or {})
     changes += upd
     # L1: what the plan matched; what the ledger already holds with the same key needs no recording
     matched = old.select("target", (pl.col("userUniqueKey") if use_key else pl.lit(None, pl.String)).alias("key")) \
-        .filter(~(_at(managed, "target") & _at(led_key, "target").eq_missing(pl.col("key"))))
+        .filter(~(_at(managed, "target") & _at(led_key, "target").eq_missing(pl.col("key")))) \
+        .collect(engine="in-memory")
+    del df, good, old
     matched_d = dict(zip(ids.gather(matched["target"]).to_list(), matched["key"].to_list()))
 
     # U6 removal: managed users no row points to any more (a row with errors still points)
@@ -340,14 +342,15 @@ def _creates(rows: pl.DataFrame, custom: list[str], warn_by_row, depts: Departme
     return out
 
 
-def _updates(rows, lmsu, custom, lms_custom, warn_by_row, depts, policy: dict[str, FieldPolicy]):
+def _updates(matched: pl.LazyFrame, lmsu, custom, lms_custom, warn_by_row, depts, policy: dict[str, FieldPolicy]):
     """update_user / inactivate_user / reactivate_user for matched rows (U5, U8, U10), each field
     as its policy allows (C3)."""
+    columns = matched.collect_schema().names()
     # each compared field: (the LMS's value now, gathered by position; the value after the plan)
-    compare: dict[str, tuple[str, str]] = {f: (f"now_{f}", f) for f in PLAIN_FIELDS if f in rows.columns}
+    compare: dict[str, tuple[str, str]] = {f: (f"now_{f}", f) for f in PLAIN_FIELDS if f in columns}
     compare["departmentId"] = ("now_department_id", "dref")
     for f in ("subordination", "coSubordination"):
-        if f in rows.columns:
+        if f in columns:
             compare[f] = (f"now_{f}", f + "_ref")
     now: dict[str, pl.Expr] = {b: _at(lmsu[b[4:]], "target") for b, _ in compare.values()}
     for f in custom:
@@ -363,9 +366,9 @@ def _updates(rows, lmsu, custom, lms_custom, warn_by_row, depts, policy: dict[st
     compare = {f: ba for f, ba in compare.items() if gated[f] is not None}  # (on_create: never compared)
     flags = [gated[f].alias(f"chg_{f}") for f in compare]
     status_change = gate(policy.get("status"), neq(pl.col("now_status"), pl.col("status_v")), pl.col("now_status"),
-                         pl.col("status") if "status" in rows.columns else pl.lit(None, pl.String))
+                         pl.col("status") if "status" in columns else pl.lit(None, pl.String))
     status_change = pl.lit(False) if status_change is None else status_change
-    rows = (rows.lazy().with_columns(**now).with_columns(*flags, status_change.alias("chg_status"))
+    rows = (matched.with_columns(**now).with_columns(*flags, status_change.alias("chg_status"))
             .filter(pl.any_horizontal(pl.col("^chg_.*$"))).collect(engine="in-memory"))
     lms_login = _logins_of(rows, ["now_subordination", "now_coSubordination", "subordination_ref",
                                   "coSubordination_ref"], lmsu)

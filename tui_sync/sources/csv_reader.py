@@ -19,6 +19,7 @@ import codecs
 import csv
 import io
 import re
+from pathlib import Path
 
 import polars as pl
 
@@ -69,6 +70,29 @@ def read_csv(data: bytes, source: str, opts: SheetOptions) -> Table:
     df, headers = normalize_grid(grid, source=source, header_row=header_row, ragged_as_cells=True)
     return Table(df=df, headers=headers, source=source, format="csv", encoding=encoding,
                  encoding_guessed=guessed, delimiter=delimiter, notes=tuple(notes))
+
+
+def read_csv_path(path: Path, head: bytes, source: str, opts: SheetOptions) -> Table | None:
+    """A large CSV file parsed by polars straight from its path (mapped, never held as bytes beside
+    the frame), when `head` (its first bytes) shows the common case: UTF-8 (with or without a BOM),
+    the header on row 1, line feeds. None when the file needs `read_csv`'s care (another encoding,
+    a broken quote, ragged rows …), or when polars refuses it: the caller then reads the bytes.
+    NUL characters are the caller's to look for (as it fingerprints the file)."""
+    if (opts.header_row != 1 or (opts.encoding or "auto").strip().lower() != "auto"
+            or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head or b"\n" not in head):
+        return None
+    body = head[len(UTF8_BOM):] if head.startswith(UTF8_BOM) else head
+    if not _first_line(body).strip(b" \t\r\n,;|\xc2\xa0"):
+        return None  # (a blank header row: `read_csv` says where the header may be)
+    delimiter = resolve_delimiter(opts.delimiter, source) or sniff_delimiter(body)
+    try:
+        grid = pl.read_csv(path, has_header=False, infer_schema=False, separator=delimiter, quote_char='"',
+                           raise_if_empty=False, eol_char="\n")
+    except pl.exceptions.PolarsError:  # (not UTF-8 after all, ragged rows, stray quotes)
+        return None
+    df, headers = normalize_grid(grid, source=source, header_row=1, ragged_as_cells=True)
+    return Table(df=df, headers=headers, source=source, format="csv",
+                 encoding="utf-8-sig" if head.startswith(UTF8_BOM) else "utf-8", delimiter=delimiter)
 
 
 # ---------------------------------------------------------------- options

@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import stat
 import threading
 from pathlib import Path
 
 from tui_sync.errors import SourceError
-from tui_sync.sources.csv_reader import read_csv
+from tui_sync.sources.csv_reader import read_csv, read_csv_path
 from tui_sync.sources.detect import WORKBOOK_SUFFIXES, XLSX_TYPES, detect_format, suffix_of
 from tui_sync.sources.table import SheetOptions, Table
 from tui_sync.sources.xlsx_reader import read_xlsx
 
 _HASH_ALONGSIDE = 4 << 20  # bytes from which the fingerprint is computed while the sheet is parsed
+_PARSE_FROM_PATH = 32 << 20  # a CSV file this large is parsed from its path rather than from its bytes
+_HEAD = 1 << 20
 
 
 def read_bytes(data: bytes, name: str, opts: SheetOptions, content_type: str | None = None) -> Table:
@@ -69,6 +72,10 @@ def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None) -> T
     if max_bytes is not None and st.st_size > max_bytes:
         raise _too_big(where, st.st_size, max_bytes)
     try:
+        if st.st_size >= _PARSE_FROM_PATH:
+            table = _read_large_csv(path, where, opts, st)
+            if table is not None:
+                return table
         with open(path, "rb") as fh:
             data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
     except PermissionError:
@@ -83,6 +90,44 @@ def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None) -> T
     if max_bytes is not None and len(data) > max_bytes:
         raise _too_big(where, len(data), max_bytes)
     return read_bytes(data, where, opts)
+
+
+def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_result) -> Table | None:
+    """A large CSV parsed from its path while the fingerprint is computed from a second, streamed
+    read of it (neither holds the whole file); None when it needs reading as bytes (`read_csv_path`),
+    holds a NUL character (`read_bytes` names the line) or is no CSV."""
+    with open(path, "rb") as fh:
+        head = fh.read(_HEAD)
+    if detect_format(head, where) != "csv":
+        return None
+    digest = hashlib.sha256()
+    found: dict[str, object] = {}  # "nul": the file holds a NUL byte; "error": reading it failed
+
+    def fingerprint() -> None:
+        try:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(_HEAD):
+                    digest.update(chunk)
+                    if b"\x00" in chunk:
+                        found["nul"] = True
+        except OSError as exc:
+            found["error"] = exc
+
+    hashing = threading.Thread(target=fingerprint, name="tui-sync: fingerprint", daemon=True)
+    hashing.start()
+    try:
+        table = read_csv_path(path, head, where, opts)
+    finally:
+        hashing.join()
+    if isinstance(found.get("error"), OSError):
+        raise found["error"]  # (reported as the read's own failure)
+    if table is None or found.get("nul"):
+        return None
+    after = path.stat()
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise SourceError("the file changed while it was being read", where=where,
+                          hint="wait until whatever writes it has finished, then try again")
+    return dataclasses.replace(table, size_bytes=before.st_size, fingerprint=digest.hexdigest())
 
 
 def _too_big(where: str, size: int, limit: int) -> SourceError:

@@ -90,9 +90,9 @@ def normalize_grid(
     raw_headers = grid.row(0)
     body = grid.slice(1)
     first_data_row = header_row + 1
-    body = body.with_columns(
-        pl.int_range(first_data_row, first_data_row + body.height, dtype=pl.Int64).alias(ROW)
-    )
+    # (a row index keeps the parser's chunks: a column of another shape would make every later
+    # select copy every cell to line the chunks up)
+    body = body.with_row_index(ROW, offset=first_data_row).with_columns(pl.col(ROW).cast(pl.Int64))
 
     _check_cell_sizes(body, pos, letters, raw_headers, source=source, header_row=header_row)
 
