@@ -199,7 +199,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
 
     def review_state(self) -> saved_review.SavedReview | None:
         s = self.session
-        if s.view is None or s.inputs is None or s.plan_error is not None:
+        if s.view is None or s.inputs is None or s.plan_error is not None or s.applied:
             return None
         f = s.view.filter
         return saved_review.SavedReview(
@@ -379,7 +379,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         """After an apply (or resume) the LMS moved on: plan afresh; the decisions were used."""
         if applied:
             s = self.session
-            s.dirty = False
+            s.dirty, s.applied = False, True
             if s.cfg is not None:
                 saved_review.discard(s.cfg.state)
             self.refresh_held()
