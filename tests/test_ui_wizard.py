@@ -163,3 +163,35 @@ async def test_leaving_the_wizard_writes_nothing(folder: Path):
         assert isinstance(app.screen, ReviewScreen)
         assert "no configuration yet" in plain(app.screen.query_one("#plan-status"))
     assert not (folder / "tui-sync.toml").exists()
+
+
+async def test_german_headers_are_suggested_in_the_wizard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import xlsxwriter
+
+    (tmp_path / "departments.csv").write_text(
+        "Abteilungsnr;Abteilungsname;Übergeordnete Abteilungsnr\n001;Zentrale;\n010;Vertrieb;001\n", encoding="utf-8")
+    book = xlsxwriter.Workbook(str(tmp_path / "users.xlsx"))
+    sheet = book.add_worksheet("Mitarbeiter")
+    rows = [("Personalnummer", "Benutzername", "E-Mail-Adresse", "Vorname", "Nachname", "Abteilungsname",
+             "Abteilungsnr", "Vorgesetzter", "Stellenbezeichnung"),
+            ("1001", "f.jaeger", "f.jaeger@example.de", "Frank", "Jäger", "Vertrieb", "010", "", "Leiter")]
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            sheet.write_string(r, c, value)
+    book.close()
+    monkeypatch.chdir(tmp_path)
+    app = SyncApp(tmp_path / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        for _ in range(9):
+            await press(pilot, "ctrl+n")
+        assert isinstance(app.screen, ReviewScreen)
+    raw = tomllib.loads((tmp_path / "tui-sync.toml").read_text())
+    assert raw["departments"]["mapping"] == {"code": "Abteilungsnr", "name": "Abteilungsname",
+                                             "parentCode": "Übergeordnete Abteilungsnr"}
+    users = raw["users"]["mapping"]
+    assert {k: users.get(k) for k in ("login", "email", "firstName", "lastName", "departmentId",
+                                      "subordination", "userUniqueKey", "jobTitle")} == {
+        "login": "Benutzername", "email": "E-Mail-Adresse", "firstName": "Vorname", "lastName": "Nachname",
+        "departmentId": "Abteilungsnr", "subordination": "Vorgesetzter", "userUniqueKey": "Personalnummer",
+        "jobTitle": "Stellenbezeichnung"}
