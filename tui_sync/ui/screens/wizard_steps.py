@@ -20,6 +20,7 @@ from ...model import KIND_ORDER
 from ..plan_rows import TONE_STYLE, glyph
 from ..widgets.secret_field import SecretField
 from ..widgets.sheet_preview import SheetPreview
+from .mapping import samples
 from .sources import size_text
 
 if TYPE_CHECKING:
@@ -287,6 +288,8 @@ class PreviewStep(Step):
 
 # --- 4. mapping ------------------------------------------------------------------------------
 
+SAMPLE_WIDTH = 28  # characters of sample values beside a column's name
+
 class MappingStep(Step):
     def __init__(self, wizard: WizardScreen, entity: str, **kw) -> None:
         super().__init__(wizard, **kw)
@@ -299,6 +302,17 @@ class MappingStep(Step):
     def headers(self) -> tuple[str, ...]:
         table = self.wizard.tables.get(self.entity)
         return tuple(table.headers) if table is not None else ()
+
+    def option(self, header: str) -> Text:
+        """A column as the dropdown lists it: its header and a few of its values (as the Mapping pane's
+        picker does), as plain text: sheet values are data, never markup (F4)."""
+        t = Text(header, no_wrap=True, overflow="ellipsis")
+        values = samples(self.wizard.tables.get(self.entity), header)
+        if len(values) > SAMPLE_WIDTH:  # one line per column, even in an 80-column terminal
+            values = values[:SAMPLE_WIDTH - 1] + "…"
+        if values:
+            t.append(f"   {values}", style="dim")
+        return t
 
     async def entered(self) -> None:
         headers = self.headers()
@@ -321,7 +335,7 @@ class MappingStep(Step):
                 used.add(current)
             label = f + ("*" if f in required else "")
             if headers:
-                options = [(h, h) for h in headers]
+                options = [(self.option(h), h) for h in headers]
                 value = current if current in headers else Select.NULL
                 widget = Select(options, prompt="(not mapped)", value=value, compact=True, id=f"map-{self.entity}-{f}")
             else:
@@ -332,7 +346,8 @@ class MappingStep(Step):
             rest = [h for h in headers if h not in used]
             if rest:
                 widgets.append(Label("Other columns to sync as custom fields (space toggles):", classes="field-title"))
-                widgets.append(SelectionList(*((h, h, customs.get(h) == h) for h in rest), id="custom-fields"))
+                widgets.append(SelectionList(*((self.option(h), h, customs.get(h) == h) for h in rest),
+                                             id="custom-fields"))
             kept = {f: c for f, c in customs.items() if f != c}
             if kept:
                 widgets.append(Static(Text("Custom fields kept as they are: "
@@ -350,13 +365,42 @@ class MappingStep(Step):
             value = w.value if isinstance(w, Select) else w.value.strip()
             note.display = not value or value is Select.NULL
 
+    def mapped_columns(self) -> dict[str, str]:
+        """column -> the standard field it is chosen for now."""
+        standard, _ = service.mapping_fields(self.lms_entity)
+        out: dict[str, str] = {}
+        for f in standard:
+            for w in self.query(f"#map-{self.entity}-{f}"):
+                value = w.value if isinstance(w, Select) else w.value.strip()
+                if value and value is not Select.NULL:
+                    out[str(value)] = f
+        return out
+
+    def refresh_customs(self) -> None:
+        """The custom-field list offers only the columns no standard field takes."""
+        for sl in self.query("#custom-fields").results(SelectionList):
+            mapped = self.mapped_columns()
+            ticked = set(sl.selected)
+            wanted = [h for h in self.headers() if h not in mapped]
+            shown = [sl.get_option_at_index(i).value for i in range(sl.option_count)]
+            if wanted == shown:
+                return
+            for h in sorted(ticked & set(mapped)):
+                self.notify(f'"{h}" is now the column of {mapped[h]}: it is no longer a custom field.', timeout=5)
+            sl.clear_options()
+            sl.add_options([(self.option(h), h, h in ticked) for h in wanted])
+
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == f"map-{self.entity}-userUniqueKey":
             self.show_unique_key_note()
+        self.wizard.show_error(None)  # what Next said was about the mapping as it was
+        self.refresh_customs()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == f"map-{self.entity}-userUniqueKey":
             self.show_unique_key_note()
+        if (event.input.id or "").startswith(f"map-{self.entity}-"):
+            self.wizard.show_error(None)
 
     def collect(self) -> None:
         standard, _ = service.mapping_fields(self.lms_entity)
