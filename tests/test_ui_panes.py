@@ -226,3 +226,22 @@ async def test_a_broken_config_is_shown_in_the_panes_not_as_a_crash(demo: Path):
         for pane in ("1", "2", "4", "5"):
             await press(pilot, pane)
         assert app.is_running
+
+
+async def test_the_palette_reaches_other_panes_actions_and_help_names_tab(demo):
+    from tui_sync.ui.screens.runs import ExportScreen
+
+    from tui_sync import service
+
+    await service.apply(service.load(demo), approve="none")  # a run to export
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert "Runs: Export…" in commands and "Sources: Test connection" in commands
+        await commands["Runs: Export…"].callback()
+        await settle(pilot)
+        assert isinstance(app.screen, ExportScreen)
+        await press(pilot, "escape", "3", "question_mark")
+        shown = plain(app.screen.query_one("#dialog-body Static"))
+        assert "tab, shift+tab" in shown and "scroll" in shown

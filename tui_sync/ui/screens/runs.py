@@ -112,6 +112,7 @@ class RunsScreen(Pane):
         self.runs: list = []
         self.run = None
         self.plan = None
+        self.export_when_loaded: str | None = None
         table = self.query_one("#runs-table", DataTable)
         table.add_columns("run", "started", "trigger", "status", "outcomes")
         super().on_mount()
@@ -155,6 +156,9 @@ class RunsScreen(Pane):
                      "running": "bold", "failed": TONE_STYLE["error"]}.get(r.status, "")
             table.add_row(str(r.id), when(r.started), r.trigger, Text(r.status, style=style), outcomes(r), key=str(r.id))
         self.show_run(message.run, message.plan)
+        fmt, self.export_when_loaded = self.export_when_loaded, None
+        if fmt:
+            self.action_export(fmt)
         if message.run is not None:
             index = next((i for i, r in enumerate(self.runs) if r.id == message.run.id), 0)
             with table.prevent(DataTable.RowHighlighted):
@@ -214,6 +218,9 @@ class RunsScreen(Pane):
     # --- export --------------------------------------------------------------------------
     def action_export(self, fmt: str) -> None:
         cfg = self.session.cfg
+        if self.run is None and any(w.group == "runs" and w.is_running for w in self.workers):
+            self.export_when_loaded = fmt  # (asked from another pane's palette: the runs are being read)
+            return
         if self.run is None or cfg is None:
             self.notify("No run to export.", timeout=3)
             return
