@@ -37,8 +37,8 @@ async def test_runs_show_lists_values_before_and_after_row_problems_and_resoluti
     assert "[applied ] update_user thomas.berger" in text
     assert "jobTitle: Controller → Senior Controller" in text
     assert "departmentId: MOW-CUS → MOW" in text
-    assert "note: moved by a resolution: the users of MOW-CUS move to MOW (D5)" in text
-    assert "Resolutions (D5):\n  users of MOW-CUS move to MOW" in text
+    assert "note: moved by a resolution: the users of MOW-CUS move to MOW (their department is deleted)" in text
+    assert "Resolutions (users moved out of a department that is deleted):\n  users of MOW-CUS move to MOW" in text
     assert 'error missing_value — users row 34, column "E-mail", stefanie.ott' in text
 
 

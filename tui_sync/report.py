@@ -6,7 +6,7 @@ from collections import defaultdict
 from .model import KIND_ORDER, Kind, Plan, Problem
 
 GLYPH = {
-    Kind.CREATE_DEPARTMENT: "+", Kind.UPDATE_DEPARTMENT: "~", Kind.DELETE_DEPARTMENT: "✖",
+    Kind.CREATE_DEPARTMENT: "+", Kind.UPDATE_DEPARTMENT: "~", Kind.DELETE_DEPARTMENT: "−",
     Kind.CREATE_USER: "+", Kind.UPDATE_USER: "~", Kind.INACTIVATE_USER: "⊘", Kind.REACTIVATE_USER: "↺",
 }
 SHOWN_PER_CODE = 10
@@ -151,7 +151,7 @@ def run_text(run, plan: Plan | None = None) -> str:
     if plan is not None:
         done = resolutions(plan)
         if done:
-            lines += ["", "Resolutions (D5):", *(f"  {r}" for r in done)]
+            lines += ["", "Resolutions (users moved out of a department that is deleted):", *(f"  {r}" for r in done)]
         problems = row_problems(plan)
         lines += ["", f"Rows that yielded no change ({len(problems)} problem(s)):" if problems else
                   "Rows that yielded no change: none", *(f"  {p}" for p in problems)]

@@ -30,9 +30,9 @@ def note(change: Change, plan: Plan) -> str:
     """Why a change is in the plan when no sheet row explains it, or ""."""
     r = resolution_of(change, plan)
     if r is not None:
-        return f"moved by a resolution: the users of {printable(r.move_users_of)} move to {printable(r.to)} (D5)"
+        return f"moved by a resolution: the users of {printable(r.move_users_of)} move to {printable(r.to)} (their department is deleted)"
     if not change.row and change.kind in (Kind.INACTIVATE_USER, Kind.DELETE_DEPARTMENT):
-        return "no longer in the sheet (U6, D4)"
+        return "no longer in the sheet"
     return ""
 
 

@@ -493,7 +493,7 @@ class ReviewScreen(Pane):
         if c is None or s.result is None or not self.editable():
             return
         if c.kind is not Kind.DELETE_DEPARTMENT or not c.blocked:
-            self.notify("Only a blocked department delete needs resolving (D5).", timeout=4)
+            self.notify("Only a department delete blocked by its users or child departments needs resolving.", timeout=4)
             return
         blockers = service.department_blockers(s.result, c)
         targets = service.move_targets(s.result)

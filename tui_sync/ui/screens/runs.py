@@ -181,7 +181,7 @@ class RunsScreen(Pane):
         if run.message:
             t.append(f"\n{run.message}", style=TONE_STYLE["warning"])
         for r in resolutions(plan):
-            t.append(f"\nResolution (D5): {r}", style="dim")
+            t.append(f"\nResolution: {r} (their department is deleted)", style="dim")
         problems = row_problems(plan)
         if problems:
             t.append(f"\n{len(problems)} sheet row(s) yielded no change: {problems[0]}"

@@ -353,7 +353,7 @@ class MappingStep(Step):
                 widgets.append(Static(Text("Custom fields kept as they are: "
                                            + ", ".join(f'{f} = "{c}"' for f, c in kept.items()), style="dim")))
             widgets.append(Static(Text("Without userUniqueKey, a user's login and email cannot both change in one "
-                                       "sync: such a row becomes a new user (U2).", style=TONE_STYLE["warning"]),
+                                       "sync: such a row becomes a new user.", style=TONE_STYLE["warning"]),
                                   id="unique-key-note"))
         await self.mount_all(widgets)
         self.show_unique_key_note()

@@ -30,10 +30,10 @@ def _ref(c: Change) -> Text:
 
 def _rule(c: Change, view: PlanView) -> str:
     if c.rule is None and c.kind in (Kind.INACTIVATE_USER, Kind.DELETE_DEPARTMENT) and not c.row:
-        return "managed by this sync and no longer in the sheet (U6/D4)"
+        return "managed by this sync and no longer in the sheet"
     r = resolution_of(c, view.plan)
     if r is not None:
-        return f"an existing LMS user, moved because the users of {r.move_users_of} move to {r.to} (a resolution, D5)"
+        return f"an existing LMS user, moved because the users of {r.move_users_of} move to {r.to} (your resolution of the department's delete)"
     if c.rule is None and c.target is not None:
         return "an existing LMS object"
     return RULES.get(c.rule, c.rule or "—")
