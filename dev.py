@@ -4,6 +4,7 @@
     python3 dev.py demo           # the UI on sample_data/ with the embedded LMS (./tui-sync-demo)
     python3 dev.py demo --reset   # start the demo over (its LMS, runs and review are kept otherwise)
     python3 dev.py test           # the whole test suite
+    python3 dev.py walkthrough    # the demo driven in tmux at 80×24 and 120×40 (approve … apply … runs)
     python3 dev.py -- ARGS        # tui-sync ARGS inside the environment, in the current folder
 
 Only the standard library is used here: this is what runs on a fresh machine.
@@ -59,13 +60,15 @@ def task_command(argv: list[str], cwd: Path) -> tuple[list[str], Path, str | Non
         return [str(BIN / "tui-sync"), "demo", *args], ROOT, None
     if task == "test":
         return [str(PY), "-m", "pytest", *args], ROOT, None
+    if task == "walkthrough":
+        return [str(PY), str(ROOT / "tests" / "tmux_walkthrough.py"), *args], ROOT, None
     if task == "--":
         return [str(BIN / "tui-sync"), *args], cwd, None  # in the caller's folder: `-- lms dump` in a demo
     raise ValueError(task)
 
 
 def main(argv: list[str]) -> int:
-    if argv and argv[0] not in ("demo", "test", "--"):
+    if argv and argv[0] not in ("demo", "test", "walkthrough", "--"):
         print(__doc__, file=sys.stderr)
         return 2
     ensure_env()

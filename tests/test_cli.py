@@ -74,7 +74,7 @@ def test_plan_prints_counts_then_problems_by_code_with_sheet_rows_and_exits_1_on
     code, out, err = run(capsys, demo, "plan")
     assert code == Exit.ROW_ERRORS
     lines = out.splitlines()
-    assert "  + create_user            15" in lines and "  ✖ delete_department       3   (2 blocked)" in lines
+    assert "  + create_user            15" in lines and "  − delete_department       3   (2 blocked)" in lines
     assert "Problems: 9 error(s), 2 warning(s)" in out
     assert "  duplicate_login — 2 errors" in lines
     assert any(line.startswith('    users row 83, column "Login", max.mueller:') for line in lines)

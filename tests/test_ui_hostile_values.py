@@ -166,8 +166,13 @@ async def test_every_screen_shows_hostile_values_literally_and_keeps_working(hos
         assert_shows(screen_text(app), GRADE)
         for _ in range(2):
             await press(pilot, "ctrl+n")
+        assert "Scope and protection" in screen_text(app)
+        await press(pilot, "enter")  # the column list: the sheet's headers, literally
+        assert_shows(screen_text(app), GRADE)
+        await press(pilot, "escape")
+        await press(pilot, "ctrl+n")
         assert "Problems:" in screen_text(app)
-        for _ in range(9):
+        for _ in range(10):
             await press(pilot, "escape")
         await press(pilot, "y")
         assert app.screen.name in ("review", "runs")

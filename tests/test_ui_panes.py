@@ -244,3 +244,22 @@ async def test_mapping_pane_names_the_code_page_not_misread_headers(demo: Path):
         notes = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
         assert any('not in the sheet as read in cp1252: set encoding = "cp1251"' in n for n in notes), notes
         assert not any("suggestion" in n for n in notes)
+
+
+async def test_the_palette_reaches_other_panes_actions_and_help_names_tab(demo):
+    from tui_sync.ui.screens.runs import ExportScreen
+
+    from tui_sync import service
+
+    await service.apply(service.load(demo), approve="none")  # a run to export
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert "Runs: Export…" in commands and "Sources: Test connection" in commands
+        await commands["Runs: Export…"].callback()
+        await settle(pilot)
+        assert isinstance(app.screen, ExportScreen)
+        await press(pilot, "escape", "3", "question_mark")
+        shown = plain(app.screen.query_one("#dialog-body Static"))
+        assert "tab, shift+tab" in shown and "scroll" in shown

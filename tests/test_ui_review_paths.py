@@ -34,7 +34,7 @@ async def test_a_moved_user_is_shown_as_an_existing_user_moved_by_the_resolution
         await goto(pilot, "update_user:pavel.egorov")
         text = detail_text(app)
         assert "match: new" not in text
-        assert "existing LMS user, moved because the users of MOW-CUS move to MOW-LOG" in " ".join(text.split())
+        assert "existing LMS user, moved because the users of MOW-CUS move to MOW-LOG (your resolution" in " ".join(text.split())
 
 
 async def test_resolving_from_a_problem_filter_keeps_the_resolved_change_in_view(demo):

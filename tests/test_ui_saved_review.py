@@ -108,3 +108,18 @@ async def test_a_resolution_is_restored_with_the_review(demo):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert [(r.move_users_of, r.to) for r in app.session.view.plan.resolutions] == [(blocked.key, target[0])]
+
+
+async def test_after_an_apply_its_decisions_are_not_unapplied_even_before_the_new_plan(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await goto(pilot, CHANGE)
+        await press(pilot, "a")
+        assert app.session.unapplied() == 1
+        app.apply_closed(True)  # what the apply dialog does when it closes; a new plan starts
+        assert app.session.planning and app.session.view.change(CHANGE).decision is Decision.APPROVED
+        assert app.session.unapplied() == 0 and app.review_state() is None
+        await settle(pilot)
+        await press(pilot, "q")
+    assert app.return_code == 0

@@ -103,3 +103,8 @@ def test_wizard_first_step_at_80x24(no_config, snap_compare):
 def test_wizard_users_mapping(no_config, snap_compare):
     keys = ["ctrl+n"] * 6
     assert snap_compare(SyncApp(no_config), terminal_size=(100, 30), run_before=steady(*keys))
+
+
+def test_wizard_mapping_dropdown_open_at_80x24(no_config, snap_compare):
+    keys = ["ctrl+n"] * 6 + ["tab", "enter"]  # the users mapping; the second field's list, open
+    assert snap_compare(SyncApp(no_config), terminal_size=(80, 24), run_before=steady(*keys))

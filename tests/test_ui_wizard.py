@@ -163,3 +163,87 @@ async def test_leaving_the_wizard_writes_nothing(folder: Path):
         assert isinstance(app.screen, ReviewScreen)
         assert "no configuration yet" in plain(app.screen.query_one("#plan-status"))
     assert not (folder / "tui-sync.toml").exists()
+
+
+async def test_german_headers_are_suggested_in_the_wizard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import xlsxwriter
+
+    (tmp_path / "departments.csv").write_text(
+        "Abteilungsnr;Abteilungsname;Übergeordnete Abteilungsnr\n001;Zentrale;\n010;Vertrieb;001\n", encoding="utf-8")
+    book = xlsxwriter.Workbook(str(tmp_path / "users.xlsx"))
+    sheet = book.add_worksheet("Mitarbeiter")
+    rows = [("Personalnummer", "Benutzername", "E-Mail-Adresse", "Vorname", "Nachname", "Abteilungsname",
+             "Abteilungsnr", "Vorgesetzter", "Stellenbezeichnung"),
+            ("1001", "f.jaeger", "f.jaeger@example.de", "Frank", "Jäger", "Vertrieb", "010", "", "Leiter")]
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            sheet.write_string(r, c, value)
+    book.close()
+    monkeypatch.chdir(tmp_path)
+    app = SyncApp(tmp_path / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        for _ in range(9):
+            await press(pilot, "ctrl+n")
+        assert isinstance(app.screen, ReviewScreen)
+    raw = tomllib.loads((tmp_path / "tui-sync.toml").read_text())
+    assert raw["departments"]["mapping"] == {"code": "Abteilungsnr", "name": "Abteilungsname",
+                                             "parentCode": "Übergeordnete Abteilungsnr"}
+    users = raw["users"]["mapping"]
+    assert {k: users.get(k) for k in ("login", "email", "firstName", "lastName", "departmentId",
+                                      "subordination", "userUniqueKey", "jobTitle")} == {
+        "login": "Benutzername", "email": "E-Mail-Adresse", "firstName": "Vorname", "lastName": "Nachname",
+        "departmentId": "Abteilungsnr", "subordination": "Vorgesetzter", "userUniqueKey": "Personalnummer",
+        "jobTitle": "Stellenbezeichnung"}
+
+
+async def users_mapping_step(pilot) -> None:
+    for _ in range(6):
+        await press(pilot, "ctrl+n")
+    assert step(pilot.app) == "Users mapping"
+
+
+async def test_a_column_chosen_for_a_field_leaves_the_custom_field_list(folder: Path):
+    from textual.widgets import Select, SelectionList
+
+    app = SyncApp(folder / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await users_mapping_step(pilot)
+        customs = app.screen.query_one("#custom-fields", SelectionList)
+        offered = lambda: [customs.get_option_at_index(i).value for i in range(customs.option_count)]  # noqa: E731
+        assert offered() == ["Grade", "Hire date"]
+        customs.select("Grade")
+        customs.select("Hire date")
+        app.screen.query_one("#map-users-phone", Select).value = "Grade"
+        await settle(pilot)
+        assert offered() == ["Phone", "Hire date"] and customs.selected == ["Hire date"]  # (Phone is free now)
+        assert any('"Grade" is now the column of phone' in m for m in (n.message for n in app._notifications))
+        for _ in range(3):
+            await press(pilot, "ctrl+n")
+        assert isinstance(app.screen, ReviewScreen)
+    mapping = tomllib.loads((folder / "tui-sync.toml").read_text())["users"]["mapping"]
+    assert mapping["phone"] == "Grade" and mapping["Hire date"] == "Hire date" and "Grade" not in mapping
+
+
+async def test_dropdowns_show_sample_values_and_a_fixed_mapping_clears_the_error(folder: Path):
+    from textual.widgets import Select
+
+    app = SyncApp(folder / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await users_mapping_step(pilot)
+        login = app.screen.query_one("#map-users-login", Select)
+        prompts = {value: plain_text(prompt) for prompt, value in login._options if value is not Select.NULL}
+        assert prompts["Login"].startswith("Login") and "." in prompts["Login"].removeprefix("Login")
+        login.value = Select.NULL
+        await press(pilot, "ctrl+n")
+        error = app.screen.query_one("#wizard-error")
+        assert "required field(s) not mapped: login" in plain(error) and error.display
+        login.value = "Login"
+        await settle(pilot)
+        assert not error.display
+
+
+def plain_text(prompt) -> str:
+    return prompt.plain if hasattr(prompt, "plain") else str(prompt)

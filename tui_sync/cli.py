@@ -210,13 +210,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
     cfg = service.load(args.config)
     if getattr(args, "runs_command", None) == "show":
         run = service.run_details(cfg, args.id)
+        plan = service.run_plan(cfg, run.id)
         fmt = args.format
         if fmt == "json":
-            sys.stdout.write(json.dumps(run.to_json(), ensure_ascii=False, indent=2) + "\n")
+            from .run_log import run_json
+
+            sys.stdout.write(json.dumps(run_json(run, plan), ensure_ascii=False, indent=2) + "\n")
         elif fmt == "csv":
-            sys.stdout.write(run_csv(run))
+            sys.stdout.write(run_csv(run, plan))
         else:
-            print(run_text(run))
+            print(run_text(run, plan))
         return Exit.OK
     runs = service.runs(cfg)
     if args.json:

@@ -12,7 +12,7 @@ from .model import KIND_ORDER, Kind, Plan, Problem
 from .safe_text import escape_controls as esc
 
 GLYPH = {
-    Kind.CREATE_DEPARTMENT: "+", Kind.UPDATE_DEPARTMENT: "~", Kind.DELETE_DEPARTMENT: "✖",
+    Kind.CREATE_DEPARTMENT: "+", Kind.UPDATE_DEPARTMENT: "~", Kind.DELETE_DEPARTMENT: "−",
     Kind.CREATE_USER: "+", Kind.UPDATE_USER: "~", Kind.INACTIVATE_USER: "⊘", Kind.REACTIVATE_USER: "↺",
 }
 SHOWN_PER_CODE = 10
@@ -129,8 +129,10 @@ def why_not_applied(change) -> str:
     return change.error or (BLOCKED_WHY if change.outcome == "blocked" else "")
 
 
-def run_text(run) -> str:
-    """A readable log of one run, for a ticket."""
+def run_text(run, plan: Plan | None = None) -> str:
+    """A readable log of one run, for a ticket; with the plan it applied (`service.run_plan`), each
+    change's values before → after, the sheet rows' problems and the resolutions."""
+    from .run_log import details, resolutions, row_problems
     from .state.runs import totals
 
     lines = [
@@ -155,18 +157,37 @@ def run_text(run) -> str:
             lines.append(f"  {kind:<20} " + ", ".join(f"{n} {o}" for o, n in sorted(per.items())))
     lines.append("")
     lines.append("Changes:")
+    info = details(plan)
     for c in run.changes:
         why = why_not_applied(c)
         lines.append(f"  [{c.outcome:<8}] {c.kind} {esc(c.key)}" + (f" — {esc(why)}" if why else ""))
+        more = info.get(c.change_id, {})
+        lines.extend(f"      {esc(line)}" for line in more.get("fields", []))
+        lines.extend(f"      {esc(line)}" for line in more.get("problems", []))
+        if more.get("note"):
+            lines.append(f"      note: {esc(more['note'])}")
+    if plan is not None:
+        done = resolutions(plan)
+        if done:
+            lines += ["", "Resolutions (users moved out of a department that is deleted):", *(f"  {esc(r)}" for r in done)]
+        problems = row_problems(plan)
+        lines += ["", f"Rows that yielded no change ({len(problems)} problem(s)):" if problems else
+                  "Rows that yielded no change: none", *(f"  {esc(p)}" for p in problems)]
     return "\n".join(lines)
 
 
-def run_csv(run) -> str:
+def run_csv(run, plan: Plan | None = None) -> str:
+    """One line per change; with the plan, its values before → after, its problems and a note."""
     from .export import csv_text
+    from .run_log import details
 
-    return csv_text(["run", "change", "kind", "key", "outcome", "error", "lms_id", "at"],
+    info = details(plan)
+    return csv_text(["run", "change", "kind", "key", "outcome", "error", "lms_id", "at", "before → after",
+                     "problems", "note"],
                     [[run.id, esc(c.change_id), c.kind, esc(c.key), c.outcome, c.error and esc(c.error), c.lms_id,
-                      c.at] for c in run.changes])
+                      c.at, esc("; ".join(info.get(c.change_id, {}).get("fields", []))),
+                      esc("; ".join(info.get(c.change_id, {}).get("problems", []))),
+                      esc(info.get(c.change_id, {}).get("note", ""))] for c in run.changes])
 
 
 def apply_summary(report) -> str:

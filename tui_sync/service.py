@@ -397,6 +397,16 @@ def failed_run(cfg: Config, before: int | None, error: BaseException, trigger: s
         return None
 
 
+def run_plan(cfg: Config, run_id: int) -> Plan | None:
+    """The plan a run applied (kept with it), for the run log's details; None when it is gone."""
+    from .state.runs import RunStore
+
+    try:
+        return RunStore(cfg.state).load_plan(run_id)
+    except (OSError, SyncError, ValueError):
+        return None
+
+
 def unfinished_run(cfg: Config):
     from .state.runs import RunStore
 

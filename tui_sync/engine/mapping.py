@@ -6,8 +6,12 @@ sheet's headers listed; unmapped fields get suggestions from the headers.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+import tomllib
+import unicodedata
 from dataclasses import dataclass, field
+from importlib import resources
 
 import polars as pl
 
@@ -16,41 +20,45 @@ from ..model import DEPARTMENT_FIELDS, DEPARTMENT_REQUIRED, USER_REQUIRED, USER_
 from ..sources.codepage import CODE_PAGES
 from ..sources.table import ROW, Table
 
-# Common header spellings per LMS field, compared after `_squash` (case, spacing
-# and punctuation removed). English, German and Russian, as HR exports come.
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "code": ("code", "departmentcode", "deptcode", "kod", "код", "kodpodrazdeleniya", "abteilungscode", "kostenstelle"),
-    "name": ("name", "department", "departmentname", "dept", "title", "abteilung", "подразделение", "название", "отдел"),
-    "parentCode": ("parentcode", "parent", "parentdepartment", "parentdepartmentcode", "parentdept", "übergeordnet", "родитель", "кодродителя"),
-    "departmentUniqueKey": ("departmentuniquekey", "deptkey", "departmentkey", "departmentid", "orgunitid", "uniquekey"),
-    "login": ("login", "username", "user", "userid", "account", "samaccountname", "benutzername", "логин"),
-    "email": ("email", "emailaddress", "mail", "e-mail", "workemail", "почта", "электроннаяпочта"),
-    "firstName": ("firstname", "givenname", "forename", "first", "vorname", "имя"),
-    "lastName": ("lastname", "surname", "familyname", "last", "nachname", "фамилия"),
-    "departmentId": ("departmentid", "departmentcode", "department", "dept", "deptcode", "abteilung", "подразделение", "отдел"),
-    "status": ("status", "state", "employmentstatus", "active", "статус"),
-    "subordination": ("subordination", "supervisor", "manager", "supervisorlogin", "managerlogin", "linemanager", "vorgesetzter", "руководитель"),
-    "coSubordination": ("cosubordination", "functionalmanager", "comanager", "matrixmanager", "fachvorgesetzter", "функциональныйруководитель"),
-    "userUniqueKey": ("useruniquekey", "employeeid", "employeenumber", "employeeno", "personnelnumber", "personnelno",
-                      "staffid", "staffnumber", "staffno", "personalnummer", "personalnr", "табельныйномер",
-                      "табельный", "uniquekey"),
-    "phone": ("phone", "phonenumber", "telephone", "mobile", "tel", "telefon", "телефон"),
-    "jobTitle": ("jobtitle", "title", "position", "role", "job", "stelle", "funktion", "должность"),
-}
+SYNONYMS_FILE = "header_synonyms.toml"  # beside this module: the usual HR headers in eight languages
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.casefold())
+    """A header as compared: without case, accents, spaces and punctuation ("E-Mail-Adresse" → "emailadresse")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return re.sub(r"[\W_]+", "", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+@functools.cache
+def synonyms() -> dict[str, dict[str, int]]:
+    """LMS field -> squashed header -> rank (its place in its language's list: lower is more specific)."""
+    data = tomllib.loads(resources.files(__package__).joinpath(SYNONYMS_FILE).read_text(encoding="utf-8"))
+    out: dict[str, dict[str, int]] = {}
+    for name, languages in data.items():
+        ranks: dict[str, int] = {}
+        for headers in languages.values():
+            for i, header in enumerate(headers):
+                key = _squash(header)
+                ranks[key] = min(ranks.get(key, i), i)
+        out[name] = ranks
+    return out
 
 
 def suggest(field: str, headers: list[str] | tuple[str, ...], taken: set[str] = frozenset()) -> str | None:
-    """The sheet header that most plausibly holds `field`, or None."""
-    wanted = {_squash(field), *(_squash(s) for s in SYNONYMS.get(field, ()))}
+    """The sheet header that most plausibly holds `field` (its own name, else the most specific of its
+    usual names), or None."""
+    ranks = synonyms().get(field, {})
+    own = _squash(field)
     used = {t.casefold() for t in taken}  # (mapped columns match headers regardless of case)
+    best: tuple[int, str] | None = None
     for h in headers:
-        if h.casefold() not in used and _squash(h) in wanted:
-            return h
-    return None
+        if h.casefold() in used:
+            continue
+        key = _squash(h)
+        rank = -1 if key == own else ranks.get(key)
+        if rank is not None and (best is None or rank < best[0]):
+            best = (rank, h)
+    return best[1] if best else None
 
 
 def suggest_instead(field: str, column: str, headers: tuple[str, ...], taken: set[str] = frozenset()) -> str | None:

@@ -22,7 +22,7 @@ from .. import service
 from ..errors import SyncError
 from ..model import Decision, Kind, Resolution
 from .failures import ReportsWorkerErrors, failure_text, log_traceback
-from .keys import active_keys, known_ids
+from .keys import active_keys, known_ids, ours
 from .literal import readable, visible
 from .messages import PlanChanged, PlanReady, SourceProgress, SourcesRead
 from .screens.apply import ApplyScreen
@@ -201,7 +201,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
 
     def review_state(self) -> saved_review.SavedReview | None:
         s = self.session
-        if s.view is None or s.inputs is None or s.plan_error is not None:
+        if s.view is None or s.inputs is None or s.plan_error is not None or s.applied:
             return None
         f = s.view.filter
         return saved_review.SavedReview(
@@ -386,7 +386,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         """After an apply (or resume) the LMS moved on: plan afresh; the decisions were used."""
         if applied:
             s = self.session
-            s.dirty = False
+            s.dirty, s.applied = False, True
             if s.cfg is not None:
                 saved_review.discard(s.cfg.state)
             self.refresh_held()
@@ -452,6 +452,20 @@ class SyncApp(ReportsWorkerErrors, App[int]):
                 continue
             yield SystemCommand(row.description, f"key {row.key} · {row.id}",
                                 partial(self.run_action, row.action, row.node))
+        # the other panes' actions too: "export" finds the Runs pane's export from the review
+        for name, cls in PANE_SCREENS.items():
+            if isinstance(screen, cls) or self.session.cfg is None:
+                continue
+            pane_key = next((b.key for b in self.BINDINGS if isinstance(b, Binding) and b.id == f"pane.{name}"), "")
+            for b in cls.BINDINGS:
+                if isinstance(b, Binding) and ours(b) and b.key != "escape":
+                    yield SystemCommand(f"{name.title()}: {b.description}",
+                                        f"in the {name.title()} pane ({pane_key}), key {self.get_key_display(b)}"
+                                        f" · {b.id}", partial(self.run_in_pane, name, b.action))
+
+    async def run_in_pane(self, name: str, action: str) -> None:
+        await self.switch_mode(name)
+        await self.screen.run_action(action)
 
 
 def _filter(saved: dict[str, str]) -> Filter:

@@ -67,10 +67,11 @@ class CheckDone(Message):
 
 
 class RunsLoaded(Message):
-    def __init__(self, runs: list, run: object | None) -> None:
+    def __init__(self, runs: list, run: object | None, plan: object | None = None) -> None:
         super().__init__()
         self.runs = runs
         self.run = run
+        self.plan = plan  # the plan the run applied, for its details (None: gone)
 
 
 class SourceProgress(Message):

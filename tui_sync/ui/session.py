@@ -36,6 +36,7 @@ class Session:
     saved: Any = None  # saved_review.SavedReview waiting for the first plan, to restore or discard
     cursor_id: str | None = None  # the change under the review cursor (kept across quitting)
     dirty: bool = False  # the review changed since it was last saved
+    applied: bool = False  # the plan shown was applied: its decisions are used (a new plan is on its way)
 
     def stale(self, name: str) -> bool:
         """The sheet shown for `name` was read from another source than the config names now."""
@@ -48,7 +49,7 @@ class Session:
 
     def unapplied(self) -> int:
         """Decisions and resolutions that quitting would leave unapplied."""
-        if self.view is None:
+        if self.view is None or self.applied:
             return 0
         d = self.view.decision_counts
         return d.get(Decision.APPROVED, 0) + d.get(Decision.REJECTED, 0) + len(self.view.plan.resolutions)
@@ -56,6 +57,7 @@ class Session:
     def set_result(self, result: PlanResult | None, *, keep_history: bool) -> None:
         self.result = result
         self.view = PlanView(result.plan) if result else None
+        self.applied = False
         if result is not None:
             self.sources = result.sources
             self.tables = {"departments": result.sources.departments, "users": result.sources.users}

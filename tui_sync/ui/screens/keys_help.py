@@ -14,6 +14,14 @@ from ..literal import literal
 from ..widgets.keys_footer import KeysFooter
 
 
+# keys every screen knows (Textual's own, not remappable)
+MOVING = (
+    ("tab, shift+tab", "move to the next / previous part (the change's detail, a wide sheet), "
+                       "then scroll it with the arrows"),
+    ("ctrl+p", "the command palette: every action by name"),
+)
+
+
 class KeysScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="keys.close")]
 
@@ -26,11 +34,14 @@ class KeysScreen(ModalScreen[None]):
         table = Table(box=None, expand=True, show_header=True, header_style="bold")
         table.add_column("key", style="bold", no_wrap=True)
         table.add_column("what it does")
-        table.add_column("binding id", style="dim", no_wrap=True)
+        table.add_column("id, to remap it", style="dim", no_wrap=True)
         for r in self.rows:
             table.add_row(literal(r.key), literal(r.description), literal(r.id))  # [keys] come from the config (F4)
-        note = Text("Remap a key in tui-sync.toml: [keys] then, e.g., review.approve = \"y\". "
-                    "Every action is also in the command palette (ctrl+p).", style="dim")
+        for key, what in MOVING:
+            table.add_row(key, what, "")
+        note = Text("To use other keys, name the id in tui-sync.toml: [keys] then, e.g., review.approve = \"y\". "
+                    "Every action of every pane is also in the command palette (ctrl+p): type what you want, "
+                    "e.g. \"export\".", style="dim")
         with Vertical(id="dialog", classes="wide tall"):
             yield Static(literal(f"Keys — {self.title_text}"), id="dialog-title")
             with VerticalScroll(id="dialog-body"):

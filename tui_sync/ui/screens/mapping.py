@@ -201,7 +201,7 @@ class MappingScreen(Pane):
                      "suggestions appear once it is (Sources: 1).\n", style=TONE_STYLE["warning"])
         if entity == "user" and "userUniqueKey" not in draft:
             t.append("Note: userUniqueKey is not mapped, so login and email cannot both change in one sync: "
-                     "a row whose login and email both changed is planned as a new user (U2).\n",
+                     "a row whose login and email both changed is planned as a new user.\n",
                      style=TONE_STYLE["warning"])
         if self.modified(name):
             t.append("Unsaved changes: w saves them to the config, z reverts.", style="bold")

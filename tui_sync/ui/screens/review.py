@@ -226,7 +226,7 @@ class ReviewScreen(Pane):
             t.append(f" {name} read as {table.encoding_label}")
             if table.encoding_guessed:
                 guessed = True
-                t.append(f': "{table.encoding_guessed}"')
+                t.append(': "' + visible(table.encoding_guessed) + '"')
         line.display = bool(t.plain)
         line.update(Text("⚠", style=TONE_STYLE["warning"]) + t if guessed else t)
 
@@ -524,7 +524,7 @@ class ReviewScreen(Pane):
         if c is None or s.result is None or not self.editable():
             return
         if c.kind is not Kind.DELETE_DEPARTMENT or not c.blocked:
-            self.notify("Only a blocked department delete needs resolving (D5).", timeout=4)
+            self.notify("Only a department delete blocked by its users or child departments needs resolving.", timeout=4)
             return
         blockers = service.department_blockers(s.result, c)
         targets = service.move_targets(s.result)

@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 from ... import service
 from ...report import run_csv, run_text, why_not_applied
 from ..literal import literal, readable, visible
+from ...run_log import details, resolutions, row_problems, run_json
 from ..messages import RunsLoaded
 from ..plan_rows import TONE_STYLE
 from ..widgets.keys_footer import KeysFooter
@@ -41,12 +42,12 @@ def when(stamp: str | None) -> str:
     return stamp[:19].replace("T", " ") if stamp else "—"
 
 
-def run_log(run, fmt: str) -> str:
+def run_log(run, fmt: str, plan=None) -> str:
     if fmt == "csv":
-        return run_csv(run)
+        return run_csv(run, plan)
     if fmt == "json":
-        return json.dumps(run.to_json(), ensure_ascii=False, indent=2) + "\n"
-    return run_text(run) + "\n"
+        return json.dumps(run_json(run, plan), ensure_ascii=False, indent=2) + "\n"
+    return run_text(run, plan) + "\n"
 
 
 class ExportScreen(ModalScreen[tuple[str, str] | None]):
@@ -111,6 +112,8 @@ class RunsScreen(Pane):
     def on_mount(self) -> None:
         self.runs: list = []
         self.run = None
+        self.plan = None
+        self.export_when_loaded: str | None = None
         table = self.query_one("#runs-table", DataTable)
         table.add_columns("run", "started", "trigger", "status", "outcomes")
         super().on_mount()
@@ -141,8 +144,9 @@ class RunsScreen(Pane):
         if run_id is None and runs:
             run_id = runs[0].id
         run = service.run_details(cfg, run_id) if run_id is not None and any(r.id == run_id for r in runs) else None
+        plan = service.run_plan(cfg, run.id) if run is not None else None
         if not get_current_worker().is_cancelled:
-            self.post_message(RunsLoaded(runs, run))
+            self.post_message(RunsLoaded(runs, run, plan))
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
         self.session.focus_run = None
@@ -155,14 +159,17 @@ class RunsScreen(Pane):
                      "running": "bold", "failed": TONE_STYLE["error"]}.get(r.status, "")
             table.add_row(literal(r.id), literal(when(r.started)), literal(r.trigger), literal(r.status, style),
                           literal(outcomes(r)), key=str(r.id))
-        self.show_run(message.run)
+        self.show_run(message.run, message.plan)
+        fmt, self.export_when_loaded = self.export_when_loaded, None
+        if fmt:
+            self.action_export(fmt)
         if message.run is not None:
             index = next((i for i, r in enumerate(self.runs) if r.id == message.run.id), 0)
             with table.prevent(DataTable.RowHighlighted):
                 table.move_cursor(row=index)
 
-    def show_run(self, run) -> None:
-        self.run = run
+    def show_run(self, run, plan=None) -> None:
+        self.run, self.plan = run, plan
         info = self.query_one("#run-info", Static)
         lv = self.query_one("#run-changes", LinesView)
         if run is None:
@@ -179,12 +186,30 @@ class RunsScreen(Pane):
         t.append("\nOutcomes: " + visible(outcomes(run)))
         if run.message:
             t.append("\n" + readable(run.message), style=TONE_STYLE["warning"])
+        for r in resolutions(plan):
+            t.append("\nResolution: " + visible(r) + " (their department is deleted)", style="dim")
+        problems = row_problems(plan)
+        if problems:
+            t.append(f"\n{len(problems)} sheet row(s) yielded no change: " + visible(problems[0])
+                     + (" … (e exports them all)" if len(problems) > 1 else ""), style=TONE_STYLE["warning"])
         info.update(t)
         lv.empty_text = "This run had no changes."
         # what needs a look first (failed, stale, blocked), then held, applied and skipped, each in journal order
+        # (after each change: why it was not applied, or its values before → after and where it came from)
+        more = details(plan)
         shown = sorted(run.changes, key=lambda c: _LOOK_FIRST.get(c.outcome, 1))
         lv.set_lines([[(c.outcome, 10, OUTCOME_STYLE.get(c.outcome, "")), (c.kind, 19, ""), (c.key, 26, "bold"),
-                       (why_not_applied(c), 0, TONE_STYLE["error"] if c.error else "dim")] for c in shown])
+                       self.what(c, more.get(c.change_id, {}))] for c in shown])
+
+    @staticmethod
+    def what(c, more: dict) -> tuple[str, int, str]:
+        why = why_not_applied(c)
+        if why:
+            return why, 0, TONE_STYLE["error"] if c.error else "dim"
+        text = "; ".join(more.get("fields", []))
+        if more.get("note"):
+            text = f"{text} ({more['note']})" if text else more["note"]
+        return text, 0, "dim"
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key is None or event.row_key.value is None:
@@ -199,10 +224,13 @@ class RunsScreen(Pane):
     # --- export --------------------------------------------------------------------------
     def action_export(self, fmt: str) -> None:
         cfg = self.session.cfg
+        if self.run is None and any(w.group == "runs" and w.is_running for w in self.workers):
+            self.export_when_loaded = fmt  # (asked from another pane's palette: the runs are being read)
+            return
         if self.run is None or cfg is None:
             self.notify("No run to export.", timeout=3)
             return
-        run = self.run
+        run, plan = self.run, self.plan
 
         def chosen(answer) -> None:
             if answer:
@@ -210,17 +238,17 @@ class RunsScreen(Pane):
                 path = Path(name).expanduser()
                 if not path.is_absolute():
                     path = cfg.base_dir / path
-                self.export_worker(run, f, path)
+                self.export_worker(run, f, path, plan)
 
         self.app.push_screen(ExportScreen(run.id, cfg.base_dir, fmt), chosen)
 
     @work(thread=True, name="export", group="export", exclusive=True, exit_on_error=False, description="Exporting")
-    def export_worker(self, run, fmt: str, path: Path) -> None:
+    def export_worker(self, run, fmt: str, path: Path, plan=None) -> None:
         from ...errors import UsageError
 
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(run_log(run, fmt), encoding="utf-8")
+            path.write_text(run_log(run, fmt, plan), encoding="utf-8")
         except OSError as e:
             raise UsageError(f"the run log cannot be written ({e.strerror})", where=str(path),
                              hint="pick another folder or file name") from None

@@ -8,12 +8,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from ... import service
 from ...errors import SyncError
+from ..literal import visible
 from ..plan_rows import TONE_STYLE
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.lines_view import Cell, LinesView
 
 SHOWN = 20_000  # rows listed per sheet; the count above them is always whole
@@ -65,7 +67,7 @@ class ScopeReportScreen(ModalScreen[None]):
         with Vertical(id="dialog", classes="wide tall"):
             yield Static("Out of scope and protected", id="dialog-title")
             yield LinesView(id="dialog-body")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         view = self.query_one(LinesView)
@@ -106,6 +108,6 @@ def scope_text(cfg, name: str, counts) -> Text:
              "(review: o lists them)", style="bold")
     for i, c in enumerate(counts.counts):
         t.append("\n  ")
-        t.append(scope.describe(i))
+        t.append(visible(scope.describe(i)))
         t.append(f" — keeps {c.keeps}, drops {c.drops}", style="dim")
     return t

@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 from ... import service
 from ...config import parse_config
 from ...errors import ConfigError, SyncError
+from ..literal import literal, readable
 from ..plan_rows import TONE_STYLE
 from .wizard_steps import SheetStep, row
 
@@ -48,7 +49,7 @@ class ScopeStep(SheetStep):
         headers, raw = self.built_for, self.wizard.raw
         kept = [r for r in raw.get("users", {}).get("scope", {}).get("exclude", []) if r != self.added]
         protect = raw.get("protect", {})
-        column = Select([(h, h) for h in headers], prompt="(no rule)", compact=True, id="scope-column") if headers \
+        column = Select([(literal(h), h) for h in headers], prompt="(no rule)", compact=True, id="scope-column") if headers \
             else Input(placeholder="a column of the users sheet", compact=True, id="scope-column")
         widgets: list = [
             Label("Leave users' rows out of the sync when", classes="field-title"),
@@ -90,9 +91,9 @@ class ScopeStep(SheetStep):
         chosen = set(split(self.val("#protect-users")))
         options = self.query_one("#protect-suggestions", SelectionList)
         options.clear_options()
-        options.add_options([(login, login, login in chosen) for login in found])
+        options.add_options([(literal(login), login, login in chosen) for login in found])
         if error:
-            note.update(Text(f"No suggestions: {error}", style=TONE_STYLE["warning"]))
+            note.update(Text("No suggestions: " + readable(error), style=TONE_STYLE["warning"]))
         else:
             note.update(Text("None: every active LMS account has a row." if not found else
                              "Protecting them keeps this sync off them even when it manages them later.",

@@ -21,6 +21,7 @@ from ..literal import literal, readable, visible
 from ..plan_rows import TONE_STYLE, glyph
 from ..widgets.secret_field import SecretField
 from ..widgets.sheet_preview import SheetPreview
+from .mapping import samples
 from .sources import size_text
 
 if TYPE_CHECKING:
@@ -311,6 +312,9 @@ class SheetStep(Step):
         return True
 
 
+SAMPLE_WIDTH = 28  # characters of sample values beside a column's name
+
+
 class MappingStep(SheetStep):
     def __init__(self, wizard: WizardScreen, entity: str, **kw) -> None:
         super().__init__(wizard, **kw)
@@ -318,6 +322,18 @@ class MappingStep(SheetStep):
         self.lms_entity = entity[:-1]
         self.title = f"{entity.title()} mapping"
         self.help = "Which column holds each LMS field (* required). Suggestions are filled in; check them."
+
+    def option(self, header: str) -> Text:
+        """A column as the dropdown lists it: its header and a few of its values (as the Mapping pane's
+        picker does), as plain text: sheet values are data, never markup (F4)."""
+        t = literal(header)
+        t.no_wrap, t.overflow = True, "ellipsis"
+        values = visible(samples(self.wizard.tables.get(self.entity), header))
+        if len(values) > SAMPLE_WIDTH:  # one line per column, even in an 80-column terminal
+            values = values[:SAMPLE_WIDTH - 1] + "…"
+        if values:
+            t.append(f"   {values}", style="dim")
+        return t
 
     async def entered(self) -> None:
         if not await self.stale():
@@ -338,7 +354,7 @@ class MappingStep(SheetStep):
                 used.add(current)
             label = f + ("*" if f in required else "")
             if headers:
-                options = [(literal(h), h) for h in headers]
+                options = [(self.option(h), h) for h in headers]
                 value = current if current in headers else Select.NULL
                 widget = Select(options, prompt="(not mapped)", value=value, compact=True, id=f"map-{self.entity}-{f}")
             else:
@@ -349,13 +365,14 @@ class MappingStep(SheetStep):
             rest = [h for h in headers if h not in used]
             if rest:
                 widgets.append(Label("Other columns to sync as custom fields (space toggles):", classes="field-title"))
-                widgets.append(SelectionList(*((literal(h), h, customs.get(h) == h) for h in rest), id="custom-fields"))
+                widgets.append(SelectionList(*((self.option(h), h, customs.get(h) == h) for h in rest),
+                                             id="custom-fields"))
             kept = {f: c for f, c in customs.items() if f != c}
             if kept:
                 widgets.append(Static(literal("Custom fields kept as they are: "
                                               + ", ".join(f'{f} = "{c}"' for f, c in kept.items()), "dim")))
             widgets.append(Static(Text("Without userUniqueKey, a user's login and email cannot both change in one "
-                                       "sync: such a row becomes a new user (U2).", style=TONE_STYLE["warning"]),
+                                       "sync: such a row becomes a new user.", style=TONE_STYLE["warning"]),
                                   id="unique-key-note"))
         await self.mount_all(widgets)
         self.show_unique_key_note()
@@ -367,13 +384,42 @@ class MappingStep(SheetStep):
             value = w.value if isinstance(w, Select) else w.value.strip()
             note.display = not value or value is Select.NULL
 
+    def mapped_columns(self) -> dict[str, str]:
+        """column -> the standard field it is chosen for now."""
+        standard, _ = service.mapping_fields(self.lms_entity)
+        out: dict[str, str] = {}
+        for f in standard:
+            for w in self.query(f"#map-{self.entity}-{f}"):
+                value = w.value if isinstance(w, Select) else w.value.strip()
+                if value and value is not Select.NULL:
+                    out[str(value)] = f
+        return out
+
+    def refresh_customs(self) -> None:
+        """The custom-field list offers only the columns no standard field takes."""
+        for sl in self.query("#custom-fields").results(SelectionList):
+            mapped = self.mapped_columns()
+            ticked = set(sl.selected)
+            wanted = [h for h in self.headers() if h not in mapped]
+            shown = [sl.get_option_at_index(i).value for i in range(sl.option_count)]
+            if wanted == shown:
+                return
+            for h in sorted(ticked & set(mapped)):
+                self.notify(f'"{h}" is now the column of {mapped[h]}: it is no longer a custom field.', timeout=5)
+            sl.clear_options()
+            sl.add_options([(self.option(h), h, h in ticked) for h in wanted])
+
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == f"map-{self.entity}-userUniqueKey":
             self.show_unique_key_note()
+        self.wizard.show_error(None)  # what Next said was about the mapping as it was
+        self.refresh_customs()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == f"map-{self.entity}-userUniqueKey":
             self.show_unique_key_note()
+        if (event.input.id or "").startswith(f"map-{self.entity}-"):
+            self.wizard.show_error(None)
 
     def collect(self) -> None:
         standard, _ = service.mapping_fields(self.lms_entity)

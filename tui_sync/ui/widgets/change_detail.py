@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...model import Change, Decision, Kind
+from ...run_log import resolution_of
 from ..literal import literal, visible
 from ..plan_rows import KIND_TONE, TONE_STYLE, PlanView, glyph, show
 
@@ -31,20 +32,12 @@ def _ref(c: Change) -> Text:
                          (f"  ({c.decision.value})", "dim"))
 
 
-def resolution_of(c: Change, view: PlanView):
-    """The D5 resolution that made `c` (a user moved out of a department to be deleted), or None."""
-    if c.kind is not Kind.UPDATE_USER or c.row or "departmentId" not in c.fields:
-        return None
-    was = str(c.fields["departmentId"][0] or "").casefold()
-    return next((r for r in view.plan.resolutions if r.move_users_of.casefold() == was), None)
-
-
 def _rule(c: Change, view: PlanView) -> str:
     if c.rule is None and c.kind in (Kind.INACTIVATE_USER, Kind.DELETE_DEPARTMENT) and not c.row:
-        return "managed by this sync and no longer in the sheet (U6/D4)"
-    r = resolution_of(c, view)
+        return "managed by this sync and no longer in the sheet"
+    r = resolution_of(c, view.plan)
     if r is not None:
-        return f"an existing LMS user, moved because the users of {r.move_users_of} move to {r.to} (a resolution, D5)"
+        return f"an existing LMS user, moved because the users of {r.move_users_of} move to {r.to} (your resolution of the department's delete)"
     if c.rule is None and c.target is not None:
         return "an existing LMS object"
     return RULES.get(c.rule, c.rule or "—")
