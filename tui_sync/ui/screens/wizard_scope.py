@@ -48,7 +48,7 @@ class ScopeStep(SheetStep):
         headers, raw = self.built_for, self.wizard.raw
         kept = [r for r in raw.get("users", {}).get("scope", {}).get("exclude", []) if r != self.added]
         protect = raw.get("protect", {})
-        column = Select([(h, h) for h in headers], prompt="(no rule)", compact=True, id="scope-column") if headers \
+        column = Select([(Text(h), h) for h in headers], prompt="(no rule)", compact=True, id="scope-column") if headers \
             else Input(placeholder="a column of the users sheet", compact=True, id="scope-column")
         widgets: list = [
             Label("Leave users' rows out of the sync when", classes="field-title"),
@@ -90,7 +90,7 @@ class ScopeStep(SheetStep):
         chosen = set(split(self.val("#protect-users")))
         options = self.query_one("#protect-suggestions", SelectionList)
         options.clear_options()
-        options.add_options([(login, login, login in chosen) for login in found])
+        options.add_options([(Text(login), login, login in chosen) for login in found])  # (data, not markup)
         if error:
             note.update(Text(f"No suggestions: {error}", style=TONE_STYLE["warning"]))
         else:
