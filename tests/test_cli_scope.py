@@ -62,3 +62,15 @@ def test_a_saved_plan_never_writes_what_is_protected_by_the_time_it_is_applied(c
         if name in ("email", "jobTitle", "phone", "firstName", "lastName"):
             assert now[name] == before
     assert "[applied ]" in out  # the rest went ahead
+
+
+def test_check_shows_each_scope_rule_and_a_missing_scope_column_is_exit_2(capsys, demo):
+    edit(demo, "[schedule]", RULES + "\n[schedule]")
+    code, out, _ = run(capsys, demo, "check")
+    assert code == Exit.OK
+    assert "  scope: 6 of 299 rows out of scope" in out
+    assert '    exclude[1]: Grade is "C1" — keeps 293, drops 6' in out
+    edit(demo, 'column = "Grade"', 'column = "Grad"')
+    code, out, _ = run(capsys, demo, "check")
+    assert code == Exit.USAGE
+    assert f'✖ {demo}: [users.scope] exclude[1].column: found column = "Grad"' in out

@@ -23,7 +23,7 @@ def protected(plan):
 def test_c2_a_row_matching_a_protected_user_changes_nothing_and_warns_at_its_row():
     lms = users_lms(dict(id="u1", login="admin", department="1"), dict(id="u2", login="SVC-Backup", department="1"),
                     dict(id="u3", login="bob", department="1"))
-    rows = [user("admin", jobTitle="Boss"), user("svc-backup", status="inactive"), user("bob", jobTitle="Dev")]
+    rows = [user("admin", "EXT", jobTitle="Boss"), user("svc-backup", status="inactive"), user("bob", jobTitle="Dev")]
     p = make_plan([HQ], rows, lms, protect=ADMINS)
     assert kinds(p) == {"update_user": ["bob"]}
     assert protected(p) == [(Severity.WARNING, 2, "admin"), (Severity.WARNING, 3, "svc-backup")]

@@ -27,6 +27,8 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     deps.append({"code": "EXT", "name": "External", "parentCode": None})
     users.append({"login": "admin", "email": "admin@nordlicht.example", "firstName": "Admin", "lastName": "Account",
                   "departmentId": "001", "status": "active"})
+    users.append({"login": "[b]svc[/b]", "email": "svc@nordlicht.example", "firstName": "Service",
+                  "lastName": "Account", "departmentId": "001", "status": "active"})
 
     async def load() -> None:
         lms = EmbeddedLMS(tmp_path / "lms.sqlite")
@@ -54,6 +56,11 @@ async def test_the_scope_step_writes_a_rule_and_protection_with_suggested_accoun
         suggestions = screen.query_one("#protect-suggestions", SelectionList)
         offered = [suggestions.get_option_at_index(i).value for i in range(suggestions.option_count)]
         assert "admin" in offered and "oliver.klein" not in offered  # oliver.klein has a row
+        from textual.visual import visualize
+
+        shown = [visualize(suggestions, suggestions.get_option_at_index(i).prompt, markup=True).plain
+                 for i in range(suggestions.option_count)]
+        assert "[b]svc[/b]" in shown  # a login is data, never markup
         suggestions.select("admin")
         screen.query_one("#scope-column", Select).value = "Grade"
         screen.query_one("#scope-values", Input).value = "C1, C2"

@@ -88,8 +88,21 @@ def cmd_check(args: argparse.Namespace) -> int:
                 out.append(f"  ✖ {text}" if bad else f"  {text}")
             if not sc.mapping.ok:
                 code = max(code, Exit.USAGE)
+        if sc.table is not None and getattr(cfg, sc.entity).scope:  # C1: what each rule keeps and drops
+            try:
+                out.extend(_scope_lines(cfg, sc.entity, service.scope_counts(cfg, sc.entity, sc.table)))
+            except SyncError as e:
+                out.append(f"  ✖ {e}")
+                code = max(code, e.exit_code)
     print(escape_output(redact_text("\n".join(out))))  # F4: headers are shown, never run; O1: addresses redacted
     return code
+
+
+def _scope_lines(cfg, name: str, scoped) -> list[str]:
+    scope = getattr(cfg, name).scope
+    lines = [f"  scope: {scoped.out_of_scope} of {scoped.table.rows + scoped.out_of_scope} rows out of scope"]
+    lines += [f"    {scope.describe(i)} — keeps {c.keeps}, drops {c.drops}" for i, c in enumerate(scoped.counts)]
+    return lines
 
 
 def cmd_lms(args: argparse.Namespace) -> int:

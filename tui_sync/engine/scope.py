@@ -130,22 +130,27 @@ def apply_scope(table: Table, scope: Scope, entity: str, *, with_rows: bool = Fa
     if not scope:
         return Scoped(table, 0), (table.df.clear().with_columns(pl.lit(None, pl.Int32).alias(RULE))
                                   if with_rows else None)
-    hits = [_hit(table, rule, entity, scope.label(i)).alias(f"__hit{i}") for i, (_, rule) in enumerate(scope.rules)]
-    first = pl.when(pl.lit(False)).then(pl.lit(None, pl.Int32))
-    for i, (side, _) in enumerate(scope.rules):
-        left_out = ~pl.col(f"__hit{i}") if side == INCLUDE else pl.col(f"__hit{i}")
-        first = first.when(left_out).then(pl.lit(i, pl.Int32))
-    marked = table.df.with_columns(hits).with_columns(first.otherwise(None).alias(RULE))
+    # one pass over the sheet's text: a boolean column per rule; the rest is boolean arithmetic
     names = [f"__hit{i}" for i in range(len(scope.rules))]
-    sums = marked.select(pl.col(names).sum(), pl.col(RULE).is_null().sum().alias("__kept")).row(0)
+    hits = table.df.select(_hit(table, rule, entity, scope.label(i)).alias(names[i])
+                           for i, (_, rule) in enumerate(scope.rules))
+    left_out = [~pl.col(n) if side == INCLUDE else pl.col(n) for n, (side, _) in zip(names, scope.rules)]
+    sums = hits.select(*(pl.col(n).sum() for n in names), pl.any_horizontal(left_out).sum().alias("__out")).row(0)
     counts = tuple(
         RuleCount(side, rule, keeps=(hit if side == INCLUDE else table.rows - hit),
                   drops=(table.rows - hit if side == INCLUDE else hit))
         for (side, rule), hit in zip(scope.rules, sums[:-1]))
-    kept = marked.filter(pl.col(RULE).is_null()).drop(*names, RULE)
-    scoped = Scoped(dataclasses.replace(table, df=kept), table.rows - sums[-1], counts)
-    dropped = marked.filter(pl.col(RULE).is_not_null()).drop(names) if with_rows else None
-    return scoped, dropped
+    out = sums[-1]
+    kept = table if not out else dataclasses.replace(  # (no copy when the scope leaves nothing out)
+        table, df=table.df.filter(~hits.select(pl.any_horizontal(left_out)).to_series()))
+    dropped = None
+    if with_rows:
+        first = pl.when(pl.lit(False)).then(pl.lit(None, pl.Int32))
+        for i, expr in enumerate(left_out):
+            first = first.when(expr).then(pl.lit(i, pl.Int32))
+        rule = hits.select(first.otherwise(None).alias(RULE)).to_series()
+        dropped = table.df.with_columns(rule).filter(pl.col(RULE).is_not_null())
+    return Scoped(kept, out, counts), dropped
 
 
 __all__ = ["Scope", "ScopeRule", "Scoped", "RuleCount", "apply_scope", "check_columns", "matches_any",
