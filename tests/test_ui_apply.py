@@ -118,3 +118,17 @@ async def test_cancelling_a_long_apply_stops_it_and_leaves_it_resumable(tmp_path
         run = service.unfinished_run(app.session.cfg)
         assert run is not None and run.status == "interrupted"
         assert 0 < sum(1 for c in run.changes if c.outcome == "applied") < len(view.changes)
+
+
+def test_the_apply_question_warns_of_an_update_that_terminates(demo):  # noqa: F811
+    """A4: judged by effect: an approved update that terminates makes the question a dangerous one."""
+    from tui_sync.model import Change, Kind, Plan
+    from tui_sync.ui.screens.apply import apply_question
+
+    cfg = service.load(demo)
+
+    def asked(fields: dict) -> bool:
+        c = Change("update_user:x", Kind.UPDATE_USER, "x", fields, target="1", decision=Decision.APPROVED)
+        return apply_question(Plan([c], []), cfg)[2]
+    assert asked({"status": ("inactive", "terminated")}) is True
+    assert asked({"jobTitle": ("Clerk", "Lead")}) is False

@@ -65,7 +65,7 @@ def apply_question(plan: Plan, cfg: Config) -> tuple[str, Text, bool]:
     body.append(f"\nNot applied: {d.get(Decision.PENDING, 0)} pending, {d.get(Decision.REJECTED, 0)} rejected"
                 + (f", {blocked} blocked" if blocked else "") + ".\n", style="dim")
     body.append("An interrupted apply can be resumed; nothing is applied twice.", style="dim")
-    danger = any(k.destructive for k in per)
+    danger = any(c.destructive for c in todo)  # A4: by effect (an update that terminates, too)
     return f"Apply {len(todo)} change(s)?", body, danger
 
 
