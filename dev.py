@@ -36,8 +36,10 @@ def ensure_env() -> None:
         print("setting up .venv (first run only) …", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
     if not STAMP.exists() or STAMP.read_text() != _wanted():
-        subprocess.check_call([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"])
-        subprocess.check_call([str(PY), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]"])
+        # quiet: setuptools' deprecation warnings about editable installs say nothing to act on here
+        quiet = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        subprocess.check_call([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"], env=quiet)
+        subprocess.check_call([str(PY), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]"], env=quiet)
         STAMP.write_text(_wanted())
 
 

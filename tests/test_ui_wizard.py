@@ -247,3 +247,26 @@ async def test_dropdowns_show_sample_values_and_a_fixed_mapping_clears_the_error
 
 def plain_text(prompt) -> str:
     return prompt.plain if hasattr(prompt, "plain") else str(prompt)
+
+
+async def test_checkbox_radio_and_list_states_show_by_shape_not_colour(folder: Path):
+    from tui_sync.ui.widgets.toggles import Choice, Tick, Ticks
+
+    app = SyncApp(folder / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        radios = list(app.screen.query(Choice))
+        assert {r.value: r._button.plain[1] for r in radios[:2]} == {True: "●", False: " "}
+        await press(pilot, "ctrl+n")  # the departments sheet: a checkbox
+        tick = app.screen.query(Tick).first()
+        assert tick._button.plain[1] == ("X" if tick.value else " ")
+        tick.value = not tick.value
+        assert tick._button.plain[1] == ("X" if tick.value else " ")
+        for _ in range(5):
+            await press(pilot, "ctrl+n")
+        customs = app.screen.query_one("#custom-fields", Ticks)
+        customs.deselect_all()
+        customs.select("Grade")
+        await pilot.pause()
+        marks = ["".join(s.text for s in customs.render_line(y))[1] for y in range(customs.option_count)]
+        assert sorted(marks) == [" ", "X"]

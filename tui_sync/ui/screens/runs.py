@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, RadioButton, RadioSet, Static
+from textual.widgets import DataTable, Input, RadioSet, Static
 from textual.worker import get_current_worker
 
 from ... import service
@@ -22,6 +22,7 @@ from ..plan_rows import TONE_STYLE
 from ..widgets.keys_footer import KeysFooter
 from ..widgets.lines_view import LinesView
 from ..widgets.pane_bar import PaneBar
+from ..widgets.toggles import Choice
 from .pane import Pane
 
 OUTCOME_STYLE = {"applied": TONE_STYLE["approved"], "failed": TONE_STYLE["error"], "stale": TONE_STYLE["warning"],
@@ -66,7 +67,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
             yield Static(f"Export the log of run {self.run_id}", id="dialog-title")
             with RadioSet(id="export-format"):
                 for key, name in FORMATS.items():
-                    yield RadioButton(name, value=key == self.fmt, name=key)
+                    yield Choice(name, value=key == self.fmt, name=key)
             yield Input(f"run-{self.run_id}.{self.fmt}", id="export-path")
             yield Static("A .txt, .csv or .json name picks the format (or shift+tab, arrows, space). "
                          "enter saves; a relative name is in the config's folder.",

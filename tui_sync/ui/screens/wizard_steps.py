@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Select, SelectionList, Static
+from textual.widgets import Checkbox, Input, Label, RadioSet, Select, SelectionList, Static
 from textual.worker import get_current_worker
 
 from ... import service
@@ -21,6 +21,7 @@ from ..literal import literal, readable, visible
 from ..plan_rows import TONE_STYLE, glyph
 from ..widgets.secret_field import SecretField
 from ..widgets.sheet_preview import SheetPreview
+from ..widgets.toggles import Choice, Tick, Ticks
 from .mapping import samples
 from .sources import size_text
 
@@ -35,7 +36,7 @@ def row(label: str, widget, *, classes: str = "") -> Horizontal:
 
 
 def radio(options: tuple[tuple[str, str], ...], current: str, id: str) -> RadioSet:
-    return RadioSet(*(RadioButton(label, value=key == current, name=key) for key, label in options), id=id)
+    return RadioSet(*(Choice(label, value=key == current, name=key) for key, label in options), id=id)
 
 
 def chosen(rs: RadioSet, default: str) -> str:
@@ -167,7 +168,7 @@ class SourceStep(Step):
                   classes="src-url")
         yield SecretField("download password", initial=old.get("password"), env_default="HR_FILE_PASSWORD",
                           stored_name=f"{e}_password", id=f"{e}-password").set_classes("src-url")
-        yield Checkbox("allow plain http://", old.get("allow_insecure_http", False), id=f"{e}-insecure",
+        yield Tick("allow plain http://", old.get("allow_insecure_http", False), id=f"{e}-insecure",
                        classes="src-url")
         yield SecretField("service account key", initial=old.get("service_account"), prefer="file",
                           stored_name="google_service_account", id=f"{e}-service-account").set_classes("src-google")
@@ -365,7 +366,7 @@ class MappingStep(SheetStep):
             rest = [h for h in headers if h not in used]
             if rest:
                 widgets.append(Label("Other columns to sync as custom fields (space toggles):", classes="field-title"))
-                widgets.append(SelectionList(*((self.option(h), h, customs.get(h) == h) for h in rest),
+                widgets.append(Ticks(*((self.option(h), h, customs.get(h) == h) for h in rest),
                                              id="custom-fields"))
             kept = {f: c for f, c in customs.items() if f != c}
             if kept:
@@ -467,7 +468,7 @@ class ScheduleStep(Step):
         yield row("time zone", Input(sched.get("timezone", ""), placeholder="the machine's, or e.g. Europe/Berlin",
                                      compact=True, id="sched-tz"))
         yield Label("Unattended runs leave these kinds for a person (space toggles):", classes="field-title")
-        yield SelectionList(*((f"{glyph(k)} {k.value}", k.value, k.value in review) for k in KIND_ORDER),
+        yield Ticks(*((f"{glyph(k)} {k.value}", k.value, k.value in review) for k in KIND_ORDER),
                             id="policy-review")
         yield Label("Hold destructive changes when there are more than:", classes="field-title")
         yield row("inactivations", Input(str(policy.get("max_inactivations", "10%")), compact=True, id="policy-inact"))

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, RadioButton, RadioSet
+from textual.widgets import Input, Label, RadioSet
 
 from ...errors import ConfigError
+from .toggles import Choice
 
 MODES = ("env", "file", "stored")
 
@@ -32,9 +33,9 @@ class SecretField(Vertical):
     def compose(self) -> ComposeResult:
         yield Label(self.label, classes="field-title")
         with RadioSet(classes="secret-mode"):
-            yield RadioButton("environment variable", value=self.mode == "env", name="env")
-            yield RadioButton("file (owner-only)", value=self.mode == "file", name="file")
-            yield RadioButton("store it here (0600 file)", value=self.mode == "stored", name="stored")
+            yield Choice("environment variable", value=self.mode == "env", name="env")
+            yield Choice("file (owner-only)", value=self.mode == "file", name="file")
+            yield Choice("store it here (0600 file)", value=self.mode == "stored", name="stored")
         with Horizontal(classes="field-row"):
             yield Label("", classes="field-label secret-where-label")
             yield Input(self.initial.get(self.mode) or self._default(self.mode), compact=True, classes="secret-where")
