@@ -183,7 +183,7 @@ async def test_german_headers_are_suggested_in_the_wizard(tmp_path: Path, monkey
     app = SyncApp(tmp_path / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        for _ in range(9):
+        for _ in range(10):  # every step, the optional scope step too
             await press(pilot, "ctrl+n")
         assert isinstance(app.screen, ReviewScreen)
     raw = tomllib.loads((tmp_path / "tui-sync.toml").read_text())
@@ -219,7 +219,7 @@ async def test_a_column_chosen_for_a_field_leaves_the_custom_field_list(folder: 
         await settle(pilot)
         assert offered() == ["Phone", "Hire date"] and customs.selected == ["Hire date"]  # (Phone is free now)
         assert any('"Grade" is now the column of phone' in m for m in (n.message for n in app._notifications))
-        for _ in range(3):
+        for _ in range(4):  # schedule, scope, dry run, finish
             await press(pilot, "ctrl+n")
         assert isinstance(app.screen, ReviewScreen)
     mapping = tomllib.loads((folder / "tui-sync.toml").read_text())["users"]["mapping"]
