@@ -205,3 +205,21 @@ def test_an_apply_whose_cache_cannot_be_rebuilt_is_still_completed(tmp_path, mon
     report = asyncio.run(service.apply(ws.config, plan=plan, approve="all"))
     assert report.run.status == "completed"
     assert {c.outcome for c in report.run.changes} == {"applied"}
+
+
+async def test_the_cache_a_load_leaves_holds_what_the_database_holds(db: Path, monkeypatch):
+    departments, users = load_rows(6)
+    users[0]["subordination"], users[1]["coSubordination"] = "u1", ""  # a supervisor; none
+    users[2]["departmentId"], users[3]["status"] = None, "inactive"
+    users[4]["custom"], users[5]["phone"] = {"badge": "4", "room": "7"}, "+49 30 1"
+    lms = EmbeddedLMS(db)
+    await lms.load(departments, users)
+    [cache] = caches(db)  # written from what the load wrote, not read back
+    with monkeypatch.context() as m:
+        no_database_reads(m)
+        from_cache = await lms.snapshot()
+    await lms.close()
+    cache.unlink()
+    from_database = await snap(db)
+    assert from_cache.users.equals(from_database.users)
+    assert from_cache.custom_fields == from_database.custom_fields == ("badge", "room")

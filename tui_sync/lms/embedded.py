@@ -570,8 +570,22 @@ class EmbeddedLMS:
             dept_rows, rows = validate_load(departments, users)
             prepared = checked_users(rows)
         with self._transaction() as conn:
-            replace_contents(conn, self._root_id(conn), dept_rows, *prepared)
-        await self.warm()  # a new state: the first plan after a large load reads the cache, not SQLite
+            root = self._root_id(conn)
+            written = replace_contents(conn, root, dept_rows, *prepared)
+        self._cache_written(root, *written)
+
+    def _cache_written(self, root: int, users: pl.DataFrame, fields: pl.DataFrame) -> None:
+        """A new state: the first plan after a large load reads the snapshot cache, made here from
+        what was written rather than read back from SQLite. Best effort, as `warm`."""
+        if users.height < SNAPSHOT_CACHE_MIN_USERS or self._depth:  # (inside a batch: nothing is committed yet)
+            return
+        try:
+            with self._reading() as conn:
+                token = snapshot_token(conn) if conn is not None else None
+            if token is not None:
+                write_cache(cache_path(self.path, token), users_frame(users, fields, root))
+        except (LMSError, sqlite3.Error):
+            pass
 
     async def dump(self) -> dict[str, list[dict[str, Any]]]:
         """The contents in the DESIGN §2 `lms dump --json` vocabulary, root left out.

@@ -255,22 +255,23 @@ def prepare_users(users: pl.DataFrame, custom: Sequence[str], department_keys: s
 
 def replace_contents(
     conn: sqlite3.Connection, root: int, dept_rows: list[_DeptRow], users: pl.DataFrame, fields: pl.DataFrame,
-) -> None:
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Replace every department but the root, and every user, with checked rows: departments from
-    `validate_load`, users as (USER_FRAME, FIELDS) (inside a write transaction)."""
+    `validate_load`, users as (USER_FRAME, FIELDS) (inside a write transaction). Returns the users
+    and custom values written, as `embedded_frames.read_users` would read them back."""
     conn.execute("PRAGMA defer_foreign_keys = ON")  # supervisors may point forward
     # the indexes of a million users fit in 128 MB of page cache: kept there, the bulk writes
     # spend about an eighth less (the connection's own setting comes back at the end)
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute("PRAGMA cache_size = -131072")
     try:
-        _replace(conn, root, dept_rows, users, fields)
+        return _replace(conn, root, dept_rows, users, fields)
     finally:
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
 
 
 def _replace(conn: sqlite3.Connection, root: int, dept_rows: list[_DeptRow], users: pl.DataFrame,
-             fields: pl.DataFrame) -> None:
+             fields: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # A whole new state: the snapshot token's per-row triggers would only slow the bulk
     # writes down. They are dropped and recreated inside this transaction (DDL is
     # transactional), so no other connection ever sees the tables without them.
@@ -301,19 +302,23 @@ def _replace(conn: sqlite3.Connection, root: int, dept_rows: list[_DeptRow], use
 
     sub_mode, sub_id = link("sub")
     cosub_mode, cosub_id = link("cosub")
-    columns = [uid, users["login"], users["login_ci"], users["email"], users["email_ci"], users["first_name"],
-               users["last_name"], users["dept_ci"].replace_strict(by_code, return_dtype=pl.Int64),
-               users["status"], sub_mode, sub_id, cosub_mode, cosub_id, users["phone"], users["job_title"]]
+    del by_login
+    written = pl.DataFrame({
+        "id": uid, "login": users["login"], "login_ci": users["login_ci"], "email": users["email"],
+        "email_ci": users["email_ci"], "firstName": users["first_name"], "lastName": users["last_name"],
+        "department_id": users["dept_ci"].replace_strict(by_code, return_dtype=pl.Int64), "status": users["status"],
+        "sub_mode": sub_mode, "sub_id": sub_id, "cosub_mode": cosub_mode, "cosub_id": cosub_id,
+        "phone": users["phone"], "jobTitle": users["job_title"],
+    })
     conn.executemany(
         "INSERT INTO users (id, login, login_ci, email, email_ci, first_name, last_name, department_id,"
         " status, sub_mode, sub_id, cosub_mode, cosub_id, phone, job_title)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        zip(*(c.to_list() for c in columns)),
+        zip(*(c.to_list() for c in written.iter_columns())),
     )
-    del columns, by_login
-    conn.executemany(
-        "INSERT INTO user_fields (user_id, name, value) VALUES (?, ?, ?)",
-        zip((fields["i"] + first).to_list(), fields["name"].to_list(), fields["value"].to_list()),
-    )
+    written_fields = fields.select((pl.col("i") + first).alias("user_id"), "name", "value")
+    conn.executemany("INSERT INTO user_fields (user_id, name, value) VALUES (?, ?, ?)",
+                     zip(*(c.to_list() for c in written_fields.iter_columns())))
     for create in TOKEN_TRIGGERS.values():
         conn.execute(create)
+    return written.drop("login_ci", "email_ci"), written_fields
