@@ -270,3 +270,45 @@ async def test_checkbox_radio_and_list_states_show_by_shape_not_colour(folder: P
         await pilot.pause()
         marks = ["".join(s.text for s in customs.render_line(y))[1] for y in range(customs.option_count)]
         assert sorted(marks) == [" ", "X"]
+
+
+async def test_a_typed_secret_reaches_the_state_folder_only_on_finish(folder: Path, refusing_lms):
+    from tui_sync.ui.widgets.toggles import Choice
+
+    app = SyncApp(folder / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#lms-kind").query(Choice).last().value = True
+        await pilot.pause()
+        screen.query_one("#lms-base-url", Input).value = refusing_lms
+        screen.query_one("#lms-client-id", Input).value = "tui-sync-client"
+        secret = screen.query_one("#lms-client-secret")
+        secret.query(Choice).last().value = True  # store it here
+        await pilot.pause()
+        secret.query_one(".secret-value", Input).value = "s3cr3t-value"
+        for _ in range(8):
+            await press(pilot, "ctrl+n")
+        assert step(app) == "Dry run"  # the dry run used the secret …
+        assert not (folder / ".tui-sync" / "secrets.toml").exists()  # … without storing it
+        await press(pilot, "escape")
+        while isinstance(app.screen, WizardScreen) and app.screen.index > 0:
+            await press(pilot, "escape")
+        await press(pilot, "escape", "y")  # leave: nothing was written
+        assert isinstance(app.screen, ReviewScreen)
+    assert not (folder / ".tui-sync" / "secrets.toml").exists() and not (folder / "tui-sync.toml").exists()
+
+
+async def test_enter_on_a_steps_last_field_goes_next_and_question_mark_shows_the_keys(folder: Path):
+    from tui_sync.ui.screens.keys_help import KeysScreen
+
+    app = SyncApp(folder / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert step(app) == "LMS"
+        app.screen.query_one("#lms-path", Input).focus()
+        await press(pilot, "enter")  # the database file is the step's last field
+        assert step(app) == "Departments sheet"
+        app.screen.set_focus(None)
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, KeysScreen)
