@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, RadioButton
+from textual.widgets import Input
 
 from tui_sync.ui.app import SyncApp
 from tui_sync.ui.screens.confirm import ConfirmScreen
@@ -123,22 +123,29 @@ def refusing_lms():
     server.shutdown()
 
 
+async def ispring_with_a_secret_to_store(pilot, lms_url: str) -> None:
+    """The wizard from its first step to the dry run: iSpring at `lms_url`, its client secret typed to be stored."""
+    from tui_sync.ui.widgets.toggles import Choice
+
+    screen = pilot.app.screen
+    screen.query_one("#lms-kind").query(Choice).last().value = True
+    await pilot.pause()
+    screen.query_one("#lms-base-url", Input).value = lms_url
+    screen.query_one("#lms-client-id", Input).value = "tui-sync-client"
+    secret = screen.query_one("#lms-client-secret")
+    secret.query(Choice).last().value = True  # store it here
+    await pilot.pause()
+    secret.query_one(".secret-value", Input).value = "s3cr3t-value"
+    for _ in range(8):
+        await press(pilot, "ctrl+n")
+    assert step(pilot.app) == "Dry run"
+
+
 async def test_secrets_are_written_only_as_references_and_stored_values_are_private(folder: Path, refusing_lms):
     app = SyncApp(folder / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        screen = app.screen
-        screen.query_one("#lms-kind").query(RadioButton).last().value = True
-        await pilot.pause()
-        screen.query_one("#lms-base-url", Input).value = refusing_lms
-        screen.query_one("#lms-client-id", Input).value = "tui-sync-client"
-        secret = screen.query_one("#lms-client-secret")
-        secret.query(RadioButton).last().value = True  # store it here
-        await pilot.pause()
-        secret.query_one(".secret-value", Input).value = "s3cr3t-value"
-        for _ in range(8):
-            await press(pilot, "ctrl+n")
-        assert step(app) == "Dry run"
+        await ispring_with_a_secret_to_store(pilot, refusing_lms)
         assert "Nothing could be planned" in plain(app.screen.query_one("#dryrun-body"))
         await press(pilot, "ctrl+n")  # finish even though the LMS refuses us
         assert isinstance(app.screen, ReviewScreen)
@@ -273,23 +280,10 @@ async def test_checkbox_radio_and_list_states_show_by_shape_not_colour(folder: P
 
 
 async def test_a_typed_secret_reaches_the_state_folder_only_on_finish(folder: Path, refusing_lms):
-    from tui_sync.ui.widgets.toggles import Choice
-
     app = SyncApp(folder / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        screen = app.screen
-        screen.query_one("#lms-kind").query(Choice).last().value = True
-        await pilot.pause()
-        screen.query_one("#lms-base-url", Input).value = refusing_lms
-        screen.query_one("#lms-client-id", Input).value = "tui-sync-client"
-        secret = screen.query_one("#lms-client-secret")
-        secret.query(Choice).last().value = True  # store it here
-        await pilot.pause()
-        secret.query_one(".secret-value", Input).value = "s3cr3t-value"
-        for _ in range(8):
-            await press(pilot, "ctrl+n")
-        assert step(app) == "Dry run"  # the dry run used the secret …
+        await ispring_with_a_secret_to_store(pilot, refusing_lms)  # the dry run used the secret …
         assert not (folder / ".tui-sync" / "secrets.toml").exists()  # … without storing it
         await press(pilot, "escape")
         while isinstance(app.screen, WizardScreen) and app.screen.index > 0:
