@@ -48,6 +48,7 @@ async def test_without_a_config_the_wizard_writes_one_and_ends_in_the_review(fol
         dry = plain(app.screen.query_one("#dryrun-body"))
         assert "create_user" in dry and "293" in dry
         assert "✖ duplicate_login — 2: users rows 83, 300" in dry  # where the problems are, by code
+        assert 'users row 34, column "E-mail", stefanie.ott: E-mail is blank' in dry  # which column, whom, what
         assert not (folder / "tui-sync.toml").exists()  # nothing is written before Finish
         await press(pilot, "ctrl+n")
         assert isinstance(app.screen, ReviewScreen)

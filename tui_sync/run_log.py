@@ -43,12 +43,15 @@ def field_changes(change: Change) -> list[str]:
 
 
 def where(p) -> str:
-    bits = [f"{p.entity}s row {p.row}" if p.row is not None else p.entity]
+    """Where a problem is, as a spreadsheet user finds it: `users row 34, column "E-mail", stefanie.ott`."""
+    bits = []
+    if p.row is not None:
+        bits.append(f"{p.entity}s row {p.row}")
     if p.column:
         bits.append(f'column "{printable(p.column)}"')
     if p.key:
         bits.append(printable(p.key))
-    return ", ".join(bits)
+    return ", ".join(bits) or p.entity
 
 
 def problem_line(p) -> str:

@@ -29,6 +29,7 @@ from ...config import parse_config
 from ...errors import SyncError
 from ...model import KIND_ORDER
 from ...report import problem_groups, rows_of
+from ...run_log import printable, where
 from ..failures import ReportsWorkerErrors
 from ..plan_rows import KIND_TONE, TONE_STYLE, glyph
 from ..widgets.keys_footer import KeysFooter
@@ -48,6 +49,9 @@ class DryRunStep(Step):
         self.query_one("#dryrun-body", Static).update("Planning…")
         self.loading = True
         self.wizard.dry_run()
+
+
+DETAILED = 3  # problems shown in full per code in the dry run
 
 
 class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
@@ -254,6 +258,10 @@ class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
         for sev, code, probs in problem_groups(result.plan.problems):
             t.append(f"  {'✖' if sev == 'error' else '⚠'} {code} — {len(probs)}: {rows_of(probs)}\n",
                      style=TONE_STYLE["error" if sev == "error" else "warning"])
+            for p in probs[:DETAILED]:  # which column and which person, and what is wrong
+                t.append(f"      {where(p)}: {printable(p.message)}\n", style="dim")
+            if len(probs) > DETAILED:
+                t.append(f"      … and {len(probs) - DETAILED} more (the Problems pane lists them all)\n", style="dim")
         t.append("\nNothing has been changed. Finish writes the configuration to "
                  f"{self.config_path.name} and opens the review, where you approve changes and apply them.",
                  style="dim")
