@@ -37,3 +37,24 @@ async def test_the_review_counts_fit_at_80_columns(demo):
         counts = plain(review(app).query_one("#counts")).rstrip("\n")
         assert "2 blocked" in counts and "8 row problems" in counts
         assert len(counts) <= 78, counts
+
+
+async def test_a_toast_over_a_dialog_leaves_its_answers_visible_at_80x24(demo):
+    from textual.widgets._toast import Toast
+
+    from tui_sync.ui.screens.confirm import ConfirmScreen
+
+    from test_ui_support import goto
+
+    app = SyncApp(demo)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await goto(pilot, "update_user:thomas.berger")
+        await press(pilot, "a", "q")
+        assert isinstance(app.screen, ConfirmScreen)
+        app.notify("A notice that arrives while the question is open, as toasts do.", timeout=30)
+        app.notify("And another one: they stack.", timeout=30)
+        await settle(pilot)
+        toasts = [t.region for t in app.screen.query(Toast)]
+        buttons = app.screen.query_one("#dialog-buttons").region
+        assert toasts and all(not t.overlaps(buttons) for t in toasts), (toasts, buttons)

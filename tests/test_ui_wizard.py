@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, RadioButton
+from textual.widgets import Input
 
 from tui_sync.ui.app import SyncApp
 from tui_sync.ui.screens.confirm import ConfirmScreen
@@ -48,6 +48,7 @@ async def test_without_a_config_the_wizard_writes_one_and_ends_in_the_review(fol
         dry = plain(app.screen.query_one("#dryrun-body"))
         assert "create_user" in dry and "293" in dry
         assert "✖ duplicate_login — 2: users rows 83, 300" in dry  # where the problems are, by code
+        assert 'users row 34, column "E-mail", stefanie.ott: E-mail is blank' in dry  # which column, whom, what
         assert not (folder / "tui-sync.toml").exists()  # nothing is written before Finish
         await press(pilot, "ctrl+n")
         assert isinstance(app.screen, ReviewScreen)
@@ -123,22 +124,29 @@ def refusing_lms():
     server.shutdown()
 
 
+async def ispring_with_a_secret_to_store(pilot, lms_url: str) -> None:
+    """The wizard from its first step to the dry run: iSpring at `lms_url`, its client secret typed to be stored."""
+    from tui_sync.ui.widgets.toggles import Choice
+
+    screen = pilot.app.screen
+    screen.query_one("#lms-kind").query(Choice).last().value = True
+    await pilot.pause()
+    screen.query_one("#lms-base-url", Input).value = lms_url
+    screen.query_one("#lms-client-id", Input).value = "tui-sync-client"
+    secret = screen.query_one("#lms-client-secret")
+    secret.query(Choice).last().value = True  # store it here
+    await pilot.pause()
+    secret.query_one(".secret-value", Input).value = "s3cr3t-value"
+    for _ in range(9):
+        await press(pilot, "ctrl+n")
+    assert step(pilot.app) == "Dry run"
+
+
 async def test_secrets_are_written_only_as_references_and_stored_values_are_private(folder: Path, refusing_lms):
     app = SyncApp(folder / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        screen = app.screen
-        screen.query_one("#lms-kind").query(RadioButton).last().value = True
-        await pilot.pause()
-        screen.query_one("#lms-base-url", Input).value = refusing_lms
-        screen.query_one("#lms-client-id", Input).value = "tui-sync-client"
-        secret = screen.query_one("#lms-client-secret")
-        secret.query(RadioButton).last().value = True  # store it here
-        await pilot.pause()
-        secret.query_one(".secret-value", Input).value = "s3cr3t-value"
-        for _ in range(9):
-            await press(pilot, "ctrl+n")
-        assert step(app) == "Dry run"
+        await ispring_with_a_secret_to_store(pilot, refusing_lms)
         assert "Nothing could be planned" in plain(app.screen.query_one("#dryrun-body"))
         await press(pilot, "ctrl+n")  # finish even though the LMS refuses us
         assert isinstance(app.screen, ReviewScreen)
@@ -270,3 +278,32 @@ async def test_checkbox_radio_and_list_states_show_by_shape_not_colour(folder: P
         await pilot.pause()
         marks = ["".join(s.text for s in customs.render_line(y))[1] for y in range(customs.option_count)]
         assert sorted(marks) == [" ", "X"]
+
+
+async def test_a_typed_secret_reaches_the_state_folder_only_on_finish(folder: Path, refusing_lms):
+    app = SyncApp(folder / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await ispring_with_a_secret_to_store(pilot, refusing_lms)  # the dry run used the secret …
+        assert not (folder / ".tui-sync" / "secrets.toml").exists()  # … without storing it
+        await press(pilot, "escape")
+        while isinstance(app.screen, WizardScreen) and app.screen.index > 0:
+            await press(pilot, "escape")
+        await press(pilot, "escape", "y")  # leave: nothing was written
+        assert isinstance(app.screen, ReviewScreen)
+    assert not (folder / ".tui-sync" / "secrets.toml").exists() and not (folder / "tui-sync.toml").exists()
+
+
+async def test_enter_on_a_steps_last_field_goes_next_and_question_mark_shows_the_keys(folder: Path):
+    from tui_sync.ui.screens.keys_help import KeysScreen
+
+    app = SyncApp(folder / "tui-sync.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert step(app) == "LMS"
+        app.screen.query_one("#lms-path", Input).focus()
+        await press(pilot, "enter")  # the database file is the step's last field
+        assert step(app) == "Departments sheet"
+        app.screen.set_focus(None)
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, KeysScreen)

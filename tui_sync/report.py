@@ -19,14 +19,9 @@ SHOWN_PER_CODE = 10
 
 
 def _where(p: Problem) -> str:
-    bits = []
-    if p.row is not None:
-        bits.append(f"{p.entity}s row {p.row}")
-    if p.column:
-        bits.append(f'column "{esc(p.column)}"')
-    if p.key:
-        bits.append(esc(p.key))
-    return ", ".join(bits) or p.entity
+    from .run_log import where
+
+    return where(p)
 
 
 def problem_groups(problems: list[Problem]) -> list[tuple[str, str, list[Problem]]]:

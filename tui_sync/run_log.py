@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from .model import Change, Kind, Plan, Resolution
+from .safe_text import escape_controls
 
 
 def printable(value: Any) -> str:
     """A value for a log line: None as —, control characters escaped (\\x1b, \\n)."""
     if value is None or value == "":
         return "—"
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(value))
+    return escape_controls(value)
 
 
 def resolution_of(change: Change, plan: Plan) -> Resolution | None:
@@ -43,12 +44,15 @@ def field_changes(change: Change) -> list[str]:
 
 
 def where(p) -> str:
-    bits = [f"{p.entity}s row {p.row}" if p.row is not None else p.entity]
+    """Where a problem is, as a spreadsheet user finds it: `users row 34, column "E-mail", stefanie.ott`."""
+    bits = []
+    if p.row is not None:
+        bits.append(f"{p.entity}s row {p.row}")
     if p.column:
         bits.append(f'column "{printable(p.column)}"')
     if p.key:
         bits.append(printable(p.key))
-    return ", ".join(bits)
+    return ", ".join(bits) or p.entity
 
 
 def problem_line(p) -> str:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import inspect
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from rich.console import Group
@@ -27,6 +30,7 @@ from ...config import parse_config
 from ...errors import SyncError
 from ...model import KIND_ORDER
 from ...report import problem_groups, rows_of
+from ...run_log import printable, where
 from ..failures import ReportsWorkerErrors
 from ..literal import literal, visible
 from ..plan_rows import KIND_TONE, TONE_STYLE, glyph
@@ -50,6 +54,9 @@ class DryRunStep(Step):
         self.wizard.dry_run()
 
 
+DETAILED = 3  # problems shown in full per code in the dry run
+
+
 class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
     """Full-screen, and modal so that the panes' keys wait until it is done."""
 
@@ -58,6 +65,7 @@ class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
         Binding("ctrl+n", "next", "Next", id="wizard.next", priority=True),
         Binding("escape", "back", "Back", id="wizard.back"),
         Binding("f1", "app.keys", "Keys", id="wizard.keys"),
+        Binding("question_mark", "app.keys", "Keys", show=False, id="wizard.help"),  # (typed as ? in a field)
     ]
 
     def __init__(self, config_path: Path, raw: dict, *, first: bool) -> None:
@@ -68,6 +76,7 @@ class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
         self.tables: dict = {}
         self.read_errors: dict = {}
         self.secrets: dict[str, str] = {}
+        self.typed_dir: Path | None = None  # the dry run's private copies of typed secrets
         self.result = None
         self.cfg = None
         self.index = 0
@@ -168,19 +177,53 @@ class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
         elif event.button.id == "wizard-back":
             await self.action_back()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter: the next field; on the step's last field, Next."""
         event.stop()
-        self.focus_next()
+        step = self.steps[self.index]
+        fields = [w for w in step.query("*") if w.focusable and w.display and all(
+            a.display for a in w.ancestors_with_self if a is not step and hasattr(a, "display"))]
+        if fields and event.input is fields[-1]:
+            await self.action_next()
+        else:
+            self.focus_next()
 
     # --- dry run and finish -------------------------------------------------------------------
     def dry_run(self) -> None:
+        """Plan with the settings as they are; a secret typed to be stored is read from a private
+        temporary file meanwhile: nothing reaches the state folder before Finish."""
+        self.forget_typed_secrets()
         try:
-            self.store_secrets()
-            self.cfg = parse_config(copy.deepcopy(self.raw), self.config_path)
+            self.cfg = parse_config(self.with_typed_secrets(copy.deepcopy(self.raw)), self.config_path)
         except SyncError as e:
             self.dry_run_done(None, str(e))
             return
         self.plan_worker(self.cfg)
+
+    def with_typed_secrets(self, raw):
+        """`raw` with each `{ stored = name }` typed in this wizard as `{ file = <private temp file> }`."""
+        if isinstance(raw, dict):
+            name = raw.get("stored") if set(raw) == {"stored"} else None
+            if name in self.secrets:
+                if self.typed_dir is None:
+                    self.typed_dir = Path(tempfile.mkdtemp(prefix="tui-sync-wizard-"))  # 0700
+                path = self.typed_dir / f"secret-{len(list(self.typed_dir.iterdir()))}"
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(self.secrets[name])
+                return {"file": str(path)}
+            return {k: self.with_typed_secrets(v) for k, v in raw.items()}
+        if isinstance(raw, list):
+            return [self.with_typed_secrets(v) for v in raw]
+        return raw
+
+    def forget_typed_secrets(self) -> None:
+        if self.typed_dir is not None:
+            shutil.rmtree(self.typed_dir, ignore_errors=True)
+            self.typed_dir = None
+
+    def on_unmount(self) -> None:
+        self.forget_typed_secrets()
 
     def store_secrets(self) -> None:
         state = parse_config(copy.deepcopy(self.raw), self.config_path).state
@@ -219,6 +262,10 @@ class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
         for sev, code, probs in problem_groups(result.plan.problems):
             t.append(visible(f"  {'✖' if sev == 'error' else '⚠'} {code} — {len(probs)}: {rows_of(probs)}") + "\n",
                      style=TONE_STYLE["error" if sev == "error" else "warning"])
+            for p in probs[:DETAILED]:  # which column and which person, and what is wrong
+                t.append(f"      {where(p)}: {printable(p.message)}\n", style="dim")
+            if len(probs) > DETAILED:
+                t.append(f"      … and {len(probs) - DETAILED} more (the Problems pane lists them all)\n", style="dim")
         t.append("\nNothing has been changed. Finish writes the configuration to "
                  f"{visible(self.config_path.name)} and opens the review, where you approve changes and apply them.",
                  style="dim")
