@@ -15,6 +15,7 @@ Without them apply asks and writes change by change, as before.
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,7 @@ class Reads:
         self._emails: dict[str, UserRecord | None] = {}
         self._departments: dict[str, DepartmentRecord] | None = None
         self._codes: dict[str, str] = {}  # folded code -> id
+        self._departments_lock = asyncio.Lock()  # the changes of a wave ask at once: read once
 
     # ---- users: one read per chunk
 
@@ -53,6 +55,7 @@ class Reads:
         self.clear()
         if not self.bulk or not (ids or logins or emails):
             return
+        await self._all_departments()  # (an LMS learns its root from them, so the users read needs no more)
         found = await self.lms.read_users(ids=sorted(ids), logins=sorted(logins), emails=sorted(emails))  # type: ignore[attr-defined]
         self._ids = dict.fromkeys(ids)
         self._logins = dict.fromkeys(filter(None, map(_fold, logins)))
@@ -90,8 +93,11 @@ class Reads:
 
     async def _all_departments(self) -> dict[str, DepartmentRecord] | None:
         if self._departments is None and hasattr(self.lms, "read_departments"):
-            self._departments = {d.id: d for d in await self.lms.read_departments()}  # type: ignore[attr-defined]
-            self._codes = {_fold(d.code): d.id for d in self._departments.values() if d.code}
+            async with self._departments_lock:
+                if self._departments is None:
+                    known = {d.id: d for d in await self.lms.read_departments()}  # type: ignore[attr-defined]
+                    self._codes = {_fold(d.code) or "": d.id for d in known.values() if d.code}
+                    self._departments = known
         return self._departments
 
     async def get_department(self, department_id: str) -> DepartmentRecord | None:
