@@ -24,12 +24,7 @@ def world(tmp_path, monkeypatch):
     ws.sheets([dept("HQ", "Headquarters"), dept("SALES", "Sales")],
               [person("stay.here", Title="Lead"), person("new.hire"), *(person(m, "SALES") for m in MOVERS)])
     with ISpringEmulator() as emu:
-        monkeypatch.setenv(SECRET_ENV, emu.client_secret)
-        toml = ws.root / "tui-sync.toml"
-        toml.write_text(toml.read_text().replace(
-            '[lms]\nkind = "local"\npath = "lms.sqlite"\n',
-            f'[lms]\nkind = "ispring"\nbase_url = "{emu.base_url}"\nclient_id = "{emu.client_id}"\n'
-            f'client_secret = {{ env = "{SECRET_ENV}" }}\nrequests_per_second = 1000\n'))
+        ws.use_ispring(emu, SECRET_ENV, monkeypatch)
         hq = emu.add_department("Headquarters", "HQ")
         sales = emu.add_department("Sales", "SALES")
         ids = [emu.add_user(login, f"{login}@example.com", login.split(".")[0].title(),
