@@ -145,10 +145,11 @@ class Applier:
                 batch = [c for c in batch if self.outcome.get(c.id) != "applied"]
                 self._count_resumed(todo, kinds, phase)
             for wave in self._waves(batch):
-                for i in range(0, len(wave), CHUNK):
+                size = getattr(self.lms, "chunk", CHUNK)
+                for i in range(0, len(wave), size):
                     if self.cancel is not None and self.cancel.is_set():
                         raise asyncio.CancelledError
-                    results += await self._chunk(phase, wave[i:i + CHUNK])
+                    results += await self._chunk(phase, wave[i:i + size])
         return results
 
     def _count_resumed(self, todo: list[Change], kinds: tuple[Kind, ...], phase: str) -> None:
@@ -196,9 +197,12 @@ class Applier:
             else:  # a local LMS answers at once: no tasks to schedule, but let the loop breathe
                 outs = []
                 for i, c in enumerate(chunk):
-                    if self.deferred and not self.pending_keys.isdisjoint(self._keys(c)):
+                    keys = self._keys(c)
+                    if self.deferred and not self.pending_keys.isdisjoint(keys):
                         outs += await self._flush(phase)  # it depends on, or shares a login with, a waiting write
                     outs.append(await self._one(phase, c))
+                    if outs[-1] is None:  # waiting for the grouped write
+                        self.pending_keys |= keys
                     if i % 25 == 24:
                         await asyncio.sleep(0)  # a UI, a signal handler or a cancel gets its turn
             outs += await self._flush(phase)
@@ -234,9 +238,11 @@ class Applier:
 
     def _keys(self, c: Change) -> set[str]:
         """What a change's check reads or its write touches, to order it after waiting writes."""
-        keys = {*c.depends_on, c.target or self.ids.get(c.id) or ""}
+        keys = {*c.depends_on, c.id, c.target or self.ids.get(c.id) or c.id}
         for f in ("login", "email"):
-            keys.update(f + ":" + v.casefold() for v in c.fields.get(f, ()) if v)
+            for v in c.fields.get(f, ()):
+                if v:
+                    keys.add(f + ":" + v.casefold())
         return keys
 
     async def _flush(self, phase: str) -> list[Outcome]:
@@ -246,8 +252,9 @@ class Applier:
         groups: dict[tuple[str, Any], list[tuple[Change, Write]]] = {}
         for c, w in deferred:
             groups.setdefault((w.op, w.group), []).append((c, w))
-        size = max(1, getattr(self.lms, "status_batch", CHUNK))
+        batch = max(1, getattr(self.lms, "status_batch", CHUNK))
         parts = [(op, group, items[i:i + size]) for (op, group), items in groups.items()
+                 for size in [batch if op in ("status", "move") else len(items)]
                  for i in range(0, len(items), size)]
         results = await asyncio.gather(*(self._grouped(op, group, [w.item for _, w in part])
                                          for op, group, part in parts))
@@ -296,7 +303,6 @@ class Applier:
                 lms_id = await self._do(phase, c)
                 if isinstance(lms_id, Write):  # checked; written by the chunk's grouped call
                     self.deferred.append((c, lms_id))
-                    self.pending_keys |= {c.id, *self._keys(c)}
                     return None
             except Blocked as e:
                 return self._finish(c, "blocked", str(e))
