@@ -4,6 +4,10 @@ per run. Measured at the loopback emulator's request log, through the service la
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -76,4 +80,26 @@ def test_a_refused_bulk_call_is_retried_user_by_user_each_with_its_own_outcome(w
     outcomes, seen = _apply(cfg, emu)
     assert len([r for r in seen if r.path == "/users/deactivate"]) == 1 + len(LEAVERS)
     assert {outcomes[f"inactivate_user:{login}"] for login in LEAVERS} == {"applied"}
+    assert {emu.user_by_login(login)["status"] for login in LEAVERS} == {3}
+
+
+def test_an_apply_killed_in_the_middle_of_a_bulk_call_resumes_without_duplicates(world):
+    """SIGKILL while iSpring holds the answer of the bulk deactivate it has carried out (A2)."""
+    cfg, emu, _ = world
+    users_before = len(emu.users())
+    emu.stall(10, method="POST", path="/users/deactivate")
+    p = subprocess.Popen([sys.executable, "-m", "tui_sync.cli", "--config", str(cfg.path), "apply",
+                          "--approve", "all"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(r.path == "/users/deactivate" for r in emu.requests):
+            assert p.poll() is None and time.monotonic() < deadline, p.stderr.read().decode() if p.stderr else ""
+            time.sleep(0.02)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    emu.clear_faults()
+    run = asyncio.run(service.resume(cfg))
+    assert run is not None and {c.outcome for c in run.changes} == {"applied"}
+    assert len(emu.users()) == users_before + 1  # the hire, once
     assert {emu.user_by_login(login)["status"] for login in LEAVERS} == {3}
