@@ -1,24 +1,25 @@
-"""Benchmark: applying changes to iSpring Learn through the client keeps the rate limit busy.
+"""Benchmark: requests per change when the engine applies a month's delta to iSpring Learn.
 
-Starts the loopback emulator (tests/ispring_emulator.py) with a fixed latency per
-request, then applies N changes (half user creates, half user updates) directly
-through `ISpringLMS` with a pool of workers (as the apply engine will), and
-compares the achieved throughput with the theoretical limit
-min(rate, concurrency / latency). Target: at least 70 %.
+Starts the loopback emulator (tests/ispring_emulator.py, the API's page size of 1000) with a fixed
+latency per request, plans a typical month's delta (30 hires, 20 field updates, 20 moves into one
+department, 20 leavers: 90 changes) and applies it through the service layer, as
+`tui-sync apply --approve all` does. Reports the requests per change by kind of request, the
+changes per second and the share of the rate limit used. Targets: at most 1.1 requests per change
+and at least 90 % of the rate limit. Exits 1 when one is missed.
 
-    .venv/bin/python bench/ispring_apply.py                 # the three standard scenarios
-    .venv/bin/python bench/ispring_apply.py --quick         # a tenth of the changes
-    .venv/bin/python bench/ispring_apply.py --count 2000 --rate 50 --concurrency 4 --latency 0.05
+    .venv/bin/python bench/ispring_apply.py                      # the month's delta at 5 requests/s
+    .venv/bin/python bench/ispring_apply.py --scale 10 --rate 50 # ten times the delta, a faster account
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import re
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,117 +27,91 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 from ispring_emulator import ISpringEmulator  # noqa: E402
+from workspace import Workspace, dept, person  # noqa: E402
 
-from tui_sync.config import LmsConfig, Secret  # noqa: E402
-from tui_sync.lms.base import UserRecord  # noqa: E402
-from tui_sync.lms.ispring import ISpringLMS  # noqa: E402
+from tui_sync import service  # noqa: E402
+from tui_sync.state.ledger import Ledger  # noqa: E402
 
-TARGET = 0.70
+MAX_REQUESTS_PER_CHANGE = 1.1
+MIN_RATE_USE = 0.90
 SECRET_ENV = "TUI_SYNC_BENCH_ISPRING_SECRET"
+STAFF = 200  # users that stay as they are
 
 
-@dataclass(frozen=True)
-class Result:
-    count: int
-    rate: float
-    concurrency: int
-    latency: float
-    elapsed: float
-    requests: int
-
-    @property
-    def theoretical(self) -> float:
-        return min(self.rate, self.concurrency / self.latency) if self.latency > 0 else self.rate
-
-    @property
-    def achieved(self) -> float:
-        return self.count / self.elapsed
-
-    @property
-    def share(self) -> float:
-        return self.achieved / self.theoretical
+class _Env:
+    def setenv(self, name: str, value: str) -> None:
+        os.environ[name] = value
 
 
-async def apply_changes(count: int, rate: float, concurrency: int, latency: float) -> Result:
-    with ISpringEmulator(latency=latency) as emu, tempfile.TemporaryDirectory() as state:
-        os.environ[SECRET_ENV] = emu.client_secret
-        cfg = LmsConfig(kind="ispring", base_url=emu.base_url, client_id=emu.client_id,
-                        client_secret=Secret(env=SECRET_ENV), requests_per_second=rate)
-        async with ISpringLMS(cfg, Path(state), concurrency=concurrency) as lms:
-            department = await lms.create_department(code="BENCH", name="Bench", parent_id=None)
-            await lms.find_user(login="warm-up")  # the profile field catalogue, as apply's checks would
-            creates = count // 2
-            updates = count - creates
-            queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
-            for i in range(creates):
-                queue.put_nowait(("create", i))
-            ids: list[str | None] = [None] * creates
-            errors: list[BaseException] = []
-
-            async def worker() -> None:
-                while True:
-                    try:
-                        kind, i = queue.get_nowait()
-                    except asyncio.QueueEmpty:
-                        return
-                    try:
-                        if kind == "create":
-                            ids[i] = await lms.create_user(UserRecord(
-                                id="", login=f"user{i:06}", email=f"user{i:06}@example.com", firstName="Bench",
-                                lastName=f"User {i}", department_id=department, status="active"))
-                        else:
-                            await lms.update_user(ids[i % creates], {"jobTitle": f"Title {i}"})
-                    except Exception as exc:  # report, keep going
-                        errors.append(exc)
-
-            requests_before = len(emu.requests)
-            started = time.monotonic()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            for i in range(updates):
-                queue.put_nowait(("update", i))
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            elapsed = time.monotonic() - started
-            requests = len(emu.requests) - requests_before
-        if errors:
-            raise SystemExit(f"{len(errors)} change(s) failed, the first: {errors[0]}")
-        made = sum(1 for u in emu.users())
-        if made != creates:
-            raise SystemExit(f"expected {creates} users, the emulator holds {made}")
-    return Result(count, rate, concurrency, latency, elapsed, requests)
+def _kind(method: str, path: str) -> str:
+    path = re.sub(r"/[0-9a-f]{8}-[0-9a-f-]{27,}", "/{id}", path)
+    return f"{method} {path}"
 
 
-def report(r: Result) -> bool:
-    ok = r.share >= TARGET
-    print(
-        f"{r.count:>6} changes  rate {r.rate:>6g}/s  concurrency {r.concurrency}  latency {r.latency * 1000:.0f} ms: "
-        f"{r.elapsed:7.1f} s, {r.achieved:6.1f} changes/s ({r.requests} requests) "
-        f"vs. limit {r.theoretical:6.1f}/s = {r.share:5.1%} {'ok' if ok else 'BELOW TARGET'}",
-        flush=True,
-    )
-    return ok
+def build(ws: Workspace, emu: ISpringEmulator, scale: int) -> None:
+    """The LMS before the month, and the sheets after it."""
+    hq = emu.add_department("Headquarters", "HQ")
+    sales = emu.add_department("Sales", "SALES")
+    n = {"staff": STAFF * scale, "update": 20 * scale, "move": 20 * scale, "leave": 20 * scale, "hire": 30 * scale}
+    ids = []
+    rows = []
+    for group in ("staff", "update", "move", "leave"):
+        for i in range(n[group]):
+            login = f"{group}.u{i:05}"
+            ids.append(emu.add_user(login, f"{login}@example.com", group.title(), f"U{i}", department_id=hq,
+                                    job_title="Clerk"))
+            if group == "leave":
+                continue
+            rows.append(person(login, "SALES" if group == "move" else "HQ", First=group.title(), Last=f"U{i}",
+                               Title="Lead" if group == "update" else "Clerk"))
+    rows += [person(f"hire.u{i:05}", "HQ", First="Hire", Last=f"U{i}", Title="Clerk") for i in range(n["hire"])]
+    ws.sheets([dept("HQ", "Headquarters"), dept("SALES", "Sales")], rows)
+    Ledger(ws.root / ".tui-sync").record({hq: None, sales: None}, dict.fromkeys(ids))
+
+
+def run(scale: int, rate: float, latency: float) -> bool:
+    with ISpringEmulator(latency=latency) as emu, tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(Path(tmp) / "ws")
+        ws.use_ispring(emu, SECRET_ENV, _Env(), rate=rate)
+        build(ws, emu, scale)
+        cfg = ws.config
+        plan = asyncio.run(service.make_plan(cfg)).plan
+        changes = Counter(c.kind.value for c in plan.changes)
+        before = len(emu.requests)
+        started = time.monotonic()
+        report = asyncio.run(service.apply(cfg, plan=plan, approve="all"))
+        elapsed = time.monotonic() - started
+        seen = emu.requests[before:]
+    outcomes = Counter(c.outcome for c in report.run.changes)
+    total = sum(changes.values())
+    per_change = len(seen) / total
+    rate_use = len(seen) / elapsed / rate
+    print(f"iSpring apply through the engine: rate {rate:g}/s, latency {latency * 1000:.0f} ms, "
+          f"page size 1000", flush=True)
+    print("changes: " + ", ".join(f"{n} {k}" for k, n in sorted(changes.items())) + f" ({total})")
+    print("outcomes: " + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())))
+    print("requests by kind:")
+    for kind, n in Counter(_kind(r.method, r.path) for r in seen).most_common():
+        print(f"  {n:6}  {n / total:5.2f} per change  {kind}")
+    ok_requests = per_change <= MAX_REQUESTS_PER_CHANGE
+    ok_rate = rate_use >= MIN_RATE_USE
+    ok_outcomes = set(outcomes) == {"applied"}
+    print(f"{len(seen)} requests for {total} changes: {per_change:.2f} per change "
+          f"(target <= {MAX_REQUESTS_PER_CHANGE}: {'met' if ok_requests else 'NOT met'})")
+    print(f"{elapsed:.1f} s: {total / elapsed:.1f} changes/s, {len(seen) / elapsed:.2f} requests/s = "
+          f"{rate_use:.0%} of the rate limit (target >= {MIN_RATE_USE:.0%}: {'met' if ok_rate else 'NOT met'})")
+    if not ok_outcomes:
+        print("NOT every change was applied")
+    return ok_requests and ok_rate and ok_outcomes
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, help="changes to apply (with --rate: one custom scenario)")
-    parser.add_argument("--rate", type=float, help="requests per second")
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--scale", type=int, default=1, help="multiply the month's delta (and the staff)")
+    parser.add_argument("--rate", type=float, default=5.0, help="requests per second (the account's limit)")
     parser.add_argument("--latency", type=float, default=0.02, help="seconds the emulator adds to each request")
-    parser.add_argument("--quick", action="store_true", help="a tenth of the standard counts")
     args = parser.parse_args()
-    if args.count or args.rate:
-        scenarios = [(args.count or 1000, args.rate or 100.0)]
-    else:
-        scale = 10 if args.quick else 1
-        scenarios = [
-            (10_000 // scale, 100.0),   # the rate binds: min(100, 8 / 0.02 = 400)
-            (10_000 // scale, 1000.0),  # concurrency / latency binds: min(1000, 400)
-            (100 // scale, 5.0),        # the default rate
-        ]
-    print(f"iSpring apply benchmark (target: {TARGET:.0%} of min(rate, concurrency / latency))", flush=True)
-    results = [report(asyncio.run(apply_changes(count, rate, args.concurrency, args.latency)))
-               for count, rate in scenarios]
-    sys.exit(0 if all(results) else 1)
+    sys.exit(0 if run(args.scale, args.rate, args.latency) else 1)
 
 
 if __name__ == "__main__":

@@ -321,6 +321,14 @@ class ISpringEmulator:
             case "POST", ["department", did]:
                 self._update_department(did, _object(body))
                 return 204, None
+            case "POST", ["department", did, "user", "move"]:
+                self._department(did)
+                ids = _object(body).get("userIds")
+                if not isinstance(ids, list) or not ids:
+                    raise _Refusal(400, "userIds is required")
+                for user in [self._user(str(i)) for i in ids]:
+                    user["departmentId"] = did
+                return 204, None
             case "DELETE", ["department", did]:
                 self._delete_department(did)
                 return 204, None

@@ -62,12 +62,7 @@ def lms_ws(request, tmp_path, monkeypatch):
         yield ws.config
         return
     with ISpringEmulator() as emu:
-        monkeypatch.setenv(SECRET_ENV, emu.client_secret)
-        toml = ws.root / "tui-sync.toml"
-        toml.write_text(toml.read_text().replace(
-            '[lms]\nkind = "local"\npath = "lms.sqlite"\n',
-            f'[lms]\nkind = "ispring"\nbase_url = "{emu.base_url}"\nclient_id = "{emu.client_id}"\n'
-            f'client_secret = {{ env = "{SECRET_ENV}" }}\nrequests_per_second = 1000\n'))
+        ws.use_ispring(emu, SECRET_ENV, monkeypatch)
         hq = emu.add_department("Headquarters", "HQ")
         ids = [emu.add_user(u["login"], u["email"], u["firstName"], u["lastName"], department_id=hq,
                             **({"job_title": u["jobTitle"]} if u.get("jobTitle") else {})) for u in users]

@@ -77,6 +77,15 @@ class Workspace:
         write_csv(self.root / "departments.csv", DEPT_HEADERS, departments)
         write_csv(self.root / "users.csv", USER_HEADERS, users)
 
+    def use_ispring(self, emu: Any, secret_env: str, monkeypatch: Any, rate: float = 1000) -> None:
+        """Point the configuration at an iSpring emulator (its secret in `secret_env`)."""
+        monkeypatch.setenv(secret_env, emu.client_secret)
+        toml = self.root / "tui-sync.toml"
+        toml.write_text(toml.read_text().replace(
+            '[lms]\nkind = "local"\npath = "lms.sqlite"\n',
+            f'[lms]\nkind = "ispring"\nbase_url = "{emu.base_url}"\nclient_id = "{emu.client_id}"\n'
+            f'client_secret = {{ env = "{secret_env}" }}\nrequests_per_second = {rate}\n'))
+
     def lms(self) -> EmbeddedLMS:
         return EmbeddedLMS(self.root / "lms.sqlite")
 

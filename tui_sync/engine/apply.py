@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from ..errors import LMSError
-from ..lms.base import CUSTOM_PREFIX, LMS, NO_SUPERVISOR, UserRecord
+from ..lms.base import CUSTOM_PREFIX, LMS, NO_SUPERVISOR, DepartmentRecord, UserRecord
 from ..model import USER_STANDARD_FIELDS, Change, Decision, Kind, Plan, Status
 from ..plan_shape import change_problem
 from .users import NO_SUPERVISOR_TEXT
+from .wave import Reads, Write
 
 # A1 phases; supervisor links are a phase of their own between them
 PHASES: tuple[tuple[str, tuple[Kind, ...]], ...] = (
@@ -105,6 +106,9 @@ class Applier:
         # A4: the unique key the ledger holds for each target now, by entity ("user", "department")
         self.keys = keys or {}
         self.by_id = plan.by_id()
+        self.reads = Reads(lms)  # A2 checks: one batched read per chunk where the LMS can
+        self.deferred: list[tuple[Change, Write]] = []  # checked writes waiting for their grouped call
+        self.pending_keys: set[str] = set()
         self.outcome: dict[str, str] = {}
         self.ids: dict[str, str] = {}  # change id -> LMS id of what it created / acts on
         self.dept_ids: dict[str, str] = {}  # code -> id, filled once the departments phase is over
@@ -146,10 +150,11 @@ class Applier:
                 batch = [c for c in batch if self.outcome.get(c.id) != "applied"]
                 self._count_resumed(todo, kinds, phase)
             for wave in self._waves(batch):
-                for i in range(0, len(wave), CHUNK):
+                size = getattr(self.lms, "chunk", CHUNK)
+                for i in range(0, len(wave), size):
                     if self.cancel is not None and self.cancel.is_set():
                         raise asyncio.CancelledError
-                    results += await self._chunk(phase, wave[i:i + CHUNK])
+                    results += await self._chunk(phase, wave[i:i + size])
         return results
 
     def _count_resumed(self, todo: list[Change], kinds: tuple[Kind, ...], phase: str) -> None:
@@ -190,15 +195,23 @@ class Applier:
 
     async def _chunk(self, phase: str, chunk: list[Change]) -> list[Outcome]:
         self.journal([(c.id, "started", None, None) for c in chunk])
+        await self._prefetch(phase, chunk)
         async with self.lms.batch():
             if getattr(self.lms, "concurrent", True):
-                outs = await asyncio.gather(*(self._one(phase, c) for c in chunk))
+                outs = list(await asyncio.gather(*(self._one(phase, c) for c in chunk)))
             else:  # a local LMS answers at once: no tasks to schedule, but let the loop breathe
                 outs = []
                 for i, c in enumerate(chunk):
+                    keys = self._keys(c)
+                    if self.deferred and not self.pending_keys.isdisjoint(keys):
+                        outs += await self._flush(phase)  # it depends on, or shares a login with, a waiting write
                     outs.append(await self._one(phase, c))
+                    if outs[-1] is None:  # waiting for the grouped write
+                        self.pending_keys |= keys
                     if i % 25 == 24:
                         await asyncio.sleep(0)  # a UI, a signal handler or a cancel gets its turn
+            outs += await self._flush(phase)
+        self.reads.clear()
         final = [o for o in outs if o is not None]
         self.journal([(o.change.id, o.outcome, o.error, o.lms_id) for o in final])
         created = [(o.change, o.lms_id) for o in final
@@ -207,6 +220,78 @@ class Applier:
         if created and self.on_created:
             self.on_created(created)
         return [o for o in final if o.outcome != "linking"]
+
+    async def _prefetch(self, phase: str, chunk: list[Change]) -> None:
+        """A2 at wave granularity: the users this chunk checks, in one batched read."""
+        ids: set[str] = set()
+        logins: set[str] = set()
+        emails: set[str] = set()
+        for c in chunk:
+            if c.entity != "user":
+                continue
+            target = c.target or self.ids.get(c.id)
+            if target:
+                ids.add(target)
+            elif c.kind is Kind.CREATE_USER or phase == "links":
+                logins.add(c.fields.get("login", (None, None))[1])
+                emails.add(c.fields.get("email", (None, None))[1])
+            for f in LINKS if phase == "links" else ():
+                sup = c.fields.get(f, (None, None))[1]
+                if sup and sup != NO_SUPERVISOR_TEXT:
+                    logins.update(filter(None, (sup, self.renamed_login.get(sup.casefold()))))
+        await self.reads.prefetch(ids, {x for x in logins if x}, {x for x in emails if x})
+
+    def _keys(self, c: Change) -> set[str]:
+        """What a change's check reads or its write touches, to order it after waiting writes."""
+        keys = {*c.depends_on, c.id, c.target or self.ids.get(c.id) or c.id}
+        for f in ("login", "email"):
+            for v in c.fields.get(f, ()):
+                if v:
+                    keys.add(f + ":" + v.casefold())
+        return keys
+
+    async def _flush(self, phase: str) -> list[Outcome]:
+        """The chunk's waiting writes: one LMS call per kind and group (A2: each was checked), each
+        change's outcome its own."""
+        deferred, self.deferred, self.pending_keys = self.deferred, [], set()
+        groups: dict[tuple[str, Any], list[tuple[Change, Write]]] = {}
+        for c, w in deferred:
+            groups.setdefault((w.op, w.group), []).append((c, w))
+        batch = max(1, getattr(self.lms, "status_batch", CHUNK))
+        parts = [(op, group, items[i:i + size]) for (op, group), items in groups.items()
+                 for size in [batch if op in ("status", "move") else len(items)]
+                 for i in range(0, len(items), size)]
+        results = await asyncio.gather(*(self._grouped(op, group, [w.item for _, w in part])
+                                         for op, group, part in parts))
+        outs: list[Outcome] = []
+        for (_, _, part), answers in zip(parts, results):
+            for (c, _), answer in zip(part, answers):
+                if isinstance(answer, LMSError):
+                    outs.append(self._finish(c, "failed", answer.message))
+                else:
+                    outs.append(self._done(phase, c, answer))
+        self.reads.written({o.lms_id for o in outs if o.lms_id})
+        return outs
+
+    async def _grouped(self, op: str, group: Any, items: list[Any]) -> list[Any]:
+        """One grouped call: the ids written, or per item the error. A bulk status or move that
+        fails is tried again one user at a time, so that each user gets their own outcome."""
+        try:
+            if op == "create":
+                return await self.lms.create_users(items)  # type: ignore[attr-defined]
+            if op == "update":
+                return await self.lms.update_users(items)  # type: ignore[attr-defined]
+            if op == "move":
+                await self.lms.move_users(items, group)  # type: ignore[attr-defined]
+            else:
+                await self.lms.set_status(items, group)
+            return items
+        except LMSError as e:
+            if len(items) == 1 or op in ("create", "update"):
+                return [e] * len(items)
+        except Exception as e:  # A4: fails alone, with its reason
+            return [LMSError(f"cannot be applied: {type(e).__name__}: {e}")] * len(items)
+        return [answer for item in items for answer in await self._grouped(op, group, [item])]
 
     def _tick(self, outcome: str, error: str | None = None) -> None:
         self.progress.done += 1
@@ -221,9 +306,9 @@ class Applier:
             try:
                 self._check_dependencies(c, phase)
                 lms_id = await self._do(phase, c)
-                outcome = "applied"
-                if phase == "users" and any(f in c.fields for f in LINKS):
-                    outcome = "linking"  # finished by the links phase
+                if isinstance(lms_id, Write):  # checked; written by the chunk's grouped call
+                    self.deferred.append((c, lms_id))
+                    return None
             except Blocked as e:
                 return self._finish(c, "blocked", str(e))
             except Stale as e:
@@ -233,12 +318,18 @@ class Applier:
             except Exception as e:  # A4: a change that cannot be applied fails alone, with its reason
                 why = change_problem(c) or f"{type(e).__name__}: {e}"
                 return self._finish(c, "failed", f"cannot be applied: {why}")
-            self.outcome[c.id] = outcome
-            if lms_id:
-                self.ids[c.id] = lms_id
-            if outcome == "applied":
-                self._tick(outcome)
-            return Outcome(c, outcome, None, lms_id or self.ids.get(c.id))
+            return self._done(phase, c, lms_id)
+
+    def _done(self, phase: str, c: Change, lms_id: str | None) -> Outcome:
+        outcome = "applied"
+        if phase == "users" and any(f in c.fields for f in LINKS):
+            outcome = "linking"  # finished by the links phase
+        self.outcome[c.id] = outcome
+        if lms_id:
+            self.ids[c.id] = lms_id
+        if outcome == "applied":
+            self._tick(outcome)
+        return Outcome(c, outcome, None, lms_id or self.ids.get(c.id))
 
     def _finish(self, c: Change, outcome: str, error: str) -> Outcome:
         self.outcome[c.id] = outcome
@@ -276,8 +367,8 @@ class Applier:
 
     # --- the writes, each after its A2 check ------------------------------------
 
-    async def _do(self, phase: str, c: Change) -> str | None:
-        handler: Callable[[Change], Awaitable[str | None]] = {
+    async def _do(self, phase: str, c: Change) -> str | Write | None:
+        handler: Callable[[Change], Awaitable[str | Write | None]] = {
             Kind.CREATE_DEPARTMENT: self._create_department, Kind.UPDATE_DEPARTMENT: self._update_department,
             Kind.DELETE_DEPARTMENT: self._delete_department, Kind.CREATE_USER: self._create_user,
             Kind.UPDATE_USER: self._update_user, Kind.INACTIVATE_USER: self._set_status,
@@ -292,7 +383,7 @@ class Applier:
             return None
         key = code.casefold()
         if key not in self.dept_ids:  # departments are settled before users are written (A1)
-            d = await self.lms.find_department(code)
+            d = await self.reads.find_department(code)
             if d is None:
                 raise Stale(f"department {code} is not in the LMS")
             self.dept_ids[key] = d.id
@@ -311,20 +402,22 @@ class Applier:
     async def _create_department(self, c: Change) -> str:
         code, name = c.fields["code"][1], c.fields["name"][1]
         parent_code = c.fields.get("parentCode", (None, None))[1]
-        existing = await self.lms.find_department(code)
+        existing = await self.reads.find_department(code)
         parent_id = await self._department_id(parent_code)
         if existing is not None:
             if self._attempted(c) and existing.name == name and existing.parent_id == parent_id:
                 return existing.id  # created by an interrupted attempt
             raise Stale(f"a department with code {code} now exists in the LMS")
-        return await self.lms.create_department(code=code, name=name, parent_id=parent_id)
+        new_id = await self.lms.create_department(code=code, name=name, parent_id=parent_id)
+        self.reads.department_written(new_id, DepartmentRecord(new_id, code, name, parent_id))
+        return new_id
 
     async def _update_department(self, c: Change) -> str:
-        now = await self.lms.get_department(c.target or "")
+        now = await self.reads.get_department(c.target or "")
         if now is None:
             raise Stale("the department no longer exists in the LMS")
         self._check_identity(c, {"code": now.code})
-        parent_now = (await self.lms.get_department(now.parent_id)) if now.parent_id else None
+        parent_now = (await self.reads.get_department(now.parent_id)) if now.parent_id else None
         current = {"code": now.code, "name": now.name, "parentCode": parent_now.code if parent_now else None}
         changes: dict[str, Any] = {}
         for f, (before, after) in c.fields.items():
@@ -338,10 +431,13 @@ class Applier:
             changes["parent_id"] = await self._department_id(changes.pop("parentCode"))
         if changes:
             await self.lms.update_department(now.id, changes)
+            self.reads.department_written(now.id, DepartmentRecord(
+                now.id, changes.get("code", now.code), changes.get("name", now.name),
+                changes["parent_id"] if "parent_id" in changes else now.parent_id))
         return now.id
 
     async def _delete_department(self, c: Change) -> str | None:
-        now = await self.lms.get_department(c.target or "")
+        now = await self.reads.get_department(c.target or "")
         if now is None:
             return None  # already gone
         self._check_identity(c, {"code": now.code})
@@ -349,13 +445,14 @@ class Applier:
         if users:
             raise Stale(f"department {now.code} has {users} user(s) in the LMS now")
         await self.lms.delete_department(now.id)
+        self.reads.department_written(now.id, None)
         return now.id
 
-    async def _create_user(self, c: Change) -> str:
+    async def _create_user(self, c: Change) -> str | Write:
         after = {f: a for f, (_, a) in c.fields.items()}
         login, email = after["login"], after["email"]
-        by_login = await self.lms.find_user(login=login)
-        by_email = await self.lms.find_user(email=email)
+        by_login = await self.reads.find_user(login=login)
+        by_email = await self.reads.find_user(email=email)
         existing = by_login or by_email
         if existing is not None:
             if self._attempted(c) and by_login and by_email and by_login.id == by_email.id \
@@ -370,23 +467,25 @@ class Applier:
             status=after.get("status") or Status.ACTIVE.value, phone=after.get("phone"),
             jobTitle=after.get("jobTitle"), custom=custom,
         )
+        if hasattr(self.lms, "create_users"):
+            return Write("create", None, rec)
         return await self.lms.create_user(rec)
 
     async def _user_now(self, c: Change) -> UserRecord:
-        now = await self.lms.get_user(c.target or self.ids.get(c.id) or "")
+        now = await self.reads.get_user(c.target or self.ids.get(c.id) or "")
         if now is None:
             raise Stale("the user no longer exists in the LMS")
         self._check_identity(c, {"login": now.login, "email": now.email})
         return now
 
-    async def _update_user(self, c: Change) -> str:
+    async def _update_user(self, c: Change) -> str | Write:
         now = await self._user_now(c)
         changes: dict[str, Any] = {}
         for f, (before, after) in c.fields.items():
             if f in LINKS:
                 continue
             if f == "departmentId":
-                dept = (await self.lms.get_department(now.department_id)) if now.department_id else None
+                dept = (await self.reads.get_department(now.department_id)) if now.department_id else None
                 cur = dept.code if dept else None
                 if cur is not None and after is not None and cur.casefold() == after.casefold():
                     continue
@@ -400,8 +499,13 @@ class Applier:
             if cur != before:
                 raise Stale(f"{f} is now {cur!r} in the LMS, planned from {before!r}")
             changes[f if f in USER_STANDARD_FIELDS else CUSTOM_PREFIX + f] = after
-        if changes:
-            await self.lms.update_user(now.id, changes)
+        if not changes:
+            return now.id
+        if set(changes) == {"department_id"} and hasattr(self.lms, "move_users"):
+            return Write("move", changes["department_id"], now.id)  # U-update of the department alone: a move
+        if hasattr(self.lms, "update_users"):
+            return Write("update", None, (now.id, changes))
+        await self.lms.update_user(now.id, changes)
         return now.id
 
     async def _user_ref(self, login: str | None) -> str | None:
@@ -409,10 +513,10 @@ class Applier:
             return None
         if login == NO_SUPERVISOR_TEXT:
             return NO_SUPERVISOR
-        u = await self.lms.find_user(login=login)
+        u = await self.reads.find_user(login=login)
         if u is None:
             renamed = self.renamed_login.get(login.casefold())
-            u = await self.lms.find_user(login=renamed) if renamed else None
+            u = await self.reads.find_user(login=renamed) if renamed else None
         if u is None:
             raise Stale(f"supervisor {login} is not in the LMS")
         return u.id
@@ -420,9 +524,9 @@ class Applier:
     async def _links(self, c: Change) -> str:
         uid = c.target or self.ids.get(c.id)
         if uid is None:
-            u = await self.lms.find_user(login=c.fields["login"][1]) if "login" in c.fields else None
+            u = await self.reads.find_user(login=c.fields["login"][1]) if "login" in c.fields else None
             uid = u.id if u else None
-        now = await self.lms.get_user(uid or "")
+        now = await self.reads.get_user(uid or "")
         if now is None:
             raise Stale("the user no longer exists in the LMS")
         self._check_identity(c, {"login": now.login, "email": now.email})
@@ -434,15 +538,14 @@ class Applier:
             await self.lms.set_supervisors(now.id, want["subordination"], want["coSubordination"])
         return now.id
 
-    async def _set_status(self, c: Change) -> str:
+    async def _set_status(self, c: Change) -> str | Write:
         now = await self._user_now(c)
         before, after = c.fields["status"]
         if now.status == after:
             return now.id
         if now.status != before:
             raise Stale(f"status is now {now.status} in the LMS, planned from {before}")
-        await self.lms.set_status([now.id], after)
-        return now.id
+        return Write("status", after, now.id)  # statuses ready together go out in bulk
 
 
 def _same(a: str | None, b: str | None) -> bool:

@@ -18,7 +18,7 @@ state a large snapshot's cache file holds (`snapshot_cache`). The tables are in
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -37,6 +37,7 @@ from .base import (
     Snapshot,
     UserRecord,
 )
+from . import embedded_bulk
 from .embedded_frames import (
     departments_frame,
     read_departments,
@@ -91,6 +92,7 @@ class EmbeddedLMS:
     """
 
     concurrent = False  # answers at once: apply runs its writes one after another, in transactions
+    chunk = 5000  # changes per apply transaction: set-based writes make a large one cheap
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = Path(path)
@@ -328,22 +330,27 @@ class EmbeddedLMS:
 
     def _user(self, conn: sqlite3.Connection, where: str, value: Any) -> UserRecord | None:
         row = conn.execute(
-            "SELECT id, login, email, first_name, last_name, department_id, status,"
-            f" sub_mode, sub_id, cosub_mode, cosub_id, phone, job_title FROM users WHERE {where}",
-            (value,),
+            f"SELECT {embedded_bulk.USER_COLUMNS} FROM users WHERE {where}", (value,),
         ).fetchone()
         if row is None:
             return None
-        uid, login, email, first, last, dept, status, sm, sid, cm, cid, phone, job = row
         custom = dict(conn.execute(
-            "SELECT name, value FROM user_fields WHERE user_id = ? ORDER BY name", (uid,)
+            "SELECT name, value FROM user_fields WHERE user_id = ? ORDER BY name", (row[0],)
         ).fetchall())
-        return UserRecord(
-            id=str(uid), login=login, email=email, firstName=first, lastName=last,
-            department_id=None if dept == self._root_id(conn) else str(dept), status=status,
-            subordination=_supervisor_value(sm, sid), coSubordination=_supervisor_value(cm, cid),
-            phone=phone, jobTitle=job, custom=custom,
-        )
+        return _user_record(row, custom, self._root_id(conn))
+
+    async def read_users(self, *, ids: Iterable[str] = (), logins: Iterable[str] = (),
+                         emails: Iterable[str] = ()) -> list[UserRecord]:
+        """The users with any of these ids, logins or emails (case-insensitive): apply's checks
+        of a chunk in one query per kind of key (A2)."""
+        with self._reading() as conn:
+            if conn is None:
+                return []
+            rows, custom = embedded_bulk.user_rows(
+                conn, [i for i in map(_int_id, ids) if i is not None],
+                [ci(v) for v in logins if v and v.strip()], [ci(v) for v in emails if v and v.strip()])
+            root = self._root_id(conn)
+            return [_user_record(row, custom.get(uid, {}), root) for uid, row in rows.items()]
 
     async def department_user_count(self, department_id: str) -> int:
         did = _int_id(department_id)
@@ -433,79 +440,112 @@ class EmbeddedLMS:
 
     async def create_user(self, user: UserRecord) -> str:
         """`user.id` and the supervisor links are ignored (links are set with `set_supervisors`)."""
-        login = _required_text(user.login, "login")
-        email = _required_text(user.email, "email")
-        status = _status(user.status)
+        row, fields = _new_user_row(user)
         with self._transaction() as conn:
             dept = (
                 self._existing_department(conn, user.department_id)
                 if user.department_id is not None else self._root_id(conn)
             )
             try:
-                cur = conn.execute(
-                    "INSERT INTO users (login, login_ci, email, email_ci, first_name, last_name,"
-                    " department_id, status, phone, job_title) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (login, ci(login), email, ci(email), blank_none(user.firstName), blank_none(user.lastName),
-                     dept, status, blank_none(user.phone), blank_none(user.jobTitle)),
-                )
+                return str(embedded_bulk.insert_users(conn, [(*row[:6], dept, *row[7:])], [fields])[0])
             except sqlite3.IntegrityError as exc:
-                raise _integrity_error(exc, login=login, email=email) from exc
-            uid = cur.lastrowid
-            fields = [(uid, _field_name(n), v) for n, v in user.custom.items() if blank_none(v) is not None]
-            if fields:
-                conn.executemany("INSERT INTO user_fields (user_id, name, value) VALUES (?, ?, ?)", fields)
-            return str(uid)
+                raise _integrity_error(exc, login=row[0], email=row[2]) from exc
+
+    async def create_users(self, users: list[UserRecord]) -> list[str | LMSError]:
+        """Many creates in one set-based insert (apply's chunks): per user the new id, or why not.
+        Should the insert be refused (a login taken meanwhile, a department gone), each user is
+        created on its own, so that each gets its own answer."""
+        try:
+            with self._transaction() as conn:
+                root = self._root_id(conn)
+                prepared = [_new_user_row(u) for u in users]
+                rows = [(*r[:6], root if u.department_id is None else _int_id(u.department_id), *r[7:])
+                        for u, (r, _) in zip(users, prepared)]
+                if any(r[6] is None for r in rows) or embedded_bulk.missing(conn, "departments", (r[6] for r in rows)):
+                    raise _OneByOne
+                return [str(i) for i in embedded_bulk.insert_users(conn, rows, [f for _, f in prepared])]
+        except (LMSError, _OneByOne):
+            pass
+        answers: list[str | LMSError] = []
+        for u in users:
+            try:
+                answers.append(await self.create_user(u))
+            except LMSError as e:
+                answers.append(e)
+        return answers
 
     async def update_user(self, user_id: str, changes: dict[str, Any]) -> None:
         """`changes` keys: UserRecord field names (supervisors as in `set_supervisors`),
         custom fields as `custom:<name>` (None or blank removes the value)."""
         with self._transaction() as conn:
             uid = self._existing_user(conn, user_id)
-            sets: list[str] = []
-            values: list[Any] = []
-            field_set: list[tuple[int, str, str]] = []
-            field_clear: list[tuple[int, str]] = []
-            for key, value in changes.items():
-                if key in ("login", "email"):
-                    text = _required_text(value, key)
-                    sets += [f"{key} = ?", f"{key}_ci = ?"]
-                    values += [text, ci(text)]
-                elif key in _USER_TEXT_COLUMNS:
-                    sets.append(f"{_USER_TEXT_COLUMNS[key]} = ?")
-                    values.append(blank_none(value))
-                elif key == "department_id":
-                    sets.append("department_id = ?")
-                    values.append(self._existing_department(conn, value) if value is not None else self._root_id(conn))
-                elif key == "status":
-                    sets.append("status = ?")
-                    values.append(_status(value))
-                elif key in _SUPERVISOR_COLUMNS:
-                    mode_col, id_col = _SUPERVISOR_COLUMNS[key]
-                    mode, sid = self._supervisor_link(conn, uid, value, key)
-                    sets += [f"{mode_col} = ?", f"{id_col} = ?"]
-                    values += [mode, sid]
-                elif key.startswith(CUSTOM_PREFIX):
-                    name = _field_name(key.removeprefix(CUSTOM_PREFIX))
-                    text = blank_none(value)
-                    if text is None:
-                        field_clear.append((uid, name))
-                    else:
-                        field_set.append((uid, name, text))
+            columns, field_set, field_clear = self._user_changes(conn, uid, changes, check=True)
+            try:
+                embedded_bulk.update_users(conn, [(uid, columns)], field_set, field_clear)
+            except sqlite3.IntegrityError as exc:
+                raise _integrity_error(exc, login=changes.get("login"), email=changes.get("email")) from exc
+
+    async def update_users(self, items: list[tuple[str, dict[str, Any]]]) -> list[str | LMSError]:
+        """Many updates, one statement per shape of change (apply's chunks): per user the id, or
+        why not. Should the set be refused, each user is updated on its own."""
+        try:
+            with self._transaction() as conn:
+                ids = [_int_id(u) for u, _ in items]
+                if None in ids or embedded_bulk.missing(conn, "users", ids):
+                    raise _OneByOne
+                sets, field_set, field_clear = [], [], []
+                for uid, (_, changes) in zip(ids, items):
+                    columns, fs, fc = self._user_changes(conn, uid, changes, check=False)
+                    sets.append((uid, columns))
+                    field_set += fs
+                    field_clear += fc
+                depts = {c["department_id"] for _, c in sets if "department_id" in c}
+                if None in depts or embedded_bulk.missing(conn, "departments", depts):
+                    raise _OneByOne
+                embedded_bulk.update_users(conn, sets, field_set, field_clear)
+                return [str(uid) for uid in ids]
+        except (LMSError, _OneByOne):
+            pass
+        answers: list[str | LMSError] = []
+        for user_id, changes in items:
+            try:
+                await self.update_user(user_id, changes)
+                answers.append(user_id)
+            except LMSError as e:
+                answers.append(e)
+        return answers
+
+    def _user_changes(self, conn: sqlite3.Connection, uid: int, changes: dict[str, Any], *, check: bool,
+                      ) -> tuple[dict[str, Any], list[tuple[int, str, str]], list[tuple[int, str]]]:
+        """One user's `changes` as users columns, custom fields to set and to clear. `check=False`
+        leaves checking that a department exists to the caller (set-based)."""
+        columns: dict[str, Any] = {}
+        field_set: list[tuple[int, str, str]] = []
+        field_clear: list[tuple[int, str]] = []
+        for key, value in changes.items():
+            if key in ("login", "email"):
+                text = _required_text(value, key)
+                columns[key], columns[f"{key}_ci"] = text, ci(text)
+            elif key in _USER_TEXT_COLUMNS:
+                columns[_USER_TEXT_COLUMNS[key]] = blank_none(value)
+            elif key == "department_id":
+                columns["department_id"] = (self._root_id(conn) if value is None else
+                                            self._existing_department(conn, value) if check else _int_id(value))
+            elif key == "status":
+                columns["status"] = _status(value)
+            elif key in _SUPERVISOR_COLUMNS:
+                mode_col, id_col = _SUPERVISOR_COLUMNS[key]
+                columns[mode_col], columns[id_col] = self._supervisor_link(conn, uid, value, key)
+            elif key.startswith(CUSTOM_PREFIX):
+                name = _field_name(key.removeprefix(CUSTOM_PREFIX))
+                text = blank_none(value)
+                if text is None:
+                    field_clear.append((uid, name))
                 else:
-                    raise LMSError(f"cannot update user field {key!r}")
-            if sets:
-                try:
-                    conn.execute(f"UPDATE users SET {', '.join(sets)} WHERE id = ?", (*values, uid))
-                except sqlite3.IntegrityError as exc:
-                    raise _integrity_error(exc, login=changes.get("login"), email=changes.get("email")) from exc
-            if field_set:
-                conn.executemany(
-                    "INSERT INTO user_fields (user_id, name, value) VALUES (?, ?, ?)"
-                    " ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value",
-                    field_set,
-                )
-            if field_clear:
-                conn.executemany("DELETE FROM user_fields WHERE user_id = ? AND name = ?", field_clear)
+                    field_set.append((uid, name, text))
+            else:
+                raise LMSError(f"cannot update user field {key!r}")
+        return columns, field_set, field_clear
 
     async def set_status(self, user_ids: list[str], status: str) -> None:
         value = _status(status)
@@ -641,6 +681,29 @@ class EmbeddedLMS:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+class _OneByOne(Exception):
+    """A set-based write cannot go as one: each item is written on its own."""
+
+
+def _new_user_row(user: UserRecord) -> tuple[tuple, list[tuple[str, str]]]:
+    """A create's users row (department left as given) and custom fields, checked."""
+    login = _required_text(user.login, "login")
+    email = _required_text(user.email, "email")
+    row = (login, ci(login), email, ci(email), blank_none(user.firstName), blank_none(user.lastName),
+           user.department_id, _status(user.status), blank_none(user.phone), blank_none(user.jobTitle))
+    return row, [(_field_name(n), v) for n, v in user.custom.items() if blank_none(v) is not None]
+
+
+def _user_record(row: tuple, custom: dict[str, str], root: int) -> UserRecord:
+    uid, login, email, first, last, dept, status, sm, sid, cm, cid, phone, job = row
+    return UserRecord(
+        id=str(uid), login=login, email=email, firstName=first, lastName=last,
+        department_id=None if dept == root else str(dept), status=status,
+        subordination=_supervisor_value(sm, sid), coSubordination=_supervisor_value(cm, cid),
+        phone=phone, jobTitle=job, custom=custom,
+    )
 
 
 def _supervisor_value(mode: str, sid: int | None) -> str | None:

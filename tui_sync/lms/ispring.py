@@ -51,7 +51,8 @@ from .ispring_auth import ClientCredentials, LegacyHeaders
 log = logging.getLogger("tui_sync.lms.ispring")
 
 PAGE_SIZE = 1000  # the API's default and a polite maximum
-STATUS_BATCH = 500  # user ids per bulk status call
+STATUS_BATCH = 500  # user ids per bulk status or move call
+LOOKUP_BATCH = 200  # logins, emails or ids per filtered read (keeps the URL short)
 
 _STATUS_NUMBER = {Status.ACTIVE.value: 1, Status.INACTIVE.value: 3, Status.TERMINATED.value: 5}
 _STATUS_WORD = {n: w for w, n in _STATUS_NUMBER.items()}
@@ -279,6 +280,30 @@ class ISpringLMS:
                 return record
         return None
 
+    async def read_users(self, *, ids: Iterable[str] = (), logins: Iterable[str] = (),
+                         emails: Iterable[str] = ()) -> list[UserRecord]:
+        """The users with any of these ids, logins or emails: one filtered read per kind of key and
+        LOOKUP_BATCH keys (the API's filters combine with AND), for apply's checks of a wave (A2)."""
+        asks = [(f"{key}[]", chunk) for key, values in (("userIds", ids), ("logins", logins), ("emails", emails))
+                for chunk in _chunks([v.strip() for v in values if v and v.strip()], LOOKUP_BATCH)]
+        if not asks:
+            return []
+        pages = await _all(*(
+            self._list("/users/v2", "userProfiles", params=[(key, v) for v in chunk],
+                       what=f"read {len(chunk)} user(s) by {key.removesuffix('[]')}")
+            for key, chunk in asks
+        ))
+        catalogue, root = await self._load_catalogue(), await self._root_id()
+        found = {str(u.get("userId")): u for page in pages for u in page}
+        return [self._user_record(u, catalogue, root) for u in found.values()]
+
+    async def read_departments(self) -> list[DepartmentRecord]:
+        """Every department but the root, in one paged read (apply keeps it current itself)."""
+        departments = await self._list("/departments", "departments", what="list departments")
+        root = self._root_from(departments)
+        return [self._department_record(d, root) for d in departments
+                if d.get("departmentId") and str(d["departmentId"]) != root]
+
     async def department_user_count(self, department_id: str) -> int:
         users = await self._list(
             "/users/v2", "userProfiles", params=[("departments[]", department_id)],
@@ -425,12 +450,19 @@ class ISpringLMS:
 
     async def set_status(self, user_ids: list[str], status: str) -> None:
         path = _STATUS_ENDPOINT[_status(status)]
-        ids = list(dict.fromkeys(user_ids))
-        chunks = [ids[i:i + self.status_batch] for i in range(0, len(ids), self.status_batch)]
         await _all(*(
             self._http.request("POST", path, json={"userIds": chunk},
                                what=f"make {len(chunk)} user(s) {status}")
-            for chunk in chunks
+            for chunk in _chunks(list(dict.fromkeys(user_ids)), self.status_batch)
+        ))
+
+    async def move_users(self, user_ids: list[str], department_id: str | None) -> None:
+        """Move users into a department (None: the root), `status_batch` ids per call."""
+        target = department_id if department_id is not None else await self._root_id()
+        await _all(*(
+            self._http.request("POST", f"/department/{_seg(target)}/user/move", json={"userIds": chunk},
+                               what=f"move {len(chunk)} user(s) to department {target}")
+            for chunk in _chunks(list(dict.fromkeys(user_ids)), self.status_batch)
         ))
 
     async def set_supervisors(self, user_id: str, subordination: str | None, co_subordination: str | None) -> None:
@@ -646,6 +678,10 @@ async def _all(*coroutines: Any) -> list[Any]:
 
 
 # ---------------------------------------------------------------- value mapping
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def _fields(raw: Any) -> dict[str, str | None]:

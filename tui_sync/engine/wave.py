@@ -1,0 +1,126 @@
+"""Apply at wave granularity (A2): the reads behind a chunk's checks in one batched read, and the
+writes that an LMS can make in bulk grouped per kind.
+
+An LMS may offer, beyond `tui_sync.lms.base.LMS`:
+
+- `read_users(ids=, logins=, emails=)`: the users with any of these ids, logins or emails, in as
+  few requests as it can. Apply reads a chunk's targets with it before checking them one by one.
+- `read_departments()`: every department, once per run; apply keeps the copy current from the
+  run's own writes.
+- `create_users(records)`, `update_users(items)`, `move_users(user_ids, department_id)`: bulk
+  writes (see the embedded LMS). `set_status(user_ids, status)` already takes many ids; an LMS
+  may cap them per call with `status_batch`.
+
+Without them apply asks and writes change by change, as before.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from ..lms.base import LMS, DepartmentRecord, UserRecord
+
+
+@dataclass(frozen=True)
+class Write:
+    """A checked write left for its chunk's grouped call: `op` is status, move, create or update;
+    `group` the status or the target department id; `item` a user id, a record or (id, changes)."""
+    op: str
+    group: Any
+    item: Any
+
+
+def _fold(value: str | None) -> str | None:
+    return value.strip().casefold() if value else None
+
+
+class Reads:
+    """The LMS reads of the A2/A4 checks, answered from one batched read per chunk where the LMS
+    can make one, and from one read of the departments per run where it offers that."""
+
+    def __init__(self, lms: LMS) -> None:
+        self.lms = lms
+        self.bulk = hasattr(lms, "read_users")
+        self._ids: dict[str, UserRecord | None] = {}
+        self._logins: dict[str, UserRecord | None] = {}
+        self._emails: dict[str, UserRecord | None] = {}
+        self._departments: dict[str, DepartmentRecord] | None = None
+        self._codes: dict[str, str] = {}  # folded code -> id
+        self._departments_lock = asyncio.Lock()  # the changes of a wave ask at once: read once
+
+    # ---- users: one read per chunk
+
+    async def prefetch(self, ids: set[str], logins: set[str], emails: set[str]) -> None:
+        self.clear()
+        if not self.bulk or not (ids or logins or emails):
+            return
+        await self._all_departments()  # (an LMS learns its root from them, so the users read needs no more)
+        found = await self.lms.read_users(ids=sorted(ids), logins=sorted(logins), emails=sorted(emails))  # type: ignore[attr-defined]
+        self._ids = dict.fromkeys(ids)
+        self._logins = dict.fromkeys(filter(None, map(_fold, logins)))
+        self._emails = dict.fromkeys(filter(None, map(_fold, emails)))
+        for u in found:
+            for table, key in ((self._ids, u.id), (self._logins, _fold(u.login)), (self._emails, _fold(u.email))):
+                if key in table:
+                    table[key] = u
+
+    def clear(self) -> None:
+        self._ids, self._logins, self._emails = {}, {}, {}
+
+    def written(self, user_ids: set[str]) -> None:
+        """These users were written since the chunk's read: ask the LMS about them again."""
+        if not user_ids:
+            return
+        for table in (self._ids, self._logins, self._emails):
+            for key in [k for k, u in table.items() if k in user_ids or (u is not None and u.id in user_ids)]:
+                del table[key]
+
+    async def get_user(self, user_id: str) -> UserRecord | None:
+        if user_id in self._ids:
+            return self._ids[user_id]
+        return await self.lms.get_user(user_id)
+
+    async def find_user(self, *, login: str | None = None, email: str | None = None) -> UserRecord | None:
+        """As `LMS.find_user`: by login or, failing that, by email."""
+        key_login, key_email = _fold(login), _fold(email)
+        if (key_login is None or key_login in self._logins) and (key_email is None or key_email in self._emails):
+            found = self._logins.get(key_login) if key_login else None
+            return found or (self._emails.get(key_email) if key_email else None)
+        return await self.lms.find_user(login=login, email=email)
+
+    # ---- departments: one read per run, kept current
+
+    async def _all_departments(self) -> dict[str, DepartmentRecord] | None:
+        if self._departments is None and hasattr(self.lms, "read_departments"):
+            async with self._departments_lock:
+                if self._departments is None:
+                    known = {d.id: d for d in await self.lms.read_departments()}  # type: ignore[attr-defined]
+                    self._codes = {_fold(d.code) or "": d.id for d in known.values() if d.code}
+                    self._departments = known
+        return self._departments
+
+    async def get_department(self, department_id: str) -> DepartmentRecord | None:
+        known = await self._all_departments()
+        if known is None:
+            return await self.lms.get_department(department_id)
+        return known.get(department_id)
+
+    async def find_department(self, code: str) -> DepartmentRecord | None:
+        known = await self._all_departments()
+        if known is None:
+            return await self.lms.find_department(code)
+        found = self._codes.get(_fold(code) or "")
+        return known.get(found) if found else None
+
+    def department_written(self, department_id: str, record: DepartmentRecord | None) -> None:
+        """The run wrote this department (None: deleted it)."""
+        if self._departments is None:
+            return
+        old = self._departments.pop(department_id, None)
+        if old is not None and old.code:
+            self._codes.pop(_fold(old.code) or "", None)
+        if record is not None:
+            self._departments[department_id] = record
+            if record.code:
+                self._codes[_fold(record.code) or ""] = department_id
