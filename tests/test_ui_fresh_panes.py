@@ -105,3 +105,23 @@ async def test_f5_with_unsaved_mapping_edits_asks_and_says_which_mapping_it_plan
         await press(pilot, "y")
         assert tomllib.loads(demo.read_text())["users"]["mapping"]["email"] == "E-mail"
         assert app.session.plan_error is None and len(app.session.view.changes) == 54
+
+
+async def test_the_problems_pane_shows_no_problems_of_a_plan_that_could_not_be_made_again(demo):
+    from tui_sync.ui.screens.problems import ProblemsScreen
+    from tui_sync.ui.widgets.lines_view import LinesView
+
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "4")
+        assert isinstance(app.screen, ProblemsScreen) and app.screen.query_one(LinesView).lines
+        (demo.parent / "users.xlsx").rename(demo.parent / "users-away.xlsx")
+        await press(pilot, "f5")
+        assert "Nothing could be planned" in plain(app.screen.query_one("#problems-head"))
+        assert "users.xlsx" in plain(app.screen.query_one("#problems-head"))
+        assert app.screen.query_one(LinesView).lines == []
+        (demo.parent / "users-away.xlsx").rename(demo.parent / "users.xlsx")
+        await press(pilot, "f5")
+        assert app.screen.query_one(LinesView).lines and "8 row problem(s)" in plain(
+            app.screen.query_one("#problems-head"))

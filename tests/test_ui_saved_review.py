@@ -123,3 +123,16 @@ async def test_after_an_apply_its_decisions_are_not_unapplied_even_before_the_ne
         await settle(pilot)
         await press(pilot, "q")
     assert app.return_code == 0
+
+
+async def test_the_review_is_saved_while_the_ui_runs_not_only_on_quitting(demo):
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await goto(pilot, CHANGE)
+        await press(pilot, "a")
+        app.autosave()  # what the one-second timer does
+        await settle(pilot)
+        saved = saved_review.load(demo.parent / ".tui-sync")
+        assert saved is not None and saved.decisions == {CHANGE: "approved"}
+        assert not app.session.dirty

@@ -436,16 +436,9 @@ async def replan(cfg: Config, previous: PlanResult, resolutions: list[Resolution
 
 
 def is_safe(change) -> bool:
-    """`--approve safe` judged by effect (A4): nothing that inactivates, terminates or deletes.
-    An update that sets an inactive or terminated status is not safe, nor is any change with
-    an error (it cannot be approved)."""
-    from .model import Kind
-
-    if change.kind.destructive or change.blocked:
-        return False
-    if change.kind is Kind.UPDATE_USER and "status" in change.fields:
-        return str(change.fields["status"][1] or "active").casefold() == "active"
-    return True
+    """`--approve safe` judged by effect (A4): nothing that inactivates, terminates or deletes
+    (`Change.destructive`), and nothing with an error (it cannot be approved)."""
+    return not (change.destructive or change.blocked)
 
 
 # the config sections a plan is made from (the schedule, notify and keys are not)

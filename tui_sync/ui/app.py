@@ -212,21 +212,32 @@ class SyncApp(ReportsWorkerErrors, App[int]):
                                       ("problem", f.problem), ("text", f.text)) if v},
             cursor=s.cursor_id)
 
-    def autosave(self) -> None:
-        """Keep the review in the state folder (each second at most, when it changed)."""
+    def autosave(self, *, now: bool = False) -> None:
+        """Keep the review in the state folder (each second at most, when it changed), on a thread:
+        a plan of 100,000 changes takes a while to write. `now`: here and at once (quitting)."""
         s = self.session
-        if not s.dirty or s.cfg is None or s.planning:
+        if not s.dirty or s.cfg is None or s.planning or s.view is None:
             return
+        s.dirty = False
+        if now:
+            self.write_review(s.cfg.state)
+        else:
+            self.autosave_worker(s.cfg.state)
+
+    @work(thread=True, name="autosave", group="autosave", exclusive=True, exit_on_error=False)
+    def autosave_worker(self, state) -> None:
+        self.write_review(state)
+
+    def write_review(self, state) -> None:
         review = self.review_state()
         if review is None:
             return
-        s.dirty = False
         try:
-            saved_review.save(s.cfg.state, review)
+            saved_review.save(state, review)
         except OSError as e:
             if not getattr(self, "_autosave_failed", False):
                 self._autosave_failed = True
-                self.notify(f"The review cannot be saved in {s.cfg.state}: {e.strerror or e}. "
+                self.notify(f"The review cannot be saved in {state}: {e.strerror or e}. "
                             "Decisions are lost if tui-sync is closed before they are applied.",
                             title="Review not saved", severity="warning", timeout=12)
 
@@ -427,7 +438,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         """Quit; the review is saved first. Unapplied decisions: ask, the default answer stays."""
         s = self.session
         s.dirty = True
-        self.autosave()
+        self.autosave(now=True)
         n = s.unapplied()
         if not n:
             self.exit(0)

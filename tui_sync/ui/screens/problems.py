@@ -64,14 +64,18 @@ class ProblemsScreen(Pane):
         view = s.view
         head = self.query_one("#problems-head", Static)
         lv = self.query_one(LinesView)
-        if view is None:
-            head.update(literal("Planning…" if s.planning else (s.plan_error or s.config_error or "No plan yet."),
-                                lines=True))
+        failed = s.config_error or s.plan_error
+        if view is None or (failed and not s.planning):  # never the last plan's problems as if current
+            head.update("Planning…" if s.planning else literal(
+                f"Nothing could be planned:\n{failed}\n\nFix it and press F5 to plan again." if failed
+                else "No plan yet.", TONE_STYLE["error"] if failed else "", lines=True))
             lv.set_lines([])
+            self.refs = []
             return
         probs = view.row_problems
         errors = sum(1 for p in probs if p.is_error)
         head.update(Text.assemble(
+            ("Planning again: these are the last plan's. " if s.planning else "", TONE_STYLE["warning"]),
             (f"{len(probs)} row problem(s): {errors} error(s), {len(probs) - errors} warning(s). ", "bold"),
             ("Rows with errors yield no change; fix them in the sheet and plan again (F5). "
              "Problems of changes are in the review pane.", "dim")))

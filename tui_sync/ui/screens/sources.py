@@ -72,7 +72,7 @@ def problems_text(session, name: str, table, error: str | None) -> Group | str:
             for f, col in mapping.items():
                 if col.casefold() not in present:
                     parts.append(literal(f'✖ mapped column "{col}" (for {f}) is not in the sheet', TONE_STYLE["error"]))
-    view = session.view
+    view = session.view if not session.plan_error else None  # (not the last plan's, when planning failed)
     if view is not None:
         entity = name[:-1]
         mine = [p for p in view.row_problems if p.entity == entity]
