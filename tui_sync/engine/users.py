@@ -202,13 +202,16 @@ def plan_users(
     if linked:
         df = df.with_columns(pl.coalesce(_at(ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
         good = df.filter(~pl.col(ERR))
-        by_login = pl.concat([
+        sheet = good.select("login_n", pl.col("ref").alias("sref"))  # (logins unique: duplicates are errors)
+        by_login = pl.concat([  # the LMS's users no row names, then the rows (a login in both: the row's)
             lmsu.join(good.select(pl.col("target").alias(IX)), on=IX, how="anti")
-                .select("login_n", pl.col("id").alias("sref")),
-            good.select("login_n", pl.col("ref").alias("sref")),
-        ]).unique("login_n", keep="last")
-    for f, n in linked:
-        df = df.join(by_login.rename({"login_n": n, "sref": f + "_ref"}), on=n, how="left", maintain_order="left")
+                .join(sheet.select("login_n"), on="login_n", how="anti")
+                .select("login_n", pl.col("id").alias("sref")).unique("login_n", keep="last"),
+            sheet,
+        ])
+    for f, n in linked:  # (login_n is unique in by_login: the join keeps the rows; only its result is kept)
+        df = df.with_columns(df.select(n).join(by_login.rename({"login_n": n, "sref": f + "_ref"}), on=n, how="left",
+                                               maintain_order="left")[f + "_ref"])
         df = rp.mark(df, pl.col(n).is_not_null() & pl.col(f + "_ref").is_null(), "unknown_supervisor",
                      pl.format("{} {} is not a user in the file or the LMS; the link is set to inherited",
                                pl.lit(col(f)), pl.col(f)),
