@@ -125,9 +125,11 @@ def plan_users(
 
     # these problems are collected before the joins, which repeat a row for each LMS user it finds
     # (an LMS with two users of one email, a ledger with one key twice)
-    # (with the LMS's side, which polars computes at the same time)
-    checked, lmsu, led = pl.collect_all([lz, lmsu_lz, led_lz], engine="in-memory")
+    # (the LMS's side after them: computed at the same time, their scratch space would add up)
+    checked = lz.collect(engine="in-memory")
+    lmsu, led = pl.collect_all([lmsu_lz, led_lz], engine="in-memory")
     lz = rp.collect(checked).lazy()
+    del checked  # (what is not needed any more is freed as the plan goes: a million rows each)
     ix_type = lmsu.schema[IX]
     protected = lmsu.select(protect.user_mask(pl.col("login"))).to_series() if protect.users else None  # C2
     vanished = led.filter(pl.col(IX).is_null())["lms_id"].to_list()
@@ -206,19 +208,23 @@ def plan_users(
                                       pl.col("departmentId"))),
                  key="login", column=col("departmentId"))
     df = lz.collect(engine="in-memory")  # faster than streaming here (joins that keep the sheet's order)
+    del lz
 
     # U7 supervisors: a user in the file (row without error) or in the LMS, by the logins after the plan
     linked = [(f, n) for f, n in (("subordination", "sup_n"), ("coSubordination", "cosup_n")) if f in df.columns]
     if linked:
         df = df.with_columns(pl.coalesce(_at(ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
-        good = df.filter(~pl.col(ERR))
-        by_login = pl.concat([
+        good = df.lazy().filter(~pl.col(ERR)).select("target", "login_n", "ref").collect(engine="in-memory")
+        sheet = good.select("login_n", pl.col("ref").alias("sref"))  # (logins unique: duplicates are errors)
+        by_login = pl.concat([  # the LMS's users no row names, then the rows (a login in both: the row's)
             lmsu.join(good.select(pl.col("target").alias(IX)), on=IX, how="anti")
-                .select("login_n", pl.col("id").alias("sref")),
-            good.select("login_n", pl.col("ref").alias("sref")),
-        ]).unique("login_n", keep="last")
-    for f, n in linked:
-        df = df.join(by_login.rename({"login_n": n, "sref": f + "_ref"}), on=n, how="left", maintain_order="left")
+                .join(sheet.select("login_n"), on="login_n", how="anti")
+                .select("login_n", pl.col("id").alias("sref")).unique("login_n", keep="last"),
+            sheet,
+        ])
+    for f, n in linked:  # (login_n is unique in by_login: the join keeps the rows; only its result is kept)
+        df = df.with_columns(df.select(n).join(by_login.rename({"login_n": n, "sref": f + "_ref"}), on=n, how="left",
+                                               maintain_order="left")[f + "_ref"])
         df = rp.mark(df, pl.col(n).is_not_null() & pl.col(f + "_ref").is_null(), "unknown_supervisor",
                      pl.format("{} {} is not a user in the file or the LMS; the link is set to inherited",
                                pl.lit(col(f)), pl.col(f)),
@@ -229,6 +235,8 @@ def plan_users(
         df = df.with_columns(pl.when(pl.col(f + "_ref") == pl.col("ref")).then(None)
                              .otherwise(pl.col(f + "_ref")).alias(f + "_ref"))
 
+    if linked:
+        del by_login, good
     df = rp.collect(df)
     problems = rp.problems()
     warn_by_row: dict[int, list[Problem]] = {}
@@ -243,6 +251,7 @@ def plan_users(
                         "departmentId", "subordination", "coSubordination", "subordination_ref",
                         "coSubordination_ref", *custom) if c in df.columns]
     keep = list(dict.fromkeys(keep))
+    df = df.select(*keep, ERR)
     good = df.lazy().filter(~pl.col(ERR))
     new = good.filter(pl.col("target").is_null()).select(keep).collect(engine="in-memory")
     # (lazy: only the rows that change are gathered); C2: a protected user's row changes nothing

@@ -90,9 +90,7 @@ def normalize_grid(
     raw_headers = grid.row(0)
     body = grid.slice(1)
     first_data_row = header_row + 1
-    # (a row index keeps the parser's chunks: a column of another shape would make every later
-    # select copy every cell to line the chunks up)
-    body = body.with_row_index(ROW, offset=first_data_row).with_columns(pl.col(ROW).cast(pl.Int64))
+    body = body.with_columns(_row_numbers(body, first_data_row))
 
     _check_cell_sizes(body, pos, letters, raw_headers, source=source, header_row=header_row)
 
@@ -179,6 +177,17 @@ def normalize_grid(
             body = body.filter(filled)
     body = body.select([pl.col(pos[i]).alias(headers[i]) for i in keep] + [pl.col(ROW)])
     return body, tuple(headers[i] for i in keep)
+
+
+def _row_numbers(body: pl.DataFrame, first: int) -> pl.Series:
+    """ROW, from `first`, in the chunks the parser left the cells in: a column of another shape
+    would make polars copy every cell of the sheet to line the chunks up (at the next select)."""
+    lengths = body.get_column(body.columns[0]).chunk_lengths() if body.width else [body.height]
+    rows = pl.Series(ROW, [], dtype=pl.Int64)
+    for n in lengths:
+        rows.append(pl.int_range(first, first + n, dtype=pl.Int64, eager=True))
+        first += n
+    return rows
 
 
 def _first_nonblank_row(body: pl.DataFrame, pos: list[str]) -> int | None:
