@@ -476,8 +476,10 @@ class Applier:
             changes[f if f in USER_STANDARD_FIELDS else CUSTOM_PREFIX + f] = after
         if not changes:
             return now.id
+        if set(changes) == {"status"}:  # a termination from the status column: with the other statuses, in bulk
+            return Write("status", changes["status"], now.id)
         if set(changes) == {"department_id"} and hasattr(self.lms, "move_users"):
-            return Write("move", changes["department_id"], now.id)  # U-update of the department alone: a move
+            return Write("move", changes["department_id"], now.id)  # the department alone: a bulk move
         if hasattr(self.lms, "update_users"):
             return Write("update", None, (now.id, changes))
         await self.lms.update_user(now.id, changes)
