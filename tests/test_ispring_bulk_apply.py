@@ -14,7 +14,7 @@ import pytest
 from ispring_emulator import ISpringEmulator
 from tui_sync import service
 from tui_sync.state.ledger import Ledger
-from workspace import Workspace, dept, person
+from workspace import USER_HEADERS, Workspace, dept, person, write_csv
 
 SECRET_ENV = "TUI_SYNC_TEST_BULK_SECRET"
 LEAVERS = [f"gone.{i}" for i in range(10)]
@@ -36,6 +36,14 @@ def world(tmp_path, monkeypatch):
                for login in ["stay.here", *LEAVERS, *MOVERS]]
         Ledger(ws.root / ".tui-sync").record({hq: None, sales: None}, dict.fromkeys(ids))
         yield ws.config, emu, sales
+
+
+async def _set_status(cfg, user_ids: list[str], status: str) -> None:
+    lms = service.open_lms(cfg)
+    try:
+        await lms.set_status(user_ids, status)
+    finally:
+        await lms.close()
 
 
 def _apply(cfg, emu):
@@ -103,3 +111,26 @@ def test_an_apply_killed_in_the_middle_of_a_bulk_call_resumes_without_duplicates
     assert run is not None and {c.outcome for c in run.changes} == {"applied"}
     assert len(emu.users()) == users_before + 1  # the hire, once
     assert {emu.user_by_login(login)["status"] for login in LEAVERS} == {3}
+
+
+def test_terminations_from_the_status_column_are_one_bulk_call(world):
+    cfg, emu, _ = world
+    write_csv(cfg.path.parent / "users.csv", USER_HEADERS,
+              [person("stay.here", Title="Lead"), *(person(m, Status="terminated") for m in MOVERS),
+               *(person(g) for g in LEAVERS)])
+    outcomes, seen = _apply(cfg, emu)
+    assert outcomes == {"update_user:stay.here": "applied", **{f"inactivate_user:{m}": "applied" for m in MOVERS}}
+    assert [r.path for r in seen if r.method == "POST" and r.path.startswith("/users/")] == ["/users/terminate"]
+    assert {emu.user_by_login(m)["status"] for m in MOVERS} == {5}
+
+
+def test_inactive_users_terminated_by_the_status_column_are_one_bulk_call(world):
+    """U5: inactive -> terminated is an update; an update of the status alone goes out in bulk."""
+    cfg, emu, _ = world
+    asyncio.run(_set_status(cfg, [emu.user_by_login(m)["userId"] for m in MOVERS], "inactive"))
+    write_csv(cfg.path.parent / "users.csv", USER_HEADERS,
+              [person("stay.here"), *(person(m, Status="terminated") for m in MOVERS), *(person(g) for g in LEAVERS)])
+    outcomes, seen = _apply(cfg, emu)
+    assert outcomes == {f"update_user:{m}": "applied" for m in MOVERS}
+    assert [r.path for r in seen if r.method == "POST" and r.path.startswith("/user")] == ["/users/terminate"]
+    assert {emu.user_by_login(m)["status"] for m in MOVERS} == {5}

@@ -20,7 +20,7 @@ from ..lms.base import CUSTOM_PREFIX, LMS, NO_SUPERVISOR, DepartmentRecord, User
 from ..model import USER_STANDARD_FIELDS, Change, Decision, Kind, Plan, Status
 from ..plan_shape import change_problem
 from .users import NO_SUPERVISOR_TEXT
-from .wave import Reads, Write
+from .wave import Reads, Write, write_grouped
 
 # A1 phases; supervisor links are a phase of their own between them
 PHASES: tuple[tuple[str, tuple[Kind, ...]], ...] = (
@@ -261,7 +261,7 @@ class Applier:
         parts = [(op, group, items[i:i + size]) for (op, group), items in groups.items()
                  for size in [batch if op in ("status", "move") else len(items)]
                  for i in range(0, len(items), size)]
-        results = await asyncio.gather(*(self._grouped(op, group, [w.item for _, w in part])
+        results = await asyncio.gather(*(write_grouped(self.lms, op, group, [w.item for _, w in part])
                                          for op, group, part in parts))
         outs: list[Outcome] = []
         for (_, _, part), answers in zip(parts, results):
@@ -272,26 +272,6 @@ class Applier:
                     outs.append(self._done(phase, c, answer))
         self.reads.written({o.lms_id for o in outs if o.lms_id})
         return outs
-
-    async def _grouped(self, op: str, group: Any, items: list[Any]) -> list[Any]:
-        """One grouped call: the ids written, or per item the error. A bulk status or move that
-        fails is tried again one user at a time, so that each user gets their own outcome."""
-        try:
-            if op == "create":
-                return await self.lms.create_users(items)  # type: ignore[attr-defined]
-            if op == "update":
-                return await self.lms.update_users(items)  # type: ignore[attr-defined]
-            if op == "move":
-                await self.lms.move_users(items, group)  # type: ignore[attr-defined]
-            else:
-                await self.lms.set_status(items, group)
-            return items
-        except LMSError as e:
-            if len(items) == 1 or op in ("create", "update"):
-                return [e] * len(items)
-        except Exception as e:  # A4: fails alone, with its reason
-            return [LMSError(f"cannot be applied: {type(e).__name__}: {e}")] * len(items)
-        return [answer for item in items for answer in await self._grouped(op, group, [item])]
 
     def _tick(self, outcome: str, error: str | None = None) -> None:
         self.progress.done += 1
@@ -501,8 +481,10 @@ class Applier:
             changes[f if f in USER_STANDARD_FIELDS else CUSTOM_PREFIX + f] = after
         if not changes:
             return now.id
+        if set(changes) == {"status"}:  # a termination from the status column: with the other statuses, in bulk
+            return Write("status", changes["status"], now.id)
         if set(changes) == {"department_id"} and hasattr(self.lms, "move_users"):
-            return Write("move", changes["department_id"], now.id)  # U-update of the department alone: a move
+            return Write("move", changes["department_id"], now.id)  # the department alone: a bulk move
         if hasattr(self.lms, "update_users"):
             return Write("update", None, (now.id, changes))
         await self.lms.update_user(now.id, changes)

@@ -19,6 +19,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import LMSError
 from ..lms.base import LMS, DepartmentRecord, UserRecord
 
 
@@ -124,3 +125,24 @@ class Reads:
             self._departments[department_id] = record
             if record.code:
                 self._codes[_fold(record.code) or ""] = department_id
+
+
+async def write_grouped(lms: LMS, op: str, group: Any, items: list[Any]) -> list[Any]:
+    """One grouped write: the ids written, or per item the error. A bulk status or move that
+    fails is tried again one user at a time, so that each user gets their own outcome."""
+    try:
+        if op == "create":
+            return await lms.create_users(items)  # type: ignore[attr-defined]
+        if op == "update":
+            return await lms.update_users(items)  # type: ignore[attr-defined]
+        if op == "move":
+            await lms.move_users(items, group)  # type: ignore[attr-defined]
+        else:
+            await lms.set_status(items, group)
+        return items
+    except LMSError as e:
+        if len(items) == 1 or op in ("create", "update"):
+            return [e] * len(items)
+    except Exception as e:  # A4: fails alone, with its reason
+        return [LMSError(f"cannot be applied: {type(e).__name__}: {e}")] * len(items)
+    return [answer for item in items for answer in await write_grouped(lms, op, group, [item])]

@@ -52,7 +52,7 @@ log = logging.getLogger("tui_sync.lms.ispring")
 
 PAGE_SIZE = 1000  # the API's default and a polite maximum
 STATUS_BATCH = 500  # user ids per bulk status or move call
-LOOKUP_BATCH = 200  # logins, emails or ids per filtered read (keeps the URL short)
+LOOKUP_BATCH = 100  # logins, emails or ids per filtered read: keeps the URL under about 6 KB
 
 _STATUS_NUMBER = {Status.ACTIVE.value: 1, Status.INACTIVE.value: 3, Status.TERMINATED.value: 5}
 _STATUS_WORD = {n: w for w, n in _STATUS_NUMBER.items()}
