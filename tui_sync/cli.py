@@ -21,7 +21,7 @@ from pathlib import Path
 from . import service
 from .config import CONFIG_NAME
 from .errors import Exit, SyncError, UsageError
-from .files import write_output
+from .files import GuardedOutput, write_output
 from .model import Resolution
 from .plan_io import read_plan, write_json
 from .report import apply_summary, plan_summary, run_csv, run_text, runs_table
@@ -200,9 +200,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         run = service.failed_run(cfg, before, e)
         notify.send_sync(cfg, notify.summary(cfg, error=e, run=run))
         raise
-    print(apply_summary(report))
     data = notify.summary(cfg, report=report)  # its exit code also counts the plan's row errors
-    notify.send_sync(cfg, data)
+    notify.send_sync(cfg, data)  # before the report: a stdout that fails cannot swallow the notification
+    print(apply_summary(report))
     return data["exit_code"]
 
 
@@ -369,9 +369,15 @@ def _quiet_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func = getattr(args, "func", cmd_ui)
+    stdout = sys.stdout
+    sys.stdout = GuardedOutput(stdout)  # O3: `> /dev/full` is a message, not a crash
     try:
-        return int(func(args))
+        code = int(func(args))
+        sys.stdout.flush()  # a short output fails here, not in the interpreter's last flush
+        return code
     except SyncError as e:
+        if e.where == "standard output":
+            _quiet_stdout()
         _err(f"error: {e}")
         return int(e.exit_code)
     except KeyboardInterrupt:
@@ -386,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         _err(f"internal error: {type(e).__name__}: {e}\n  → this is a bug in tui_sync; "
              "run again with TUI_SYNC_DEBUG=1 for details and report it")
         return int(Exit.ROW_ERRORS)
+    finally:
+        sys.stdout = stdout
 
 
 if __name__ == "__main__":

@@ -88,6 +88,40 @@ def write_output(path: Path, write: Callable[[BinaryIO], None], *, what: str = "
         raise _unwritable(path, what, e) from None
 
 
+class GuardedOutput:
+    """Standard output for data and reports (O3): a write that fails (a full disk, `> /dev/full`, an
+    I/O error) is a UsageError naming standard output, never a crash; a reader that closed the pipe
+    is still BrokenPipeError (`| head`: nothing to report)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+    @property
+    def buffer(self) -> "GuardedOutput":
+        return GuardedOutput(self._stream.buffer)
+
+    def write(self, data):
+        return self._guard(self._stream.write, data)
+
+    def flush(self) -> None:
+        self._guard(self._stream.flush)
+
+    @staticmethod
+    def _guard(act, *args):
+        try:
+            return act(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise UsageError(f"cannot write the output: {e.strerror or e}", where="standard output",
+                             hint="send it where there is room (another file or disk), or to a pipe; "
+                                  "what the command did before is not undone (`tui-sync runs` lists runs)"
+                             ) from None
+
+
 NEARLY_FULL = 1 << 20
 
 
