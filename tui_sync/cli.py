@@ -26,7 +26,7 @@ from .model import Resolution
 from .plan_io import read_plan, write_json
 from .report import apply_summary, plan_summary, run_csv, run_text, runs_table
 from .safe_text import escape_controls as esc
-from .safe_text import escape_output, redact_text
+from .safe_text import escape_output, json_text, redact_text
 
 
 def _err(*parts: object) -> None:
@@ -113,7 +113,7 @@ def cmd_lms(args: argparse.Namespace) -> int:
         return Exit.OK
     data = asyncio.run(service.lms_dump(cfg))
     if args.json:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json_text(json.dumps(data, ensure_ascii=False, indent=2)) + "\n")
     else:
         for d in data["departments"]:
             print(f"department {esc(d['code']):<16} {esc(d['name'])}  (parent {esc(d['parentCode'] or '—')})")
@@ -226,9 +226,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         plan = service.run_plan(cfg, run.id)
         fmt = args.format
         if fmt == "json":
-            from .run_log import run_json
+            from .run_log import run_json_text
 
-            sys.stdout.write(json.dumps(run_json(run, plan), ensure_ascii=False, indent=2) + "\n")
+            sys.stdout.write(run_json_text(run, plan))
         elif fmt == "csv":
             sys.stdout.write(run_csv(run, plan))
         else:
@@ -236,7 +236,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return Exit.OK
     runs = service.runs(cfg)
     if args.json:
-        sys.stdout.write(json.dumps([r.to_json() for r in runs], ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json_text(json.dumps([r.to_json() for r in runs], ensure_ascii=False, indent=2)) + "\n")
     else:
         print(runs_table(runs))
     return Exit.OK

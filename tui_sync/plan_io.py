@@ -24,6 +24,7 @@ from .gcpause import gc_paused
 from .model import Change, Decision, Kind, Plan, Problem, Resolution
 from .plan_seal import PLAN_AFRESH, Digest, Seal, canonical, verify
 from .plan_shape import plan_problem
+from .safe_text import json_bytes
 
 VERSION = 1
 MAX_PLAN_BYTES = 1 << 30  # ~3M users' worth of changes; a larger file is not a plan tui-sync wrote
@@ -55,6 +56,18 @@ def _write_lines(out: BinaryIO, items: list[Any], first_key: bytes,
 _ONE_PER_LINE = {"changes": b'id"', "problems": b'severity"'}  # the lists written an item per line, by first key
 
 
+class _Printable:
+    """Writes JSON fragments with C1 controls and bidi overrides as `\\u` escapes (F4): `cat plan.json`
+    and `plan --json` on a terminal show them, never obey them. The values, and the digest, are
+    the same."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+
+    def write(self, data: bytes) -> None:
+        self._out.write(json_bytes(data))
+
+
 def write_json(plan: Plan, out: BinaryIO, seal: Seal | None = None) -> None:
     """The plan JSON (UTF-8) with each top-level key, change and problem on its own line:
     readable and diffable by a person. Changes and problems are dataclasses that orjson writes
@@ -72,6 +85,7 @@ def write_json(plan: Plan, out: BinaryIO, seal: Seal | None = None) -> None:
         "sources": plan.sources,
         "created_at": plan.created_at,
     }
+    out = _Printable(out)
     digest = None
     if seal is not None:
         parts["binding"] = seal.binding()
