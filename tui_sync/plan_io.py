@@ -205,11 +205,16 @@ def read_plan(path: Path, seal: Seal | None = None, *, check: bool = True) -> Pl
             if size > MAX_PLAN_BYTES:
                 raise UsageError(f"the file is {size / (1 << 30):.1f} GiB, larger than any plan tui-sync writes",
                                  where=str(path), hint=PLAN_AFRESH)
+            raw = f.read(MAX_PLAN_BYTES + 1)
+            if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's "Unicode"
+                raw = raw.decode("utf-16").encode("utf-8")
             with gc_paused():
-                data = orjson.loads(f.read(MAX_PLAN_BYTES + 1).removeprefix(codecs.BOM_UTF8))  # (an editor's BOM)
+                data = orjson.loads(raw.removeprefix(codecs.BOM_UTF8))  # (an editor's BOM)
     except FileNotFoundError:
         raise UsageError("plan file not found", where=str(path)) from None
-    except (OSError, orjson.JSONDecodeError) as e:  # (invalid UTF-8 too)
+    except OSError as e:
+        raise UsageError(f"cannot read the plan: {e.strerror or e}", where=str(path), hint=PLAN_AFRESH) from None
+    except (orjson.JSONDecodeError, UnicodeError) as e:  # (invalid UTF-8 or UTF-16 too)
         raise UsageError(f"cannot read the plan: {e}", where=str(path), hint=PLAN_AFRESH) from None
     with gc_paused():
         return plan_from_json(data, str(path), seal, check=check)
