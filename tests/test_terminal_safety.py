@@ -101,3 +101,16 @@ def test_a_saved_plan_with_escaped_controls_is_still_accepted_by_apply(tmp_path,
     code, _, err = cli(capsys, ws, "apply", "--plan", str(saved), "--approve", "all")
     assert code == Exit.OK, err
     assert ws.departments()["HQ"]["name"] == C1_CSI_AND_BIDI
+
+
+def test_a_login_or_code_with_a_text_direction_override_is_invalid_characters(tmp_path, capsys):
+    # U+202E shows "adm\u202eNIMDA" as "admADMIN"-like text: an identity no one can read right
+    ws = Workspace(tmp_path / "ws")
+    ws.sheets([dept("HQ"), dept("R\u2067TL")],
+              [person("good.one"), person("adm\u202enimda", Email="x@example.com")])
+    code, out, _ = cli(capsys, ws, "plan")
+    assert code == Exit.ROW_ERRORS
+    assert "invalid_characters — 2 errors" in out
+    assert "adm\\u202enimda holds a control character, a line break or a text-direction override" in out
+    code, out, _ = cli(capsys, ws, "plan", "--json")
+    assert {c["key"] for c in json.loads(out)["changes"]} == {"HQ", "good.one"}
