@@ -88,6 +88,22 @@ def write_output(path: Path, write: Callable[[BinaryIO], None], *, what: str = "
         raise _unwritable(path, what, e) from None
 
 
+def same_regular_file(a: Path, b: Path) -> bool:
+    """Do two output paths name one file (through symlinks, `./` or hard links)? A device or
+    FIFO named twice is not one file in this sense: writing it twice is what was asked."""
+    ra, rb = os.path.realpath(a), os.path.realpath(b)
+    try:
+        st = os.stat(ra)
+    except OSError:
+        return ra == rb
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    try:
+        return ra == rb or os.path.samefile(ra, rb)
+    except OSError:
+        return False
+
+
 class GuardedOutput:
     """Standard output for data and reports (O3): a write that fails (a full disk, `> /dev/full`, an
     I/O error) is a UsageError naming standard output, never a crash; a reader that closed the pipe
