@@ -283,3 +283,21 @@ def test_a_run_whose_report_cannot_be_printed_still_notifies(tmp_path):
         done = subprocess.run([*CLI, "--config", str(toml), "run"], stdout=full, stderr=subprocess.PIPE, text=True)
     assert "standard output" in done.stderr
     assert json.loads(told.read_text())["status"] == "completed"
+
+
+def test_a_closed_stdout_or_stderr_is_a_message_not_an_internal_error(tmp_path):
+    # `tui-sync runs >&-` (and schedulers that close descriptors): nothing may take fd 1's place
+    ws = workspace(tmp_path / "ws")
+    config = str(ws.root / "tui-sync.toml")
+    subprocess.run([*CLI, "--config", config, "apply", "--approve", "all"], check=True, capture_output=True)
+    state = ws.root / ".tui-sync" / "state.sqlite"
+    before = state.read_bytes()
+    closed_out = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", *CLI, "--config", config, "runs"],
+                                stderr=subprocess.PIPE, text=True)
+    assert closed_out.returncode == Exit.USAGE
+    assert closed_out.stderr.startswith("error: standard output: cannot write the output: standard output is closed")
+    assert "internal error" not in closed_out.stderr and "Exception ignored" not in closed_out.stderr
+    closed_err = subprocess.run(["sh", "-c", 'exec "$@" 2>&-', "sh", *CLI, "--config", config, "runs"],
+                                stdout=subprocess.PIPE, text=True)
+    assert closed_err.returncode == Exit.OK and "completed" in closed_err.stdout
+    assert state.read_bytes() == before

@@ -366,11 +366,30 @@ def _quiet_stdout() -> None:
         os.close(devnull)
 
 
+def _reopen_closed_streams() -> None:
+    """Started with stdin, stdout or stderr closed (`>&-`, some schedulers): the descriptor is pointed
+    at /dev/null, so no file tui-sync opens (state.sqlite, a plan) takes its number; writing to a
+    closed stdout is then an error that says so (GuardedOutput), messages to a closed stderr vanish."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            if getattr(sys, name) is None:
+                setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))
+            if fd == 1:
+                sys.stdout = GuardedOutput(sys.stdout, closed=True)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _reopen_closed_streams()
     args = build_parser().parse_args(argv)
     func = getattr(args, "func", cmd_ui)
     stdout = sys.stdout
-    sys.stdout = GuardedOutput(stdout)  # O3: `> /dev/full` is a message, not a crash
+    sys.stdout = stdout if isinstance(stdout, GuardedOutput) else GuardedOutput(stdout)  # O3: `> /dev/full`
     try:
         code = int(func(args))
         sys.stdout.flush()  # a short output fails here, not in the interpreter's last flush

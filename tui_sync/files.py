@@ -109,32 +109,36 @@ class GuardedOutput:
     I/O error) is a UsageError naming standard output, never a crash; a reader that closed the pipe
     is still BrokenPipeError (`| head`: nothing to report)."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream, *, closed: bool = False) -> None:
         self._stream = stream
+        self._closed = closed  # the process was started with stdout closed (`>&-`)
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
 
     @property
     def buffer(self) -> "GuardedOutput":
-        return GuardedOutput(self._stream.buffer)
+        return GuardedOutput(self._stream.buffer, closed=self._closed)
 
     def write(self, data):
         return self._guard(self._stream.write, data)
 
     def flush(self) -> None:
-        self._guard(self._stream.flush)
+        if not self._closed:  # (nothing was written to a closed one)
+            self._guard(self._stream.flush)
 
-    @staticmethod
-    def _guard(act, *args):
+    def _guard(self, act, *args):
+        done = "what the command did before is not undone (`tui-sync runs` lists runs)"
+        if self._closed:
+            raise UsageError("cannot write the output: standard output is closed", where="standard output",
+                             hint=f"run it with its output sent to a file, a pipe or /dev/null; {done}")
         try:
             return act(*args)
         except BrokenPipeError:
             raise
         except OSError as e:
             raise UsageError(f"cannot write the output: {e.strerror or e}", where="standard output",
-                             hint="send it where there is room (another file or disk), or to a pipe; "
-                                  "what the command did before is not undone (`tui-sync runs` lists runs)"
+                             hint=f"send it where there is room (another file or disk), or to a pipe; {done}"
                              ) from None
 
 
