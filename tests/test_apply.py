@@ -302,3 +302,18 @@ def test_a_lock_left_by_a_killed_process_is_recovered(ws):
     time.sleep(0.05)
     with SyncLock(ws.config.state, "apply") as lock:
         assert lock.holder()["pid"] != holder.pid
+
+
+def test_run_holds_an_update_that_terminates_when_a_source_shrinks(tmp_path):
+    # inactive → terminated is an update_user (U5), destructive by its effect (A4): a shrunken sheet
+    # (P3 row drop) holds it with the inactivations
+    ws = Workspace(tmp_path, extra_config='[policy]\nreview = []\nmax_inactivations = 100\nmax_row_drop = "20%"\n')
+    ws.load_lms([lms_dept("HQ")], [])
+    ws.sheets([dept("HQ")], [person(f"u{i}.x") for i in range(9)] + [person("old.hand", Status="inactive")])
+    assert asyncio.run(service.run(ws.config)).exit_code == Exit.OK
+    assert ws.users()["old.hand"]["status"] == "inactive"
+    ws.sheets([dept("HQ")], [person(f"u{i}.x") for i in range(4)] + [person("old.hand", Status="terminated")])
+    report = asyncio.run(service.run(ws.config))
+    assert report.exit_code == Exit.HELD and "fewer" in report.held_reasons[0]
+    assert ws.users()["old.hand"]["status"] == "inactive"
+    assert all(ws.users()[f"u{i}.x"]["status"] == "active" for i in range(9))

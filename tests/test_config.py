@@ -847,3 +847,16 @@ def test_secret_repr_never_holds_a_value() -> None:
     secret = Secret(env="ISPRING_CLIENT_SECRET")
     assert repr(secret) == "Secret(env='ISPRING_CLIENT_SECRET', file=None, stored=None)"
     assert secret.describe() == "environment variable ISPRING_CLIENT_SECRET"
+
+
+@pytest.mark.parametrize("url", ["https://files.example.com:99999/u.csv", "https://files.example.com:x/u.csv",
+                                 "https://hr:S3CRET/u.csv"])
+def test_an_address_with_an_impossible_port_is_a_config_error_not_a_crash(url: str) -> None:
+    data = with_section("users.source", kind="url", url=url)
+    data["users"]["source"].pop("path")
+    err = error_of(data)
+    assert err.where == "tui-sync.toml: [users.source] url"
+    assert "port is not a number from 1 to 65535" in err.message
+    assert "S3CRET" not in err.message + (err.hint or "")
+    hook = error_of(with_section("notify", webhook="https://hooks.example.com:70000/services/T0/B0"))
+    assert hook.where == "tui-sync.toml: [notify] webhook"

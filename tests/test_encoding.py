@@ -140,3 +140,13 @@ def test_plan_and_check_show_the_guessed_encoding(tmp_path, capsys):
     plan = json.loads(out)
     assert not [p for p in plan["problems"] if p["code"] == "encoding_guessed"]
     assert plan["sources"]["departments"]["encoding"] == "cp1252"
+
+
+@pytest.mark.parametrize("names", [("İnsan Kaynakları", "Muhasebe Şubesi"), ("İzmir Şubesi", "Satış")])
+def test_a_two_row_turkish_file_with_a_dotted_capital_i_reads_as_turkish(names):
+    # İ lowers to two characters (i + a combining dot); counted as a stray, it tipped "İnsan
+    # Kaynakları" over to cp1250's "Ýnsan Kaynaklarý"
+    text = "Kod;Departman\r\n" + "".join(f"D{i};{name}\r\n" for i, name in enumerate(names))
+    t = read_csv(text.encode("cp1254"), "departmanlar.csv", SheetOptions())
+    assert t.encoding == "cp1254"
+    assert [r[1] for r in t.df.rows()] == list(names)

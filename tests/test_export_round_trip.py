@@ -145,3 +145,14 @@ def test_sample_data_survives_export_and_plan_no_change(tmp_path, ext, capsys):
     assert scripts == {"LATIN", "CYRILLIC"}  # every script the sample data has (Müller, Новиков)
     assert any(u["phone"] and u["phone"].startswith("+") for u in before["users"])
     assert any(u["coSubordination"] for u in before["users"]) and any(u["custom"] for u in before["users"])
+
+
+def test_export_refuses_one_file_for_both_sheets_and_writes_nothing(hostile, capsys):
+    folder = hostile.parent
+    (folder / "link.csv").symlink_to(folder / "both.csv")
+    for departments, users in (("both.csv", "both.csv"), ("both.csv", "./link.csv"), ("both.csv", "link.csv")):
+        code = main(["--config", str(hostile), "export", "--departments", str(folder / departments),
+                     "--users", str(folder / users)])
+        err = capsys.readouterr().err
+        assert code == Exit.USAGE and "the second would replace the first" in err and "wrote" not in err
+        assert not (folder / "both.csv").exists()

@@ -255,3 +255,49 @@ def test_runs_show_into_a_closed_pipe_ends_quietly_like_a_shell_tool(tmp_path):
     err = shown.stderr.read() if shown.stderr else b""
     assert shown.wait() == 128 + 13  # SIGPIPE, as `cat` or `grep` would end
     assert err == b""  # no "internal error", no "Exception ignored … BrokenPipeError"
+
+
+@pytest.mark.parametrize("command", [("runs", "show", "1"), ("runs", "show", "1", "--format", "csv"),
+                                     ("runs", "--json"), ("runs",), ("plan", "--json"), ("lms", "dump")])
+def test_output_to_a_full_device_is_a_message_naming_standard_output(command, tmp_path):
+    # `tui-sync runs show 1 --format csv > /dev/full`: ENOSPC on stdout, however short the output (O3)
+    ws = workspace(tmp_path / "ws")
+    config = str(ws.root / "tui-sync.toml")
+    subprocess.run([*CLI, "--config", config, "apply", "--approve", "all"], check=True, capture_output=True)
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([*CLI, "--config", config, *command], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == Exit.USAGE, done.stderr
+    assert done.stderr.startswith("error: standard output: cannot write the output: No space left on device\n  → ")
+    assert "internal error" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+def test_a_run_whose_report_cannot_be_printed_still_notifies(tmp_path):
+    ws = workspace(tmp_path / "ws")
+    told = tmp_path / "told.json"
+    script = tmp_path / "tell.sh"
+    script.write_text(f"#!/bin/sh\ncat > {told}\n")
+    script.chmod(0o700)
+    toml = ws.root / "tui-sync.toml"
+    toml.write_text(toml.read_text() + f'\n[notify]\ncommand = "{script}"\nalways = true\n')
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([*CLI, "--config", str(toml), "run"], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert "standard output" in done.stderr
+    assert json.loads(told.read_text())["status"] == "completed"
+
+
+def test_a_closed_stdout_or_stderr_is_a_message_not_an_internal_error(tmp_path):
+    # `tui-sync runs >&-` (and schedulers that close descriptors): nothing may take fd 1's place
+    ws = workspace(tmp_path / "ws")
+    config = str(ws.root / "tui-sync.toml")
+    subprocess.run([*CLI, "--config", config, "apply", "--approve", "all"], check=True, capture_output=True)
+    state = ws.root / ".tui-sync" / "state.sqlite"
+    before = state.read_bytes()
+    closed_out = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", *CLI, "--config", config, "runs"],
+                                stderr=subprocess.PIPE, text=True)
+    assert closed_out.returncode == Exit.USAGE
+    assert closed_out.stderr.startswith("error: standard output: cannot write the output: standard output is closed")
+    assert "internal error" not in closed_out.stderr and "Exception ignored" not in closed_out.stderr
+    closed_err = subprocess.run(["sh", "-c", 'exec "$@" 2>&-', "sh", *CLI, "--config", config, "runs"],
+                                stdout=subprocess.PIPE, text=True)
+    assert closed_err.returncode == Exit.OK and "completed" in closed_err.stdout
+    assert state.read_bytes() == before

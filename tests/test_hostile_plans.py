@@ -260,6 +260,24 @@ def test_decisions_edited_with_a_bom_crlf_and_other_spacing_are_applied(capsys, 
     assert users["gone.away"]["status"] == "active"
 
 
+def test_decisions_edited_and_saved_as_utf16_by_notepad_are_applied(capsys, ws):
+    path, data = save(capsys, ws)
+    for c in data["changes"]:
+        c["decision"] = "approved" if c["kind"] == "update_user" else "rejected"
+    path.write_bytes(json.dumps(data, indent=2, ensure_ascii=False).replace("\n", "\r\n").encode("utf-16"))
+    code, _, err = cli(capsys, ws, "apply", "--plan", str(path))
+    assert code == Exit.OK, err
+    assert ws.users()["ann.lee"]["jobTitle"] == "Lead" and "cat.new" not in ws.users()
+
+
+def test_a_plan_that_is_a_folder_or_broken_utf16_is_refused_in_words(capsys, ws, tmp_path):
+    err = refused(capsys, ws, tmp_path, "cannot read the plan: Is a directory")
+    assert "Errno" not in err
+    broken = ws.root / "broken.json"
+    broken.write_bytes(b"\xff\xfe{\x00\x00\xd8")  # a UTF-16 BOM, then half a surrogate pair
+    refused(capsys, ws, broken, "cannot read the plan")
+
+
 def test_a_held_plan_is_sealed_and_applies_where_it_was_held(capsys, ws):
     assert cli(capsys, ws, "run")[0] == Exit.HELD
     [held] = (ws.root / ".tui-sync" / "held").glob("*.json")

@@ -222,3 +222,16 @@ def test_the_notify_command_environment_is_minimal_and_never_holds_the_configs_s
     assert notify.command_env(ws.config, environ) == {
         "PATH": "/usr/bin", "HOME": "/home/sync", "LANG": "de_DE.UTF-8", "LC_TIME": "de_DE", "TZ": "UTC",
         "TUI_SYNC_DEBUG": "1"}
+
+
+def test_a_webhook_nobody_answers_is_said_in_words_not_an_exception_name(tmp_path):
+    data = {"run_id": 1, "status": "failed", "held": {"count": 0}, "row_errors": 0, "errors_total": 1,
+            "exit_code": 3}
+    refused = Hook()
+    url = refused.url
+    refused.server.server_close()  # nothing listens there any more
+    cfg = Workspace(tmp_path / "w", extra_config=toml(webhook=url)).config
+    (sent,) = asyncio.run(notify.send(cfg, data, retry_pause=0))
+    assert not sent.ok
+    assert sent.detail.startswith("the server refused the connection; check the address and port")
+    assert "Error" not in sent.detail

@@ -66,6 +66,15 @@ def test_c1_values_compare_trimmed_and_ignoring_case():
     assert kinds(p)["create_user"] == ["b"]
 
 
+def test_c1_patterns_compare_trimmed_like_values():
+    # a pattern ending or starting with a literal must still meet a cell with spaces around it
+    rows = [user("a", Company=" ACME-1  "), user("b", Company="\tacme-2"), user("c", Company="acme-3x")]
+    p = plan(rows, user_scope=exclude("Company", pattern="acme-?"))
+    assert kinds(p)["create_user"] == ["c"]
+    p = plan(rows, user_scope=Scope(include=(ScopeRule("Company", pattern="*-1"),)))
+    assert kinds(p)["create_user"] == ["a"]
+
+
 def test_c1_an_empty_value_matches_a_blank_cell():
     p = plan([user("a", Company="ACME"), user("b")], user_scope=exclude("Company", ""))
     assert kinds(p)["create_user"] == ["a"]

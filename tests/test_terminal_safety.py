@@ -66,3 +66,51 @@ def test_check_shows_a_header_with_a_control_character_escaped(tmp_path, capsys)
     code, out, _ = cli(capsys, ws, "check")
     assert raw_controls(out) == set() and "Note\\x1b[1A\\x1b[2K" in out
     assert any(line.startswith("  header: ") and line.endswith("Two\\nlines") for line in out.splitlines())
+
+
+C1_CSI_AND_BIDI = "Head\x9b2K\x9b1Aquarters \u202eevil\x7f"  # C1 CSI erases lines; U+202E reverses them
+
+
+def test_json_outputs_print_c1_controls_and_bidi_overrides_as_escapes_and_read_back_the_same(tmp_path, capsys):
+    # JSON escapes only C0 by itself; a raw \x9b in `plan --json`, `lms dump --json` or `runs show
+    # --format json` is CSI on a terminal that takes 8-bit controls
+    ws = Workspace(tmp_path / "ws")
+    ws.load_lms([lms_dept("HQ", C1_CSI_AND_BIDI)], [lms_user("ann.lee")])
+    ws.sheets([dept("HQ", C1_CSI_AND_BIDI + "!")], [person("ann.lee")])
+    outputs = {}
+    for command in (("plan", "--json"), ("lms", "dump", "--json"), ("apply", "--approve", "all"),
+                    ("runs", "show", "1", "--format", "json"), ("runs", "--json")):
+        code, out, _ = cli(capsys, ws, *command)
+        assert code == Exit.OK
+        outputs[command[0]] = out
+        assert raw_controls(out) == set() and not {"\u202e"} & set(out), command
+    assert "\\u009b" in outputs["plan"] and "\\u202e" in outputs["lms"]
+    name = json.loads(outputs["lms"])["departments"][0]["name"]
+    assert name == C1_CSI_AND_BIDI  # the same value, escaped only in its JSON spelling
+    plan = json.loads(outputs["plan"])
+    assert plan["changes"][0]["fields"]["name"] == [C1_CSI_AND_BIDI, C1_CSI_AND_BIDI + "!"]
+
+
+def test_a_saved_plan_with_escaped_controls_is_still_accepted_by_apply(tmp_path, capsys):
+    ws = Workspace(tmp_path / "ws")
+    ws.load_lms([lms_dept("HQ", "Headquarters")], [lms_user("ann.lee")])
+    ws.sheets([dept("HQ", C1_CSI_AND_BIDI)], [person("ann.lee")])
+    saved = tmp_path / "plan.json"
+    assert cli(capsys, ws, "plan", "--out", str(saved))[0] == Exit.OK
+    assert "\\u009b" in saved.read_text() and raw_controls(saved.read_text()) == set()
+    code, _, err = cli(capsys, ws, "apply", "--plan", str(saved), "--approve", "all")
+    assert code == Exit.OK, err
+    assert ws.departments()["HQ"]["name"] == C1_CSI_AND_BIDI
+
+
+def test_a_login_or_code_with_a_text_direction_override_is_invalid_characters(tmp_path, capsys):
+    # U+202E shows "adm\u202eNIMDA" as "admADMIN"-like text: an identity no one can read right
+    ws = Workspace(tmp_path / "ws")
+    ws.sheets([dept("HQ"), dept("R\u2067TL")],
+              [person("good.one"), person("adm\u202enimda", Email="x@example.com")])
+    code, out, _ = cli(capsys, ws, "plan")
+    assert code == Exit.ROW_ERRORS
+    assert "invalid_characters — 2 errors" in out
+    assert "adm\\u202enimda holds a control character, a line break or a text-direction override" in out
+    code, out, _ = cli(capsys, ws, "plan", "--json")
+    assert {c["key"] for c in json.loads(out)["changes"]} == {"HQ", "good.one"}

@@ -21,12 +21,12 @@ from pathlib import Path
 from . import service
 from .config import CONFIG_NAME
 from .errors import Exit, SyncError, UsageError
-from .files import write_output
+from .files import GuardedOutput, write_output
 from .model import Resolution
 from .plan_io import read_plan, write_json
 from .report import apply_summary, plan_summary, run_csv, run_text, runs_table
 from .safe_text import escape_controls as esc
-from .safe_text import escape_output, redact_text
+from .safe_text import escape_output, json_text, redact_text
 
 
 def _err(*parts: object) -> None:
@@ -113,7 +113,7 @@ def cmd_lms(args: argparse.Namespace) -> int:
         return Exit.OK
     data = asyncio.run(service.lms_dump(cfg))
     if args.json:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json_text(json.dumps(data, ensure_ascii=False, indent=2)) + "\n")
     else:
         for d in data["departments"]:
             print(f"department {esc(d['code']):<16} {esc(d['name'])}  (parent {esc(d['parentCode'] or '—')})")
@@ -200,9 +200,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         run = service.failed_run(cfg, before, e)
         notify.send_sync(cfg, notify.summary(cfg, error=e, run=run))
         raise
-    print(apply_summary(report))
     data = notify.summary(cfg, report=report)  # its exit code also counts the plan's row errors
-    notify.send_sync(cfg, data)
+    notify.send_sync(cfg, data)  # before the report: a stdout that fails cannot swallow the notification
+    print(apply_summary(report))
     return data["exit_code"]
 
 
@@ -226,9 +226,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         plan = service.run_plan(cfg, run.id)
         fmt = args.format
         if fmt == "json":
-            from .run_log import run_json
+            from .run_log import run_json_text
 
-            sys.stdout.write(json.dumps(run_json(run, plan), ensure_ascii=False, indent=2) + "\n")
+            sys.stdout.write(run_json_text(run, plan))
         elif fmt == "csv":
             sys.stdout.write(run_csv(run, plan))
         else:
@@ -236,7 +236,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return Exit.OK
     runs = service.runs(cfg)
     if args.json:
-        sys.stdout.write(json.dumps([r.to_json() for r in runs], ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json_text(json.dumps([r.to_json() for r in runs], ensure_ascii=False, indent=2)) + "\n")
     else:
         print(runs_table(runs))
     return Exit.OK
@@ -366,12 +366,37 @@ def _quiet_stdout() -> None:
         os.close(devnull)
 
 
+def _reopen_closed_streams() -> None:
+    """Started with stdin, stdout or stderr closed (`>&-`, some schedulers): the descriptor is pointed
+    at /dev/null, so no file tui-sync opens (state.sqlite, a plan) takes its number; writing to a
+    closed stdout is then an error that says so (GuardedOutput), messages to a closed stderr vanish."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            if getattr(sys, name) is None:
+                setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))
+            if fd == 1:
+                sys.stdout = GuardedOutput(sys.stdout, closed=True)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _reopen_closed_streams()
     args = build_parser().parse_args(argv)
     func = getattr(args, "func", cmd_ui)
+    stdout = sys.stdout
+    sys.stdout = stdout if isinstance(stdout, GuardedOutput) else GuardedOutput(stdout)  # O3: `> /dev/full`
     try:
-        return int(func(args))
+        code = int(func(args))
+        sys.stdout.flush()  # a short output fails here, not in the interpreter's last flush
+        return code
     except SyncError as e:
+        if e.where == "standard output":
+            _quiet_stdout()
         _err(f"error: {e}")
         return int(e.exit_code)
     except KeyboardInterrupt:
@@ -386,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
         _err(f"internal error: {type(e).__name__}: {e}\n  → this is a bug in tui_sync; "
              "run again with TUI_SYNC_DEBUG=1 for details and report it")
         return int(Exit.ROW_ERRORS)
+    finally:
+        sys.stdout = stdout
 
 
 if __name__ == "__main__":

@@ -724,6 +724,11 @@ class _Table:
             host = parts.hostname
         except ValueError:
             parts, host = None, None
+        try:
+            parts and parts.port  # urlsplit checks the port only when asked (":99999", ":x")
+        except ValueError:
+            self.fail(key, "found an address whose port is not a number from 1 to 65535",
+                      hint="correct the port, or leave it out to use the default one")
         if parts and (parts.username or parts.password):
             self.fail(key, "found a user name or password inside the address; secrets never sit in the TOML "
                            "as plain text", hint="remove them from the address (use username and password "

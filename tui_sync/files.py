@@ -88,6 +88,60 @@ def write_output(path: Path, write: Callable[[BinaryIO], None], *, what: str = "
         raise _unwritable(path, what, e) from None
 
 
+def same_regular_file(a: Path, b: Path) -> bool:
+    """Do two output paths name one file (through symlinks, `./` or hard links)? A device or
+    FIFO named twice is not one file in this sense: writing it twice is what was asked."""
+    ra, rb = os.path.realpath(a), os.path.realpath(b)
+    try:
+        st = os.stat(ra)
+    except OSError:
+        return ra == rb
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    try:
+        return ra == rb or os.path.samefile(ra, rb)
+    except OSError:
+        return False
+
+
+class GuardedOutput:
+    """Standard output for data and reports (O3): a write that fails (a full disk, `> /dev/full`, an
+    I/O error) is a UsageError naming standard output, never a crash; a reader that closed the pipe
+    is still BrokenPipeError (`| head`: nothing to report)."""
+
+    def __init__(self, stream, *, closed: bool = False) -> None:
+        self._stream = stream
+        self._closed = closed  # the process was started with stdout closed (`>&-`)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+    @property
+    def buffer(self) -> "GuardedOutput":
+        return GuardedOutput(self._stream.buffer, closed=self._closed)
+
+    def write(self, data):
+        return self._guard(self._stream.write, data)
+
+    def flush(self) -> None:
+        if not self._closed:  # (nothing was written to a closed one)
+            self._guard(self._stream.flush)
+
+    def _guard(self, act, *args):
+        done = "what the command did before is not undone (`tui-sync runs` lists runs)"
+        if self._closed:
+            raise UsageError("cannot write the output: standard output is closed", where="standard output",
+                             hint=f"run it with its output sent to a file, a pipe or /dev/null; {done}")
+        try:
+            return act(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise UsageError(f"cannot write the output: {e.strerror or e}", where="standard output",
+                             hint=f"send it where there is room (another file or disk), or to a pipe; {done}"
+                             ) from None
+
+
 NEARLY_FULL = 1 << 20
 
 

@@ -209,6 +209,24 @@ async def _command(command: str, body: bytes, cfg: Config) -> Delivery:
     return Delivery(to, True)
 
 
+def _transport_detail(e: httpx.HTTPError) -> str:
+    """Why a webhook post got no answer, in words (O3), never an exception's class name."""
+    causes, cause = [], e
+    while cause is not None and len(causes) < 8:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    text = " ".join(str(c) for c in causes).lower()
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        text += " refused"
+    if isinstance(e, httpx.TimeoutException):
+        return f"no answer within {WEBHOOK_TIMEOUT:g} s; check the address and that the server is up"
+    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        return "cannot find the server's name; check the address for typos, and the machine's DNS"
+    if "refused" in text:
+        return "the server refused the connection; check the address and port, and that the server is up"
+    return f"cannot reach it ({safe_message(e) or 'the connection failed'}); check the address and the network"
+
+
 async def _webhook(url: str, body: bytes, retry_pause: float, ca_file: Path | None = None) -> Delivery:
     to = f"webhook {redact_url(url)}"  # the path of a webhook address is often its secret
     detail = ""
@@ -227,7 +245,7 @@ async def _webhook(url: str, body: bytes, retry_pause: float, ca_file: Path | No
                 certificate = untrusted(e, host_of(url), "in [notify]")
                 if certificate is not None:
                     return Delivery(to, False, f"{certificate[0]}; {certificate[1]}")
-                detail = f"{type(e).__name__}"
+                detail = _transport_detail(e)
                 continue
             if r.status_code < 300:
                 return Delivery(to, True)

@@ -24,6 +24,7 @@ from .gcpause import gc_paused
 from .model import Change, Decision, Kind, Plan, Problem, Resolution
 from .plan_seal import PLAN_AFRESH, Digest, Seal, canonical, verify
 from .plan_shape import plan_problem
+from .safe_text import json_bytes
 
 VERSION = 1
 MAX_PLAN_BYTES = 1 << 30  # ~3M users' worth of changes; a larger file is not a plan tui-sync wrote
@@ -55,6 +56,18 @@ def _write_lines(out: BinaryIO, items: list[Any], first_key: bytes,
 _ONE_PER_LINE = {"changes": b'id"', "problems": b'severity"'}  # the lists written an item per line, by first key
 
 
+class _Printable:
+    """Writes JSON fragments with C1 controls and bidi overrides as `\\u` escapes (F4): `cat plan.json`
+    and `plan --json` on a terminal show them, never obey them. The values, and the digest, are
+    the same."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+
+    def write(self, data: bytes) -> None:
+        self._out.write(json_bytes(data))
+
+
 def write_json(plan: Plan, out: BinaryIO, seal: Seal | None = None) -> None:
     """The plan JSON (UTF-8) with each top-level key, change and problem on its own line:
     readable and diffable by a person. Changes and problems are dataclasses that orjson writes
@@ -72,6 +85,7 @@ def write_json(plan: Plan, out: BinaryIO, seal: Seal | None = None) -> None:
         "sources": plan.sources,
         "created_at": plan.created_at,
     }
+    out = _Printable(out)
     digest = None
     if seal is not None:
         parts["binding"] = seal.binding()
@@ -191,11 +205,16 @@ def read_plan(path: Path, seal: Seal | None = None, *, check: bool = True) -> Pl
             if size > MAX_PLAN_BYTES:
                 raise UsageError(f"the file is {size / (1 << 30):.1f} GiB, larger than any plan tui-sync writes",
                                  where=str(path), hint=PLAN_AFRESH)
+            raw = f.read(MAX_PLAN_BYTES + 1)
+            if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's "Unicode"
+                raw = raw.decode("utf-16").encode("utf-8")
             with gc_paused():
-                data = orjson.loads(f.read(MAX_PLAN_BYTES + 1).removeprefix(codecs.BOM_UTF8))  # (an editor's BOM)
+                data = orjson.loads(raw.removeprefix(codecs.BOM_UTF8))  # (an editor's BOM)
     except FileNotFoundError:
         raise UsageError("plan file not found", where=str(path)) from None
-    except (OSError, orjson.JSONDecodeError) as e:  # (invalid UTF-8 too)
+    except OSError as e:
+        raise UsageError(f"cannot read the plan: {e.strerror or e}", where=str(path), hint=PLAN_AFRESH) from None
+    except (orjson.JSONDecodeError, UnicodeError) as e:  # (invalid UTF-8 or UTF-16 too)
         raise UsageError(f"cannot read the plan: {e}", where=str(path), hint=PLAN_AFRESH) from None
     with gc_paused():
         return plan_from_json(data, str(path), seal, check=check)

@@ -6,10 +6,11 @@ LMS data: control characters are shown escaped (F4).
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .model import Change, Kind, Plan, Resolution
-from .safe_text import escape_controls
+from .safe_text import escape_controls, json_text
 
 
 def printable(value: Any) -> str:
@@ -89,3 +90,8 @@ def run_json(run, plan: Plan | None) -> dict[str, Any]:
     out["row_problems"] = row_problems(plan)
     out["resolutions"] = resolutions(plan)
     return out
+
+
+def run_json_text(run, plan: Plan | None) -> str:
+    """`run_json` as printable JSON text (F4: C1 controls and bidi overrides as `\\u` escapes)."""
+    return json_text(json.dumps(run_json(run, plan), ensure_ascii=False, indent=2)) + "\n"

@@ -70,9 +70,29 @@ def escape_output(text: str) -> str:
     return _CONTROLS_BUT_NEWLINE.sub(_escape, text)
 
 
+# what a JSON writer leaves raw inside strings (it escapes only C0) and a terminal still obeys
+_JSON_RAW = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_JSON_RAW_UTF8 = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
+
+
+def json_text(text: str) -> str:
+    """JSON text (`ensure_ascii=False`) made safe to print (F4): DEL, the C1 controls (`\\x9b` is
+    CSI on some terminals) and the bidirectional overrides become `\\u` escapes; the JSON reads
+    back the same values."""
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+def json_bytes(data: bytes) -> bytes:
+    """`json_text` for UTF-8 JSON bytes (whole fragments, as a JSON writer makes them)."""
+    if not _JSON_RAW_UTF8.search(data):
+        return data
+    return _JSON_RAW_UTF8.sub(lambda m: b"\\u%04x" % ord(m.group(0).decode()), data)
+
+
 def safe_message(text: object) -> str:
     """A message for a log, the run history or a notification: URLs redacted, on one line."""
     return escape_controls(redact_text(text).replace("\n", " "))
 
 
-__all__ = ["escape_controls", "escape_output", "redact_text", "redact_url", "safe_message"]
+__all__ = ["escape_controls", "escape_output", "json_bytes", "json_text", "redact_text", "redact_url",
+           "safe_message"]

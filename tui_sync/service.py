@@ -416,7 +416,12 @@ def unfinished_run(cfg: Config):
 async def export(cfg: Config, departments: Path, users: Path, *, guard_formulas: bool = False):
     """Write the LMS's departments and users as sheets (F3); returns `export.Exported`."""
     from .export import export_lms
+    from .files import same_regular_file
 
+    if same_regular_file(departments, users):  # the users sheet would silently replace the departments
+        raise UsageError(f"the departments and the users sheets would both be written to {departments}: "
+                         "the second would replace the first", where=str(users),
+                         hint="name two different files, e.g. departments.csv and users.csv")
     snap = await snapshot(cfg)
     return export_lms(snap, cfg, departments, users, guard_formulas=guard_formulas)
 

@@ -190,7 +190,7 @@ def hold(plan: Plan, policy: PolicyConfig, snapshot: Snapshot, ledger: Ledger,
             before = (last.sources.get(name) or {}).get("rows")
             now = info.get("rows")
             if before and now is not None and before - now > policy.max_row_drop.limit(before):
-                destructive = [c for c in plan.changes if c.kind.destructive]
+                destructive = [c for c in plan.changes if c.destructive]  # by effect (A4)
                 held.update(c.id for c in destructive)
                 reasons.append(f"the {name} source has {now} rows, {before} in the last completed run "
                                f"(more than {policy.max_row_drop} fewer): every destructive change is held")

@@ -108,8 +108,10 @@ class RowProblems:
         ]
 
 
-# C0 and C1 control characters (line breaks, ESC, NEL) and the Unicode line and paragraph separators
-CONTROL_CHARACTERS = r"[\x00-\x1F\x7F-\x9F\x{2028}\x{2029}]"
+# C0 and C1 control characters (line breaks, ESC, NEL), the Unicode line and paragraph separators,
+# and the bidirectional overrides and isolates that reorder what is shown (`adm\u202eNIMDA`): the
+# characters that safe_text escapes (F4)
+CONTROL_CHARACTERS = r"[\x00-\x1F\x7F-\x9F\x{2028}\x{2029}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
 
 
 def invalid_characters(rp: RowProblems, frame: pl.DataFrame | pl.LazyFrame, fields: tuple[str, ...],
@@ -119,7 +121,8 @@ def invalid_characters(rp: RowProblems, frame: pl.DataFrame | pl.LazyFrame, fiel
     for f in fields:
         if f in frame.collect_schema().names():
             frame = rp.mark(frame, pl.col(f).str.contains(CONTROL_CHARACTERS), "invalid_characters",
-                            pl.format("{} {} holds a control character or a line break; the row is not applied",
+                            pl.format("{} {} holds a control character, a line break or a text-direction override; "
+                                      "the row is not applied",
                                       pl.lit(mapping.get(f, f)), pl.col(f)),
                             key=key, column=mapping.get(f))
     return frame

@@ -91,10 +91,11 @@ def wildcard_regex(patterns: list[str] | tuple[str, ...]) -> str:
 
 
 def matches_any(expr: pl.Expr, patterns: list[str] | tuple[str, ...]) -> pl.Expr:
-    """True where the text matches one of the wildcard patterns (null: False)."""
+    """True where the text, trimmed as every value is compared (C1, C2), matches one of the wildcard
+    patterns (null: False)."""
     if not patterns:
         return pl.lit(False)
-    return expr.str.contains(wildcard_regex(patterns)).fill_null(False)
+    return expr.str.strip_chars().str.contains(wildcard_regex(patterns)).fill_null(False)
 
 
 def _column(table: Table, rule: ScopeRule, entity: str, label: str) -> str:

@@ -50,7 +50,7 @@ _CENTRAL = {
     "Polish": "ąćęłńóśźż", "Czech": "áčďéěíňóřšťúůýž", "Slovak": "áäčďéíĺľňóôŕšťúýž",
     "Hungarian": "áéíóöőúüű", "Slovene/Croatian": "čćđšž", "Romanian": "ăâîșțşţ",
 }
-_TURKISH = {"Turkish": "çğıöşü"}
+_TURKISH = {"Turkish": "çğıöşüİ"}  # (İ: its lower case is two characters)
 _BALTIC = {"Lithuanian": "ąčęėįšųūž", "Latvian": "āčēģīķļņšūž", "Estonian": "äõöüšž"}
 _GREEK = {"Greek": "αβγδεζηθικλμνξοπρστυφχψωςάέήίόύώϊϋΐΰ"}
 _CYRILLIC = {
@@ -155,7 +155,8 @@ def _plausibility(text: str, codec: str) -> int:
             if ch.isalpha():
                 scripts.add(_script(ch))
                 if not ch.isascii():
-                    low = ch.lower()[0]
+                    low = ch.lower()
+                    low = low if len(low) == 1 else ch  # Turkish İ lowers to i + a combining dot: kept as İ
                     counts[low] = counts.get(low, 0) + n
             elif not ch.isascii() and ch not in _NEUTRAL:
                 odd += n  # a symbol or control character where a letter should be (`£ukasz`)

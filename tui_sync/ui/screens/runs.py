@@ -1,7 +1,6 @@
 """Runs: past runs with their outcomes and per-change results; export a run's log."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.text import Text
@@ -16,7 +15,7 @@ from textual.worker import get_current_worker
 from ... import service
 from ...report import run_csv, run_text, why_not_applied
 from ..literal import literal, readable, visible
-from ...run_log import details, resolutions, row_problems, run_json
+from ...run_log import details, resolutions, row_problems, run_json_text
 from ..messages import RunsLoaded
 from ..plan_rows import TONE_STYLE
 from ..widgets.keys_footer import KeysFooter
@@ -47,7 +46,7 @@ def run_log(run, fmt: str, plan=None) -> str:
     if fmt == "csv":
         return run_csv(run, plan)
     if fmt == "json":
-        return json.dumps(run_json(run, plan), ensure_ascii=False, indent=2) + "\n"
+        return run_json_text(run, plan)
     return run_text(run, plan) + "\n"
 
 
