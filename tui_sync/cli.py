@@ -22,7 +22,7 @@ from . import service
 from .config import CONFIG_NAME
 from .errors import Exit, SyncError, UsageError
 from .files import GuardedOutput, write_output
-from .model import Resolution
+from .model import NOT_APPLIED, Outcome, Resolution
 from .plan_io import read_plan, write_json
 from .report import apply_summary, plan_summary, run_csv, run_text, runs_table
 from .safe_text import escape_controls as esc
@@ -146,7 +146,7 @@ def _progress():
 
     def show(p) -> None:
         if p.done == p.total or p.done % 50 == 0:
-            bad = sum(n for o, n in p.counts.items() if o != "applied")
+            bad = sum(n for o, n in p.counts.items() if o != Outcome.APPLIED)
             sys.stderr.write(f"\r  applying: {p.done}/{p.total}  ({bad} not applied)   ")
             if p.done == p.total:
                 sys.stderr.write("\n")
@@ -172,7 +172,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             _err("nothing to resume: no apply was interrupted")
             return Exit.OK
         print(run_text(run))
-        return Exit.ROW_ERRORS if any(c.outcome in ("failed", "stale", "blocked") for c in run.changes) else Exit.OK
+        return Exit.ROW_ERRORS if any(c.outcome in NOT_APPLIED for c in run.changes) else Exit.OK
     plan = service.read_saved_plan(cfg, args.plan) if args.plan else None
     if plan is not None and (args.move_users_of or args.to):
         raise UsageError("--move-users-of applies when apply plans afresh; with --plan, plan again with it")

@@ -31,6 +31,46 @@ class Kind(StrEnum):
 
 KIND_ORDER: tuple[Kind, ...] = tuple(Kind)
 
+# A1: department creates and updates, user creates and updates, reactivations, inactivations,
+# department deletes (the supervisor links phase of apply falls between users and reactivations)
+A1_ORDER: tuple[Kind, ...] = (
+    Kind.CREATE_DEPARTMENT, Kind.UPDATE_DEPARTMENT, Kind.CREATE_USER, Kind.UPDATE_USER,
+    Kind.REACTIVATE_USER, Kind.INACTIVATE_USER, Kind.DELETE_DEPARTMENT,
+)
+A1_PHASE: dict[Kind, int] = {k: i for i, k in enumerate(A1_ORDER)}
+
+
+class Outcome(StrEnum):
+    """What became of one change of a run (A2, A3), as the run history stores it."""
+
+    PENDING = "pending"  # to apply, not started yet
+    STARTED = "started"  # being written; a resume checks it first (A2)
+    LINKING = "linking"  # written, its supervisor links not yet
+    APPLIED = "applied"
+    STALE = "stale"  # the LMS object changed since planning (A4)
+    FAILED = "failed"
+    BLOCKED = "blocked"  # an error problem kept it out (P1)
+    REJECTED = "rejected"
+    SKIPPED = "skipped"  # not approved
+    HELD = "held"  # over a P3 threshold: waits for a person
+    ABANDONED = "abandoned"  # its run was closed without writing (A4)
+
+
+# the outcomes of a change that was meant to be applied and was not: they make a run fail its exit code
+NOT_APPLIED: frozenset[Outcome] = frozenset({Outcome.FAILED, Outcome.STALE, Outcome.BLOCKED})
+
+
+class RunStatus(StrEnum):
+    """Where a run of the history stands (A3)."""
+
+    RUNNING = "running"  # or interrupted, when the lock is free: `apply --resume` finishes it
+    COMPLETED = "completed"
+    INTERRUPTED = "interrupted"
+    HELD = "held"  # P3: some changes wait for a person
+    FAILED = "failed"  # a scheduled run that could not plan
+    SKIPPED = "skipped"  # a scheduled run that found another sync holding the lock
+    ABANDONED = "abandoned"
+
 
 class Decision(StrEnum):
     PENDING = "pending"

@@ -26,6 +26,7 @@ import httpx
 
 from .config import Config
 from .errors import Exit, SyncError
+from .model import NOT_APPLIED, RunStatus
 from .safe_text import redact_url, safe_message
 from .state.runs import Run, RunStore, totals
 from .tls import host_of, ssl_context, untrusted
@@ -35,7 +36,6 @@ FIRST_ERRORS = 20  # errors listed in a summary; the run log has them all
 COMMAND_TIMEOUT = 30.0
 WEBHOOK_TIMEOUT = 10.0
 RETRY_PAUSE = 2.0
-FAILED = ("failed", "stale", "blocked")
 COMMAND_ENV = ("PATH", "HOME", "LANG", "TZ")  # and LC_*, TUI_SYNC_* (O1)
 
 
@@ -101,7 +101,7 @@ def summary(cfg: Config, *, report: Any = None, error: BaseException | None = No
         out["counts"] = dict(sorted(totals(run).items()))
         out["by_kind"] = run.counts if all(isinstance(v, dict) for v in run.counts.values()) else {}
         errors += [{"what": "change", "kind": c.kind, "key": c.key, "outcome": c.outcome, "message": redact(c.error)}
-                   for c in run.changes if c.outcome in FAILED]
+                   for c in run.changes if c.outcome in NOT_APPLIED]
         problems = _row_errors(cfg, run)
         out["row_errors"] = len(problems)
         errors += problems
@@ -141,7 +141,7 @@ def _row_errors(cfg: Config, run: Run) -> list[dict[str, Any]]:
 
 def needs_attention(data: dict[str, Any]) -> bool:
     """A run that failed, held changes or has row errors (or failing changes)."""
-    return (data["status"] not in ("completed", "held") or data["held"]["count"] > 0
+    return (data["status"] not in (RunStatus.COMPLETED, RunStatus.HELD) or data["held"]["count"] > 0
             or data["row_errors"] > 0 or data["errors_total"] > 0 or data["exit_code"] != 0)
 
 

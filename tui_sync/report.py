@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .model import KIND_ORDER, Kind, Plan, Problem
+from .model import KIND_ORDER, NOT_APPLIED, Kind, Outcome, Plan, Problem
 from .safe_text import escape_controls as esc
 
 GLYPH = {
@@ -121,7 +121,7 @@ BLOCKED_WHY = "not applied: it has errors (unresolved) or depends on a change th
 
 def why_not_applied(change) -> str:
     """A recorded change's error, or what its outcome means when it has none."""
-    return change.error or (BLOCKED_WHY if change.outcome == "blocked" else "")
+    return change.error or (BLOCKED_WHY if change.outcome == Outcome.BLOCKED else "")
 
 
 def run_text(run, plan: Plan | None = None) -> str:
@@ -190,7 +190,7 @@ def apply_summary(report) -> str:
     if report.resumed is not None:
         lines.append(f"Resumed interrupted run {report.resumed.id}: {run_line(report.resumed).split(None, 4)[-1]}")
     lines.append(run_text(report.run) if len(report.run.changes) <= 200 else run_line(report.run))
-    failed = [c for c in report.run.changes if c.outcome in ("failed", "stale", "blocked")]
+    failed = [c for c in report.run.changes if c.outcome in NOT_APPLIED]
     if failed and len(report.run.changes) > 200:
         lines.append("Not applied:")
         lines += [f"  [{c.outcome}] {c.kind} {esc(c.key)} — {esc(why_not_applied(c))}" for c in failed[:50]]

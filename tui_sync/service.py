@@ -22,7 +22,7 @@ from .engine.planner import Inputs, build_plan
 from .engine.policy import BLANKS, NO_BLANK, UPDATES, FieldPolicy  # noqa: F401  (the UI's C3 words)
 from .errors import ConfigError, SyncError, UsageError
 from .lms.base import LMS, Snapshot
-from .model import Plan, Resolution
+from .model import Outcome, Plan, Resolution, RunStatus
 from .sources.table import Table
 from .state.ledger import Ledger
 
@@ -561,7 +561,7 @@ def store_secret(state_dir: Path, name: str, value: str) -> None:
 # --- schedule & held (issue 7) ---
 
 UNATTENDED_TRIGGERS = ("run", "schedule")
-UNDECIDED = ("skipped", "held")  # outcomes that leave a held change waiting for a person
+UNDECIDED = (Outcome.SKIPPED, Outcome.HELD)  # outcomes that leave a held change waiting for a person
 
 
 @dataclass(frozen=True)
@@ -596,7 +596,7 @@ def held_summary(cfg: Config, *, history: int = 200) -> HeldSummary | None:
     runs = store.list(history)  # newest first
 
     def planned(r) -> bool:
-        return r.status not in ("skipped", "failed", "running", "interrupted")
+        return r.status not in (RunStatus.SKIPPED, RunStatus.FAILED, RunStatus.RUNNING, RunStatus.INTERRUPTED)
 
     def unattended(r) -> bool:
         return r.trigger in UNATTENDED_TRIGGERS or any(
@@ -607,10 +607,10 @@ def held_summary(cfg: Config, *, history: int = 200) -> HeldSummary | None:
         return None
     run = store.get(runs[latest].id)
     assert run is not None
-    kinds = {c.change_id: c.kind for c in run.changes if c.outcome == "held"}
+    kinds = {c.change_id: c.kind for c in run.changes if c.outcome == Outcome.HELD}
     alive = set(kinds)
     for r in runs[:latest]:  # later applies by a person
-        if r.status in ("skipped", "failed"):
+        if r.status in (RunStatus.SKIPPED, RunStatus.FAILED):
             continue
         alive -= {cid for cid, (o, _) in store.outcomes(r.id).items() if cid in alive and o not in UNDECIDED}
     if not alive:
@@ -625,7 +625,7 @@ def held_summary(cfg: Config, *, history: int = 200) -> HeldSummary | None:
             continue
         outs = store.outcomes(r.id)
         if unattended(r):
-            still = {cid for cid in open_ if outs.get(cid, ("", None))[0] == "held"}
+            still = {cid for cid in open_ if outs.get(cid, ("", None))[0] == Outcome.HELD}
             for cid in still:
                 since[cid] = r.started
             if still:

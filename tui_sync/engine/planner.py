@@ -12,7 +12,7 @@ import polars as pl
 from ..errors import ConfigError, SourceError
 from ..gcpause import gc_paused
 from ..lms.base import Snapshot
-from ..model import Change, Kind, Plan, Problem, Resolution, warning
+from ..model import A1_PHASE, Change, Plan, Problem, Resolution, warning
 from ..sources.table import Table
 from .departments import plan_departments
 from .mapping import mapped_frame
@@ -37,12 +37,6 @@ class Inputs:
     protect: Protect = Protect()  # C2
     department_fields: dict[str, FieldPolicy] = field(default_factory=dict)  # C3
     user_fields: dict[str, FieldPolicy] = field(default_factory=dict)
-
-
-A1_ORDER = {k: i for i, k in enumerate((
-    Kind.CREATE_DEPARTMENT, Kind.UPDATE_DEPARTMENT, Kind.CREATE_USER, Kind.UPDATE_USER,
-    Kind.REACTIVATE_USER, Kind.INACTIVATE_USER, Kind.DELETE_DEPARTMENT,
-))}
 
 
 def source_summary(t: Table) -> dict:
@@ -103,7 +97,7 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
     _identify(changes, "user", snap.users.select("id", "login", "email"), inp.ledger_users, users.matched)
     _identify(changes, "department", snap.departments.select("id", "code"), inp.ledger_departments, depts.matched)
     # stable sort: A1 phases, sheet order inside a phase (parents / children order kept)
-    changes.sort(key=lambda c: A1_ORDER[c.kind])
+    changes.sort(key=lambda c: A1_PHASE[c.kind])
     problems: list[Problem] = encoding_problems(inp.departments, inp.users) + depts.problems + users.problems \
         + delete_problems
     seen = set(problems)

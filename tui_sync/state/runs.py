@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..files import create_private, private_dir
-from ..model import Plan
+from ..model import Outcome, Plan, RunStatus
 from ..plan_io import read_plan, write_plan
 from ..safe_text import redact_text
 from .failures import check_folder, guarded, reading_uri, writable
@@ -66,7 +66,7 @@ class ChangeOutcome:
     change_id: str
     kind: str
     key: str
-    outcome: str
+    outcome: str  # an Outcome value
     error: str | None = None
     lms_id: str | None = None
     at: str | None = None
@@ -79,7 +79,7 @@ class Run:
     ended: str | None
     trigger: str
     actor: str
-    status: str  # running | completed | interrupted | held | failed | skipped | abandoned
+    status: str  # a RunStatus value
     config: str | None
     sources: dict[str, Any]
     counts: dict[str, Any]
@@ -137,12 +137,12 @@ class RunStore:
                 cur = con.execute(
                     "INSERT INTO runs (started, trigger, actor, status, config, sources, counts, plan_file)"
                     " VALUES (?,?,?,?,?,?,?,?)",
-                    (now(), trigger, actor(), "running", config, json.dumps(plan.sources),
+                    (now(), trigger, actor(), RunStatus.RUNNING.value, config, json.dumps(plan.sources),
                      json.dumps(plan.summary()), name))
                 run_id = int(cur.lastrowid)
                 con.executemany(
                     "INSERT INTO run_changes (run_id, seq, change_id, kind, key, outcome) VALUES (?,?,?,?,?,?)",
-                    ((run_id, i, c.id, c.kind.value, c.key, outcomes.get(c.id, "skipped"))
+                    ((run_id, i, c.id, c.kind.value, c.key, outcomes.get(c.id, Outcome.SKIPPED.value))
                      for i, c in enumerate(plan.changes)))
         except BaseException:  # no run was recorded: no copy is left behind for it
             copy.unlink(missing_ok=True)
@@ -193,7 +193,7 @@ class RunStore:
                 " WHEN 'started' THEN 'the apply stopped while writing it: it may or may not be in the LMS'"
                 " WHEN 'linking' THEN 'written, but not its supervisor links' ELSE error END"
                 " WHERE run_id=? AND outcome IN ('pending','started','linking')", (now(), run_id))
-        return self.finish(run_id, "abandoned", f"abandoned by {actor()}: closed without writing; "
+        return self.finish(run_id, RunStatus.ABANDONED, f"abandoned by {actor()}: closed without writing; "
                                                 "what it had applied stays applied")
 
     @guarded("record a run's status")

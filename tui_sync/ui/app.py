@@ -20,7 +20,7 @@ from textual.worker import Worker, get_current_worker
 
 from .. import service
 from ..errors import SyncError
-from ..model import Decision, Kind, Resolution
+from ..model import Decision, Kind, Outcome, Resolution
 from .failures import ReportsWorkerErrors, failure_text, log_traceback
 from .keys import active_keys, known_ids, ours
 from .literal import readable, visible
@@ -111,8 +111,8 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         run = service.unfinished_run(cfg) if cfg else None
         if run is None:
             return
-        done = sum(1 for c in run.changes if c.outcome == "applied")
-        todo = sum(1 for c in run.changes if c.outcome in ("pending", "started"))
+        done = sum(1 for c in run.changes if c.outcome == Outcome.APPLIED)
+        todo = sum(1 for c in run.changes if c.outcome in (Outcome.PENDING, Outcome.STARTED))
         body = (f"Apply run {run.id} (started {run.started} by {run.actor}) did not finish: "
                 f"{done} change(s) were applied, {todo} approved change(s) are still to do.\n\n"
                 "Resume it now? Nothing is applied twice. (A new apply also resumes it first.)")

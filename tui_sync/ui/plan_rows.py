@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
-from ..model import KIND_ORDER, Change, Decision, Kind, Plan
+from ..model import A1_PHASE, KIND_ORDER, Change, Decision, Kind, Plan
 from ..report import GLYPH
 
 KIND_LABEL: dict[Kind, str] = {
@@ -34,10 +34,6 @@ TONE_STYLE: dict[str, str] = {
     "create": "green", "update": "yellow", "inactivate": "magenta", "reactivate": "cyan", "delete": "red",
     "error": "red", "warning": "yellow", "approved": "green", "rejected": "red",
 }
-A1_ORDER: tuple[Kind, ...] = (
-    Kind.CREATE_DEPARTMENT, Kind.UPDATE_DEPARTMENT, Kind.CREATE_USER, Kind.UPDATE_USER,
-    Kind.REACTIVATE_USER, Kind.INACTIVATE_USER, Kind.DELETE_DEPARTMENT,
-)
 ANY_PROBLEM = "(any problem)"
 BLOCKED = "(blocked: errors)"
 
@@ -132,9 +128,8 @@ class PlanView:
         self._blocked = [i for i, c in enumerate(self.changes) if c.problems and c.blocked]
         self.filter = Filter()
         # shown in apply order (A1), then sheet order: stable whatever order the plan lists them in
-        phase = {k: i for i, k in enumerate(A1_ORDER)}
         self.order: list[int] = sorted(range(len(self.changes)), key=lambda i: (
-            phase[self.changes[i].kind], self.changes[i].row or 1 << 40, self.changes[i].key.casefold()))
+            A1_PHASE[self.changes[i].kind], self.changes[i].row or 1 << 40, self.changes[i].key.casefold()))
         self.rows: list[int] = list(self.order)
         self._texts: dict[int, tuple[str, str]] = {}
         self._haystack: list[str] | None = None

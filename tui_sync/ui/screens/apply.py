@@ -18,7 +18,7 @@ from textual.worker import get_current_worker
 
 from ... import service
 from ...config import Config
-from ...model import KIND_ORDER, Decision, Plan
+from ...model import KIND_ORDER, NOT_APPLIED, Decision, Outcome, Plan
 from ...report import why_not_applied
 from ..failures import ReportsWorkerErrors
 from ..literal import literal, visible
@@ -69,7 +69,7 @@ def apply_question(plan: Plan, cfg: Config) -> tuple[str, Text, bool]:
     return f"Apply {len(todo)} change(s)?", body, danger
 
 
-_COUNTED = ("applied", "failed", "stale", "blocked")  # the outcomes the counts line shows
+_COUNTED = (Outcome.APPLIED, Outcome.FAILED, Outcome.STALE, Outcome.BLOCKED)  # the outcomes the counts line shows
 
 
 class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
@@ -136,7 +136,7 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
         """Called by the applier, in the worker thread: collect, and send at most every TICK_SECONDS."""
         if p is not self._progress_obj:  # a resumed run first, then the new one
             self._progress_obj, self._failed_seen = p, 0
-        failed = sum(n for o, n in p.counts.items() if o != "applied")
+        failed = sum(n for o, n in p.counts.items() if o != Outcome.APPLIED)
         if failed > self._failed_seen:
             self._failed_seen = failed
             if p.last_error:
@@ -204,7 +204,7 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
             lines.append(Text(f"Interrupted run {resumed.id} was finished first.", style="dim"))
         if run.message:
             lines.append(literal(run.message, TONE_STYLE["warning"], lines=True))
-        failed = [c for c in run.changes if c.outcome in ("failed", "stale", "blocked")]
+        failed = [c for c in run.changes if c.outcome in NOT_APPLIED]
         if failed and not self.errors:
             self.errors = [f"{c.kind} {c.key}: [{c.outcome}] {why_not_applied(c)}" for c in failed]
             self.show_errors()

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, RadioSet, Static
 from textual.worker import get_current_worker
 
 from ... import service
+from ...model import NOT_APPLIED, Outcome, RunStatus
 from ...report import run_csv, run_text, why_not_applied
 from ..literal import literal, readable, visible
 from ...run_log import details, resolutions, row_problems, run_json_text
@@ -24,12 +25,15 @@ from ..widgets.pane_bar import PaneBar
 from ..widgets.toggles import Choice
 from .pane import Pane
 
-OUTCOME_STYLE = {"applied": TONE_STYLE["approved"], "failed": TONE_STYLE["error"], "stale": TONE_STYLE["warning"],
-                 "blocked": TONE_STYLE["warning"], "rejected": "dim", "skipped": "dim", "held": TONE_STYLE["warning"]}
+OUTCOME_STYLE = {Outcome.APPLIED: TONE_STYLE["approved"], Outcome.FAILED: TONE_STYLE["error"],
+                 Outcome.STALE: TONE_STYLE["warning"], Outcome.BLOCKED: TONE_STYLE["warning"], Outcome.REJECTED: "dim",
+                 Outcome.SKIPPED: "dim", Outcome.HELD: TONE_STYLE["warning"]}
+STATUS_STYLE = {RunStatus.COMPLETED: "", RunStatus.HELD: TONE_STYLE["warning"], RunStatus.INTERRUPTED: TONE_STYLE["error"],
+                RunStatus.ABANDONED: TONE_STYLE["warning"], RunStatus.RUNNING: "bold", RunStatus.FAILED: TONE_STYLE["error"]}
 FORMATS = {"txt": "text", "csv": "CSV", "json": "JSON"}
 
 
-_LOOK_FIRST = {"failed": 0, "stale": 0, "blocked": 0, "held": 1, "applied": 2, "skipped": 3}
+_LOOK_FIRST = {**dict.fromkeys(NOT_APPLIED, 0), Outcome.HELD: 1, Outcome.APPLIED: 2, Outcome.SKIPPED: 3}
 
 
 def outcomes(run) -> str:
@@ -154,9 +158,7 @@ class RunsScreen(Pane):
         table = self.query_one("#runs-table", DataTable)
         table.clear()
         for r in self.runs:
-            style = {"completed": "", "held": TONE_STYLE["warning"], "interrupted": TONE_STYLE["error"],
-                     "abandoned": TONE_STYLE["warning"],
-                     "running": "bold", "failed": TONE_STYLE["error"]}.get(r.status, "")
+            style = STATUS_STYLE.get(r.status, "")
             table.add_row(literal(r.id), literal(when(r.started)), literal(r.trigger), literal(r.status, style),
                           literal(outcomes(r)), key=str(r.id))
         self.show_run(message.run, message.plan)
