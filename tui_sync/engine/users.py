@@ -251,7 +251,7 @@ def plan_users(
                         "departmentId", "subordination", "coSubordination", "subordination_ref",
                         "coSubordination_ref", *custom) if c in df.columns]
     keep = list(dict.fromkeys(keep))
-    df = df.select(*keep, ERR)
+    df = df.select(*keep, ERR, PROTECTED_ROW)
     good = df.lazy().filter(~pl.col(ERR))
     new = good.filter(pl.col("target").is_null()).select(keep).collect(engine="in-memory")
     # (lazy: only the rows that change are gathered); C2: a protected user's row changes nothing
