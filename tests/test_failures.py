@@ -301,3 +301,17 @@ def test_a_closed_stdout_or_stderr_is_a_message_not_an_internal_error(tmp_path):
                                 stdout=subprocess.PIPE, text=True)
     assert closed_err.returncode == Exit.OK and "completed" in closed_err.stdout
     assert state.read_bytes() == before
+
+
+def test_a_lock_held_by_another_program_says_so_instead_of_question_marks(tmp_path, capsys):
+    import fcntl
+
+    ws = workspace(tmp_path / "ws")
+    ws.load_lms([], [])
+    lock = ws.root / ".tui-sync" / "sync.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with open(lock, "w") as held:  # `flock .tui-sync/sync.lock sleep 60`: locked, nothing written in it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        code, _, err = cli(capsys, ws, "run")
+    assert code == Exit.USAGE and "a sync of this configuration is running" in err
+    assert "?" not in err.split("→")[0] and "its holder is not written in the lock file" in err
