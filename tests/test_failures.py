@@ -315,3 +315,11 @@ def test_a_lock_held_by_another_program_says_so_instead_of_question_marks(tmp_pa
         code, _, err = cli(capsys, ws, "run")
     assert code == Exit.USAGE and "a sync of this configuration is running" in err
     assert "?" not in err.split("→")[0] and "its holder is not written in the lock file" in err
+
+
+def test_an_lms_path_that_is_not_a_database_says_what_to_check(tmp_path, capsys):
+    ws = workspace(tmp_path / "ws")
+    (ws.root / "lms.sqlite").write_bytes(os.urandom(5000))  # [lms] path names some other file
+    code, _, err = cli(capsys, ws, "plan")
+    assert code == Exit.UNREADABLE
+    said_well(err, "cannot open the embedded LMS database: file is not a database", "[lms] path")
