@@ -860,3 +860,14 @@ def test_an_address_with_an_impossible_port_is_a_config_error_not_a_crash(url: s
     assert "S3CRET" not in err.message + (err.hint or "")
     hook = error_of(with_section("notify", webhook="https://hooks.example.com:70000/services/T0/B0"))
     assert hook.where == "tui-sync.toml: [notify] webhook"
+
+
+@pytest.mark.parametrize("url", ["docs.google.com/spreadsheets/d/S3CRETID/export?format=csv&resourcekey=S3CRETRK",
+                                 "https//files.example.com/S3CRETPATH/u.csv?token=S3CRETTOK",
+                                 "ftp://files.example.com/hr/S3CRETPATH/u.csv?token=S3CRETTOK"])
+def test_an_address_refused_for_its_scheme_is_shown_redacted(url: str) -> None:
+    data = with_section("users.source", kind="url", url=url)
+    data["users"]["source"].pop("path")
+    err = error_of(data)
+    assert "expected an https:// address" in err.message
+    assert "S3CRET" not in err.message + (err.hint or "")

@@ -23,7 +23,7 @@ from .engine.protect import Protect
 from .engine.scope import Scope, ScopeRule
 from .errors import ConfigError
 from .model import DEPARTMENT_FIELDS, DEPARTMENT_REQUIRED, USER_REQUIRED, USER_STANDARD_FIELDS, Kind
-from .safe_text import redact_text
+from .safe_text import redact_text, redact_url
 from .sources.table import SheetOptions
 
 CONFIG_NAME = "tui-sync.toml"
@@ -733,12 +733,13 @@ class _Table:
             self.fail(key, "found a user name or password inside the address; secrets never sit in the TOML "
                            "as plain text", hint="remove them from the address (use username and password "
                                                  'with password = { env = "…" } where the source takes them)')
+        shown = redact_url(value)  # O1: even an address without its scheme (`docs.google.com/…?resourcekey=`)
         if parts is None or parts.scheme not in ("https", "http") or not host:
-            self.expect(key, value, "an https:// address")
+            self.expect(key, shown, "an https:// address")
         if parts.scheme == "http" and not (http == "always" or (http == "loopback" and host in LOOPBACK_HOSTS)):
             expected = "an https:// address" + (" (http:// only to this machine: localhost or 127.0.0.1)"
                                                 if http == "loopback" else "")
-            self.expect(key, value, expected, f"plain http:// can be read and changed on the way; {hint}")
+            self.expect(key, shown, expected, f"plain http:// can be read and changed on the way; {hint}")
         return value.strip()
 
     def encoding(self, key: str) -> str:
