@@ -871,3 +871,22 @@ def test_an_address_refused_for_its_scheme_is_shown_redacted(url: str) -> None:
     err = error_of(data)
     assert "expected an https:// address" in err.message
     assert "S3CRET" not in err.message + (err.hint or "")
+
+
+def test_a_config_saved_as_utf8_with_a_bom_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "tui-sync.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + MINIMAL.replace("\n", "\r\n").encode())
+    assert load_config(path).users.mapping["login"] == "Login"
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (MINIMAL.replace('"Department"', '"Abteilung für"').encode("cp1252"),
+     "the file is not UTF-8 text (line 8, byte "),
+    (MINIMAL.encode("utf-16"), 'the file is saved as UTF-16 ("Unicode"), not UTF-8 text'),
+])
+def test_a_config_in_another_encoding_names_it_and_where(tmp_path: Path, data: bytes, says: str) -> None:
+    path = tmp_path / "tui-sync.toml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.message.startswith(says) and info.value.hint == "save it as UTF-8"

@@ -276,8 +276,10 @@ _MISSING: Any = object()
 def load_config(path: Path) -> Config:
     """Read and validate a `tui-sync.toml`. Every problem is a `ConfigError` naming the file."""
     where = str(path)
+    raw = b""
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        raw = Path(path).read_bytes()
+        text = raw.decode("utf-8-sig")  # (Notepad's and PowerShell's "UTF-8" start with a BOM)
     except FileNotFoundError:
         raise ConfigError(
             "the configuration file is missing", where=where,
@@ -290,8 +292,12 @@ def load_config(path: Path) -> Config:
         raise ConfigError("the configuration file cannot be read (permission denied)", where=where,
                           hint="check the file's owner and mode") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"the file is not UTF-8 text (byte {exc.start})", where=where,
-                          hint="save it as UTF-8") from None
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ConfigError("the file is saved as UTF-16 (\"Unicode\"), not UTF-8 text", where=where,
+                              hint="save it as UTF-8") from None
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"the file is not UTF-8 text (line {line}, byte {exc.start}: perhaps a Windows code page)",
+                          where=where, hint="save it as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
