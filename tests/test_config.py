@@ -883,7 +883,7 @@ def test_a_config_saved_as_utf8_with_a_bom_is_read(tmp_path: Path) -> None:
     (MINIMAL.replace('"Department"', '"Abteilung für"').encode("cp1252"),
      "the file is not UTF-8 text (line 8, byte "),
     (MINIMAL.encode("utf-16"), 'the file is saved as UTF-16 ("Unicode"), not UTF-8 text'),
-])
+], ids=["cp1252", "utf-16"])
 def test_a_config_in_another_encoding_names_it_and_where(tmp_path: Path, data: bytes, says: str) -> None:
     path = tmp_path / "tui-sync.toml"
     path.write_bytes(data)
