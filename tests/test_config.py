@@ -890,3 +890,8 @@ def test_a_config_in_another_encoding_names_it_and_where(tmp_path: Path, data: b
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert info.value.message.startswith(says) and info.value.hint == "save it as UTF-8"
+
+
+def test_a_secret_file_saved_by_notepad_with_a_bom_and_crlf_gives_the_secret_alone(tmp_path: Path) -> None:
+    path = private_file(tmp_path / "pw", "\ufeff" + SECRET + "\r\n", 0o600)
+    assert reveal(Secret(file=path), tmp_path) == SECRET
