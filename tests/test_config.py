@@ -860,3 +860,38 @@ def test_an_address_with_an_impossible_port_is_a_config_error_not_a_crash(url: s
     assert "S3CRET" not in err.message + (err.hint or "")
     hook = error_of(with_section("notify", webhook="https://hooks.example.com:70000/services/T0/B0"))
     assert hook.where == "tui-sync.toml: [notify] webhook"
+
+
+@pytest.mark.parametrize("url", ["docs.google.com/spreadsheets/d/S3CRETID/export?format=csv&resourcekey=S3CRETRK",
+                                 "https//files.example.com/S3CRETPATH/u.csv?token=S3CRETTOK",
+                                 "ftp://files.example.com/hr/S3CRETPATH/u.csv?token=S3CRETTOK"])
+def test_an_address_refused_for_its_scheme_is_shown_redacted(url: str) -> None:
+    data = with_section("users.source", kind="url", url=url)
+    data["users"]["source"].pop("path")
+    err = error_of(data)
+    assert "expected an https:// address" in err.message
+    assert "S3CRET" not in err.message + (err.hint or "")
+
+
+def test_a_config_saved_as_utf8_with_a_bom_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "tui-sync.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + MINIMAL.replace("\n", "\r\n").encode())
+    assert load_config(path).users.mapping["login"] == "Login"
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (MINIMAL.replace('"Department"', '"Abteilung für"').encode("cp1252"),
+     "the file is not UTF-8 text (line 8, byte "),
+    (MINIMAL.encode("utf-16"), 'the file is saved as UTF-16 ("Unicode"), not UTF-8 text'),
+], ids=["cp1252", "utf-16"])
+def test_a_config_in_another_encoding_names_it_and_where(tmp_path: Path, data: bytes, says: str) -> None:
+    path = tmp_path / "tui-sync.toml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.message.startswith(says) and info.value.hint == "save it as UTF-8"
+
+
+def test_a_secret_file_saved_by_notepad_with_a_bom_and_crlf_gives_the_secret_alone(tmp_path: Path) -> None:
+    path = private_file(tmp_path / "pw", "\ufeff" + SECRET + "\r\n", 0o600)
+    assert reveal(Secret(file=path), tmp_path) == SECRET

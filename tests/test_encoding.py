@@ -150,3 +150,15 @@ def test_a_two_row_turkish_file_with_a_dotted_capital_i_reads_as_turkish(names):
     t = read_csv(text.encode("cp1254"), "departmanlar.csv", SheetOptions())
     assert t.encoding == "cp1254"
     assert [r[1] for r in t.df.rows()] == list(names)
+
+
+@pytest.mark.parametrize("name, code_page", [
+    ("Γιώργος Παπαδόπουλος", "cp1253"),  # as cp1251 every letter is Russian, but words without vowels
+    ("Λογιστήριο Αθηνών", "cp1253"),
+    ("Księgowość", "cp1250"),  # as cp1252: Ksiêgowoœæ, French but for its rare æ
+    ("Lætitia Hébert", "cp1252"),  # (æ is still Western: Danish, Norwegian)
+    ("Отдел кадров ЦФТР", "cp1251"),  # an upper-case abbreviation without vowels is no sign
+])
+def test_a_one_row_name_reads_as_typed_where_another_code_page_has_the_same_letters(name, code_page):
+    t = read_csv(f"Login;Name\r\nu0;{name}\r\n".encode(code_page), "short.csv", SheetOptions())
+    assert t.encoding == code_page and t.df.row(0)[1] == name

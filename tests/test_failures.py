@@ -301,3 +301,54 @@ def test_a_closed_stdout_or_stderr_is_a_message_not_an_internal_error(tmp_path):
                                 stdout=subprocess.PIPE, text=True)
     assert closed_err.returncode == Exit.OK and "completed" in closed_err.stdout
     assert state.read_bytes() == before
+
+
+def test_a_lock_held_by_another_program_says_so_instead_of_question_marks(tmp_path, capsys):
+    import fcntl
+
+    ws = workspace(tmp_path / "ws")
+    ws.load_lms([], [])
+    lock = ws.root / ".tui-sync" / "sync.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with open(lock, "w") as held:  # `flock .tui-sync/sync.lock sleep 60`: locked, nothing written in it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        code, _, err = cli(capsys, ws, "run")
+    assert code == Exit.USAGE and "a sync of this configuration is running" in err
+    assert "?" not in err.split("→")[0] and "its holder is not written in the lock file" in err
+
+
+def test_an_lms_path_that_is_not_a_database_says_what_to_check(tmp_path, capsys):
+    ws = workspace(tmp_path / "ws")
+    (ws.root / "lms.sqlite").write_bytes(os.urandom(5000))  # [lms] path names some other file
+    code, _, err = cli(capsys, ws, "plan")
+    assert code == Exit.UNREADABLE
+    said_well(err, "cannot open the embedded LMS database: file is not a database", "[lms] path")
+
+
+@pytest.mark.parametrize(("out", "says"), [
+    ("lms.sqlite", "cannot write the plan over the embedded LMS's database"),
+    ("tui-sync.toml", "cannot write the plan over the configuration file"),
+    ("users.csv", "cannot write the plan over the users sheet it reads"),
+    (".tui-sync/state.sqlite", "cannot write the plan into the state folder"),
+    (".tui-sync/plan.json", "cannot write the plan into the state folder"),
+])
+def test_plan_out_never_replaces_what_tui_sync_works_from(out, says, tmp_path, capsys):
+    # `plan --out lms.sqlite` replaced the embedded LMS's database with a plan: every user gone (O2)
+    ws = workspace(tmp_path / "ws")
+    ws.load_lms([], [])
+    assert cli(capsys, ws, "plan", "--out", str(ws.root / "first.json"))[0] == Exit.OK  # (a state folder)
+    target = ws.root / out
+    before = target.read_bytes() if target.exists() else None
+    code, _, err = cli(capsys, ws, "plan", "--out", str(target))
+    assert code == Exit.USAGE and says in err and "→ name another file" in err
+    assert (target.read_bytes() if target.exists() else None) == before
+
+
+def test_export_never_writes_into_the_state_folder_or_over_the_lms(tmp_path, capsys):
+    lms = tmp_path / "ws" / "lms.csv"  # an embedded LMS whose file name ends in .csv
+    ws = workspace(tmp_path / "ws", lms=lms)
+    assert cli(capsys, ws, "apply", "--approve", "all")[0] == Exit.OK
+    before = lms.read_bytes()
+    code, _, err = cli(capsys, ws, "export", "--departments", str(lms), "--users", str(ws.root / "u.csv"))
+    assert code == Exit.USAGE and "cannot write the departments sheet over the embedded LMS's database" in err
+    assert lms.read_bytes() == before and not (ws.root / "u.csv").exists()

@@ -47,6 +47,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     plan = asyncio.run(service.make_plan(cfg, _resolutions(args), progress=_download())).plan
     seal = service.plan_seal(cfg) if args.out or args.json else None  # A4: bound to this folder and LMS
     if args.out:  # O2: a symlink is followed, /dev/null or a FIFO written through, never replaced
+        service.refuse_own_files(cfg, args.out, "the plan")
         write_output(args.out, lambda out: write_json(plan, out, seal), what="the plan")
         _err(f"plan saved to {args.out}")
     if args.json:

@@ -23,7 +23,7 @@ from .engine.protect import Protect
 from .engine.scope import Scope, ScopeRule
 from .errors import ConfigError
 from .model import DEPARTMENT_FIELDS, DEPARTMENT_REQUIRED, USER_REQUIRED, USER_STANDARD_FIELDS, Kind
-from .safe_text import redact_text
+from .safe_text import redact_text, redact_url
 from .sources.table import SheetOptions
 
 CONFIG_NAME = "tui-sync.toml"
@@ -276,8 +276,10 @@ _MISSING: Any = object()
 def load_config(path: Path) -> Config:
     """Read and validate a `tui-sync.toml`. Every problem is a `ConfigError` naming the file."""
     where = str(path)
+    raw = b""
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        raw = Path(path).read_bytes()
+        text = raw.decode("utf-8-sig")  # (Notepad's and PowerShell's "UTF-8" start with a BOM)
     except FileNotFoundError:
         raise ConfigError(
             "the configuration file is missing", where=where,
@@ -290,8 +292,12 @@ def load_config(path: Path) -> Config:
         raise ConfigError("the configuration file cannot be read (permission denied)", where=where,
                           hint="check the file's owner and mode") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"the file is not UTF-8 text (byte {exc.start})", where=where,
-                          hint="save it as UTF-8") from None
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ConfigError("the file is saved as UTF-16 (\"Unicode\"), not UTF-8 text", where=where,
+                              hint="save it as UTF-8") from None
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"the file is not UTF-8 text (line {line}, byte {exc.start}: perhaps a Windows code page)",
+                          where=where, hint="save it as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -733,12 +739,13 @@ class _Table:
             self.fail(key, "found a user name or password inside the address; secrets never sit in the TOML "
                            "as plain text", hint="remove them from the address (use username and password "
                                                  'with password = { env = "…" } where the source takes them)')
+        shown = redact_url(value)  # O1: even an address without its scheme (`docs.google.com/…?resourcekey=`)
         if parts is None or parts.scheme not in ("https", "http") or not host:
-            self.expect(key, value, "an https:// address")
+            self.expect(key, shown, "an https:// address")
         if parts.scheme == "http" and not (http == "always" or (http == "loopback" and host in LOOPBACK_HOSTS)):
             expected = "an https:// address" + (" (http:// only to this machine: localhost or 127.0.0.1)"
                                                 if http == "loopback" else "")
-            self.expect(key, value, expected, f"plain http:// can be read and changed on the way; {hint}")
+            self.expect(key, shown, expected, f"plain http:// can be read and changed on the way; {hint}")
         return value.strip()
 
     def encoding(self, key: str) -> str:

@@ -110,7 +110,7 @@ def _read_private(path: Path, what: str) -> str:
 
 def _read(path: Path, what: str) -> str:
     try:
-        return path.read_bytes().decode("utf-8")
+        return path.read_bytes().decode("utf-8-sig")  # (a BOM from Notepad is no part of a secret)
     except OSError as exc:
         raise ConfigError(f"the {what} cannot be read ({exc.strerror})", where=str(path)) from None
     except UnicodeDecodeError:

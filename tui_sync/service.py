@@ -413,11 +413,40 @@ def unfinished_run(cfg: Config):
     return RunStore(cfg.state).unfinished()
 
 
+def refuse_own_files(cfg: Config, path: Path, what: str, *, sources: bool = True) -> None:
+    """O2: an output never replaces what tui-sync works from — its configuration, the embedded LMS's
+    database, a file of its state folder, or (`sources`) a sheet it reads (`plan --out lms.sqlite`
+    would wipe the LMS). A UsageError (exit 2) before anything is written."""
+    import os
+
+    from .files import same_regular_file
+
+    own = [(cfg.path, "over the configuration file")]
+    if cfg.lms.kind == "local":
+        own.append((_embedded_path(cfg), "over the embedded LMS's database"))
+    if sources:
+        own += [(e.source.path, f"over the {name} sheet it reads") for name, e in (("departments", cfg.departments),
+                                                                    ("users", cfg.users))
+                if e.source.kind == "file" and e.source.path is not None]
+    target = os.path.realpath(path)
+    for file, name in own:
+        if same_regular_file(path, file):
+            break
+    else:
+        state = os.path.realpath(cfg.state)
+        if os.path.commonpath([target, state]) != state:
+            return
+        name = "into the state folder (tui-sync's own files)"
+    raise UsageError(f"cannot write {what} {name}", where=str(path), hint="name another file")
+
+
 async def export(cfg: Config, departments: Path, users: Path, *, guard_formulas: bool = False):
     """Write the LMS's departments and users as sheets (F3); returns `export.Exported`."""
     from .export import export_lms
     from .files import same_regular_file
 
+    for path, what in ((departments, "the departments sheet"), (users, "the users sheet")):
+        refuse_own_files(cfg, path, what, sources=False)  # (re-starting a sheet from the LMS is an export's job)
     if same_regular_file(departments, users):  # the users sheet would silently replace the departments
         raise UsageError(f"the departments and the users sheets would both be written to {departments}: "
                          "the second would replace the first", where=str(users),

@@ -142,7 +142,9 @@ class EmbeddedLMS:
         if _full(exc) or ("disk i/o error" in str(exc).lower() and disk_nearly_full(self.path.parent)):
             return LMSError("cannot open the embedded LMS database: its disk is full", where=str(self.path),
                             hint=f"free space on the disk that holds {self.path.parent}, then run the command again")
-        return LMSError(f"cannot open the embedded LMS database: {exc}", where=str(self.path))
+        return LMSError(f"cannot open the embedded LMS database: {exc}", where=str(self.path),
+                        hint="check that [lms] path names the embedded LMS's .sqlite file (not another file) and "
+                             "that it is readable and writable; a damaged one can be restored from a backup")
 
     def _error(self, exc: sqlite3.Error) -> LMSError:
         error = _lms_error(exc)

@@ -8,7 +8,8 @@ cp1257 alike, "Mьller" in cp1251 is as tidy to it, and it names no language
 
 1. what its letters say: a letter of another script inside a word (`Jьrgen`), a
    symbol inside a word (`£ukasz`, `Ą±`), or a word that is neither lower, upper
-   nor title case (`MŸller`; KOI8 read as cp1251: `йЧБО`) counts against it, and
+   nor title case (`MŸller`; KOI8 read as cp1251: `йЧБО`), a Cyrillic or Greek
+   word without a vowel (Greek read as cp1251: `Рбрбдьрпхлпт`) counts against it, and
    so does every non-ASCII letter outside the alphabet of the one language of
    that code page that explains most of them (`Jiøí` is no Danish);
 2. whether charset-normalizer names a language of that code page (on a longer
@@ -42,10 +43,11 @@ CODE_PAGES = (
 )
 
 _WESTERN = {
-    "German": "äöüß", "French": "àâæçéèêëîïôœùûüÿ", "Spanish": "áéíñóúü", "Italian": "àèéìíîòóù",
+    "German": "äöüß", "French": "àâçéèêëîïôœùûüÿ", "Spanish": "áéíñóúü", "Italian": "àèéìíîòóù",
     "Portuguese": "ãõáâàçéêíóôú", "Dutch": "éëïóöüèáê", "Danish/Norwegian": "æøåé", "Swedish": "åäöé",
     "Finnish": "åäöšž", "Catalan": "àèéíïòóúüç",
-}  # (not Icelandic: its ð ý þ are the bytes of Turkish ğ ı ş, so Turkish would always read as Icelandic)
+}  # (not Icelandic: its ð ý þ are the bytes of Turkish ğ ı ş, so Turkish would always read as Icelandic;
+# French without its rare æ, which Danish/Norwegian keeps: Polish ę ś ć are the bytes of ê œ æ)
 _CENTRAL = {
     "Polish": "ąćęłńóśźż", "Czech": "áčďéěíňóřšťúůýž", "Slovak": "áäčďéíĺľňóôŕšťúýž",
     "Hungarian": "áéíóöőúüű", "Slovene/Croatian": "čćđšž", "Romanian": "ăâîșțşţ",
@@ -68,6 +70,8 @@ _LANGUAGES = {
     "cp1253": _GREEK, "iso8859_7": _GREEK,
     "cp1251": _CYRILLIC, "koi8_r": _CYRILLIC, "koi8_u": _CYRILLIC, "iso8859_5": _CYRILLIC,
 }
+# the vowels of the scripts whose words always hold one (not Latin: Czech `vlk`, `Brno`)
+_VOWELS = {"CYRILLIC": set("аеёиоуыэюяєіїў"), "GREEK": set("αεηιουωάέήίόύώϊϋΐΰ")}
 _LANGUAGE_NAMES = {codec: {name for key in table for name in key.split("/")} for codec, table in _LANGUAGES.items()}
 # Non-ASCII characters that are not letters but belong in ordinary text.
 _NEUTRAL = set("\xa0«»„“”‘’‚–—…€№°§•·×")
@@ -162,6 +166,9 @@ def _plausibility(text: str, codec: str) -> int:
                 odd += n  # a symbol or control character where a letter should be (`£ukasz`)
         if len(scripts) > 1:
             odd += 2 * n  # `Jьrgen`
+        elif scripts & _VOWELS.keys() and not word.isupper() and sum(ch.isalpha() for ch in word) >= 4 \
+                and not _VOWELS[next(iter(scripts))] & set(word.lower()):
+            odd += n  # Greek read as cp1251: `Рбрбдьрпхлпт`, a Cyrillic or Greek word without a vowel
         if not (word.islower() or word.isupper() or word.istitle()):
             odd += n  # `MŸller`; KOI8 read as cp1251: `йЧБО`; Greek as cp1251: `НЯкпт`
     total = sum(counts.values())

@@ -56,6 +56,8 @@ class SyncLock:
     def describe_holder(self) -> str:
         """"pid 123 on host, since …, apply": who holds the lock, as its file says."""
         h = self.holder() or {}
+        if not h.get("pid"):  # another program's lock (`flock`), or a holder that could not write its name
+            return "its holder is not written in the lock file; `fuser` on it names the process"
         host = f" on {h['host']}" if h.get("host") else ""
         return f"pid {h.get('pid', '?')}{host}, since {h.get('since', '?')}, {h.get('what', 'sync')}"
 
