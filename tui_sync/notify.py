@@ -1,4 +1,4 @@
-"""Telling someone about a run that needs attention (issue 7, `[notify]`).
+"""Telling someone about a run that needs attention (`[notify]`; O1: what the command may see).
 
 After an unattended run (`tui-sync run`, the daemon) the run's summary, as
 JSON, goes to `[notify] command` on its standard input and is POSTed to

@@ -106,7 +106,7 @@ class Sources:
 
 
 def read_sources(cfg: Config, *, progress=None) -> Sources:
-    """Both sources; two tabs of one workbook or spreadsheet are fetched once (issue 5 §3)."""
+    """Both sources; two tabs of one workbook or spreadsheet are fetched once (one download, one Sheets quota)."""
     from .sources.fetch import FetchCache, read_together
 
     cache = FetchCache()
@@ -324,7 +324,7 @@ def load(path: Path) -> Config:
 
 
 
-# --- apply, run, runs (issue 3) ------------------------------------------------
+# --- apply, run, runs (A1-A4) -------------------------------------------------
 
 async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = None,
                 resolutions: list[Resolution] | None = None, trigger: str = "apply",
@@ -568,7 +568,7 @@ def store_secret(state_dir: Path, name: str, value: str) -> None:
     store(state_dir, name, value)
 
 
-# --- schedule & held (issue 7) ---
+# --- schedule & held (S1, P3) ---
 
 UNATTENDED_TRIGGERS = ("run", "schedule")
 UNDECIDED = (Outcome.SKIPPED, Outcome.HELD)  # outcomes that leave a held change waiting for a person
