@@ -1,4 +1,4 @@
-"""Issue 3 §10: apply 100,000 user creates plus 50,000 updates to the embedded LMS.
+"""A1, A2 at scale: apply 100,000 user creates plus 50,000 updates to the embedded LMS.
 
 Target: under 20 s on the 2-core machine, and a re-plan after it that plans
 nothing. Times `tui-sync apply --plan` as a whole process (planning is timed

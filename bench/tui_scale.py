@@ -1,4 +1,4 @@
-"""How the terminal UI copes with a plan of ~100,000 changes (issue 4, point 10).
+"""How the terminal UI copes with a plan of ~100,000 changes (a virtual review table, workers).
 
 Drives the real app headless (App.run_test) on a synthetic organisation
 (bench/synth.py) whose plan has about 100k changes, and prints:

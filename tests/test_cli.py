@@ -1,4 +1,4 @@
-"""The command line of issue 2 as an operator uses it (DESIGN §2): `check`, `plan` (summary,
+"""The command line as an operator uses it (DESIGN §2): `check`, `plan` (summary,
 `--json`, `--out`, `--move-users-of … --to …`), `lms dump --json` / `lms load`, exit codes, and
 that neither `check` nor `plan` writes anything."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 7: the daemon runs the schedule (S1) with an injected clock, shares the sync lock, and
+"""The daemon runs the schedule (S1) with an injected clock, shares the sync lock, and
 leaves held changes (P3) for a person, who releases them later."""
 from __future__ import annotations
 

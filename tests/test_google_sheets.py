@@ -1,5 +1,5 @@
 """Google Sheets sources: the real gspread + google-auth code against a loopback token
-endpoint and Sheets API v4 emulator (issue 5, part 2).
+endpoint and Sheets API v4 emulator.
 
 The emulator's address reaches the code the supported way: the service-account key's
 own `token_uri`, and `TUI_SYNC_GOOGLE_API` for the Sheets API base (a transport

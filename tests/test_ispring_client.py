@@ -1,4 +1,4 @@
-"""The iSpring Learn client (issue 6) against the loopback emulator: a real HTTP server."""
+"""The iSpring Learn client against the loopback emulator: a real HTTP server."""
 from __future__ import annotations
 
 import asyncio

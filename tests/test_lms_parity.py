@@ -1,4 +1,4 @@
-"""Issue 6 §5: the sync scenarios give the same outcomes on the iSpring emulator
+"""The sync scenarios give the same outcomes on the iSpring emulator
 (a real HTTP server, through the real REST client) as on the embedded LMS."""
 from __future__ import annotations
 

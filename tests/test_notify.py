@@ -1,4 +1,4 @@
-"""Issue 7, [notify]: a command and a webhook hear about runs that need attention; a failing
+"""[notify] (O1): a command and a webhook hear about runs that need attention; a failing
 notifier never fails the sync."""
 from __future__ import annotations
 

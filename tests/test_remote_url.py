@@ -1,4 +1,4 @@
-"""URL sources against real HTTPS servers on loopback (issue 5, part 1).
+"""URL sources against real HTTPS servers on loopback.
 
 Every server is started by a fixture on port 0 with a certificate made at test
 time; the client trusts it through `ca_file`, as an operator would.

@@ -1,4 +1,4 @@
-"""A2 / issue 3 §3: an apply killed at random moments (SIGKILL, a real process)
+"""A2: an apply killed at random moments (SIGKILL, a real process)
 resumes each time without duplicates, and ends where an uninterrupted apply ends."""
 from __future__ import annotations
 

@@ -124,7 +124,7 @@ def cmd_lms(args: argparse.Namespace) -> int:
 
 
 def _download():
-    """Download progress of URL sources on stderr, when it is a terminal (issue 5)."""
+    """Download progress of URL sources on stderr, when it is a terminal (a large sheet takes a while)."""
     if not sys.stderr.isatty():
         return None
 

@@ -1,4 +1,4 @@
-"""`tui-sync daemon`: run the configuration's schedule until stopped (S1, issue 7).
+"""`tui-sync daemon`: run the configuration's schedule until stopped (S1, P3).
 
 Each slot runs one unattended sync (`service.run`, trigger "schedule"), which
 takes the configuration's sync lock like every other sync. A slot that finds

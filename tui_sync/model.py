@@ -168,6 +168,8 @@ class Change:
     @property
     def blocked(self) -> bool:
         """A change with an error problem cannot be approved until resolved (P1, D5)."""
+        if not self.problems:  # most changes: answered without a generator (a million-row plan asks often)
+            return False
         return any(p.is_error for p in self.problems)
 
     @property

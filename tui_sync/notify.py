@@ -1,4 +1,4 @@
-"""Telling someone about a run that needs attention (issue 7, `[notify]`).
+"""Telling someone about a run that needs attention (`[notify]`; O1: what the command may see).
 
 After an unattended run (`tui-sync run`, the daemon) the run's summary, as
 JSON, goes to `[notify] command` on its standard input and is POSTed to
@@ -20,7 +20,7 @@ import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -30,6 +30,9 @@ from .model import NOT_APPLIED, RunStatus
 from .safe_text import redact_url, safe_message
 from .state.runs import Run, RunStore, totals
 from .tls import host_of, ssl_context, untrusted
+
+if TYPE_CHECKING:
+    from .sync import ApplyReport
 
 SCHEMA = "tui-sync.run-summary/1"
 FIRST_ERRORS = 20  # errors listed in a summary; the run log has them all
@@ -70,7 +73,7 @@ def _secrets(cfg: Config) -> list[Any]:
     return [s for s in found if s is not None]
 
 
-def summary(cfg: Config, *, report: Any = None, error: BaseException | None = None, trigger: str = "run",
+def summary(cfg: Config, *, report: ApplyReport | None = None, error: BaseException | None = None, trigger: str = "run",
             status: str | None = None, message: str | None = None, run: Run | None = None,
             exit_code: int | None = None) -> dict[str, Any]:
     """The run's summary as JSON-ready data.

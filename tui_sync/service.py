@@ -12,11 +12,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
-from .config import STATE_DIR_NAME, Config, EntityConfig, load_config
+from .config import STATE_DIR_NAME, Config, EntityConfig, LmsConfig, SourceConfig, load_config
 from .engine.mapping import MappingReport, review_mapping
 from .engine.planner import Inputs, build_plan
 from .engine.policy import BLANKS, NO_BLANK, UPDATES, FieldPolicy  # noqa: F401  (the UI's C3 words)
@@ -25,6 +25,20 @@ from .lms.base import LMS, Snapshot
 from .model import Outcome, Plan, Resolution, RunStatus
 from .sources.table import Table
 from .state.ledger import Ledger
+
+if TYPE_CHECKING:  # types only: these modules load when their function is first called
+    from datetime import datetime
+
+    from .engine.protect import ProtectedObject
+    from .engine.resolve import Blockers, MoveTarget
+    from .engine.scope import Scoped
+    from .export import Exported
+    from .lms.embedded import EmbeddedLMS
+    from .model import Change
+    from .plan_seal import Seal
+    from .sources.fetch import SourceReport
+    from .state.runs import Run
+    from .sync import ApplyReport
 
 T = TypeVar("T")
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
@@ -58,7 +72,7 @@ def lms_identity(cfg: Config) -> str:
     return f"{lms.kind}:{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:16]}"
 
 
-def plan_seal(cfg: Config, *, create: bool = True):
+def plan_seal(cfg: Config, *, create: bool = True) -> Seal:
     """What seals the plans this configuration saves (`plan --out`, `plan --json`, held plans);
     the state folder's plan key is made on first use (without `create`, a missing key is empty:
     it seals nothing and verifies nothing)."""
@@ -92,7 +106,7 @@ class Sources:
 
 
 def read_sources(cfg: Config, *, progress=None) -> Sources:
-    """Both sources; two tabs of one workbook or spreadsheet are fetched once (issue 5 §3)."""
+    """Both sources; two tabs of one workbook or spreadsheet are fetched once (one download, one Sheets quota)."""
     from .sources.fetch import FetchCache, read_together
 
     cache = FetchCache()
@@ -179,7 +193,7 @@ async def _reading(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
 @dataclass
 class SourceCheck:
     entity: str
-    report: Any  # sources.fetch.SourceReport: reachable, bytes, format, sheets, header, rows, client_email
+    report: SourceReport  # reachable, bytes, format, sheets, header, rows, client_email
     mapping: MappingReport | None = None
 
     @property
@@ -235,7 +249,7 @@ async def check(cfg: Config, *, progress=None) -> CheckReport:
 
 # --- embedded LMS ------------------------------------------------------------
 
-def _embedded(cfg: Config):
+def _embedded(cfg: Config) -> EmbeddedLMS:
     if cfg.lms.kind != "local":
         raise UsageError("`lms load` and `lms dump` act on the embedded LMS only",
                          where=f"{cfg.path}: [lms] kind = {cfg.lms.kind!r}", hint='they need [lms] kind = "local"')
@@ -310,11 +324,11 @@ def load(path: Path) -> Config:
 
 
 
-# --- apply, run, runs (issue 3) ------------------------------------------------
+# --- apply, run, runs (A1-A4) -------------------------------------------------
 
 async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = None,
                 resolutions: list[Resolution] | None = None, trigger: str = "apply",
-                progress=None, cancel=None, download=None):
+                progress=None, cancel=None, download=None) -> ApplyReport:
     """`apply`: the approved changes of `plan`, or of a fresh plan (which needs `approve`)."""
     from .sync import apply_plan
     from .sync import approve as approve_plan
@@ -334,32 +348,33 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
     return await apply_plan(cfg, plan, trigger=trigger, progress=progress, cancel=cancel)
 
 
-async def resume(cfg: Config, *, progress=None, cancel=None):
+async def resume(cfg: Config, *, progress=None, cancel=None) -> Run | None:
     from .sync import resume as resume_run
 
     return await resume_run(cfg, progress=progress, cancel=cancel)
 
 
-def abandon(cfg: Config):
+def abandon(cfg: Config) -> list[Run]:
     """`apply --abandon`: close interrupted applies without writing; the runs closed (A4)."""
     from .sync import abandon as abandon_runs
 
     return abandon_runs(cfg)
 
 
-async def run(cfg: Config, *, trigger: str = "run", progress=None, cancel=None, download=None):
+async def run(cfg: Config, *, trigger: str = "run", progress=None, cancel=None,
+              download=None) -> ApplyReport:
     from .sync import run_unattended
 
     return await run_unattended(cfg, trigger=trigger, progress=progress, cancel=cancel, download=download)
 
 
-def runs(cfg: Config, limit: int = 200):
+def runs(cfg: Config, limit: int = 200) -> list[Run]:
     from .state.runs import RunStore
 
     return RunStore(cfg.state).list(limit)
 
 
-def run_details(cfg: Config, run_id: int):
+def run_details(cfg: Config, run_id: int) -> Run:
     from .state.runs import RunStore
 
     run = RunStore(cfg.state).get(run_id)
@@ -380,7 +395,7 @@ def latest_run_id(cfg: Config) -> int | None:
     return runs[0].id if runs else None
 
 
-def failed_run(cfg: Config, before: int | None, error: BaseException, trigger: str = "run"):
+def failed_run(cfg: Config, before: int | None, error: BaseException, trigger: str = "run") -> Run | None:
     """The run an unattended sync that failed with `error` left in the history: the apply it
     started (interrupted by the error), the failed run it recorded, or — when it recorded none —
     a `failed` run recorded now. None when the history cannot be written (a full disk)."""
@@ -407,7 +422,7 @@ def run_plan(cfg: Config, run_id: int) -> Plan | None:
         return None
 
 
-def unfinished_run(cfg: Config):
+def unfinished_run(cfg: Config) -> Run | None:
     from .state.runs import RunStore
 
     return RunStore(cfg.state).unfinished()
@@ -440,8 +455,8 @@ def refuse_own_files(cfg: Config, path: Path, what: str, *, sources: bool = True
     raise UsageError(f"cannot write {what} {name}", where=str(path), hint="name another file")
 
 
-async def export(cfg: Config, departments: Path, users: Path, *, guard_formulas: bool = False):
-    """Write the LMS's departments and users as sheets (F3); returns `export.Exported`."""
+async def export(cfg: Config, departments: Path, users: Path, *, guard_formulas: bool = False) -> Exported:
+    """Write the LMS's departments and users as sheets (F3)."""
     from .export import export_lms
     from .files import same_regular_file
 
@@ -469,7 +484,7 @@ async def replan(cfg: Config, previous: PlanResult, resolutions: list[Resolution
     return result
 
 
-def is_safe(change) -> bool:
+def is_safe(change: Change) -> bool:
     """`--approve safe` judged by effect (A4): nothing that inactivates, terminates or deletes
     (`Change.destructive`), and nothing with an error (it cannot be approved)."""
     return not (change.destructive or change.blocked)
@@ -506,14 +521,14 @@ def plan_inputs(cfg: Config, result: PlanResult) -> dict[str, str]:
             "lms": lms.hexdigest(), "config": hashlib.sha256(config.encode()).hexdigest()}
 
 
-def department_blockers(result: PlanResult, change):
+def department_blockers(result: PlanResult, change: Change) -> Blockers:
     """D5 as data: the users and child departments that keep `change` (a delete) blocked."""
     from .engine.resolve import blockers
 
     return blockers(result.plan, result.snapshot, change)
 
 
-def move_targets(result: PlanResult):
+def move_targets(result: PlanResult) -> list[MoveTarget]:
     """Departments that stay after the plan (where a deleted department's users may go)."""
     from .engine.resolve import move_targets as targets
 
@@ -535,13 +550,13 @@ def save_mapping(cfg: Config, entity: str, mapping: dict[str, str]) -> Config:
     return save(cfg.path, with_mapping(cfg.raw, entity, mapping))
 
 
-def check_source_settings(raw_source: dict[str, Any], config_path: Path, entity: str):
+def check_source_settings(raw_source: dict[str, Any], config_path: Path, entity: str) -> SourceConfig:
     from .config_write import check_source
 
     return check_source(raw_source, config_path, entity)
 
 
-def check_lms_settings(raw_lms: dict[str, Any], config_path: Path):
+def check_lms_settings(raw_lms: dict[str, Any], config_path: Path) -> LmsConfig:
     from .config_write import check_lms
 
     return check_lms(raw_lms, config_path)
@@ -587,7 +602,7 @@ def store_secret(state_dir: Path, name: str, value: str) -> None:
     store(state_dir, name, value)
 
 
-# --- schedule & held (issue 7) ---
+# --- schedule & held (S1, P3) ---
 
 UNATTENDED_TRIGGERS = ("run", "schedule")
 UNDECIDED = (Outcome.SKIPPED, Outcome.HELD)  # outcomes that leave a held change waiting for a person
@@ -603,7 +618,7 @@ class HeldSummary:
     or applies a fresh plan that settles it; an unattended run that no longer holds it ends it too."""
 
     count: int
-    since: Any  # datetime: when the oldest of them was first held (that run's start)
+    since: datetime  # when the oldest of them was first held (that run's start)
     run_id: int  # the latest run that held them
     path: Path | None  # its held plan (None only if that run was interrupted and resumed)
     paths: tuple[Path, ...] = ()  # held plans of every run in the chain, latest first
@@ -673,14 +688,14 @@ def held_summary(cfg: Config, *, history: int = 200) -> HeldSummary | None:
         change_ids=frozenset(alive))
 
 
-def changes_to_apply(plan: Plan):
+def changes_to_apply(plan: Plan) -> list[Change]:
     """The changes an apply of `plan` would write: approved and not blocked (A1 order)."""
     from .engine.apply import selected
 
     return selected(plan)[0]
 
 
-def run_outcomes(run) -> dict[str, int]:
+def run_outcomes(run: Run) -> dict[str, int]:
     """How many changes of a run ended how (applied, failed, stale, blocked, skipped …)."""
     from .state.runs import totals
 
@@ -689,7 +704,7 @@ def run_outcomes(run) -> dict[str, int]:
 
 # --- scope and protection (C1, C2), for the UI -----------------------------------------------
 
-def scope_counts(cfg: Config, name: str, table: Table):
+def scope_counts(cfg: Config, name: str, table: Table) -> Scoped:
     """What `[<name>.scope]` does to a sheet: rows out of scope, and each rule's keeps and drops
     (an `engine.scope.Scoped`). A rule naming a column the sheet lacks raises ConfigError."""
     from .engine.scope import apply_scope
@@ -718,7 +733,7 @@ def out_of_scope_rows(cfg: Config, name: str, table: Table) -> pl.DataFrame:
         pl.col(RULE).replace_strict(labels, return_dtype=pl.String).alias("rule"))
 
 
-def protected_objects(cfg: Config, snap: Snapshot):
+def protected_objects(cfg: Config, snap: Snapshot) -> list[ProtectedObject]:
     """Every LMS user and department `[protect]` covers, each with the rule that applied."""
     from .engine.protect import protected_objects as covered
 

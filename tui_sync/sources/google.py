@@ -226,7 +226,8 @@ def fetch_google(cfg: SourceConfig, state_dir: Path, *, cache: FetchCache | None
 
 def read_together(cfgs: Iterable[SourceConfig], state_dir: Path, cache: FetchCache, *,
                   api_base: str | None = None) -> None:
-    """Let the sources of one run that are tabs of one spreadsheet read their values together (issue 5 §3).
+    """Let the sources of one run that are tabs of one spreadsheet read their values together
+    (fewer requests against the Sheets quota).
 
     Notes in `cache` which tabs the run reads from each spreadsheet (per key and API base);
     the first `fetch_google` of one of them then reads them all with one batchGet call.

@@ -1,4 +1,4 @@
-"""One sync per configuration at a time (S1, issue 3 §9).
+"""One sync per configuration at a time (S1, A2: two applies at once could write a change twice).
 
 An advisory `flock` on `<state>/sync.lock`: the kernel releases it when the
 holder dies, so a lock left by a dead process is recovered by itself. The

@@ -205,7 +205,7 @@ class RunStore:
     @guarded("record a run in the history")
     def record_event(self, trigger: str, status: str, config: str | None, message: str) -> Run:
         """A run that applied nothing: a scheduled run `skipped` (another sync held the lock) or
-        `failed` before it could plan (a source or the LMS unreadable). Issue 7."""
+        `failed` before it could plan (a source or the LMS unreadable): S1, A3."""
         at = now()
         with closing(self._connect()) as con, con:
             cur = con.execute(

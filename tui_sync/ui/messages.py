@@ -4,17 +4,24 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from ..service import PlanResult
+from ..config import Config
+from ..model import Plan
+from ..service import CheckReport, PlanResult
+
+if TYPE_CHECKING:  # types only: the run history and applying load when first used
+    from ..state.runs import Run
+    from ..sync import ApplyReport
 
 
 class PlanReady(Message):
     """A plan was made (or re-made) in the `plan` worker."""
 
     def __init__(self, result: PlanResult, *, kept: bool, inputs: dict[str, str] | None = None,
-                 cfg: object = None) -> None:
+                 cfg: Config | None = None) -> None:
         super().__init__()
         self.result = result
         self.kept = kept  # decisions were carried over from the previous plan
@@ -44,7 +51,7 @@ class ApplyProgressed(Message):
 class ApplyEnded(Message):
     """The apply worker finished: `report` (an ApplyReport or a Run), or `cancelled`."""
 
-    def __init__(self, report: object | None, cancelled: bool = False) -> None:
+    def __init__(self, report: ApplyReport | Run | None, cancelled: bool = False) -> None:
         super().__init__()
         self.report = report
         self.cancelled = cancelled
@@ -53,7 +60,7 @@ class ApplyEnded(Message):
 class SourcesRead(Message):
     """The sources pane's reading worker: per entity, a Table or an error text."""
 
-    def __init__(self, tables: dict, errors: dict[str, str], cfg: object = None) -> None:
+    def __init__(self, tables: dict, errors: dict[str, str], cfg: Config | None = None) -> None:
         super().__init__()
         self.tables = tables
         self.errors = errors
@@ -61,13 +68,13 @@ class SourcesRead(Message):
 
 
 class CheckDone(Message):
-    def __init__(self, report: object) -> None:
+    def __init__(self, report: CheckReport) -> None:
         super().__init__()
         self.report = report
 
 
 class RunsLoaded(Message):
-    def __init__(self, runs: list, run: object | None, plan: object | None = None) -> None:
+    def __init__(self, runs: list[Run], run: Run | None, plan: Plan | None = None) -> None:
         super().__init__()
         self.runs = runs
         self.run = run

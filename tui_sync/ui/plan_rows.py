@@ -125,7 +125,7 @@ class PlanView:
         self.index = {c.id: i for i, c in enumerate(self.changes)}
         self.kind_counts = Counter(c.kind for c in self.changes)
         self.decision_counts = Counter(c.decision for c in self.changes)
-        self._blocked = [i for i, c in enumerate(self.changes) if c.problems and c.blocked]
+        self._blocked = [i for i, c in enumerate(self.changes) if c.blocked]
         self.filter = Filter()
         # shown in apply order (A1), then sheet order: stable whatever order the plan lists them in
         self.order: list[int] = sorted(range(len(self.changes)), key=lambda i: (
@@ -175,7 +175,7 @@ class PlanView:
         if f.problem == ANY_PROBLEM:
             idx = [i for i in idx if ch[i].problems]
         elif f.problem == BLOCKED:
-            idx = [i for i in idx if ch[i].problems and ch[i].blocked and ch[i].decision is not Decision.REJECTED]
+            idx = [i for i in idx if ch[i].blocked and ch[i].decision is not Decision.REJECTED]
         elif f.problem:
             code = f.problem
             idx = [i for i in idx if any(p.code == code for p in ch[i].problems)]
@@ -212,7 +212,7 @@ class PlanView:
             old = c.decision
             if old is decision:
                 continue
-            if approve and c.problems and c.blocked:
+            if approve and c.blocked:
                 refused.append(c)
                 continue
             done.append((c.id, old))

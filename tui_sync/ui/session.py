@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..model import Decision
-from ..service import PlanResult, Sources
+from ..service import HeldSummary, PlanResult, Sources
 from .plan_rows import PlanView
+
+if TYPE_CHECKING:
+    from .saved_review import SavedReview
 
 
 @dataclass
@@ -30,10 +33,10 @@ class Session:
     history: list[list[tuple[str, Decision]]] = field(default_factory=list)  # undo, by change id
     version: int = 0  # bumped whenever the plan is replaced
     focus_run: int | None = None  # the Runs pane selects this run when it opens next
-    held: Any = None  # service.HeldSummary: what unattended runs hold for review, or None
+    held: HeldSummary | None = None  # what unattended runs hold for review
     inputs: dict[str, str] | None = None  # service.plan_inputs of the current plan
     table_sources: dict = field(default_factory=dict)  # "departments"/"users" -> the source config read
-    saved: Any = None  # saved_review.SavedReview waiting for the first plan, to restore or discard
+    saved: SavedReview | None = None  # waiting for the first plan, to restore or discard
     cursor_id: str | None = None  # the change under the review cursor (kept across quitting)
     dirty: bool = False  # the review changed since it was last saved
     applied: bool = False  # the plan shown was applied: its decisions are used (a new plan is on its way)

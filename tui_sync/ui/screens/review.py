@@ -385,7 +385,7 @@ class ReviewScreen(Pane):
         ch = view.changes
         for i in rows:
             c = ch[i]
-            if approve and c.problems and c.blocked:
+            if approve and c.blocked:
                 skipped += 1
             elif approve and c.decision is Decision.REJECTED:
                 kept += 1  # as `--approve all`: a rejection is never overridden in bulk

@@ -138,10 +138,6 @@ class RunsScreen(Pane):
             return
         self.load_runs(cfg, self.session.focus_run or (self.run.id if self.run else None))
 
-    def select_run(self, run_id: int) -> None:
-        self.session.focus_run = run_id
-        self.action_reload()
-
     @work(thread=True, name="runs", group="runs", exclusive=True, exit_on_error=False, description="Reading runs")
     def load_runs(self, cfg, run_id: int | None) -> None:
         runs = service.runs(cfg)

@@ -17,13 +17,8 @@ class PaneBar(Static):
     def __init__(self, current: str, **kw) -> None:
         super().__init__(**kw)
         self.current = current
-        self.note = ""
 
     def on_mount(self) -> None:
-        self.redraw()
-
-    def set_note(self, note: str) -> None:
-        self.note = note
         self.redraw()
 
     def redraw(self) -> None:
@@ -35,6 +30,4 @@ class PaneBar(Static):
             else:
                 t.append(f" {key} ", style="bold")
                 t.append(f"{title} ", style="dim")
-        if self.note:
-            t.append("  " + self.note, style="dim")
         self.update(t)

@@ -121,11 +121,11 @@ class PlanTable(RowsView):
             decision, dstyle = "rejected", self.style("rejected")
         elif c.decision is Decision.APPROVED:
             decision, dstyle = "approved", self.style("approved")
-        elif c.problems and c.blocked:
+        elif c.blocked:
             decision, dstyle = "blocked", self.style("blocked")
         else:
             decision, dstyle = "pending", self.style("pending")
-        pstyle = self.style("error") if c.problems and c.blocked else self.style("warning")
+        pstyle = self.style("error") if c.blocked else self.style("warning")
         text_style = self.style("dim") if c.decision is Decision.REJECTED else Style()
         return [
             Segment("▌ " if selected else "  ", self.style("selected")),
