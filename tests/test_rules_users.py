@@ -285,3 +285,18 @@ def test_p2_row_numbers_are_as_the_spreadsheet_shows_them():
 def make_ledger():
     from builders import ledger
     return ledger()
+
+
+def test_a_department_code_that_lost_its_leading_zeros_is_named_with_the_code_meant():
+    """D1/U4: codes are text; a spreadsheet that read `007` as a number writes `7`: the problem says so."""
+    plan = make_plan([{"code": "007", "name": "Bond"}, {"code": "HQ", "name": "Head office"}],
+                     [user("jdoe", "7"), user("asmith", "8")])
+    messages = {p.key: p.message for p in plan.problems if p.code == "unknown_department"}
+    assert "007 does: did a spreadsheet drop its leading zeros" in messages["jdoe"]
+    assert "leading zeros" not in messages["asmith"]
+
+
+def test_a_parent_code_that_lost_its_leading_zeros_is_named_with_the_code_meant():
+    plan = make_plan([{"code": "007", "name": "Bond"}, {"code": "Q", "name": "Q", "parentCode": "7"}], [user("jdoe", "007")])
+    [problem] = [p for p in plan.problems if p.code == "unknown_parent"]
+    assert "007 does: did a spreadsheet drop its leading zeros" in problem.message

@@ -12,7 +12,7 @@ import polars as pl
 
 from ..model import Change, Kind, Problem, Severity, error
 from ..sources.table import ROW
-from .frames import ERR, RowProblems, duplicated, invalid_characters, neq, norm
+from .frames import ERR, RowProblems, duplicated, invalid_characters, neq, norm, zeros_dropped
 from .policy import FieldPolicy, allows
 
 NEW = "new:"  # refs of departments the plan creates: NEW + normalised code
@@ -175,6 +175,7 @@ def plan_departments(
     for r in valid:
         if r["parent_n"] is not None:
             children.setdefault(r["parent_n"], []).append(r)
+    padded = dict(zeros_dropped(list(by_code)).iter_rows())  # "7" -> "007": a hint for unknown_parent
 
     def settle(rows: list[dict]) -> None:
         work = deque(rows)
@@ -190,7 +191,9 @@ def plan_departments(
                 continue
             t = by_code.get(r["parent_n"])
             if t is None or not t.ok:
-                why = t.reason if t else f"no department has code {r['parentCode']} in the file or the LMS"
+                why = t.reason if t else f"no department has code {r['parentCode']} in the file or the LMS" + (
+                    f"; {padded[r['parent_n']]} does: did a spreadsheet drop its leading zeros? Keep the column as text"
+                    if r["parent_n"] in padded else "")
                 fail(r, "unknown_parent", f"parent {r['parentCode']}: {why}", col("parentCode"))
                 work.extend(children.get(r["code_n"], ()))
                 continue

@@ -126,3 +126,13 @@ def invalid_characters(rp: RowProblems, frame: pl.DataFrame | pl.LazyFrame, fiel
                                       pl.lit(mapping.get(f, f)), pl.col(f)),
                             key=key, column=mapping.get(f))
     return frame
+
+
+def zeros_dropped(codes: list[str]) -> pl.DataFrame:
+    """`dept_n` → `zero_code`: each code made of digits with leading zeros (`007`), under the code a
+    spreadsheet makes of it when it reads the column as numbers (`7`), for a hint beside
+    `unknown_department` / `unknown_parent` (D1: codes are text)."""
+    padded = pl.Series("zero_code", codes, dtype=pl.String).filter(
+        pl.Series(codes, dtype=pl.String).str.contains(r"^0+[0-9]+$"))
+    return pl.DataFrame({"dept_n": padded.str.strip_chars_start("0"), "zero_code": padded}).unique(
+        "dept_n", keep="first", maintain_order=True)

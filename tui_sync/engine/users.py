@@ -17,7 +17,7 @@ from ..lms.base import CUSTOM_PREFIX, NO_SUPERVISOR
 from ..model import USER_REQUIRED, USER_STANDARD_FIELDS, Change, Kind, Problem, Severity, Status
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, change_id
-from .frames import ERR, RowProblems, duplicated, invalid_characters, neq, norm
+from .frames import ERR, RowProblems, duplicated, invalid_characters, neq, norm, zeros_dropped
 from .policy import FieldPolicy, gate
 from .protect import PROTECTED_ROW, Protect, mark_protected_users
 
@@ -201,9 +201,14 @@ def plan_users(
         schema={"dept_n": pl.String, "dref": pl.String, "dok": pl.Boolean, "dwhy": pl.String},
     )
     lz = lz.join(dmap.lazy(), on="dept_n", how="left", maintain_order="left")
+    lz = lz.join(zeros_dropped(list(depts.by_code)).lazy(), on="dept_n", how="left", maintain_order="left")
     lz = rp.mark(lz, pl.col("dept_n").is_not_null() & ~pl.col("dok").fill_null(False), "unknown_department",
                  pl.when(pl.col("dwhy").is_not_null() & (pl.col("dwhy") != ""))
                  .then(pl.format("department {}: {}", pl.col("departmentId"), pl.col("dwhy")))
+                 .when(pl.col("zero_code").is_not_null())
+                 .then(pl.format("department {}: no department has this code in the file or the LMS; {} does: "
+                                 "did a spreadsheet drop its leading zeros? Keep the column as text",
+                                 pl.col("departmentId"), pl.col("zero_code")))
                  .otherwise(pl.format("department {}: no department has this code in the file or the LMS",
                                       pl.col("departmentId"))),
                  key="login", column=col("departmentId"))
