@@ -225,3 +225,22 @@ def test_a_missing_column_is_never_pointed_at_a_header_already_mapped():
                                      "departmentId": "Dept", "Account": "Logins"},
                             ("Login", "E-mail", "First", "Last", "Dept"))
     assert report.missing == (("Account", "Logins"),) and "Account" not in report.instead
+
+
+def test_demo_never_replaces_a_folder_it_did_not_make(tmp_path, capsys):
+    # `tui-sync demo --dir .` in a real configuration's folder deleted its state folder and LMS
+    real = tmp_path / "real"
+    (real / ".tui-sync").mkdir(parents=True)
+    (real / "tui-sync.toml").write_text("# the operator's own\n")
+    (real / "lms.sqlite").write_bytes(b"the operator's LMS")
+    (real / ".tui-sync" / "state.sqlite").write_bytes(b"the run history")
+    assert main(["demo", "--dir", str(real), "--no-ui"]) == Exit.USAGE
+    assert "the folder is not empty and no demo was made in it" in capsys.readouterr().err
+    assert (real / "tui-sync.toml").read_text() == "# the operator's own\n"
+    assert (real / "lms.sqlite").read_bytes() == b"the operator's LMS"
+    assert (real / ".tui-sync" / "state.sqlite").read_bytes() == b"the run history"
+    # a demo's own folder is made again, as often as asked
+    demo = tmp_path / "demo"
+    for _ in range(2):
+        assert main(["demo", "--dir", str(demo), "--no-ui"]) == Exit.OK
+    assert (demo / "lms.sqlite").exists()

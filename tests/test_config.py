@@ -895,3 +895,9 @@ def test_a_config_in_another_encoding_names_it_and_where(tmp_path: Path, data: b
 def test_a_secret_file_saved_by_notepad_with_a_bom_and_crlf_gives_the_secret_alone(tmp_path: Path) -> None:
     path = private_file(tmp_path / "pw", "\ufeff" + SECRET + "\r\n", 0o600)
     assert reveal(Secret(file=path), tmp_path) == SECRET
+
+
+def test_a_config_path_that_never_ends_is_refused_not_read_into_memory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(Path("/dev/zero"))
+    assert info.value.message == "the file is larger than 1 MiB: not a tui-sync configuration"

@@ -273,12 +273,19 @@ _TOML_POSITION = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of docu
 _MISSING: Any = object()
 
 
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def load_config(path: Path) -> Config:
     """Read and validate a `tui-sync.toml`. Every problem is a `ConfigError` naming the file."""
     where = str(path)
     raw = b""
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as f:  # (bounded: `--config /dev/zero` must not fill the memory)
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"the file is larger than {MAX_CONFIG_BYTES >> 20} MiB: not a tui-sync configuration",
+                              where=where, hint="pass the tui-sync.toml file with --config")
         text = raw.decode("utf-8-sig")  # (Notepad's and PowerShell's "UTF-8" start with a BOM)
     except FileNotFoundError:
         raise ConfigError(

@@ -284,6 +284,26 @@ async def lms_dump(cfg: Config) -> dict[str, Any]:
 
 # --- demo ----------------------------------------------------------------------
 
+DEMO_MARK = ".tui-sync-demo"
+
+
+def _refuse_a_real_folder(target: Path) -> None:
+    """A demo replaces its folder's configuration, embedded LMS and state folder: only in a new or
+    empty folder, or in one a demo made (its mark, or the sample configuration unchanged)."""
+    if not target.exists() or (target / DEMO_MARK).exists():
+        return
+    if not target.is_dir():
+        raise UsageError("the demo needs a folder, and this is a file", where=str(target),
+                         hint="pass --dir with a new folder, e.g. --dir ./tui-sync-demo")
+    config = target / "tui-sync.toml"
+    if config.is_file() and config.read_bytes() == (SAMPLE_DATA / "tui-sync.toml").read_bytes():
+        return  # a demo made before the mark
+    if any(target.iterdir()):
+        raise UsageError("the folder is not empty and no demo was made in it: the demo would replace its "
+                         "tui-sync.toml, lms.sqlite, sheets and state folder", where=str(target),
+                         hint="pass --dir with a new or empty folder, e.g. --dir ./tui-sync-demo")
+
+
 async def prepare_demo(target: Path) -> Config:
     """Copy sample_data to `target`, fill its embedded LMS and ledger with the prior state."""
     from .lms.embedded import EmbeddedLMS
@@ -293,7 +313,9 @@ async def prepare_demo(target: Path) -> Config:
 
     if not (SAMPLE_DATA / "tui-sync.toml").exists():
         raise UsageError("sample_data/ is missing from this installation", where=str(SAMPLE_DATA))
+    _refuse_a_real_folder(target)
     target.mkdir(parents=True, exist_ok=True)
+    (target / DEMO_MARK).write_text("made by `tui-sync demo`: it may be made again here\n")
     for item in SAMPLE_DATA.iterdir():
         if item.is_file() and item.suffix in (".csv", ".xlsx", ".toml", ".md"):
             shutil.copy2(item, target / item.name)
