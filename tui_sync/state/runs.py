@@ -141,9 +141,11 @@ class RunStore:
                      json.dumps(plan.summary()), name))
                 run_id = int(cur.lastrowid)
                 con.executemany(
-                    "INSERT INTO run_changes (run_id, seq, change_id, kind, key, outcome) VALUES (?,?,?,?,?,?)",
-                    ((run_id, i, c.id, c.kind.value, c.key, outcomes.get(c.id, Outcome.SKIPPED.value))
-                     for i, c in enumerate(plan.changes)))
+                    "INSERT INTO run_changes (run_id, seq, change_id, kind, key, outcome, error)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    ((run_id, i, c.id, c.kind.value, c.key, o, _blocked_by(c) if o == Outcome.BLOCKED else None)
+                     for i, c in enumerate(plan.changes)
+                     for o in (outcomes.get(c.id, Outcome.SKIPPED.value),)))
         except BaseException:  # no run was recorded: no copy is left behind for it
             copy.unlink(missing_ok=True)
             raise
@@ -321,3 +323,11 @@ def actor() -> str:
     except Exception:  # no login name in some containers
         user = "?"
     return f"{user}@{socket.gethostname()}"
+
+
+def _blocked_by(change) -> str | None:
+    """Why a blocked change was not applied, in its own problems' words (`protected`, D5's
+    `department_has_users` …): the run log says it, not only that it had errors."""
+    errors = [p.message for p in change.problems if p.is_error]
+    return "not applied: " + "; ".join(errors) if errors else None
+
