@@ -407,7 +407,7 @@ def failed_run(cfg: Config, before: int | None, error: BaseException, trigger: s
         newest = latest_run_id(cfg)
         if newest is not None and newest != before:
             return store.get(newest)
-        return store.record_event(trigger, "failed", str(cfg.path), safe_message(error))
+        return store.record_event(trigger, RunStatus.FAILED, str(cfg.path), safe_message(error))
     except SyncError:
         return None
 
