@@ -45,6 +45,7 @@ from . import notify, service
 from .config import Config, load_config
 from .errors import Exit, SyncError, UsageError
 from .files import open_private, private_dir
+from .model import RunStatus
 from .safe_text import escape_output, redact_text
 from .schedule import UTC, Slot, due, next_slot, next_slots, zone, zone_name
 from .state.lock import SyncLock, SyncRunning
@@ -71,7 +72,7 @@ def utc_now() -> dt.datetime:
 @dataclass(frozen=True)
 class SlotResult:
     slot: Slot
-    status: str  # completed | held | interrupted | failed | skipped
+    status: str  # a RunStatus: completed | held | interrupted | failed | skipped
     run_id: int | None
     exit_code: int
     waited: float = 0.0  # seconds spent waiting for another sync of this configuration
@@ -262,7 +263,7 @@ class Daemon:
                                      "running %s once now", d.missed, self._when(d.slot))
                 result = await self.run_slot(d.slot)
                 self.results.append(result)
-                if result.status == "interrupted" and self.stopping.is_set():
+                if result.status == RunStatus.INTERRUPTED and self.stopping.is_set():
                     break  # not handled: a restarted daemon runs it again and finishes the apply
                 last = d.slot.at
                 self.state.save(last, slot=self._when(d.slot), status=result.status, run_id=result.run_id,
@@ -281,8 +282,8 @@ class Daemon:
         if self.config_error is not None:
             e = self.config_error
             text = notify.redact(f"not run: the configuration cannot be used: {e}".replace("\n", " "))
-            run = store.record_event(TRIGGER, "failed", str(self.cfg.path), text)
-            return await self._done(SlotResult(slot, "failed", run.id, int(e.exit_code), 0.0, text), run=run, error=e)
+            run = store.record_event(TRIGGER, RunStatus.FAILED, str(self.cfg.path), text)
+            return await self._done(SlotResult(slot, RunStatus.FAILED, run.id, int(e.exit_code), 0.0, text), run=run, error=e)
         while True:
             before = _latest_run_id(store)
             try:
@@ -295,8 +296,8 @@ class Daemon:
                     why = "the daemon was stopped" if self.stopping.is_set() else f"waited {_minutes(waited)}"
                     message = f"skipped the {self._when(slot)} slot: another sync of this configuration " \
                               f"was running ({who}); {why}"
-                    run = store.record_event(TRIGGER, "skipped", str(self.cfg.path), message)
-                    return await self._done(SlotResult(slot, "skipped", run.id, Exit.OK, waited, message), run=run)
+                    run = store.record_event(TRIGGER, RunStatus.SKIPPED, str(self.cfg.path), message)
+                    return await self._done(SlotResult(slot, RunStatus.SKIPPED, run.id, Exit.OK, waited, message), run=run)
                 if not waiting:
                     self.log.info("another sync of this configuration is running (%s); waiting up to %s",
                                   who, _minutes(self.lock_wait))
@@ -309,7 +310,7 @@ class Daemon:
                     raise  # a second signal: stop at once
                 run = store.unfinished()
                 message = "interrupted by the daemon's stop; the next run (or `tui-sync apply --resume`) finishes it"
-                return await self._done(SlotResult(slot, "interrupted", run.id if run else None, Exit.ROW_ERRORS,
+                return await self._done(SlotResult(slot, RunStatus.INTERRUPTED, run.id if run else None, Exit.ROW_ERRORS,
                                                    0.0, message), run=run)
             except Exception as e:  # a sync error, or a bug: logged and recorded, the daemon goes on
                 if not isinstance(e, SyncError):
@@ -319,9 +320,9 @@ class Daemon:
                 if newest is not None and newest != before:  # the apply started and was stopped by the error
                     run = store.get(newest)
                 else:
-                    run = store.record_event(TRIGGER, "failed", str(self.cfg.path), text)
+                    run = store.record_event(TRIGGER, RunStatus.FAILED, str(self.cfg.path), text)
                 code = e.exit_code if isinstance(e, SyncError) else Exit.ROW_ERRORS
-                return await self._done(SlotResult(slot, "failed", run.id if run else None, int(code), 0.0, text),
+                return await self._done(SlotResult(slot, RunStatus.FAILED, run.id if run else None, int(code), 0.0, text),
                                         run=run, error=e)
             waited = (self.clock() - started).total_seconds() if waiting else 0.0
             if waiting:
@@ -341,7 +342,7 @@ class Daemon:
         data["slot"] = self._when(result.slot)
         data["waited_seconds"] = round(result.waited)
         outcomes = ", ".join(f"{n} {o}" for o, n in sorted(data["counts"].items()) if n) or "no changes"
-        level = logging.INFO if result.status in ("completed", "skipped") and result.exit_code == 0 \
+        level = logging.INFO if result.status in (RunStatus.COMPLETED, RunStatus.SKIPPED) and result.exit_code == 0 \
             else logging.WARNING
         self.log.log(level, "slot %s: run %s %s (%s; exit %d)%s", self._when(result.slot), result.run_id or "-",
                      result.status, outcomes, result.exit_code, f" — {result.message}" if result.message else "")

@@ -2,6 +2,10 @@
 
 Each function gathers its inputs (config, sources, LMS, ledger), calls the
 engine and returns plain results; none of them prints.
+
+Most imports sit inside the functions that need them, so that a command or the UI loads only
+what it uses: importing the LMS clients, applying, the run history, exports and the config
+writer up front roughly doubles this module's import time (about 0.2 s more at start-up).
 """
 from __future__ import annotations
 
@@ -429,7 +433,7 @@ def failed_run(cfg: Config, before: int | None, error: BaseException, trigger: s
         newest = latest_run_id(cfg)
         if newest is not None and newest != before:
             return store.get(newest)
-        return store.record_event(trigger, "failed", str(cfg.path), safe_message(error))
+        return store.record_event(trigger, RunStatus.FAILED, str(cfg.path), safe_message(error))
     except SyncError:
         return None
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 import traceback
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from textual.worker import Worker, WorkerState
 
 from ..errors import SyncError
 from ..files import open_private, private_dir
 from ..safe_text import redact_text
+
+if TYPE_CHECKING:
+    from .app import SyncApp
 
 
 def failure_text(error: BaseException | None, what: str, log: Path | None = None) -> str:
@@ -40,9 +44,14 @@ class ReportsWorkerErrors:
     """Mixin for the app and its screens: a worker that failed is reported by the app,
     then `worker_failed` lets the owner show it in place as well."""
 
+    @property
+    def sync_app(self) -> SyncApp:
+        """The running tui_sync app, typed (Textual's `self.app` is any App)."""
+        return cast("SyncApp", self.app)  # type: ignore[attr-defined]  (a mixin: the widget has `app`)
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
-            text = self.app.report_failure(event.worker)  # type: ignore[attr-defined]
+            text = self.sync_app.report_failure(event.worker)
             self.worker_failed(event.worker.name, text)
 
     def worker_failed(self, name: str, text: str) -> None:

@@ -111,7 +111,7 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
     # --- the worker (its own thread and event loop) ---------------------------------------
     @work(thread=True, name="apply", group="apply", exclusive=True, exit_on_error=False, description="Applying")
     def apply_worker(self) -> None:
-        cfg = self.app.session.cfg  # type: ignore[attr-defined]
+        cfg = self.sync_app.session.cfg
         loop = asyncio.new_event_loop()
 
         async def go():
@@ -244,6 +244,6 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
     def action_runs(self) -> None:
         if self.running:
             return
-        self.app.session.focus_run = self.run_id  # type: ignore[attr-defined]
+        self.sync_app.session.focus_run = self.run_id
         self.dismiss(True)
         self.app.switch_mode("runs")

@@ -1,16 +1,11 @@
 """What every pane shares: the pane bar, the session, redrawing when the plan changes."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual.screen import Screen
 
 from ..failures import ReportsWorkerErrors
 from ..messages import PlanChanged
 from ..session import Session
-
-if TYPE_CHECKING:
-    from ..app import SyncApp
 
 
 class Pane(ReportsWorkerErrors, Screen):
@@ -20,10 +15,6 @@ class Pane(ReportsWorkerErrors, Screen):
     def __init__(self) -> None:
         super().__init__(name=self.PANE)
         self._seen = -1
-
-    @property
-    def sync_app(self) -> SyncApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def session(self) -> Session:
