@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .model import KIND_ORDER, NOT_APPLIED, Kind, Outcome, Plan, Problem
+from .run_log import printable
 from .safe_text import escape_controls as esc
 
 GLYPH = {
@@ -76,7 +77,7 @@ def plan_summary(plan: Plan, *, verbose: bool = False) -> str:
     if verbose:
         lines.append("")
         for c in plan.changes:
-            what = ", ".join(f"{esc(f)}: {esc(b)} → {esc(a)}" for f, (b, a) in c.fields.items())
+            what = ", ".join(f"{esc(f)}: {printable(b)} → {printable(a)}" for f, (b, a) in c.fields.items())
             row = f" (row {c.row})" if c.row else ""
             mark = "  [blocked]" if c.blocked else ""
             lines.append(f"  {GLYPH[c.kind]} {c.kind.value} {esc(c.key)}{row}: {what}{mark}")
