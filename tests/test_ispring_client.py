@@ -81,9 +81,13 @@ async def test_legacy_header_credentials_work(emu: ISpringEmulator, connect: Con
 
 async def test_token_is_renewed_before_it_expires(emu: ISpringEmulator, connect: Connect) -> None:
     emu.token_lifetime = 1
-    lms = connect()
+    now = [1000.0]
+    lms = connect(clock=lambda: now[0])
     await lms.find_department("A")
-    await asyncio.sleep(0.95)  # past the renewal point (a tenth of the lifetime before expiry)
+    now[0] += 0.85  # before the renewal point (a tenth of the lifetime before expiry)
+    await lms.find_department("A")
+    assert emu.count("POST", "/api/v3/token") == 1
+    now[0] += 0.1  # past it
     await lms.find_department("A")
     assert emu.count("POST", "/api/v3/token") == 2
     assert emu.count(status=401) == 0

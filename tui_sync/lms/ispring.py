@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -80,7 +81,7 @@ class ISpringLMS:
 
     `concurrency` bounds the requests in flight (the connection pool is a little
     larger); `cfg.requests_per_second` bounds how fast they start, shared by all.
-    `transport` and `retry` are for tests and benchmarks.
+    `transport`, `retry` and `clock` (the token's lifetime) are for tests and benchmarks.
     """
 
     def __init__(
@@ -94,6 +95,7 @@ class ISpringLMS:
         burst: int = 1,
         page_size: int = PAGE_SIZE,
         status_batch: int = STATUS_BATCH,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -122,7 +124,7 @@ class ISpringLMS:
                 raise LMSError("[lms] kind = \"ispring\" needs both client_id and client_secret")
             self._http.auth = ClientCredentials(
                 self._http, cfg.client_id, reveal(cfg.client_secret, state_dir),
-                secret_source=cfg.client_secret.describe(),
+                secret_source=cfg.client_secret.describe(), clock=clock,
             )
         elif cfg.account_url and cfg.login and cfg.password:
             self._http.auth = LegacyHeaders(
