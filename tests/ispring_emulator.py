@@ -12,14 +12,16 @@ account in memory. It enforces what the documentation (and NOTES) say:
   parentDepartmentId required → 201 with the new id). Delete is refused (400)
   for the root, a department with users, or one with child departments.
 - users: `GET /users/v2` (paged; filters logins[], emails[], departments[],
-  userIds[]), `GET|POST /user/{id}`, `POST /user` (departmentId and fields with
+  userIds[]) and `POST /users/v2` (the same filters as lists in a JSON body,
+  paging in the query), `GET|POST /user/{id}`, `POST /user` (departmentId and fields with
   login and email required; required profile fields; login and email unique,
   case-insensitive → `duplicate_status` (409 or 400) "… must be unique"),
   `POST /user/{id}/status`, `POST /users/activate|deactivate|terminate`,
   `POST /user/{id}/subordination`. Statuses are 1, 3, 5.
 - `GET /user/profile/fields`: the catalogue (standard fields + `custom_fields`).
 - paging: `pageSize` (default 1000) and opaque `pageToken`s; a bad token → 400.
-- errors: `{"code", "message"}`.
+- errors: `{"code", "message"}`; a request line longer than `max_url`
+  characters (8 KB, as common front ends allow) → 414.
 
 Faults on demand (the control API, plain Python, thread-safe):
 
@@ -34,7 +36,7 @@ Faults on demand (the control API, plain Python, thread-safe):
     emu.field_name_case = str.upper          # spell field names differently in answers
 
 `path` is a regular expression matched against the whole path (no query).
-Observation: `emu.requests` (method, path, status, auth) in arrival order,
+Observation: `emu.requests` (method, path, status, auth, query) in arrival order,
 `emu.count(...)`, `emu.issued_tokens`, and the state helpers `add_department`,
 `add_user`, `users`, `departments`, `user_by_login`.
 """
@@ -97,6 +99,7 @@ class Seen:
     path: str
     status: int  # 0 = the connection was dropped
     auth: str  # "bearer", "legacy", "none"
+    query: str = ""  # the raw query string (answered requests)
 
 
 @dataclass
@@ -135,6 +138,7 @@ class ISpringEmulator:
         self.fields_shape = fields_shape
         self.field_name_case: Callable[[str], str] | None = None
         self.latency = latency
+        self.max_url = 8192
         self.profile_fields: list[dict[str, Any]] = [
             *({**f, "userFieldInfoId": f"f-{f['name']}", "orderPriority": i} for i, f in enumerate(STANDARD_FIELDS)),
             *({"label": f["name"], "type": "text", "isRequired": 0, "isUnique": 0, **f,
@@ -265,9 +269,9 @@ class ISpringEmulator:
                     return fault
         return None
 
-    def _record(self, method: str, path: str, status: int, auth: str) -> None:
+    def _record(self, method: str, path: str, status: int, auth: str, query: str = "") -> None:
         with self._lock:
-            self.requests.append(Seen(method, path, status, auth))
+            self.requests.append(Seen(method, path, status, auth, query))
 
     def _authenticate(self, headers: Any) -> str:
         authorization = headers.get("Authorization") or ""
@@ -335,6 +339,11 @@ class ISpringEmulator:
             case "GET", ["users", "v2"]:
                 items = self._filter_users(query)
                 page, token = self._page(items, query, "users")
+                return 200, {"userProfiles": [self._user_out(u) for u in page], "nextPageToken": token}
+            case "POST", ["users", "v2"]:  # the same filters in the body, for key lists too long for a URL
+                filters = {f"{k}[]": [str(v) for v in values] for k, values in _object(body).items()
+                           if k in ("logins", "emails", "userIds", "departments") and isinstance(values, list)}
+                page, token = self._page(self._filter_users(filters), query, "users")
                 return 200, {"userProfiles": [self._user_out(u) for u in page], "nextPageToken": token}
             case "POST", ["user"]:
                 return 201, self._create_user(_object(body))
@@ -616,6 +625,8 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(fault.seconds)
             fault = None
         try:
+            if len(self.path) > emu.max_url:
+                raise _Refusal(414, "URI Too Long")
             if fault is not None and not fault.after_apply:
                 self._fault(fault, method, path, auth)
                 return
@@ -636,7 +647,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:  # after_apply: the work is done; now the answer goes wrong
             self._fault(fault, method, path, auth)
             return
-        emu._record(method, path, status, auth)
+        emu._record(method, path, status, auth, url.query)
         if stall_after:
             time.sleep(stall_after)
         try:

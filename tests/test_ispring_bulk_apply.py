@@ -134,3 +134,40 @@ def test_inactive_users_terminated_by_the_status_column_are_one_bulk_call(world)
     assert outcomes == {f"update_user:{m}": "applied" for m in MOVERS}
     assert [r.path for r in seen if r.method == "POST" and r.path.startswith("/user")] == ["/users/terminate"]
     assert {emu.user_by_login(m)["status"] for m in MOVERS} == {5}
+
+
+def _user_reads(seen):
+    return [r for r in seen if r.path == "/users/v2"]
+
+
+def _filtered(r) -> bool:
+    return any(k in r.query for k in ("userIds", "logins", "emails"))
+
+
+def test_a_wave_touching_most_users_of_a_small_account_rereads_every_user_in_pages(world):
+    """A2 cost model: the users wave asks by id, login and email (3 filtered reads) of an account
+    of 14 users (one page): one paged re-read is cheaper. The leavers' wave asks by id only (1
+    filtered read, as cheap as the page): filters."""
+    cfg, emu, _ = world
+    plan = asyncio.run(service.make_plan(cfg)).plan
+    assert plan.lms_users == 14
+    before = len(emu.requests)
+    report = asyncio.run(service.apply(cfg, plan=plan, approve="all"))
+    assert {c.outcome for c in report.run.changes} == {"applied"}
+    reads = _user_reads(emu.requests[before:])
+    assert [_filtered(r) for r in reads] == [False, True], [r.query for r in reads]
+    assert "userIds" in reads[1].query
+    assert emu.user_by_login("new.hire") is not None and len(emu.users()) == 15
+
+
+def test_without_the_account_size_a_wave_uses_filtered_reads(world):
+    """A plan that does not say how many users the LMS held: filtered reads (a paged re-read is not priced)."""
+    cfg, emu, _ = world
+    plan = asyncio.run(service.make_plan(cfg)).plan
+    plan.lms_users = None
+    before = len(emu.requests)
+    report = asyncio.run(service.apply(cfg, plan=plan, approve="all"))
+    assert {c.outcome for c in report.run.changes} == {"applied"}
+    reads = _user_reads(emu.requests[before:])
+    assert reads and all(_filtered(r) for r in reads)
+    assert len(reads) == 4  # users wave: by id, by login, by email; leavers' wave: by id

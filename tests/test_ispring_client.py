@@ -81,9 +81,13 @@ async def test_legacy_header_credentials_work(emu: ISpringEmulator, connect: Con
 
 async def test_token_is_renewed_before_it_expires(emu: ISpringEmulator, connect: Connect) -> None:
     emu.token_lifetime = 1
-    lms = connect()
+    now = [1000.0]
+    lms = connect(clock=lambda: now[0])
     await lms.find_department("A")
-    await asyncio.sleep(0.95)  # past the renewal point (a tenth of the lifetime before expiry)
+    now[0] += 0.85  # before the renewal point (a tenth of the lifetime before expiry)
+    await lms.find_department("A")
+    assert emu.count("POST", "/api/v3/token") == 1
+    now[0] += 0.1  # past it
     await lms.find_department("A")
     assert emu.count("POST", "/api/v3/token") == 2
     assert emu.count(status=401) == 0
@@ -191,6 +195,56 @@ async def test_find_user_by_login_or_email_ignores_case(emu: ISpringEmulator, co
     assert await lms.find_user(login="nobody", email="nobody@example.com") is None
     assert await lms.get_user("no-such-id") is None
     assert await lms.get_department("no-such-id") is None
+
+
+async def test_read_users_takes_a_paged_reread_when_it_costs_fewer_requests(
+        emu: ISpringEmulator, connect: Connect) -> None:
+    """A2 cost model: 250 users, pages of 100 (3 requests) against 250 ids + 1 login (3 + 1 filtered reads)."""
+    ids = [emu.add_user(f"u{i}", f"u{i}@example.com", Grade="A") for i in range(250)]
+    lms = connect(page_size=100)
+    found = await lms.read_users(ids=ids[:249] + ["no-such-id"], logins=["U249"], account_users=250)
+    assert sorted(u.id for u in found) == sorted(ids)
+    reads = [r for r in emu.requests if r.path == "/users/v2"]
+    assert len(reads) == 3 and not [r for r in reads if "userIds" in r.query or "logins" in r.query]
+
+
+async def test_read_users_filters_a_small_wave(emu: ISpringEmulator, connect: Connect) -> None:
+    ids = [emu.add_user(f"u{i}", f"u{i}@example.com", Grade="A") for i in range(250)]
+    lms = connect(page_size=100)
+    found = await lms.read_users(ids=ids[:5], emails=["U7@example.COM"], account_users=250)
+    assert sorted(u.login for u in found) == ["u0", "u1", "u2", "u3", "u4", "u7"]
+    reads = [r for r in emu.requests if r.path == "/users/v2"]
+    assert sorted(r.query.split("%5B%5D")[0] for r in reads) == ["emails", "userIds"]
+
+
+async def test_read_users_learns_the_account_size_from_its_snapshot(emu: ISpringEmulator, connect: Connect) -> None:
+    for i in range(30):
+        emu.add_user(f"u{i}", f"u{i}@example.com", Grade="A")
+    lms = connect(page_size=100)
+    await lms.snapshot()
+    before = len(emu.requests)
+    found = await lms.read_users(logins=["u1"], emails=["u2@example.com"])
+    assert sorted(u.login for u in found) == ["u1", "u2"]
+    assert [r.query for r in emu.requests[before:]] == ["pageSize=100"]  # one page, no filters
+
+
+async def test_keys_too_long_for_a_url_are_read_with_post_users_v2(emu: ISpringEmulator, connect: Connect) -> None:
+    """A filtered read whose URL would pass ~6,000 characters sends its filters in the body."""
+    long = "x" * 80
+    ids = [emu.add_user(f"{long}.{i}", f"{long}.{i}@example.com", Grade="A") for i in range(120)]
+    lms = connect(page_size=30)
+    found = await lms.read_users(logins=[f"{long}.{i}".upper() for i in range(100)], emails=[f"{long}.3@example.com"])
+    assert sorted(u.id for u in found) == sorted(ids[:100])
+    assert emu.count("POST", "/users/v2", status=200) == 4  # the 100 long logins, in pages of 30
+    assert emu.count("GET", "/users/v2", status=200) == 1  # the one email: a short URL
+    assert emu.count(status=414) == 0
+
+
+async def test_the_emulator_refuses_a_url_too_long_like_a_front_end(emu: ISpringEmulator, connect: Connect) -> None:
+    lms = connect()
+    with pytest.raises(LMSError, match="414|too long|Too Long"):
+        await lms.find_user(login="y" * 9000)
+    assert emu.count("GET", "/users/v2", status=414) == 1
 
 
 # ---------------------------------------------------------------- writing

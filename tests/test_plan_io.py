@@ -44,7 +44,8 @@ def _plan(n: int) -> Plan:
     problems = [error("invalid_email", "user", ODD[i % len(ODD)], row=i + 2, column="E-mail", key=f"x{i}")
                 for i in range(n // 3)]
     return Plan(changes, problems, [Resolution("OLD", "HQ")], matched_users={"7": "K-7", "8": None},
-                vanished_users=["9"], sources={"users": {"rows": n}}, created_at="2026-11-25T10:00:00+00:00")
+                vanished_users=["9"], sources={"users": {"rows": n}}, lms_users=1234,
+                created_at="2026-11-25T10:00:00+00:00")
 
 
 def _expected(c: Change) -> dict:
@@ -71,12 +72,13 @@ def test_the_whole_plan_is_json_with_every_top_level_key():
     plan = _plan(300)
     d = json.loads(dumps(plan))
     assert list(d) == ["version", "summary", "changes", "problems", "resolutions", "matched", "vanished",
-                       "sources", "created_at"]
+                       "sources", "lms", "created_at"]
     assert d["summary"] == plan.summary()
     assert [p for p in d["problems"]] == [p.to_json() for p in plan.problems]
     assert d["resolutions"] == [{"move_users_of": "OLD", "to": "HQ"}]
     assert d["matched"] == {"departments": {}, "users": {"7": "K-7", "8": None}}
     assert d["vanished"] == {"departments": [], "users": ["9"]}
+    assert d["lms"] == {"users": 1234}
 
 
 def test_an_empty_plan_is_valid_json():

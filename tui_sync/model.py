@@ -205,6 +205,7 @@ class Plan:
     vanished_departments: list[str] = field(default_factory=list)
     vanished_users: list[str] = field(default_factory=list)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lms_users: int | None = None  # the users the LMS held when planned (apply's cost of a re-read)
     created_at: str | None = None
     # D5 as data, for resolving: delete change id -> the logins and child codes that keep it blocked,
     # and its parent's code when the users can move there ("users", "children", "parent")

@@ -83,6 +83,7 @@ def write_json(plan: Plan, out: BinaryIO, seal: Seal | None = None) -> None:
         "matched": {"departments": plan.matched_departments, "users": plan.matched_users},
         "vanished": {"departments": plan.vanished_departments, "users": plan.vanished_users},
         "sources": plan.sources,
+        "lms": {"users": plan.lms_users},
         "created_at": plan.created_at,
     }
     out = _Printable(out)
@@ -169,11 +170,16 @@ def plan_from_json(d: Any, where: str = "plan", seal: Seal | None = None, *, che
             matched_users=_ids(matched.get("users", {}), dict),
             vanished_departments=_ids(vanished.get("departments", []), list),
             vanished_users=_ids(vanished.get("users", []), list),
-            sources=d.get("sources", {}), created_at=d.get("created_at"),
+            sources=d.get("sources", {}), lms_users=_count((d.get("lms") or {}).get("users")),
+            created_at=d.get("created_at"),
         )
     except (KeyError, ValueError, TypeError, AttributeError) as e:
         missing = "missing " if isinstance(e, KeyError) else ""
         raise UsageError(f"cannot read the plan: {missing}{e}", where=where, hint=PLAN_AFRESH) from None
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _ids(value: Any, kind: type) -> Any:

@@ -106,7 +106,7 @@ class Applier:
         # A4: the unique key the ledger holds for each target now, by entity ("user", "department")
         self.keys = keys or {}
         self.by_id = plan.by_id()
-        self.reads = Reads(lms)  # A2 checks: one batched read per chunk where the LMS can
+        self.reads = Reads(lms, plan.lms_users)  # A2 checks: one batched read per chunk where the LMS can
         self.deferred: list[tuple[Change, Write]] = []  # checked writes waiting for their grouped call
         self.pending_keys: set[str] = set()
         self.outcome: dict[str, str] = {}

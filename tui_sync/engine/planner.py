@@ -111,7 +111,7 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
         matched_departments=depts.matched, matched_users=users.matched,
         vanished_departments=_vanished(inp.ledger_departments, snap.departments),
         vanished_users=users.vanished,
-        sources=sources,
+        sources=sources, lms_users=snap.users.height,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), blocked_by=blocked_by,
     )
 

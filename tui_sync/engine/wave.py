@@ -3,8 +3,9 @@ writes that an LMS can make in bulk grouped per kind.
 
 An LMS may offer, beyond `tui_sync.lms.base.LMS`:
 
-- `read_users(ids=, logins=, emails=)`: the users with any of these ids, logins or emails, in as
-  few requests as it can. Apply reads a chunk's targets with it before checking them one by one.
+- `read_users(ids=, logins=, emails=, account_users=)`: the users with any of these ids, logins or
+  emails, in as few requests as it can (`account_users`: the users the LMS held when planned, or
+  None). Apply reads a chunk's targets with it before checking them one by one.
 - `read_departments()`: every department, once per run; apply keeps the copy current from the
   run's own writes.
 - `create_users(records)`, `update_users(items)`, `move_users(user_ids, department_id)`: bulk
@@ -40,8 +41,9 @@ class Reads:
     """The LMS reads of the A2/A4 checks, answered from one batched read per chunk where the LMS
     can make one, and from one read of the departments per run where it offers that."""
 
-    def __init__(self, lms: LMS) -> None:
+    def __init__(self, lms: LMS, account_users: int | None = None) -> None:
         self.lms = lms
+        self.account_users = account_users
         self.bulk = hasattr(lms, "read_users")
         self._ids: dict[str, UserRecord | None] = {}
         self._logins: dict[str, UserRecord | None] = {}
@@ -57,7 +59,8 @@ class Reads:
         if not self.bulk or not (ids or logins or emails):
             return
         await self._all_departments()  # (an LMS learns its root from them, so the users read needs no more)
-        found = await self.lms.read_users(ids=sorted(ids), logins=sorted(logins), emails=sorted(emails))  # type: ignore[attr-defined]
+        found = await self.lms.read_users(ids=sorted(ids), logins=sorted(logins), emails=sorted(emails),  # type: ignore[attr-defined]
+                                          account_users=self.account_users)
         self._ids = dict.fromkeys(ids)
         self._logins = dict.fromkeys(filter(None, map(_fold, logins)))
         self._emails = dict.fromkeys(filter(None, map(_fold, emails)))

@@ -342,9 +342,10 @@ class EmbeddedLMS:
         return _user_record(row, custom, self._root_id(conn))
 
     async def read_users(self, *, ids: Iterable[str] = (), logins: Iterable[str] = (),
-                         emails: Iterable[str] = ()) -> list[UserRecord]:
+                         emails: Iterable[str] = (), account_users: int | None = None) -> list[UserRecord]:
         """The users with any of these ids, logins or emails (case-insensitive): apply's checks
-        of a chunk in one query per kind of key (A2)."""
+        of a chunk in one query per kind of key (A2). (`account_users` is for LMSs whose reads
+        cost requests; a local query needs no choice.)"""
         with self._reading() as conn:
             if conn is None:
                 return []

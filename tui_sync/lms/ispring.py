@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 import polars as pl
@@ -52,7 +53,8 @@ log = logging.getLogger("tui_sync.lms.ispring")
 
 PAGE_SIZE = 1000  # the API's default and a polite maximum
 STATUS_BATCH = 500  # user ids per bulk status or move call
-LOOKUP_BATCH = 100  # logins, emails or ids per filtered read: keeps the URL under about 6 KB
+LOOKUP_BATCH = 100  # logins, emails or ids per filtered read
+URL_LIMIT = 6000  # characters of a filtered read's query; longer key lists go in `POST /users/v2`'s body
 
 _STATUS_NUMBER = {Status.ACTIVE.value: 1, Status.INACTIVE.value: 3, Status.TERMINATED.value: 5}
 _STATUS_WORD = {n: w for w, n in _STATUS_NUMBER.items()}
@@ -79,7 +81,7 @@ class ISpringLMS:
 
     `concurrency` bounds the requests in flight (the connection pool is a little
     larger); `cfg.requests_per_second` bounds how fast they start, shared by all.
-    `transport` and `retry` are for tests and benchmarks.
+    `transport`, `retry` and `clock` (the token's lifetime) are for tests and benchmarks.
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class ISpringLMS:
         burst: int = 1,
         page_size: int = PAGE_SIZE,
         status_batch: int = STATUS_BATCH,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -121,7 +124,7 @@ class ISpringLMS:
                 raise LMSError("[lms] kind = \"ispring\" needs both client_id and client_secret")
             self._http.auth = ClientCredentials(
                 self._http, cfg.client_id, reveal(cfg.client_secret, state_dir),
-                secret_source=cfg.client_secret.describe(),
+                secret_source=cfg.client_secret.describe(), clock=clock,
             )
         elif cfg.account_url and cfg.login and cfg.password:
             self._http.auth = LegacyHeaders(
@@ -139,6 +142,7 @@ class ISpringLMS:
         self._root_lock = asyncio.Lock()
         # login and email by user id: the API wants both in every `fields` it is sent.
         self._identity: dict[str, tuple[str, str]] = {}
+        self.user_count: int | None = None  # the account's users at this client's last full read
 
     @property
     def auth_style(self) -> str:
@@ -166,6 +170,7 @@ class ISpringLMS:
             self._list("/users/v2", "userProfiles", what="list users"),
             self._load_catalogue(refresh=True),
         )
+        self.user_count = len(users)
         root = self._root_from(departments)
         dept_rows = {name: [] for name in DEPARTMENT_SCHEMA}
         for d in departments:
@@ -281,21 +286,39 @@ class ISpringLMS:
         return None
 
     async def read_users(self, *, ids: Iterable[str] = (), logins: Iterable[str] = (),
-                         emails: Iterable[str] = ()) -> list[UserRecord]:
-        """The users with any of these ids, logins or emails: one filtered read per kind of key and
-        LOOKUP_BATCH keys (the API's filters combine with AND), for apply's checks of a wave (A2)."""
-        asks = [(f"{key}[]", chunk) for key, values in (("userIds", ids), ("logins", logins), ("emails", emails))
-                for chunk in _chunks([v.strip() for v in values if v and v.strip()], LOOKUP_BATCH)]
+                         emails: Iterable[str] = (), account_users: int | None = None) -> list[UserRecord]:
+        """The users with any of these ids, logins or emails, for apply's checks of a wave (A2).
+
+        Cost in requests: filtered reads take one per kind of key and LOOKUP_BATCH keys (the API's
+        filters combine with AND); a paged re-read of every user takes one per `page_size` users of
+        the account. The cheaper is taken; the account's size is `account_users` (the snapshot the
+        plan was made from) or this client's last full read, and unknown means filters."""
+        keys = {key: [v.strip() for v in values if v and v.strip()]
+                for key, values in (("userIds", ids), ("logins", logins), ("emails", emails))}
+        asks = [(key, chunk) for key, values in keys.items() for chunk in _chunks(values, LOOKUP_BATCH)]
         if not asks:
             return []
-        pages = await _all(*(
-            self._list("/users/v2", "userProfiles", params=[(key, v) for v in chunk],
-                       what=f"read {len(chunk)} user(s) by {key.removesuffix('[]')}")
-            for key, chunk in asks
-        ))
+        size = account_users if account_users is not None else self.user_count
+        if size is not None and -(-max(size, 1) // self.page_size) < len(asks):
+            everyone = await self._list("/users/v2", "userProfiles", what="re-read every user for a wave's checks")
+            self.user_count = len(everyone)
+            wanted = {key: {v.casefold() for v in values} for key, values in keys.items()}
+            catalogue, root = await self._load_catalogue(), await self._root_id()
+            records = [self._user_record(u, catalogue, root) for u in everyone]
+            return [r for r in records if r.id in keys["userIds"] or r.login.strip().casefold() in wanted["logins"]
+                    or r.email.strip().casefold() in wanted["emails"]]
+        pages = await _all(*(self._filtered(key, chunk) for key, chunk in asks))
         catalogue, root = await self._load_catalogue(), await self._root_id()
         found = {str(u.get("userId")): u for page in pages for u in page}
         return [self._user_record(u, catalogue, root) for u in found.values()]
+
+    async def _filtered(self, key: str, values: list[str]) -> list[dict[str, Any]]:
+        """One filtered read: in the query, or in `POST /users/v2`'s body when the URL would be too long."""
+        what = f"read {len(values)} user(s) by {key}"
+        params = [(f"{key}[]", v) for v in values]
+        if len(urlencode(params)) <= URL_LIMIT:
+            return await self._list("/users/v2", "userProfiles", params=params, what=what)
+        return await self._list("/users/v2", "userProfiles", body={key: values}, what=what)
 
     async def read_departments(self) -> list[DepartmentRecord]:
         """Every department but the root, in one paged read (apply keeps it current itself)."""
@@ -519,21 +542,24 @@ class ISpringLMS:
                        where=self._http.service)
 
     async def _list(self, path: str, key: str, *, what: str, params: list[tuple[str, str]] | None = None,
-                    ) -> list[dict[str, Any]]:
+                    body: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every page of a listing: GET with `params`, or POST with the filters in `body`."""
         items: list[dict[str, Any]] = []
-        async for page in self._pages(path, key, what=what, params=params):
+        async for page in self._pages(path, key, what=what, params=params, body=body):
             items.extend(page)
         return items
 
     async def _pages(self, path: str, key: str, *, what: str, params: list[tuple[str, str]] | None,
-                     ) -> AsyncIterator[list[dict[str, Any]]]:
+                     body: dict[str, Any] | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+        filters = body
         token: str | None = None
         seen: set[str] = set()
         while True:
             query = [*(params or []), ("pageSize", str(self.page_size))]
             if token:
                 query.append(("pageToken", token))
-            response = await self._http.request("GET", path, params=query, what=what)
+            response = await self._http.request("POST" if filters is not None else "GET", path, params=query,
+                                                json=filters, what=what)  # (a read: safe to repeat)
             body = self._json(response, what)
             if isinstance(body, list):  # an unpaged answer
                 yield [i for i in body if isinstance(i, dict)]

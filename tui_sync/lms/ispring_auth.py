@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ..errors import LMSError
 from ..safe_text import redact_url
@@ -33,8 +33,10 @@ RENEW_MARGIN_MAX = 60.0
 class ClientCredentials:
     label = "OAuth client credentials"
 
-    def __init__(self, requester: Requester, client_id: str, client_secret: str, *, secret_source: str = "") -> None:
+    def __init__(self, requester: Requester, client_id: str, client_secret: str, *, secret_source: str = "",
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._requester = requester
+        self._clock = clock  # seconds, for the token's lifetime (tests step it instead of sleeping)
         self.client_id = client_id
         self._client_secret = client_secret
         self._secret_source = secret_source
@@ -53,7 +55,7 @@ class ClientCredentials:
 
     async def headers(self) -> dict[str, str]:
         token = self._token
-        if token is None or time.monotonic() >= self._renew_at:
+        if token is None or self._clock() >= self._renew_at:
             token = await self._renew(stale=token)
         return {"Authorization": f"Bearer {token}"}
 
@@ -68,7 +70,7 @@ class ClientCredentials:
             if self._refusal is not None:
                 raise self._refusal
             # Another call may have renewed while this one waited for the lock.
-            if self._token is not None and self._token != stale and (forced or time.monotonic() < self._renew_at):
+            if self._token is not None and self._token != stale and (forced or self._clock() < self._renew_at):
                 return self._token
             try:
                 response = await self._requester.request(
@@ -96,7 +98,7 @@ class ClientCredentials:
                 self._old_tokens = [self._token, *self._old_tokens][:4]
             lifetime = lifetime if lifetime > 0 else 1800.0
             self._token = token
-            self._renew_at = time.monotonic() + lifetime - min(RENEW_MARGIN_MAX, lifetime / 10)
+            self._renew_at = self._clock() + lifetime - min(RENEW_MARGIN_MAX, lifetime / 10)
             log.debug("got an access token valid for %.0f s", lifetime)
             return token
 
