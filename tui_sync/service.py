@@ -9,82 +9,40 @@ writer up front roughly doubles this module's import time (about 0.2 s more at s
 """
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import shutil
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from .config import STATE_DIR_NAME, Config, EntityConfig, LmsConfig, SourceConfig, load_config
 from .engine.mapping import MappingReport, review_mapping
-from .engine.planner import Inputs, build_plan
 from .engine.policy import BLANKS, NO_BLANK, UPDATES, FieldPolicy  # noqa: F401  (the UI's C3 words)
 from .errors import ConfigError, SyncError, UsageError
-from .lms.base import LMS, Snapshot
-from .model import Outcome, Plan, Resolution, RunStatus
+from .lms.base import Snapshot
+from .lms.open import embedded_path as _embedded_path
+from .lms.open import open_lms  # noqa: F401  (fronted as it is: the CLI, the UI and tests open the LMS here)
+from .model import Plan, Resolution, RunStatus
+from .planning import (  # noqa: F401  (fronted as they are: the CLI and the UI plan through `service`)
+    PlanResult, Sources, lms_identity, make_plan, plan_seal, read_source, read_sources, snapshot,
+)
 from .sources.table import Table
 from .state.ledger import Ledger
 
 if TYPE_CHECKING:  # types only: these modules load when their function is first called
-    from datetime import datetime
-
+    from .applying import ApplyReport
     from .engine.protect import ProtectedObject
     from .engine.resolve import Blockers, MoveTarget
     from .engine.scope import Scoped
     from .export import Exported
     from .lms.embedded import EmbeddedLMS
     from .model import Change
-    from .plan_seal import Seal
+    from .state.history import HeldSummary
     from .sources.fetch import SourceReport
     from .state.runs import Run
-    from .sync import ApplyReport
 
-T = TypeVar("T")
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
-
-
-def open_lms(cfg: Config) -> LMS:
-    if cfg.lms.kind == "ispring":
-        from .lms.ispring import ISpringLMS
-
-        return ISpringLMS(cfg.lms, cfg.state, concurrency=cfg.apply.concurrency)
-    from .lms.embedded import EmbeddedLMS
-
-    return EmbeddedLMS(_embedded_path(cfg))
-
-
-def _embedded_path(cfg: Config) -> Path:
-    return cfg.lms.path or cfg.base_dir / "lms.sqlite"
-
-
-# --- A4: plans bound to their configuration and LMS ------------------------------
-
-def lms_identity(cfg: Config) -> str:
-    """Which LMS the configuration names, as a fingerprint (no secret goes into it)."""
-    import hashlib
-
-    lms = cfg.lms
-    if lms.kind == "ispring":
-        parts = ("ispring", lms.base_url, lms.account_url or "", lms.client_id or "", lms.login or "")
-    else:
-        parts = ("local", str(_embedded_path(cfg).resolve()))
-    return f"{lms.kind}:{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:16]}"
-
-
-def plan_seal(cfg: Config, *, create: bool = True) -> Seal:
-    """What seals the plans this configuration saves (`plan --out`, `plan --json`, held plans);
-    the state folder's plan key is made on first use (without `create`, a missing key is empty:
-    it seals nothing and verifies nothing)."""
-    from .plan_seal import Seal
-    from .state.plan_key import plan_key
-
-    key = plan_key(cfg.state, create=create)
-    return Seal(key or b"", str(cfg.base_dir.resolve()), lms_identity(cfg))
 
 
 def read_saved_plan(cfg: Config, path: Path) -> Plan:
@@ -93,105 +51,6 @@ def read_saved_plan(cfg: Config, path: Path) -> Plan:
     from .plan_io import read_plan
 
     return read_plan(path, plan_seal(cfg, create=False))
-
-
-def read_source(cfg: Config, name: str, *, cache=None, progress=None) -> Table:
-    """One source (`departments` or `users`), from a file, a URL or a Google Sheet."""
-    from .sources.fetch import fetch_source
-
-    entity: EntityConfig = getattr(cfg, name)
-    return fetch_source(entity.source, cfg.state, cache=cache, progress=progress)
-
-
-@dataclass
-class Sources:
-    departments: Table
-    users: Table
-
-
-def read_sources(cfg: Config, *, progress=None) -> Sources:
-    """Both sources; two tabs of one workbook or spreadsheet are fetched once (one download, one Sheets quota)."""
-    from .sources.fetch import FetchCache, read_together
-
-    cache = FetchCache()
-    read_together([cfg.departments.source, cfg.users.source], cfg.state, cache)
-    return Sources(read_source(cfg, "departments", cache=cache, progress=progress),
-                   read_source(cfg, "users", cache=cache, progress=progress))
-
-
-async def snapshot(cfg: Config) -> Snapshot:
-    lms = open_lms(cfg)
-    try:
-        return await lms.snapshot()
-    finally:
-        await lms.close()
-
-
-@dataclass
-class PlanResult:
-    plan: Plan
-    sources: Sources
-    snapshot: Snapshot
-
-
-async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
-                    sources: Sources | None = None, *, progress=None) -> PlanResult:
-    """Read everything and plan. Changes nothing in the LMS or the ledger (L1); a large LMS or ledger
-    may leave a cache file of what was read. `progress(done, total)` follows downloads.
-
-    The sources, the ledger and the LMS are read at the same time (sources and ledger on
-    threads; the readers spend their time in polars, SQLite, hashing or the network, all
-    outside the GIL). Failures are reported in the order an operator fixes them: the
-    sources first, then the LMS, then the state folder.
-    """
-    def ledger() -> tuple[pl.DataFrame, pl.DataFrame]:
-        led = Ledger(cfg.state)
-        return led.departments(), led.users()
-
-    # (the threads first: an embedded LMS reads its snapshot without yielding to the loop)
-    read_sheets, managed, snap = await asyncio.gather(
-        _reading(read_sources, cfg, progress=progress) if sources is None else _given(sources),
-        _reading(ledger), snapshot(cfg), return_exceptions=True)
-    for outcome in (read_sheets, snap, managed):
-        if isinstance(outcome, BaseException):
-            raise outcome
-    try:
-        plan = build_plan(Inputs(
-            read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap, *managed,
-            department_scope=cfg.departments.scope, user_scope=cfg.users.scope, protect=cfg.protect,
-            department_fields=cfg.departments.fields, user_fields=cfg.users.fields,
-        ), resolutions)
-    except ConfigError as e:  # C1: a scope that does not fit its sheet; the engine does not know the file
-        e.where = f"{cfg.path}: {e.where}" if e.where else str(cfg.path)
-        raise
-    return PlanResult(plan, read_sheets, snap)
-
-
-async def _given(value):
-    return value
-
-
-async def _reading(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """`asyncio.to_thread` on a daemon thread, for work that only reads: Ctrl-C during a slow
-    download stops at once, where a pool thread would keep the process until the download
-    ends (the interpreter waits for pool threads on exit, not for daemon threads)."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[T] = loop.create_future()
-
-    def settle(value: Any, failed: bool) -> None:
-        if not done.done():  # (not cancelled meanwhile)
-            done.set_exception(value) if failed else done.set_result(value)
-
-    def work() -> None:
-        try:
-            value, failed = fn(*args, **kwargs), False
-        except BaseException as e:  # handed to the awaiting task as it is
-            value, failed = e, True
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(settle, value, failed)
-
-    threading.Thread(target=work, name=f"tui-sync: {getattr(fn, '__name__', 'reading')}", daemon=True).start()
-    return await done
 
 
 @dataclass
@@ -356,8 +215,8 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
                 resolutions: list[Resolution] | None = None, trigger: str = "apply",
                 progress=None, cancel=None, download=None) -> ApplyReport:
     """`apply`: the approved changes of `plan`, or of a fresh plan (which needs `approve`)."""
-    from .sync import apply_plan
-    from .sync import approve as approve_plan
+    from .applying import apply_plan
+    from .applying import approve as approve_plan
 
     if plan is None:
         if approve is None:
@@ -375,21 +234,21 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
 
 
 async def resume(cfg: Config, *, progress=None, cancel=None) -> Run | None:
-    from .sync import resume as resume_run
+    from .applying import resume as resume_run
 
     return await resume_run(cfg, progress=progress, cancel=cancel)
 
 
 def abandon(cfg: Config) -> list[Run]:
     """`apply --abandon`: close interrupted applies without writing; the runs closed (A4)."""
-    from .sync import abandon as abandon_runs
+    from .applying import abandon as abandon_runs
 
     return abandon_runs(cfg)
 
 
 async def run(cfg: Config, *, trigger: str = "run", progress=None, cancel=None,
               download=None) -> ApplyReport:
-    from .sync import run_unattended
+    from .applying import run_unattended
 
     return await run_unattended(cfg, trigger=trigger, progress=progress, cancel=cancel, download=download)
 
@@ -628,90 +487,13 @@ def store_secret(state_dir: Path, name: str, value: str) -> None:
     store(state_dir, name, value)
 
 
-# --- schedule & held (S1, P3) ---
-
-UNATTENDED_TRIGGERS = ("run", "schedule")
-UNDECIDED = (Outcome.SKIPPED, Outcome.HELD)  # outcomes that leave a held change waiting for a person
-
-
-@dataclass(frozen=True)
-class HeldSummary:
-    """Changes that unattended runs hold for review (P3), for the UI's banner.
-
-    Each unattended run plans afresh, so only the latest one's held plan is current (earlier
-    held plans are superseded by it). A held change stops counting once a person decides it in a
-    later apply: applies it (`apply --plan <held plan> --approve all`, or from the UI), rejects it,
-    or applies a fresh plan that settles it; an unattended run that no longer holds it ends it too."""
-
-    count: int
-    since: datetime  # when the oldest of them was first held (that run's start)
-    run_id: int  # the latest run that held them
-    path: Path | None  # its held plan (None only if that run was interrupted and resumed)
-    paths: tuple[Path, ...] = ()  # held plans of every run in the chain, latest first
-    by_kind: dict[str, int] = field(default_factory=dict)
-    change_ids: frozenset[str] = frozenset()  # P1 ids are stable: the same changes in a fresh plan
-
-    def describe(self) -> str:
-        return f"{self.count} change{'s' if self.count != 1 else ''} held for review since " \
-               f"{self.since:%H:%M, %Y-%m-%d}"
-
+# --- held for review (P3) ---
 
 def held_summary(cfg: Config, *, history: int = 200) -> HeldSummary | None:
-    """What is held for review now, or None. Reads the run history only."""
-    from datetime import datetime
+    """What unattended runs hold for review now, or None; reads the run history only."""
+    from .state.history import held_summary as summary  # (the run history loads on first use)
 
-    from .state.runs import RunStore
-
-    store = RunStore(cfg.state)
-    runs = store.list(history)  # newest first
-
-    def planned(r) -> bool:
-        return r.status not in (RunStatus.SKIPPED, RunStatus.FAILED, RunStatus.RUNNING, RunStatus.INTERRUPTED)
-
-    def unattended(r) -> bool:
-        return r.trigger in UNATTENDED_TRIGGERS or any(
-            isinstance(per, dict) and per.get("held") for per in r.counts.values())
-
-    latest = next((i for i, r in enumerate(runs) if planned(r) and unattended(r)), None)
-    if latest is None:
-        return None
-    run = store.get(runs[latest].id)
-    assert run is not None
-    kinds = {c.change_id: c.kind for c in run.changes if c.outcome == Outcome.HELD}
-    alive = set(kinds)
-    for r in runs[:latest]:  # later applies by a person
-        if r.status in (RunStatus.SKIPPED, RunStatus.FAILED):
-            continue
-        alive -= {cid for cid, (o, _) in store.outcomes(r.id).items() if cid in alive and o not in UNDECIDED}
-    if not alive:
-        return None
-    since = dict.fromkeys(alive, run.started)
-    chain = [runs[latest]]
-    open_ = set(alive)  # still held, without a break, further back
-    for r in runs[latest + 1:]:
-        if not open_:
-            break
-        if not planned(r):
-            continue
-        outs = store.outcomes(r.id)
-        if unattended(r):
-            still = {cid for cid in open_ if outs.get(cid, ("", None))[0] == Outcome.HELD}
-            for cid in still:
-                since[cid] = r.started
-            if still:
-                chain.append(r)
-            open_ = still
-        else:
-            open_ -= {cid for cid in open_ if cid in outs and outs[cid][0] not in UNDECIDED}
-    plans = [cfg.state / "held" / f"run-{r.id}.plan.json" for r in chain]
-    paths = tuple(p for p in plans if p.exists())
-    by_kind: dict[str, int] = {}
-    for cid in alive:
-        by_kind[kinds[cid]] = by_kind.get(kinds[cid], 0) + 1
-    return HeldSummary(
-        count=len(alive), since=min(datetime.fromisoformat(s) for s in since.values()), run_id=run.id,
-        path=plans[0] if plans[0].exists() else None, paths=paths, by_kind=dict(sorted(by_kind.items())),
-        change_ids=frozenset(alive))
+    return summary(cfg.state, history=history)
 
 
 def changes_to_apply(plan: Plan) -> list[Change]:
