@@ -3,12 +3,17 @@
 Each function gathers its inputs (config, sources, LMS, ledger), calls the
 engine and returns plain results; none of them prints.
 
-Most imports sit inside the functions that need them, so that a command or the UI loads only
-what it uses: importing the LMS clients, applying, the run history, exports and the config
-writer up front roughly doubles this module's import time (about 0.2 s more at start-up).
+Most imports sit inside the functions that need them (each marked "deferred for start-up"), so
+that a command or the UI loads only what it uses: importing the LMS clients, applying, the run
+history, exports and the config writer up front roughly doubles this module's import time
+(about 0.2 s more at start-up).
 """
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +53,7 @@ SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
 def read_saved_plan(cfg: Config, path: Path) -> Plan:
     """A plan saved for this configuration (`apply --plan`): refused (exit 2, nothing written) when
     made for another folder or LMS, or edited anywhere but its decisions (A4)."""
-    from .plan_io import read_plan
+    from .plan_io import read_plan  # (deferred for start-up)
 
     return read_plan(path, plan_seal(cfg, create=False))
 
@@ -84,7 +89,7 @@ class CheckReport:
 
 async def check(cfg: Config, *, progress=None) -> CheckReport:
     """Validate sources and mapping and reach the LMS, without planning (DESIGN §2 `check`)."""
-    from .sources.fetch import FetchCache, describe_source, read_together
+    from .sources.fetch import FetchCache, describe_source, read_together  # (deferred for start-up)
 
     report = CheckReport(cfg)
     snap: Snapshot | None = None
@@ -116,13 +121,13 @@ def _embedded(cfg: Config) -> EmbeddedLMS:
     if cfg.lms.kind != "local":
         raise UsageError("`lms load` and `lms dump` act on the embedded LMS only",
                          where=f"{cfg.path}: [lms] kind = {cfg.lms.kind!r}", hint='they need [lms] kind = "local"')
-    from .lms.embedded import EmbeddedLMS
+    from .lms.embedded import EmbeddedLMS  # (deferred for start-up)
 
     return EmbeddedLMS(_embedded_path(cfg))
 
 
 async def lms_load(cfg: Config, departments: Path, users: Path) -> tuple[int, int]:
-    from .lms.embedded_load import LoadRefused
+    from .lms.embedded_load import LoadRefused  # (deferred for start-up)
     from .lms.sheets import read_departments, read_users_frame
 
     deps, (us, custom) = read_departments(departments), read_users_frame(users)
@@ -169,7 +174,7 @@ def _refuse_a_real_folder(target: Path) -> None:
 
 async def prepare_demo(target: Path) -> Config:
     """Copy sample_data to `target`, fill its embedded LMS and ledger with the prior state."""
-    from .lms.embedded import EmbeddedLMS
+    from .lms.embedded import EmbeddedLMS  # (deferred for start-up)
     from .lms.sheets import read_load_files
     from .sources.local import read_file
     from .sources.table import SheetOptions
@@ -215,7 +220,7 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
                 resolutions: list[Resolution] | None = None, trigger: str = "apply",
                 progress=None, cancel=None, download=None) -> ApplyReport:
     """`apply`: the approved changes of `plan`, or of a fresh plan (which needs `approve`)."""
-    from .applying import apply_plan
+    from .applying import apply_plan  # (deferred for start-up)
     from .applying import approve as approve_plan
 
     if plan is None:
@@ -225,7 +230,7 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
                                   "`tui-sync apply --plan plan.json`")
         plan = (await make_plan(cfg, resolutions, progress=download)).plan
     else:  # C2: a saved plan may predate the protection; what it names now is not written
-        from .engine.protect import refuse_protected
+        from .engine.protect import refuse_protected  # (deferred for start-up)
 
         refuse_protected(plan, cfg.protect)
     if approve:
@@ -234,33 +239,33 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
 
 
 async def resume(cfg: Config, *, progress=None, cancel=None) -> Run | None:
-    from .applying import resume as resume_run
+    from .applying import resume as resume_run  # (deferred for start-up)
 
     return await resume_run(cfg, progress=progress, cancel=cancel)
 
 
 def abandon(cfg: Config) -> list[Run]:
     """`apply --abandon`: close interrupted applies without writing; the runs closed (A4)."""
-    from .applying import abandon as abandon_runs
+    from .applying import abandon as abandon_runs  # (deferred for start-up)
 
     return abandon_runs(cfg)
 
 
 async def run(cfg: Config, *, trigger: str = "run", progress=None, cancel=None,
               download=None) -> ApplyReport:
-    from .applying import run_unattended
+    from .applying import run_unattended  # (deferred for start-up)
 
     return await run_unattended(cfg, trigger=trigger, progress=progress, cancel=cancel, download=download)
 
 
 def runs(cfg: Config, limit: int = 200) -> list[Run]:
-    from .state.runs import RunStore
+    from .state.runs import RunStore  # (deferred for start-up)
 
     return RunStore(cfg.state).list(limit)
 
 
 def run_details(cfg: Config, run_id: int) -> Run:
-    from .state.runs import RunStore
+    from .state.runs import RunStore  # (deferred for start-up)
 
     run = RunStore(cfg.state).get(run_id)
     if run is None:
@@ -271,7 +276,7 @@ def run_details(cfg: Config, run_id: int) -> Run:
 
 def latest_run_id(cfg: Config) -> int | None:
     """The newest run's id; None when there is none or the history cannot be read."""
-    from .state.runs import RunStore
+    from .state.runs import RunStore  # (deferred for start-up)
 
     try:
         runs = RunStore(cfg.state).list(1)
@@ -284,7 +289,7 @@ def failed_run(cfg: Config, before: int | None, error: BaseException, trigger: s
     """The run an unattended sync that failed with `error` left in the history: the apply it
     started (interrupted by the error), the failed run it recorded, or — when it recorded none —
     a `failed` run recorded now. None when the history cannot be written (a full disk)."""
-    from .safe_text import safe_message
+    from .safe_text import safe_message  # (deferred for start-up)
     from .state.runs import RunStore
 
     store = RunStore(cfg.state)
@@ -299,7 +304,7 @@ def failed_run(cfg: Config, before: int | None, error: BaseException, trigger: s
 
 def run_plan(cfg: Config, run_id: int) -> Plan | None:
     """The plan a run applied (kept with it), for the run log's details; None when it is gone."""
-    from .state.runs import RunStore
+    from .state.runs import RunStore  # (deferred for start-up)
 
     try:
         return RunStore(cfg.state).load_plan(run_id)
@@ -308,7 +313,7 @@ def run_plan(cfg: Config, run_id: int) -> Plan | None:
 
 
 def unfinished_run(cfg: Config) -> Run | None:
-    from .state.runs import RunStore
+    from .state.runs import RunStore  # (deferred for start-up)
 
     return RunStore(cfg.state).unfinished()
 
@@ -317,9 +322,7 @@ def refuse_own_files(cfg: Config, path: Path, what: str, *, sources: bool = True
     """O2: an output never replaces what tui-sync works from — its configuration, the embedded LMS's
     database, a file of its state folder, or (`sources`) a sheet it reads (`plan --out lms.sqlite`
     would wipe the LMS). A UsageError (exit 2) before anything is written."""
-    import os
-
-    from .files import same_regular_file
+    from .files import same_regular_file  # (deferred for start-up)
 
     own = [(cfg.path, "over the configuration file")]
     if cfg.lms.kind == "local":
@@ -342,7 +345,7 @@ def refuse_own_files(cfg: Config, path: Path, what: str, *, sources: bool = True
 
 async def export(cfg: Config, departments: Path, users: Path, *, guard_formulas: bool = False) -> Exported:
     """Write the LMS's departments and users as sheets (F3)."""
-    from .export import export_lms
+    from .export import export_lms  # (deferred for start-up)
     from .files import same_regular_file
 
     for path, what in ((departments, "the departments sheet"), (users, "the users sheet")):
@@ -362,7 +365,7 @@ async def replan(cfg: Config, previous: PlanResult, resolutions: list[Resolution
                  reread: bool = False) -> PlanResult:
     """Plan again with `resolutions`, keeping every decision by change id; from the same
     sheets, or (`reread`) from the sheets as they are now."""
-    from .engine.resolve import carry_decisions
+    from .engine.resolve import carry_decisions  # (deferred for start-up)
 
     result = await make_plan(cfg, resolutions, sources=None if reread else previous.sources)
     carry_decisions(previous.plan, result.plan)
@@ -384,10 +387,6 @@ def plan_inputs(cfg: Config, result: PlanResult) -> dict[str, str]:
     state (its departments and users as the snapshot read them) and the config sections that
     shape a plan. Equal fingerprints: a new plan from the same inputs is the same plan (P1 ids),
     so decisions made on one hold for the other."""
-    import hashlib
-    import io
-    import json
-
     def frame(df: pl.DataFrame) -> bytes:
         names = "|".join(df.columns).encode()
         if df.height == 0 or not df.columns:
@@ -408,48 +407,48 @@ def plan_inputs(cfg: Config, result: PlanResult) -> dict[str, str]:
 
 def department_blockers(result: PlanResult, change: Change) -> Blockers:
     """D5 as data: the users and child departments that keep `change` (a delete) blocked."""
-    from .engine.resolve import blockers
+    from .engine.resolve import blockers  # (deferred for start-up)
 
     return blockers(result.plan, result.snapshot, change)
 
 
 def move_targets(result: PlanResult) -> list[MoveTarget]:
     """Departments that stay after the plan (where a deleted department's users may go)."""
-    from .engine.resolve import move_targets as targets
+    from .engine.resolve import move_targets as targets  # (deferred for start-up)
 
     return targets(result.plan, result.snapshot)
 
 
 def save_config(path: Path, raw: dict[str, Any]) -> Config:
     """Validate and write a whole config (tomli-w); the previous file is kept as .bak."""
-    from .config_write import save_config as save
+    from .config_write import save_config as save  # (deferred for start-up)
 
     return save(path, raw)
 
 
 def save_mapping(cfg: Config, entity: str, mapping: dict[str, str]) -> Config:
     """Write `[<entity>.mapping]` into the config file, keeping every other setting."""
-    from .config_write import save_config as save
+    from .config_write import save_config as save  # (deferred for start-up)
     from .config_write import with_mapping
 
     return save(cfg.path, with_mapping(cfg.raw, entity, mapping))
 
 
 def check_source_settings(raw_source: dict[str, Any], config_path: Path, entity: str) -> SourceConfig:
-    from .config_write import check_source
+    from .config_write import check_source  # (deferred for start-up)
 
     return check_source(raw_source, config_path, entity)
 
 
 def check_lms_settings(raw_lms: dict[str, Any], config_path: Path) -> LmsConfig:
-    from .config_write import check_lms
+    from .config_write import check_lms  # (deferred for start-up)
 
     return check_lms(raw_lms, config_path)
 
 
 def read_source_settings(raw_source: dict[str, Any], config_path: Path, entity: str) -> Table:
     """Read a sheet from source settings that are not saved yet (the wizard's preview)."""
-    from .config_write import check_source
+    from .config_write import check_source  # (deferred for start-up)
     from .sources.fetch import fetch_source
 
     return fetch_source(check_source(raw_source, config_path, entity), config_path.parent / STATE_DIR_NAME)
@@ -467,7 +466,7 @@ def review_entity_mapping(entity: str, mapping: dict[str, str], headers: tuple[s
 
 def mapping_fields(entity: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The standard LMS fields of "department" or "user", and the required ones."""
-    from .engine.mapping import fields_of
+    from .engine.mapping import fields_of  # (deferred for start-up)
 
     return fields_of(entity)
 
@@ -475,14 +474,14 @@ def mapping_fields(entity: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def suggest_column(field_name: str, headers: tuple[str, ...], taken: set[str], *,
                    mapped: str | None = None) -> str | None:
     """A header for an unmapped field, or for one `mapped` to a column the sheet lacks."""
-    from .engine.mapping import suggest, suggest_instead
+    from .engine.mapping import suggest, suggest_instead  # (deferred for start-up)
 
     return suggest(field_name, headers, taken) if mapped is None else \
         suggest_instead(field_name, mapped, headers, taken)
 
 
 def store_secret(state_dir: Path, name: str, value: str) -> None:
-    from .secrets import store_secret as store
+    from .secrets import store_secret as store  # (deferred for start-up)
 
     store(state_dir, name, value)
 
@@ -498,14 +497,14 @@ def held_summary(cfg: Config, *, history: int = 200) -> HeldSummary | None:
 
 def changes_to_apply(plan: Plan) -> list[Change]:
     """The changes an apply of `plan` would write: approved and not blocked (A1 order)."""
-    from .engine.apply import selected
+    from .engine.apply import selected  # (deferred for start-up)
 
     return selected(plan)[0]
 
 
 def run_outcomes(run: Run) -> dict[str, int]:
     """How many changes of a run ended how (applied, failed, stale, blocked, skipped …)."""
-    from .state.runs import totals
+    from .state.runs import totals  # (deferred for start-up)
 
     return dict(totals(run))
 
@@ -515,7 +514,7 @@ def run_outcomes(run: Run) -> dict[str, int]:
 def scope_counts(cfg: Config, name: str, table: Table) -> Scoped:
     """What `[<name>.scope]` does to a sheet: rows out of scope, and each rule's keeps and drops
     (an `engine.scope.Scoped`). A rule naming a column the sheet lacks raises ConfigError."""
-    from .engine.scope import apply_scope
+    from .engine.scope import apply_scope  # (deferred for start-up)
 
     try:
         return apply_scope(table, getattr(cfg, name).scope, name[:-1])[0]
@@ -527,7 +526,7 @@ def scope_counts(cfg: Config, name: str, table: Table) -> Scoped:
 def out_of_scope_rows(cfg: Config, name: str, table: Table) -> pl.DataFrame:
     """The rows `[<name>.scope]` leaves out: row (as the sheet numbers it), key (login or code, as
     mapped) and rule (the first rule that left the row out)."""
-    from .engine.scope import RULE, ROW, apply_scope
+    from .engine.scope import RULE, ROW, apply_scope  # (deferred for start-up)
 
     scope = getattr(cfg, name).scope
     _, dropped = apply_scope(table, scope, name[:-1], with_rows=True)
@@ -543,7 +542,7 @@ def out_of_scope_rows(cfg: Config, name: str, table: Table) -> pl.DataFrame:
 
 def protected_objects(cfg: Config, snap: Snapshot) -> list[ProtectedObject]:
     """Every LMS user and department `[protect]` covers, each with the rule that applied."""
-    from .engine.protect import protected_objects as covered
+    from .engine.protect import protected_objects as covered  # (deferred for start-up)
 
     return covered(snap.users, snap.departments, cfg.protect)
 
@@ -551,7 +550,7 @@ def protected_objects(cfg: Config, snap: Snapshot) -> list[ProtectedObject]:
 def protect_suggestions(cfg: Config, snap: Snapshot, users: Table, limit: int = 50) -> list[str]:
     """Active LMS users no row of the users sheet matches (by login or email): likely admins and
     service accounts, to offer for `[protect] users`."""
-    from .engine.protect import protect_suggestions as suggest
+    from .engine.protect import protect_suggestions as suggest  # (deferred for start-up)
 
     def column(f: str) -> pl.Series:
         mapped = cfg.users.mapping.get(f, "")
@@ -563,7 +562,7 @@ def protect_suggestions(cfg: Config, snap: Snapshot, users: Table, limit: int = 
 
 def save_field_policies(cfg: Config, entity: str, policies: dict[str, Any]) -> Config:
     """Write `[<entity>.fields]` (LMS field -> FieldPolicy), keeping every other setting."""
-    from .config_write import save_config as save
+    from .config_write import save_config as save  # (deferred for start-up)
     from .config_write import with_fields
 
     return save(cfg.path, with_fields(cfg.raw, entity, policies))
