@@ -18,7 +18,7 @@ from tui_sync.errors import Exit
 from tui_sync.model import Change, Decision, Kind, Plan
 from tui_sync.state.ledger import Ledger
 from tui_sync.state.runs import RunStore
-from tui_sync.sync import approve
+from tui_sync.applying import approve
 from workspace import USER_HEADERS, Workspace, dept, lms_dept, lms_user, person, write_csv
 
 SECRET_ENV = "TUI_SYNC_TEST_A4_SECRET"

@@ -44,3 +44,12 @@ def test_every_import_linter_contract_is_kept():
     # the exit status says whether any contract broke; the count, that every contract was checked
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"{len(contracts)} kept, 0 broken" in run.stdout, run.stdout + run.stderr
+
+
+def test_the_layers_contract_puts_applying_and_planning_below_the_service_and_above_the_engine():
+    contracts = tomllib.loads((PKG.parent / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c["layers"] for c in contracts if c["type"] == "layers")
+    depth = {m.strip(): i for i, layer in enumerate(layers) for m in layer.replace("|", ":").split(":")}
+    assert depth["tui_sync.ui"] < depth["tui_sync.daemon"] < depth["tui_sync.service"] \
+        < depth["tui_sync.applying"] == depth["tui_sync.planning"] < depth["tui_sync.engine"] \
+        < depth["tui_sync.lms"] == depth["tui_sync.sources"] == depth["tui_sync.state"] < depth["tui_sync.model"]

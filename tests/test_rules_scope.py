@@ -10,7 +10,7 @@ from tui_sync.config import PolicyConfig, Threshold
 from tui_sync.engine.scope import Scope, ScopeRule
 from tui_sync.errors import ConfigError, Exit
 from tui_sync.state.ledger import Ledger
-from tui_sync.sync import hold
+from tui_sync.applying import hold
 
 DEPTS = [dict(code="HQ", name="HQ"), dict(code="OPS", name="Operations")]
 LMS_DEPTS = [dict(id="1", code="HQ", name="HQ"), dict(id="2", code="OPS", name="Operations")]

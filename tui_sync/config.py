@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from .engine.policy import BLANKS, NO_BLANK, NOT_WRITTEN, UPDATES, FieldPolicy
-from .engine.protect import Protect
-from .engine.scope import Scope, ScopeRule
 from .errors import ConfigError
 from .model import DEPARTMENT_FIELDS, DEPARTMENT_REQUIRED, USER_REQUIRED, USER_STANDARD_FIELDS, Kind
+from .rule_settings import BLANKS, NO_BLANK, NOT_WRITTEN, UPDATES, FieldPolicy, Protect, Scope, ScopeRule
 from .safe_text import redact_text, redact_url
 from .sources.table import SheetOptions
 

@@ -32,7 +32,7 @@ from .state.runs import Run, RunStore, totals
 from .tls import host_of, ssl_context, untrusted
 
 if TYPE_CHECKING:
-    from .sync import ApplyReport
+    from .applying import ApplyReport
 
 SCHEMA = "tui-sync.run-summary/1"
 FIRST_ERRORS = 20  # errors listed in a summary; the run log has them all

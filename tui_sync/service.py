@@ -3,195 +3,59 @@
 Each function gathers its inputs (config, sources, LMS, ledger), calls the
 engine and returns plain results; none of them prints.
 
-Most imports sit inside the functions that need them, so that a command or the UI loads only
-what it uses: importing the LMS clients, applying, the run history, exports and the config
-writer up front roughly doubles this module's import time (about 0.2 s more at start-up).
+Most imports sit inside the functions that need them (each marked "deferred for start-up"), so
+that a command or the UI loads only what it uses: importing the LMS clients, applying, the run
+history, exports and the config writer up front roughly doubles this module's import time
+(about 0.2 s more at start-up).
 """
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import hashlib
+import io
+import json
+import os
 import shutil
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from .config import STATE_DIR_NAME, Config, EntityConfig, LmsConfig, SourceConfig, load_config
 from .engine.mapping import MappingReport, review_mapping
-from .engine.planner import Inputs, build_plan
 from .engine.policy import BLANKS, NO_BLANK, UPDATES, FieldPolicy  # noqa: F401  (the UI's C3 words)
 from .errors import ConfigError, SyncError, UsageError
-from .lms.base import LMS, Snapshot
-from .model import Outcome, Plan, Resolution, RunStatus
+from .lms.base import Snapshot
+from .lms.open import embedded_path as _embedded_path
+from .lms.open import open_lms  # noqa: F401  (fronted as it is: the CLI, the UI and tests open the LMS here)
+from .model import Plan, Resolution, RunStatus
+from .planning import (  # noqa: F401  (fronted as they are: the CLI and the UI plan through `service`)
+    PlanResult, Sources, lms_identity, make_plan, plan_seal, read_source, read_sources, snapshot,
+)
 from .sources.table import Table
 from .state.ledger import Ledger
 
 if TYPE_CHECKING:  # types only: these modules load when their function is first called
-    from datetime import datetime
-
+    from .applying import ApplyReport
     from .engine.protect import ProtectedObject
     from .engine.resolve import Blockers, MoveTarget
     from .engine.scope import Scoped
     from .export import Exported
     from .lms.embedded import EmbeddedLMS
     from .model import Change
-    from .plan_seal import Seal
+    from .state.history import HeldSummary
     from .sources.fetch import SourceReport
     from .state.runs import Run
-    from .sync import ApplyReport
 
-T = TypeVar("T")
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
-
-
-def open_lms(cfg: Config) -> LMS:
-    if cfg.lms.kind == "ispring":
-        from .lms.ispring import ISpringLMS
-
-        return ISpringLMS(cfg.lms, cfg.state, concurrency=cfg.apply.concurrency)
-    from .lms.embedded import EmbeddedLMS
-
-    return EmbeddedLMS(_embedded_path(cfg))
-
-
-def _embedded_path(cfg: Config) -> Path:
-    return cfg.lms.path or cfg.base_dir / "lms.sqlite"
-
-
-# --- A4: plans bound to their configuration and LMS ------------------------------
-
-def lms_identity(cfg: Config) -> str:
-    """Which LMS the configuration names, as a fingerprint (no secret goes into it)."""
-    import hashlib
-
-    lms = cfg.lms
-    if lms.kind == "ispring":
-        parts = ("ispring", lms.base_url, lms.account_url or "", lms.client_id or "", lms.login or "")
-    else:
-        parts = ("local", str(_embedded_path(cfg).resolve()))
-    return f"{lms.kind}:{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:16]}"
-
-
-def plan_seal(cfg: Config, *, create: bool = True) -> Seal:
-    """What seals the plans this configuration saves (`plan --out`, `plan --json`, held plans);
-    the state folder's plan key is made on first use (without `create`, a missing key is empty:
-    it seals nothing and verifies nothing)."""
-    from .plan_seal import Seal
-    from .state.plan_key import plan_key
-
-    key = plan_key(cfg.state, create=create)
-    return Seal(key or b"", str(cfg.base_dir.resolve()), lms_identity(cfg))
 
 
 def read_saved_plan(cfg: Config, path: Path) -> Plan:
     """A plan saved for this configuration (`apply --plan`): refused (exit 2, nothing written) when
     made for another folder or LMS, or edited anywhere but its decisions (A4)."""
-    from .plan_io import read_plan
+    from .plan_io import read_plan  # (deferred for start-up)
 
     return read_plan(path, plan_seal(cfg, create=False))
-
-
-def read_source(cfg: Config, name: str, *, cache=None, progress=None) -> Table:
-    """One source (`departments` or `users`), from a file, a URL or a Google Sheet."""
-    from .sources.fetch import fetch_source
-
-    entity: EntityConfig = getattr(cfg, name)
-    return fetch_source(entity.source, cfg.state, cache=cache, progress=progress)
-
-
-@dataclass
-class Sources:
-    departments: Table
-    users: Table
-
-
-def read_sources(cfg: Config, *, progress=None) -> Sources:
-    """Both sources; two tabs of one workbook or spreadsheet are fetched once (one download, one Sheets quota)."""
-    from .sources.fetch import FetchCache, read_together
-
-    cache = FetchCache()
-    read_together([cfg.departments.source, cfg.users.source], cfg.state, cache)
-    return Sources(read_source(cfg, "departments", cache=cache, progress=progress),
-                   read_source(cfg, "users", cache=cache, progress=progress))
-
-
-async def snapshot(cfg: Config) -> Snapshot:
-    lms = open_lms(cfg)
-    try:
-        return await lms.snapshot()
-    finally:
-        await lms.close()
-
-
-@dataclass
-class PlanResult:
-    plan: Plan
-    sources: Sources
-    snapshot: Snapshot
-
-
-async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
-                    sources: Sources | None = None, *, progress=None) -> PlanResult:
-    """Read everything and plan. Changes nothing in the LMS or the ledger (L1); a large LMS or ledger
-    may leave a cache file of what was read. `progress(done, total)` follows downloads.
-
-    The sources, the ledger and the LMS are read at the same time (sources and ledger on
-    threads; the readers spend their time in polars, SQLite, hashing or the network, all
-    outside the GIL). Failures are reported in the order an operator fixes them: the
-    sources first, then the LMS, then the state folder.
-    """
-    def ledger() -> tuple[pl.DataFrame, pl.DataFrame]:
-        led = Ledger(cfg.state)
-        return led.departments(), led.users()
-
-    # (the threads first: an embedded LMS reads its snapshot without yielding to the loop)
-    read_sheets, managed, snap = await asyncio.gather(
-        _reading(read_sources, cfg, progress=progress) if sources is None else _given(sources),
-        _reading(ledger), snapshot(cfg), return_exceptions=True)
-    for outcome in (read_sheets, snap, managed):
-        if isinstance(outcome, BaseException):
-            raise outcome
-    try:
-        plan = build_plan(Inputs(
-            read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap, *managed,
-            department_scope=cfg.departments.scope, user_scope=cfg.users.scope, protect=cfg.protect,
-            department_fields=cfg.departments.fields, user_fields=cfg.users.fields,
-        ), resolutions)
-    except ConfigError as e:  # C1: a scope that does not fit its sheet; the engine does not know the file
-        e.where = f"{cfg.path}: {e.where}" if e.where else str(cfg.path)
-        raise
-    return PlanResult(plan, read_sheets, snap)
-
-
-async def _given(value):
-    return value
-
-
-async def _reading(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """`asyncio.to_thread` on a daemon thread, for work that only reads: Ctrl-C during a slow
-    download stops at once, where a pool thread would keep the process until the download
-    ends (the interpreter waits for pool threads on exit, not for daemon threads)."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[T] = loop.create_future()
-
-    def settle(value: Any, failed: bool) -> None:
-        if not done.done():  # (not cancelled meanwhile)
-            done.set_exception(value) if failed else done.set_result(value)
-
-    def work() -> None:
-        try:
-            value, failed = fn(*args, **kwargs), False
-        except BaseException as e:  # handed to the awaiting task as it is
-            value, failed = e, True
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(settle, value, failed)
-
-    threading.Thread(target=work, name=f"tui-sync: {getattr(fn, '__name__', 'reading')}", daemon=True).start()
-    return await done
 
 
 @dataclass
@@ -225,7 +89,7 @@ class CheckReport:
 
 async def check(cfg: Config, *, progress=None) -> CheckReport:
     """Validate sources and mapping and reach the LMS, without planning (DESIGN §2 `check`)."""
-    from .sources.fetch import FetchCache, describe_source, read_together
+    from .sources.fetch import FetchCache, describe_source, read_together  # (deferred for start-up)
 
     report = CheckReport(cfg)
     snap: Snapshot | None = None
@@ -257,13 +121,13 @@ def _embedded(cfg: Config) -> EmbeddedLMS:
     if cfg.lms.kind != "local":
         raise UsageError("`lms load` and `lms dump` act on the embedded LMS only",
                          where=f"{cfg.path}: [lms] kind = {cfg.lms.kind!r}", hint='they need [lms] kind = "local"')
-    from .lms.embedded import EmbeddedLMS
+    from .lms.embedded import EmbeddedLMS  # (deferred for start-up)
 
     return EmbeddedLMS(_embedded_path(cfg))
 
 
 async def lms_load(cfg: Config, departments: Path, users: Path) -> tuple[int, int]:
-    from .lms.embedded_load import LoadRefused
+    from .lms.embedded_load import LoadRefused  # (deferred for start-up)
     from .lms.sheets import read_departments, read_users_frame
 
     deps, (us, custom) = read_departments(departments), read_users_frame(users)
@@ -310,7 +174,7 @@ def _refuse_a_real_folder(target: Path) -> None:
 
 async def prepare_demo(target: Path) -> Config:
     """Copy sample_data to `target`, fill its embedded LMS and ledger with the prior state."""
-    from .lms.embedded import EmbeddedLMS
+    from .lms.embedded import EmbeddedLMS  # (deferred for start-up)
     from .lms.sheets import read_load_files
     from .sources.local import read_file
     from .sources.table import SheetOptions
@@ -356,8 +220,8 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
                 resolutions: list[Resolution] | None = None, trigger: str = "apply",
                 progress=None, cancel=None, download=None) -> ApplyReport:
     """`apply`: the approved changes of `plan`, or of a fresh plan (which needs `approve`)."""
-    from .sync import apply_plan
-    from .sync import approve as approve_plan
+    from .applying import apply_plan  # (deferred for start-up)
+    from .applying import approve as approve_plan
 
     if plan is None:
         if approve is None:
@@ -366,7 +230,7 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
                                   "`tui-sync apply --plan plan.json`")
         plan = (await make_plan(cfg, resolutions, progress=download)).plan
     else:  # C2: a saved plan may predate the protection; what it names now is not written
-        from .engine.protect import refuse_protected
+        from .engine.protect import refuse_protected  # (deferred for start-up)
 
         refuse_protected(plan, cfg.protect)
     if approve:
@@ -375,33 +239,33 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
 
 
 async def resume(cfg: Config, *, progress=None, cancel=None) -> Run | None:
-    from .sync import resume as resume_run
+    from .applying import resume as resume_run  # (deferred for start-up)
 
     return await resume_run(cfg, progress=progress, cancel=cancel)
 
 
 def abandon(cfg: Config) -> list[Run]:
     """`apply --abandon`: close interrupted applies without writing; the runs closed (A4)."""
-    from .sync import abandon as abandon_runs
+    from .applying import abandon as abandon_runs  # (deferred for start-up)
 
     return abandon_runs(cfg)
 
 
 async def run(cfg: Config, *, trigger: str = "run", progress=None, cancel=None,
               download=None) -> ApplyReport:
-    from .sync import run_unattended
+    from .applying import run_unattended  # (deferred for start-up)
 
     return await run_unattended(cfg, trigger=trigger, progress=progress, cancel=cancel, download=download)
 
 
 def runs(cfg: Config, limit: int = 200) -> list[Run]:
-    from .state.runs import RunStore
+    from .state.runs import RunStore  # (deferred for start-up)
 
     return RunStore(cfg.state).list(limit)
 
 
 def run_details(cfg: Config, run_id: int) -> Run:
-    from .state.runs import RunStore
+    from .state.runs import RunStore  # (deferred for start-up)
 
     run = RunStore(cfg.state).get(run_id)
     if run is None:
@@ -412,7 +276,7 @@ def run_details(cfg: Config, run_id: int) -> Run:
 
 def latest_run_id(cfg: Config) -> int | None:
     """The newest run's id; None when there is none or the history cannot be read."""
-    from .state.runs import RunStore
+    from .state.runs import RunStore  # (deferred for start-up)
 
     try:
         runs = RunStore(cfg.state).list(1)
@@ -425,7 +289,7 @@ def failed_run(cfg: Config, before: int | None, error: BaseException, trigger: s
     """The run an unattended sync that failed with `error` left in the history: the apply it
     started (interrupted by the error), the failed run it recorded, or — when it recorded none —
     a `failed` run recorded now. None when the history cannot be written (a full disk)."""
-    from .safe_text import safe_message
+    from .safe_text import safe_message  # (deferred for start-up)
     from .state.runs import RunStore
 
     store = RunStore(cfg.state)
@@ -440,7 +304,7 @@ def failed_run(cfg: Config, before: int | None, error: BaseException, trigger: s
 
 def run_plan(cfg: Config, run_id: int) -> Plan | None:
     """The plan a run applied (kept with it), for the run log's details; None when it is gone."""
-    from .state.runs import RunStore
+    from .state.runs import RunStore  # (deferred for start-up)
 
     try:
         return RunStore(cfg.state).load_plan(run_id)
@@ -449,7 +313,7 @@ def run_plan(cfg: Config, run_id: int) -> Plan | None:
 
 
 def unfinished_run(cfg: Config) -> Run | None:
-    from .state.runs import RunStore
+    from .state.runs import RunStore  # (deferred for start-up)
 
     return RunStore(cfg.state).unfinished()
 
@@ -458,9 +322,7 @@ def refuse_own_files(cfg: Config, path: Path, what: str, *, sources: bool = True
     """O2: an output never replaces what tui-sync works from — its configuration, the embedded LMS's
     database, a file of its state folder, or (`sources`) a sheet it reads (`plan --out lms.sqlite`
     would wipe the LMS). A UsageError (exit 2) before anything is written."""
-    import os
-
-    from .files import same_regular_file
+    from .files import same_regular_file  # (deferred for start-up)
 
     own = [(cfg.path, "over the configuration file")]
     if cfg.lms.kind == "local":
@@ -483,7 +345,7 @@ def refuse_own_files(cfg: Config, path: Path, what: str, *, sources: bool = True
 
 async def export(cfg: Config, departments: Path, users: Path, *, guard_formulas: bool = False) -> Exported:
     """Write the LMS's departments and users as sheets (F3)."""
-    from .export import export_lms
+    from .export import export_lms  # (deferred for start-up)
     from .files import same_regular_file
 
     for path, what in ((departments, "the departments sheet"), (users, "the users sheet")):
@@ -503,7 +365,7 @@ async def replan(cfg: Config, previous: PlanResult, resolutions: list[Resolution
                  reread: bool = False) -> PlanResult:
     """Plan again with `resolutions`, keeping every decision by change id; from the same
     sheets, or (`reread`) from the sheets as they are now."""
-    from .engine.resolve import carry_decisions
+    from .engine.resolve import carry_decisions  # (deferred for start-up)
 
     result = await make_plan(cfg, resolutions, sources=None if reread else previous.sources)
     carry_decisions(previous.plan, result.plan)
@@ -525,10 +387,6 @@ def plan_inputs(cfg: Config, result: PlanResult) -> dict[str, str]:
     state (its departments and users as the snapshot read them) and the config sections that
     shape a plan. Equal fingerprints: a new plan from the same inputs is the same plan (P1 ids),
     so decisions made on one hold for the other."""
-    import hashlib
-    import io
-    import json
-
     def frame(df: pl.DataFrame) -> bytes:
         names = "|".join(df.columns).encode()
         if df.height == 0 or not df.columns:
@@ -549,48 +407,48 @@ def plan_inputs(cfg: Config, result: PlanResult) -> dict[str, str]:
 
 def department_blockers(result: PlanResult, change: Change) -> Blockers:
     """D5 as data: the users and child departments that keep `change` (a delete) blocked."""
-    from .engine.resolve import blockers
+    from .engine.resolve import blockers  # (deferred for start-up)
 
     return blockers(result.plan, result.snapshot, change)
 
 
 def move_targets(result: PlanResult) -> list[MoveTarget]:
     """Departments that stay after the plan (where a deleted department's users may go)."""
-    from .engine.resolve import move_targets as targets
+    from .engine.resolve import move_targets as targets  # (deferred for start-up)
 
     return targets(result.plan, result.snapshot)
 
 
 def save_config(path: Path, raw: dict[str, Any]) -> Config:
     """Validate and write a whole config (tomli-w); the previous file is kept as .bak."""
-    from .config_write import save_config as save
+    from .config_write import save_config as save  # (deferred for start-up)
 
     return save(path, raw)
 
 
 def save_mapping(cfg: Config, entity: str, mapping: dict[str, str]) -> Config:
     """Write `[<entity>.mapping]` into the config file, keeping every other setting."""
-    from .config_write import save_config as save
+    from .config_write import save_config as save  # (deferred for start-up)
     from .config_write import with_mapping
 
     return save(cfg.path, with_mapping(cfg.raw, entity, mapping))
 
 
 def check_source_settings(raw_source: dict[str, Any], config_path: Path, entity: str) -> SourceConfig:
-    from .config_write import check_source
+    from .config_write import check_source  # (deferred for start-up)
 
     return check_source(raw_source, config_path, entity)
 
 
 def check_lms_settings(raw_lms: dict[str, Any], config_path: Path) -> LmsConfig:
-    from .config_write import check_lms
+    from .config_write import check_lms  # (deferred for start-up)
 
     return check_lms(raw_lms, config_path)
 
 
 def read_source_settings(raw_source: dict[str, Any], config_path: Path, entity: str) -> Table:
     """Read a sheet from source settings that are not saved yet (the wizard's preview)."""
-    from .config_write import check_source
+    from .config_write import check_source  # (deferred for start-up)
     from .sources.fetch import fetch_source
 
     return fetch_source(check_source(raw_source, config_path, entity), config_path.parent / STATE_DIR_NAME)
@@ -608,7 +466,7 @@ def review_entity_mapping(entity: str, mapping: dict[str, str], headers: tuple[s
 
 def mapping_fields(entity: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The standard LMS fields of "department" or "user", and the required ones."""
-    from .engine.mapping import fields_of
+    from .engine.mapping import fields_of  # (deferred for start-up)
 
     return fields_of(entity)
 
@@ -616,114 +474,37 @@ def mapping_fields(entity: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def suggest_column(field_name: str, headers: tuple[str, ...], taken: set[str], *,
                    mapped: str | None = None) -> str | None:
     """A header for an unmapped field, or for one `mapped` to a column the sheet lacks."""
-    from .engine.mapping import suggest, suggest_instead
+    from .engine.mapping import suggest, suggest_instead  # (deferred for start-up)
 
     return suggest(field_name, headers, taken) if mapped is None else \
         suggest_instead(field_name, mapped, headers, taken)
 
 
 def store_secret(state_dir: Path, name: str, value: str) -> None:
-    from .secrets import store_secret as store
+    from .secrets import store_secret as store  # (deferred for start-up)
 
     store(state_dir, name, value)
 
 
-# --- schedule & held (S1, P3) ---
-
-UNATTENDED_TRIGGERS = ("run", "schedule")
-UNDECIDED = (Outcome.SKIPPED, Outcome.HELD)  # outcomes that leave a held change waiting for a person
-
-
-@dataclass(frozen=True)
-class HeldSummary:
-    """Changes that unattended runs hold for review (P3), for the UI's banner.
-
-    Each unattended run plans afresh, so only the latest one's held plan is current (earlier
-    held plans are superseded by it). A held change stops counting once a person decides it in a
-    later apply: applies it (`apply --plan <held plan> --approve all`, or from the UI), rejects it,
-    or applies a fresh plan that settles it; an unattended run that no longer holds it ends it too."""
-
-    count: int
-    since: datetime  # when the oldest of them was first held (that run's start)
-    run_id: int  # the latest run that held them
-    path: Path | None  # its held plan (None only if that run was interrupted and resumed)
-    paths: tuple[Path, ...] = ()  # held plans of every run in the chain, latest first
-    by_kind: dict[str, int] = field(default_factory=dict)
-    change_ids: frozenset[str] = frozenset()  # P1 ids are stable: the same changes in a fresh plan
-
-    def describe(self) -> str:
-        return f"{self.count} change{'s' if self.count != 1 else ''} held for review since " \
-               f"{self.since:%H:%M, %Y-%m-%d}"
-
+# --- held for review (P3) ---
 
 def held_summary(cfg: Config, *, history: int = 200) -> HeldSummary | None:
-    """What is held for review now, or None. Reads the run history only."""
-    from datetime import datetime
+    """What unattended runs hold for review now, or None; reads the run history only."""
+    from .state.history import held_summary as summary  # (the run history loads on first use)
 
-    from .state.runs import RunStore
-
-    store = RunStore(cfg.state)
-    runs = store.list(history)  # newest first
-
-    def planned(r) -> bool:
-        return r.status not in (RunStatus.SKIPPED, RunStatus.FAILED, RunStatus.RUNNING, RunStatus.INTERRUPTED)
-
-    def unattended(r) -> bool:
-        return r.trigger in UNATTENDED_TRIGGERS or any(
-            isinstance(per, dict) and per.get("held") for per in r.counts.values())
-
-    latest = next((i for i, r in enumerate(runs) if planned(r) and unattended(r)), None)
-    if latest is None:
-        return None
-    run = store.get(runs[latest].id)
-    assert run is not None
-    kinds = {c.change_id: c.kind for c in run.changes if c.outcome == Outcome.HELD}
-    alive = set(kinds)
-    for r in runs[:latest]:  # later applies by a person
-        if r.status in (RunStatus.SKIPPED, RunStatus.FAILED):
-            continue
-        alive -= {cid for cid, (o, _) in store.outcomes(r.id).items() if cid in alive and o not in UNDECIDED}
-    if not alive:
-        return None
-    since = dict.fromkeys(alive, run.started)
-    chain = [runs[latest]]
-    open_ = set(alive)  # still held, without a break, further back
-    for r in runs[latest + 1:]:
-        if not open_:
-            break
-        if not planned(r):
-            continue
-        outs = store.outcomes(r.id)
-        if unattended(r):
-            still = {cid for cid in open_ if outs.get(cid, ("", None))[0] == Outcome.HELD}
-            for cid in still:
-                since[cid] = r.started
-            if still:
-                chain.append(r)
-            open_ = still
-        else:
-            open_ -= {cid for cid in open_ if cid in outs and outs[cid][0] not in UNDECIDED}
-    plans = [cfg.state / "held" / f"run-{r.id}.plan.json" for r in chain]
-    paths = tuple(p for p in plans if p.exists())
-    by_kind: dict[str, int] = {}
-    for cid in alive:
-        by_kind[kinds[cid]] = by_kind.get(kinds[cid], 0) + 1
-    return HeldSummary(
-        count=len(alive), since=min(datetime.fromisoformat(s) for s in since.values()), run_id=run.id,
-        path=plans[0] if plans[0].exists() else None, paths=paths, by_kind=dict(sorted(by_kind.items())),
-        change_ids=frozenset(alive))
+    return summary(cfg.state, history=history)
 
 
 def changes_to_apply(plan: Plan) -> list[Change]:
     """The changes an apply of `plan` would write: approved and not blocked (A1 order)."""
-    from .engine.apply import selected
+    from .engine.apply import selected  # (deferred for start-up)
 
     return selected(plan)[0]
 
 
 def run_outcomes(run: Run) -> dict[str, int]:
     """How many changes of a run ended how (applied, failed, stale, blocked, skipped …)."""
-    from .state.runs import totals
+    from .state.runs import totals  # (deferred for start-up)
 
     return dict(totals(run))
 
@@ -733,7 +514,7 @@ def run_outcomes(run: Run) -> dict[str, int]:
 def scope_counts(cfg: Config, name: str, table: Table) -> Scoped:
     """What `[<name>.scope]` does to a sheet: rows out of scope, and each rule's keeps and drops
     (an `engine.scope.Scoped`). A rule naming a column the sheet lacks raises ConfigError."""
-    from .engine.scope import apply_scope
+    from .engine.scope import apply_scope  # (deferred for start-up)
 
     try:
         return apply_scope(table, getattr(cfg, name).scope, name[:-1])[0]
@@ -745,7 +526,7 @@ def scope_counts(cfg: Config, name: str, table: Table) -> Scoped:
 def out_of_scope_rows(cfg: Config, name: str, table: Table) -> pl.DataFrame:
     """The rows `[<name>.scope]` leaves out: row (as the sheet numbers it), key (login or code, as
     mapped) and rule (the first rule that left the row out)."""
-    from .engine.scope import RULE, ROW, apply_scope
+    from .engine.scope import RULE, ROW, apply_scope  # (deferred for start-up)
 
     scope = getattr(cfg, name).scope
     _, dropped = apply_scope(table, scope, name[:-1], with_rows=True)
@@ -761,7 +542,7 @@ def out_of_scope_rows(cfg: Config, name: str, table: Table) -> pl.DataFrame:
 
 def protected_objects(cfg: Config, snap: Snapshot) -> list[ProtectedObject]:
     """Every LMS user and department `[protect]` covers, each with the rule that applied."""
-    from .engine.protect import protected_objects as covered
+    from .engine.protect import protected_objects as covered  # (deferred for start-up)
 
     return covered(snap.users, snap.departments, cfg.protect)
 
@@ -769,7 +550,7 @@ def protected_objects(cfg: Config, snap: Snapshot) -> list[ProtectedObject]:
 def protect_suggestions(cfg: Config, snap: Snapshot, users: Table, limit: int = 50) -> list[str]:
     """Active LMS users no row of the users sheet matches (by login or email): likely admins and
     service accounts, to offer for `[protect] users`."""
-    from .engine.protect import protect_suggestions as suggest
+    from .engine.protect import protect_suggestions as suggest  # (deferred for start-up)
 
     def column(f: str) -> pl.Series:
         mapped = cfg.users.mapping.get(f, "")
@@ -781,7 +562,7 @@ def protect_suggestions(cfg: Config, snap: Snapshot, users: Table, limit: int = 
 
 def save_field_policies(cfg: Config, entity: str, policies: dict[str, Any]) -> Config:
     """Write `[<entity>.fields]` (LMS field -> FieldPolicy), keeping every other setting."""
-    from .config_write import save_config as save
+    from .config_write import save_config as save  # (deferred for start-up)
     from .config_write import with_fields
 
     return save(cfg.path, with_fields(cfg.raw, entity, policies))

@@ -8,54 +8,11 @@ on its own, per change: an update whose every field is held back is no change.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-UPDATES: dict[str, str] = {
-    "always": "the sheet's value is always written (the default)",
-    "on_create": "set when the object is created, never changed later",
-    "if_empty": "changed only while the LMS value is empty; it never clears",
-}
-BLANKS: dict[str, str] = {
-    "clear": "a blank cell clears the LMS value (the default)",
-    "keep": "a blank cell keeps the LMS value",
-}
-# Fields that take no `blank` (C3): identities, and supervisors (blank = inherited, U7)
-NO_BLANK: dict[str, str] = {
-    "login": "an identity field", "email": "an identity field", "code": "an identity field",
-    "userUniqueKey": "an identity field", "departmentUniqueKey": "an identity field",
-    "subordination": "a supervisor column (a blank cell means inherited, U7)",
-    "coSubordination": "a supervisor column (a blank cell means inherited, U7)",
-}
-# Fields that are no LMS field at all: the ledger remembers them (L1); no policy applies
-NOT_WRITTEN = ("userUniqueKey", "departmentUniqueKey")
-
-
-@dataclass(frozen=True)
-class FieldPolicy:
-    update: str = "always"
-    blank: str = "clear"
-
-    @property
-    def default(self) -> bool:
-        return self.update == "always" and self.blank == "clear"
-
-    def to_toml(self) -> dict[str, str]:
-        out = {}
-        if self.update != "always":
-            out["update"] = self.update
-        if self.blank != "clear":
-            out["blank"] = self.blank
-        return out
-
-    def describe(self) -> str:
-        parts = [] if self.update == "always" else [f"update {self.update.replace('_', ' ')}"]
-        if self.blank == "keep":
-            parts.append("blank keeps")
-        return ", ".join(parts) or "always"
-
+from ..rule_settings import BLANKS, NO_BLANK, NOT_WRITTEN, UPDATES, FieldPolicy  # noqa: F401  (the C3 values)
 
 def gate(policy: FieldPolicy | None, changed: pl.Expr, before: pl.Expr, sheet: pl.Expr) -> pl.Expr | None:
     """Where an existing object's field is written: `changed` held back by the policy. `before` is

@@ -8,29 +8,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from ..model import Change, Kind, Plan, Severity, error, warning
+from ..rule_settings import Protect, matches_any, wildcard_regex
 from .departments import NEW, DepartmentStep, Target
 from .frames import ERR, RowProblems
-from .scope import matches_any, wildcard_regex
 
 PROTECTED = "protected"  # the problem code
-
-
-@dataclass(frozen=True)
-class Protect:
-    """Logins and department codes, with `*` / `?` wildcards, case-insensitive.
-    A protected department's sub-departments are protected too."""
-
-    users: tuple[str, ...] = ()
-    departments: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.users or self.departments)
-
-    def user_mask(self, logins: pl.Expr) -> pl.Expr:
-        return matches_any(logins, self.users)
-
-    def department_mask(self, codes: pl.Expr) -> pl.Expr:
-        return matches_any(codes, self.departments)
 
 
 PROTECTED_ROW = "__protected"  # a row that names a protected LMS user: it yields no change (a warning)

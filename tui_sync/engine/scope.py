@@ -6,63 +6,17 @@ expression per rule over the whole sheet, before the mapping.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 
 import polars as pl
 
 from ..errors import ConfigError
+from ..rule_settings import (  # noqa: F401  (C1 values and the shared wildcards, here as before)
+    EXCLUDE, INCLUDE, Scope, ScopeRule, matches_any, wildcard_regex,
+)
 from ..sources.table import ROW, Table
 
-INCLUDE, EXCLUDE = "include", "exclude"
 RULE = "__scope_rule"  # on out-of-scope rows: the index (in `Scope.rules`) of the rule that left them out
-
-
-@dataclass(frozen=True)
-class ScopeRule:
-    """`{ column = "Employment type", values = ["Contractor"] }` (trimmed, case-insensitive
-    equality; "" matches a blank cell) or `{ column = "Login", pattern = "test-*" }`
-    (`*` and `?` wildcards, case-insensitive). Exactly one of `values` and `pattern`."""
-
-    column: str
-    values: tuple[str, ...] | None = None
-    pattern: str | None = None
-
-    def describe(self) -> str:
-        if self.pattern is not None:
-            return f'{self.column} matches "{self.pattern}"'
-        shown = " or ".join(f'"{v}"' for v in self.values or ())
-        return f"{self.column} is {shown}"
-
-    def to_toml(self) -> dict[str, object]:
-        if self.pattern is not None:
-            return {"column": self.column, "pattern": self.pattern}
-        return {"column": self.column, "values": list(self.values or ())}
-
-
-@dataclass(frozen=True)
-class Scope:
-    """`[users.scope]` / `[departments.scope]`: a row is in scope when it meets every
-    `include` rule (none: every row) and no `exclude` rule."""
-
-    include: tuple[ScopeRule, ...] = ()
-    exclude: tuple[ScopeRule, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.include or self.exclude)
-
-    @property
-    def rules(self) -> tuple[tuple[str, ScopeRule], ...]:
-        """Every rule with its side, in the order a row is tested: includes, then excludes."""
-        return (*((INCLUDE, r) for r in self.include), *((EXCLUDE, r) for r in self.exclude))
-
-    def label(self, index: int) -> str:
-        """Where rule `index` sits in the config: "exclude[1]" (counted from 1, as a person counts)."""
-        side, _ = self.rules[index]
-        return f"{side}[{index + 1 if side == INCLUDE else index + 1 - len(self.include)}]"
-
-    def describe(self, index: int) -> str:
-        return f"{self.label(index)}: {self.rules[index][1].describe()}"
 
 
 @dataclass(frozen=True)
@@ -82,20 +36,6 @@ class Scoped:
     table: Table  # the rows in scope (the same table when there is no scope)
     out_of_scope: int
     counts: tuple[RuleCount, ...] = ()
-
-
-def wildcard_regex(patterns: list[str] | tuple[str, ...]) -> str:
-    """One anchored, case-insensitive regex for `*` / `?` wildcards (no other character is special)."""
-    parts = [re.escape(p.strip()).replace(r"\*", ".*").replace(r"\?", ".") for p in patterns]
-    return "(?is)^(?:" + "|".join(parts) + ")$"
-
-
-def matches_any(expr: pl.Expr, patterns: list[str] | tuple[str, ...]) -> pl.Expr:
-    """True where the text, trimmed as every value is compared (C1, C2), matches one of the wildcard
-    patterns (null: False)."""
-    if not patterns:
-        return pl.lit(False)
-    return expr.str.strip_chars().str.contains(wildcard_regex(patterns)).fill_null(False)
 
 
 def _column(table: Table, rule: ScopeRule, entity: str, label: str) -> str:

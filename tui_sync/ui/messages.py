@@ -14,7 +14,7 @@ from ..service import CheckReport, PlanResult
 
 if TYPE_CHECKING:  # types only: the run history and applying load when first used
     from ..state.runs import Run
-    from ..sync import ApplyReport
+    from ..applying import ApplyReport
 
 
 class PlanReady(Message):

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..model import Decision
-from ..service import HeldSummary, PlanResult, Sources
+from ..service import PlanResult, Sources
 from .plan_rows import PlanView
 
 if TYPE_CHECKING:
+    from ..service import HeldSummary
     from .saved_review import SavedReview
 
 

@@ -1,5 +1,6 @@
 """Applying plans for real: the lock, the journal, resume, the ledger (L1),
-the run log (A3) and the unattended policy (P3). Reached through `service`.
+the run log (A3) and the unattended policy (P3). Reached through `service`; below it, it plans
+with `planning` and opens the LMS with `lms.open`, and imports nothing above itself.
 """
 from __future__ import annotations
 
@@ -13,15 +14,15 @@ import polars as pl
 from .config import Config, PolicyConfig
 from .engine.apply import Applier, Progress, selected
 from .errors import Exit, SyncError, UsageError
-from .lms.base import LMS, Snapshot
-from .model import Change, Decision, Kind, Plan
+from .lms.base import Snapshot
+from .lms.open import open_lms
+from .model import NOT_APPLIED, Change, Decision, Kind, Outcome, Plan, RunStatus
 from .plan_io import write_plan
+from .planning import make_plan, plan_seal
 from .safe_text import safe_message
 from .state.ledger import Ledger
 from .state.lock import SyncLock
 from .state.runs import Run, RunStore
-
-FAILED = ("failed", "stale", "blocked")
 
 
 def approve(plan: Plan, how: str) -> None:
@@ -49,25 +50,19 @@ class ApplyReport:
         for r in (self.resumed, self.run):
             if r is None:
                 continue
-            if r.status != "completed" and r.status != "held":
+            if r.status not in (RunStatus.COMPLETED, RunStatus.HELD):
                 code = max(code, Exit.ROW_ERRORS)
-            if any(c.outcome in FAILED for c in r.changes):
+            if any(c.outcome in NOT_APPLIED for c in r.changes):
                 code = max(code, Exit.ROW_ERRORS)
         if self.held:
             code = max(code, Exit.HELD)
         return code
 
 
-def _open_lms(cfg: Config) -> LMS:
-    from .service import open_lms
-
-    return open_lms(cfg)
-
-
 async def _execute(cfg: Config, store: RunStore, run_id: int, plan: Plan, *,
                    progress: Callable[[Progress], None] | None, cancel: asyncio.Event | None) -> Run:
     ledger = Ledger(cfg.state)
-    lms = _open_lms(cfg)
+    lms = open_lms(cfg)
 
     def created(items: list[tuple[Change, str]]) -> None:
         ledger.record({i: c.unique_key for c, i in items if c.kind is Kind.CREATE_DEPARTMENT},
@@ -82,11 +77,11 @@ async def _execute(cfg: Config, store: RunStore, run_id: int, plan: Plan, *,
         if warm is not None:
             await warm()
     except asyncio.CancelledError:
-        store.finish(run_id, "interrupted", "cancelled by the operator; `tui-sync apply --resume` finishes it")
+        store.finish(run_id, RunStatus.INTERRUPTED, "cancelled by the operator; `tui-sync apply --resume` finishes it")
         raise
     except Exception as e:
         try:
-            store.finish(run_id, "interrupted", f"stopped by an error: {safe_message(e)}; "
+            store.finish(run_id, RunStatus.INTERRUPTED, f"stopped by an error: {safe_message(e)}; "
                                                 "`tui-sync apply --resume` finishes it")
         except SyncError:  # (a full disk: the run stays `running`, which the next apply resumes too)
             pass
@@ -96,11 +91,11 @@ async def _execute(cfg: Config, store: RunStore, run_id: int, plan: Plan, *,
     # L1: a completed apply records what the plan matched (whatever the decisions) and drops what vanished
     ledger.record(plan.matched_departments, plan.matched_users)
     deleted = [o.change.target for o in results
-               if o.change.kind is Kind.DELETE_DEPARTMENT and o.outcome == "applied" and o.change.target]
+               if o.change.kind is Kind.DELETE_DEPARTMENT and o.outcome == Outcome.APPLIED and o.change.target]
     ledger.drop([*plan.vanished_departments, *deleted], plan.vanished_users)
     ledger.warm()  # (like the embedded LMS's snapshot: the next plan reads a large ledger from its cache)
-    failed = sum(1 for o in results if o.outcome in FAILED)
-    return store.finish(run_id, "completed", f"{failed} change(s) not applied" if failed else None)
+    failed = sum(1 for o in results if o.outcome in NOT_APPLIED)
+    return store.finish(run_id, RunStatus.COMPLETED, f"{failed} change(s) not applied" if failed else None)
 
 
 def _ledger_keys(ledger: Ledger, plan: Plan) -> dict[str, dict[str, str | None]]:
@@ -200,15 +195,13 @@ def hold(plan: Plan, policy: PolicyConfig, snapshot: Snapshot, ledger: Ledger,
 async def run_unattended(cfg: Config, *, trigger: str = "run", progress=None, cancel=None,
                          download=None) -> ApplyReport:
     """One unattended sync (P3): apply what the policy allows, hold the rest as a saved pending plan."""
-    from .service import make_plan, plan_seal
-
     with SyncLock(cfg.state, trigger):
         resumed = await resume(cfg, progress=progress, cancel=cancel, lock=False)
         store = RunStore(cfg.state)
         try:
             result = await make_plan(cfg, progress=download)  # unreadable or empty: nothing changes (exit 3)
         except SyncError as e:  # A3: a run that could not plan is still a run in the history
-            store.record_event(trigger, "failed", str(cfg.path), safe_message(e))
+            store.record_event(trigger, RunStatus.FAILED, str(cfg.path), safe_message(e))
             raise
         plan = result.plan
         held, reasons = hold(plan, cfg.policy, result.snapshot, Ledger(cfg.state), store.last_completed())
@@ -225,7 +218,7 @@ async def run_unattended(cfg: Config, *, trigger: str = "run", progress=None, ca
                     c.decision = Decision.PENDING
                     changed = True
         _, start = selected(plan)
-        start.update({cid: "held" for cid in held})
+        start.update({cid: Outcome.HELD for cid in held})
         run_id = store.start(trigger, plan, str(cfg.path), start)
         held_path: Path | None = None
         if held:  # saved before anything is applied, so an interrupted run still leaves it
@@ -242,6 +235,6 @@ async def run_unattended(cfg: Config, *, trigger: str = "run", progress=None, ca
         if held:
             report.held = [c for c in plan.changes if c.id in held]
             report.held_path = held_path
-            store.set_status(run_id, "held")
+            store.set_status(run_id, RunStatus.HELD)
             report.run = store.get(run_id)  # type: ignore[assignment]
         return report
