@@ -1,4 +1,4 @@
-"""The LMS interface over the iSpring Learn REST API (issue 6; NOTES: iSpring).
+"""The LMS interface over the iSpring Learn REST API (docs/design.md §6).
 
 What the sync sees and what the API speaks:
 
