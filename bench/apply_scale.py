@@ -14,11 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from measure import measure
+from synth import Mix, write_workspace
 
-from measure import measure  # noqa: E402
-from synth import Mix, write_workspace  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:

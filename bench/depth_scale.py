@@ -17,11 +17,10 @@ from pathlib import Path
 
 import polars as pl
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from measure import run
+from synth import CONFIG
 
-from measure import run  # noqa: E402
-from synth import CONFIG  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 TARGET_SECONDS = 30.0
 EXE = str(Path(sys.executable).parent / "tui-sync")

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import polars as pl
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from synth import users
 
-from synth import users  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 GERMAN = {"Олег": "Jörg", "Дарья": "Käthe", "Иванов": "Weiß", "Петрова": "Schäfer"}
 

@@ -23,8 +23,8 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# the bench drives the tests' own loopback iSpring emulator and workspace builder (tests/ is no package)
 sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
 
 from ispring_emulator import ISpringEmulator  # noqa: E402
 from workspace import Workspace, dept, person  # noqa: E402

@@ -21,11 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from measure import best, run
+from synth import LOAD_HEADERS, write_workspace
 
-from measure import best, run  # noqa: E402
-from synth import LOAD_HEADERS, write_workspace  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 FLOOR = r"""
 import polars as pl

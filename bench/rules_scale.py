@@ -10,11 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from measure import best  # noqa: E402
-from plan_scale import EXE, workspace  # noqa: E402
+from measure import best
+from plan_scale import EXE, workspace
 
 # C1–C3 as an administrator would set them: a scope rule on a column, admin accounts protected,
 # two field policies. (The synthetic sheet has no contractors: the rule is evaluated on every row
