@@ -9,31 +9,19 @@ CLI and the run logs show them.
 """
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 
-# C0, DEL and C1, and the bidirectional overrides and isolates that reorder what a terminal shows
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    ch = match.group()
-    return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+from ..safe_text import escape_controls, escape_output
 
 
 def visible(value: object) -> str:
     """`value` on one line, every control character (line breaks too) shown escaped."""
-    text = "" if value is None else str(value)
-    return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
+    return "" if value is None else escape_controls(value)
 
 
 def readable(value: object) -> str:
     """A message of several lines: line breaks kept, every other control character escaped."""
-    text = "" if value is None else str(value)
-    return _CONTROL_BUT_NEWLINE.sub(_escape, text) if _CONTROL_BUT_NEWLINE.search(text) else text
+    return "" if value is None else escape_output(str(value))
 
 
 def literal(value: object, style: str = "", *, lines: bool = False) -> Text:
