@@ -133,6 +133,10 @@ class SourcesScreen(Pane):
         Binding("u", "tab('users')", "Users", show=False, id="sources.users"),
     ]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._scope_counts: dict[str, tuple] = {}  # sheet name -> (table, scope, counts): one pass per sheet read
+
     def compose(self) -> ComposeResult:
         yield PaneBar(self.PANE)
         with TabbedContent(id="source-tabs"):
@@ -183,7 +187,7 @@ class SourcesScreen(Pane):
 
         cfg = self.session.cfg
         scope = getattr(cfg, name).scope
-        cache = self.__dict__.setdefault("_scope_counts", {})  # name -> (table, scope, counts)
+        cache = self._scope_counts
         hit = cache.get(name)
         if hit is None or hit[0] is not table or hit[1] != scope:  # once per sheet read: a pass over it
             try:
