@@ -192,7 +192,7 @@ class ReviewScreen(Pane):
         banner = self.query_one("#held-banner", Static)
         banner.display = held is not None
         if held is not None:
-            banner.update(Text(f" ⚑ {held.describe()} by unattended runs — press H to show them ",
+            banner.update(Text(f" ⚑ press H: {held.describe()} by unattended runs ",  # (the key first: 80 columns cut the end)
                                style=TONE_STYLE["warning"]))
 
     def action_scope_report(self) -> None:
