@@ -52,7 +52,7 @@ def write_sheet(df: pl.DataFrame, path: Path, sheet: str = "Sheet1", guard_formu
     if suffix == ".csv":
         data = csv_text(df.columns, [list(r) for r in df.iter_rows()], guard_formulas).encode("utf-8-sig")
     elif suffix == ".xlsx":
-        import xlsxwriter
+        import xlsxwriter  # (deferred: only an .xlsx export needs it)
 
         buf = io.BytesIO()
         wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .model import KIND_ORDER, NOT_APPLIED, Kind, Outcome, Plan, Problem
-from .run_log import printable
+from .run_log import details, printable, resolutions, row_problems, where
 from .safe_text import escape_controls as esc
 
 GLYPH = {
@@ -20,8 +20,6 @@ SHOWN_PER_CODE = 10
 
 
 def _where(p: Problem) -> str:
-    from .run_log import where
-
     return where(p)
 
 
@@ -103,7 +101,7 @@ def plan_summary(plan: Plan, *, verbose: bool = False) -> str:
 # --- runs (A3) -------------------------------------------------------------------
 
 def run_line(run) -> str:
-    from .state.runs import totals
+    from .state.runs import totals  # (deferred: see run_text)
 
     t = totals(run)
     parts = ", ".join(f"{n} {o}" for o, n in sorted(t.items()) if n) or "no changes"
@@ -128,8 +126,7 @@ def why_not_applied(change) -> str:
 def run_text(run, plan: Plan | None = None) -> str:
     """A readable log of one run, for a ticket; with the plan it applied (`service.run_plan`), each
     change's values before → after, the sheet rows' problems and the resolutions."""
-    from .run_log import details, resolutions, row_problems
-    from .state.runs import totals
+    from .state.runs import totals  # (deferred: the run store opens SQLite and reads plans; a plan report needs neither)
 
     lines = [
         f"tui_sync run {run.id}",
@@ -174,8 +171,7 @@ def run_text(run, plan: Plan | None = None) -> str:
 
 def run_csv(run, plan: Plan | None = None) -> str:
     """One line per change; with the plan, its values before → after, its problems and a note."""
-    from .export import csv_text
-    from .run_log import details
+    from .export import csv_text  # (deferred: export loads polars, which a text report does not need)
 
     info = details(plan)
     return csv_text(["run", "change", "kind", "key", "outcome", "error", "lms_id", "at", "before → after",

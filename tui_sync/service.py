@@ -175,7 +175,7 @@ def _refuse_a_real_folder(target: Path) -> None:
 async def prepare_demo(target: Path) -> Config:
     """Copy sample_data to `target`, fill its embedded LMS and ledger with the prior state."""
     from .lms.embedded import EmbeddedLMS  # (deferred for start-up)
-    from .lms.sheets import read_load_files
+    from .lms.sheets import read_load_files  # (these three too: only the demo needs them)
     from .sources.local import read_file
     from .sources.table import SheetOptions
 

@@ -135,7 +135,7 @@ def _sample(data: bytes, first_bad: int) -> bytes:
 def _detected_languages(sample: bytes) -> set[str]:
     """The languages charset-normalizer names for its tidiest readings of the sample (on a short
     sample it names none: "Unknown")."""
-    from charset_normalizer import from_bytes
+    from charset_normalizer import from_bytes  # (deferred: only a file that is not UTF-8 needs it)
 
     matches = list(from_bytes(sample, cp_isolation=list(CODE_PAGES), explain=False))
     if not matches:

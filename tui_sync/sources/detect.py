@@ -125,7 +125,7 @@ def detect_format(data: bytes, name: str, content_type: str | None = None) -> st
 def _is_text(data: bytes) -> bool:
     """Text in an ASCII-compatible encoding (no NUL byte in the first 8 KiB: binary formats are full
     of them) or in UTF-16 (a BOM, or NULs in every other byte)."""
-    from tui_sync.sources.csv_reader import guess_utf16
+    from tui_sync.sources.csv_reader import guess_utf16  # (deferred: csv_reader loads polars; detecting a format needs no frame)
 
     head = data[:8192]
     return b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")) or guess_utf16(head) is not None

@@ -31,11 +31,11 @@ def fetch_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | Non
             raise ConfigError('kind = "file" needs path = "…"')
         return read_file(cfg.path, cfg.options, cfg.max_bytes)
     if cfg.kind == "url":
-        from tui_sync.sources.remote import fetch_url
+        from tui_sync.sources.remote import fetch_url  # (deferred, like Google below: only a URL source needs httpx)
 
         return fetch_url(cfg, state_dir, progress=progress, cache=cache)
     if cfg.kind == "google_sheets":
-        from tui_sync.sources.google import fetch_google
+        from tui_sync.sources.google import fetch_google  # (deferred: only a Google source needs gspread and google-auth)
 
         return fetch_google(cfg, state_dir, cache=cache)
     raise ConfigError(f"unknown source kind {cfg.kind!r}", hint='use "file", "url" or "google_sheets"')
@@ -45,7 +45,7 @@ def read_together(cfgs: Sequence[SourceConfig], state_dir: Path, cache: FetchCac
     """Before reading the sources of one run with `cache`: tabs of one Google spreadsheet are then read
     with one call (a workbook's sheets share its one download without this). Fetches nothing."""
     if sum(cfg.kind == "google_sheets" for cfg in cfgs) > 1:
-        from tui_sync.sources.google import read_together as google_together
+        from tui_sync.sources.google import read_together as google_together  # (deferred: see fetch_source)
 
         google_together(cfgs, state_dir, cache)
 
@@ -96,6 +96,7 @@ class SourceReport:
 def describe_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | None = None,
                     cache: FetchCache | None = None) -> SourceReport:
     """Reach and read one source, and say what was found (never raises `SyncError`)."""
+    # (deferred: httpx, gspread and google-auth load only when a source is described)
     from tui_sync.sources.google import load_service_account, spreadsheet_info
     from tui_sync.sources.links import redact_url
     from tui_sync.sources.remote import download_source
