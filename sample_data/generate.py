@@ -162,7 +162,7 @@ UNMANAGED_DEPARTMENTS = [
     ("TRAINING-EXT", "External Trainings", "BER-ACAD"),
 ]
 
-# (outcome, problem, rule, code, note) for the README; tests/test_sample_cases.py checks them against the plan.
+# (outcome, problem, rule, code, note) for the README; tests/engine/test_sample_cases.py checks them against the plan.
 DEPARTMENT_CASES = [
     ("create_department", "", "D3", "BER-ESG", "new department under BER"),
     ("create_department", "", "D3", "LON-ECOM", "new department under LON"),

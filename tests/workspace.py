@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from tui_sync.cli import main
 from tui_sync.config import Config, load_config
 from tui_sync.lms.embedded import EmbeddedLMS
 from tui_sync.state.ledger import Ledger
@@ -60,6 +61,20 @@ def person(login: str, dept_code: str = "HQ", **kw: str) -> dict[str, str]:
            "Last": login.split(".")[-1].title(), "Dept": dept_code}
     row.update(kw)
     return row
+
+
+def run(capsys: Any, config: Path, *args: str) -> tuple[int, str, str]:
+    """`tui-sync --config CONFIG ARGS` in this process: (exit code, stdout, stderr)."""
+    code = main(["--config", str(config), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def edit(config: Path, old: str, new: str) -> None:
+    """Replace a piece of a configuration file that must be there."""
+    text = config.read_text(encoding="utf-8")
+    assert old in text
+    config.write_text(text.replace(old, new), encoding="utf-8")
 
 
 class Workspace:
