@@ -81,10 +81,10 @@ def plan_departments(
     managed = set(known["lms_id"].to_list()) - protected  # C2: a protected department's deletion is never planned
 
     # D3 hierarchy, in Python over departments: codes after the plan, then parents, then cycles
-    lms_rows = {r["id"]: r for r in lms.iter_rows(named=True)}
+    lms_rows = {department["id"]: department for department in lms.iter_rows(named=True)}
     rows = _sheet_rows(df, use_key, has_parent)
     by_code = _codes_after_plan(lms_rows, rows, managed, named)
-    valid = [r for r in rows if not r[ERR]]
+    valid = [row for row in rows if not row[ERR]]
     code_of, parent_of = _codes_and_parents(lms_rows, valid, has_parent)
     _c3_hold_parents(valid, has_parent, policy.get("parentCode"), code_of, parent_of)
     tree = _Hierarchy(by_code, parent_of, code_of, valid, mapping.get("parentCode"))
@@ -95,9 +95,10 @@ def plan_departments(
     changes, create_id, matched = _creates_and_updates(valid, lms_rows, parent_of, policy, has_parent)
     return DepartmentStep(
         changes=_parents_first(changes, parent_of), problems=marks.problems() + tree.problems, by_code=by_code,
-        code_of=code_of, parent_of=parent_of, lms_code_of={lid: r["code"] for lid, r in lms_rows.items()},
-        row_of={r["ref"]: r[ROW] for r in rows if r.get("ref")}, create_id=create_id, named=named, matched=matched,
-        managed=managed,
+        code_of=code_of, parent_of=parent_of,
+        lms_code_of={lms_id: department["code"] for lms_id, department in lms_rows.items()},
+        row_of={row["ref"]: row[ROW] for row in rows if row.get("ref")}, create_id=create_id, named=named,
+        matched=matched, managed=managed,
     )
 
 
@@ -185,7 +186,7 @@ def _codes_after_plan(lms_rows: dict[str, dict], rows: list[dict], managed: set[
     """What each normalised code names after the plan (U4, D3): a row's department (an LMS id or
     NEW+code, set as the row's `ref`), else the LMS department no row claims; one being deleted (D4)
     or whose row has an error is not usable."""
-    claimed = {r["target"] for r in rows if r["target"]}
+    claimed = {row["target"] for row in rows if row["target"]}
     by_code: dict[str, Target] = {}
     for lms_id, department in lms_rows.items():
         if lms_id in claimed or not department["code_n"]:
@@ -195,15 +196,15 @@ def _codes_after_plan(lms_rows: dict[str, dict], rows: list[dict], managed: set[
                 lms_id, False, f"department {department['code']} is to be deleted (no row names it)")
         else:
             by_code[department["code_n"]] = Target(lms_id, True)
-    for r in rows:
-        if r["code_n"] is None:
+    for row in rows:
+        if row["code_n"] is None:
             continue
-        r["ref"] = r["target"] or NEW + r["code_n"]
-        if r[ERR]:
-            if r["code_n"] not in by_code or by_code[r["code_n"]].ok:
-                by_code[r["code_n"]] = _has_error(r)
+        row["ref"] = row["target"] or NEW + row["code_n"]
+        if row[ERR]:
+            if row["code_n"] not in by_code or by_code[row["code_n"]].ok:
+                by_code[row["code_n"]] = _has_error(row)
         else:
-            by_code[r["code_n"]] = Target(r["ref"], True)
+            by_code[row["code_n"]] = Target(row["ref"], True)
     return by_code
 
 
@@ -212,21 +213,22 @@ def _codes_and_parents(lms_rows: dict[str, dict], valid: list[dict], has_parent:
     """ref -> code as it will read, and ref -> parent as far as known before D3 settles the rows'
     parents: LMS departments keep theirs, and so (when no parent column is mapped) do matched ones;
     new ones then go on top."""
-    parent_of: dict[str, str | None] = {lid: r["parent_id"] for lid, r in lms_rows.items()}
-    code_of: dict[str, str] = {lid: r["code"] for lid, r in lms_rows.items() if r["code"]}
-    for r in valid:
-        code_of[r["ref"]] = r["code"]
+    parent_of: dict[str, str | None] = {lms_id: department["parent_id"] for lms_id, department in lms_rows.items()}
+    code_of: dict[str, str] = {lms_id: department["code"]
+                               for lms_id, department in lms_rows.items() if department["code"]}
+    for row in valid:
+        code_of[row["ref"]] = row["code"]
         if not has_parent:
-            parent_of[r["ref"]] = parent_of.get(r["ref"]) if r["target"] else None
+            parent_of[row["ref"]] = parent_of.get(row["ref"]) if row["target"] else None
     return code_of, parent_of
 
 
 def _c3_hold_parents(valid: list[dict], has_parent: bool, parent_policy: FieldPolicy | None,
                      code_of: dict[str, str], parent_of: dict[str, str | None]) -> None:
     """C3: a matched department whose parent the policy holds back keeps its LMS parent."""
-    for r in valid:
-        r["hold_parent"] = has_parent and r["target"] is not None and not allows(
-            parent_policy, code_of.get(parent_of.get(r["target"])), r["parentCode"])
+    for row in valid:
+        row["hold_parent"] = has_parent and row["target"] is not None and not allows(
+            parent_policy, code_of.get(parent_of.get(row["target"])), row["parentCode"])
 
 
 class _Hierarchy:
@@ -241,9 +243,9 @@ class _Hierarchy:
         self.parent_column = parent_column
         self.problems: list[Problem] = []
         self.children: dict[str, list[dict]] = {}
-        for r in valid:
-            if r["parent_n"] is not None:
-                self.children.setdefault(r["parent_n"], []).append(r)
+        for row in valid:
+            if row["parent_n"] is not None:
+                self.children.setdefault(row["parent_n"], []).append(row)
         self.zero_padded = dict(zeros_dropped(list(by_code)).iter_rows())  # "7" -> "007": a hint for unknown_parent
 
     def fail(self, row: dict, code: str, message: str) -> None:
@@ -257,21 +259,22 @@ class _Hierarchy:
         (and the rows under it are checked again); a department that is its own parent is a cycle."""
         work = deque(rows)
         while work:
-            r = work.popleft()
-            if r[ERR] or r["hold_parent"]:
+            row = work.popleft()
+            if row[ERR] or row["hold_parent"]:
                 continue
-            if r["parent_n"] is None:
-                self.parent_of[r["ref"]] = None
+            if row["parent_n"] is None:
+                self.parent_of[row["ref"]] = None
                 continue
-            if r["parent_n"] == r["code_n"]:
-                self.fail(r, "department_cycle", f"department {r['code']} names itself as its parent")
+            if row["parent_n"] == row["code_n"]:
+                self.fail(row, "department_cycle", f"department {row['code']} names itself as its parent")
                 continue
-            parent = self.by_code.get(r["parent_n"])
+            parent = self.by_code.get(row["parent_n"])
             if parent is None or not parent.ok:
-                self.fail(r, "unknown_parent", f"parent {r['parentCode']}: {self._unknown_parent_reason(r, parent)}")
-                work.extend(self.children.get(r["code_n"], ()))
+                why = self._unknown_parent_reason(row, parent)
+                self.fail(row, "unknown_parent", f"parent {row['parentCode']}: {why}")
+                work.extend(self.children.get(row["code_n"], ()))
                 continue
-            self.parent_of[r["ref"]] = parent.ref
+            self.parent_of[row["ref"]] = parent.ref
 
     def _unknown_parent_reason(self, row: dict, parent: Target | None) -> str:
         if parent is not None:
@@ -283,19 +286,19 @@ class _Hierarchy:
     def fail_cycles(self, valid: list[dict]) -> None:
         """D3: a cycle (a move under its own descendant too) is `department_cycle` on every department
         in it, with the path; the rows under them are then checked again."""
-        row_of_ref = {r["ref"]: r for r in valid}
-        while cycles := walk_up([r["ref"] for r in valid if not r[ERR]], self.parent_of).cycles:
+        row_of_ref = {row["ref"]: row for row in valid}
+        while cycles := walk_up([row["ref"] for row in valid if not row[ERR]], self.parent_of).cycles:
             failed: list[dict] = []
             for cycle in cycles:
                 path = " → ".join(self.code_of.get(ref, ref) for ref in (*cycle, cycle[0]))
                 for ref in cycle:
-                    r = row_of_ref.get(ref)
-                    if r is not None and not r[ERR]:
-                        self.fail(r, "department_cycle", f"parent codes form a cycle: {path}")
-                        failed.append(r)
+                    row = row_of_ref.get(ref)
+                    if row is not None and not row[ERR]:
+                        self.fail(row, "department_cycle", f"parent codes form a cycle: {path}")
+                        failed.append(row)
             if not failed:
                 break
-            self.settle_parents([child for r in failed for child in self.children.get(r["code_n"], ())])
+            self.settle_parents([child for row in failed for child in self.children.get(row["code_n"], ())])
 
 
 def _creates_and_updates(valid: list[dict], lms_rows: dict[str, dict], parent_of: dict[str, str | None],
@@ -306,18 +309,18 @@ def _creates_and_updates(valid: list[dict], lms_rows: dict[str, dict], parent_of
     changes: list[Change] = []
     create_id: dict[str, str] = {}
     matched: dict[str, str | None] = {}
-    for r in valid:
-        if r[ERR]:
+    for row in valid:
+        if row[ERR]:
             continue
-        parent = parent_of.get(r["ref"])
+        parent = parent_of.get(row["ref"])
         needs = [change_id(Kind.CREATE_DEPARTMENT, parent[len(NEW):])] if parent and parent.startswith(NEW) else []
-        if r["target"] is None:
-            create = _create(r, has_parent, needs)
-            create_id[r["ref"]] = create.id
+        if row["target"] is None:
+            create = _create(row, has_parent, needs)
+            create_id[row["ref"]] = create.id
             changes.append(create)
             continue
-        matched[r["target"]] = r["departmentUniqueKey"]
-        update = _update(r, lms_rows, parent, policy, has_parent, needs)
+        matched[row["target"]] = row["departmentUniqueKey"]
+        update = _update(row, lms_rows, parent, policy, has_parent, needs)
         if update is not None:
             changes.append(update)
     return changes, create_id, matched

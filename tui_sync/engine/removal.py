@@ -51,9 +51,9 @@ def plan_deletes(
 def _d4_deleted_children_first(depts: DepartmentStep, parent_now: dict[str, str | None]) -> list[str]:
     """D4: the managed departments (C2: never a protected one) that no row names any more, deepest
     first (A1: children before their parents), then by code."""
-    doomed = [d for d in depts.managed if d not in depts.named and d in parent_now]
+    doomed = [lms_id for lms_id in depts.managed if lms_id not in depts.named and lms_id in parent_now]
     depth = depths(doomed, parent_now)  # each department walked once, however deep the tree
-    return sorted(doomed, key=lambda d: (-depth[d], (depts.lms_code_of.get(d) or "").casefold()))
+    return sorted(doomed, key=lambda lms_id: (-depth[lms_id], (depts.lms_code_of.get(lms_id) or "").casefold()))
 
 
 def _d5_occupants(doomed: set[str], users: UserStep, lms_users: pl.DataFrame) -> _Occupants:
@@ -81,7 +81,7 @@ def _d5_resolve(resolutions: list[Resolution], doomed: list[str], depts: Departm
     """D5 resolutions (`--move-users-of CODE --to CODE`): move the users who would stay. One that names
     no department to be deleted is a warning; a `--to` that cannot take them is a usage error."""
     problems: list[Problem] = []
-    by_code_n = {(depts.lms_code_of.get(d) or "").casefold(): d for d in doomed}
+    by_code_n = {(depts.lms_code_of.get(lms_id) or "").casefold(): lms_id for lms_id in doomed}
     for resolution in resolutions:
         department = by_code_n.get(resolution.move_users_of.casefold())
         if department is None:
@@ -105,7 +105,7 @@ def _move_users(department: str, to_code: str, to: Target, depts: DepartmentStep
     moving = occupants.users_in.pop(department, [])
     staying = [(user_id, login) for user_id, login in moving if user_id in users.protected]
     if staying:
-        occupants.users_in[department], moving = staying, [x for x in moving if x not in staying]
+        occupants.users_in[department], moving = staying, [user for user in moving if user not in staying]
     if not moving:
         return
     needs = [depts.create_id[to.ref]] if to.ref.startswith(NEW) else []
@@ -114,7 +114,7 @@ def _move_users(department: str, to_code: str, to: Target, depts: DepartmentStep
         change = occupants.updates.get(user_id)
         if change is not None:
             change.fields.update(move)
-            change.depends_on.extend(x for x in needs if x not in change.depends_on)
+            change.depends_on.extend(need for need in needs if need not in change.depends_on)
         else:
             change = Change(change_id(Kind.UPDATE_USER, login), Kind.UPDATE_USER, login, dict(move),
                             row=users.row_of(user_id), target=user_id, depends_on=list(needs))
@@ -140,15 +140,15 @@ def _d5_delete_changes(doomed: list[str], parent_now: dict[str, str | None], dep
         code = depts.lms_code_of.get(department) or department
         parent = _parent_target(department, parent_now, depts, doomed_set)
         logins = [login for _, login in occupants.users_in.get(department, [])]
-        staying = sorted(depts.code_of.get(k) or depts.lms_code_of.get(k) or k
-                         for k in children.get(department, ()) if k not in doomed_set or k in blocked)
+        staying = sorted(depts.code_of.get(child) or depts.lms_code_of.get(child) or child
+                         for child in children.get(department, ()) if child not in doomed_set or child in blocked)
         blocking = _d5_blocking_problems(code, logins, staying, parent)
         delete_id = change_id(Kind.DELETE_DEPARTMENT, code)
         if blocking:
             blocked.add(department)
             blocked_by[delete_id] = {"users": logins, "children": staying, "parent": [parent] if parent else []}
-        needs = [change_id(Kind.DELETE_DEPARTMENT, depts.lms_code_of.get(k) or k)
-                 for k in children.get(department, ()) if k in doomed_set]
+        needs = [change_id(Kind.DELETE_DEPARTMENT, depts.lms_code_of.get(child) or child)
+                 for child in children.get(department, ()) if child in doomed_set]
         needs += occupants.moves_out.get(department, [])
         changes.append(Change(delete_id, Kind.DELETE_DEPARTMENT, code, {"code": (code, None)}, target=department,
                               depends_on=needs, problems=blocking))

@@ -24,7 +24,7 @@ class LoadRefused(LMSError):
     the caller knows which files they came from.)"""
 
 # `lms load` also takes iSpring's numeric statuses (U5).
-_STATUS_WORDS = {**{s: s for s in STATUSES}, "1": "active", "3": "inactive", "5": "terminated"}
+_STATUS_WORDS = {**{status: status for status in STATUSES}, "1": "active", "3": "inactive", "5": "terminated"}
 
 _DEPARTMENT_KEYS = ("code", "name", "parentCode")
 _USER_KEYS = (
@@ -233,8 +233,8 @@ class _UserChecks:
 
 # The checked users, one row each: text columns; `sub` / `cosub`: null = inherited, "" = none,
 # else the supervisor's login_ci. Their custom values: FIELDS (the user's position, name, value).
-USER_FRAME = {c: pl.String for c in ("login_ci", "login", "email", "email_ci", "first_name", "last_name", "dept_ci",
-                                     "status", "sub", "cosub", "phone", "job_title")}
+USER_FRAME = {column: pl.String for column in ("login_ci", "login", "email", "email_ci", "first_name", "last_name",
+                                               "dept_ci", "status", "sub", "cosub", "phone", "job_title")}
 FIELDS = {"i": pl.Int64, "name": pl.String, "value": pl.String}
 _LOAD_COLUMNS = {"login": "login", "email": "email", "firstName": "first_name", "lastName": "last_name",
                  "phone": "phone", "jobTitle": "job_title"}
@@ -246,7 +246,7 @@ def checked_users(user_rows: list[_UserRow]) -> tuple[pl.DataFrame, pl.DataFrame
         [(login_ci, login, email, ci(email), first, last, dept, status, sub, cosub, phone, job)
          for login_ci, login, email, first, last, dept, status, sub, cosub, phone, job, _ in user_rows],
         schema=USER_FRAME, orient="row")
-    fields = pl.DataFrame([(i, name, value) for i, u in enumerate(user_rows) for name, value in u[-1]],
+    fields = pl.DataFrame([(index, name, value) for index, user in enumerate(user_rows) for name, value in user[-1]],
                           schema=FIELDS, orient="row")
     return users, fields
 
@@ -257,7 +257,7 @@ def _ci_column(values: pl.Series) -> pl.Series:
     other = (values.str.len_bytes() != values.str.len_chars()).fill_null(False)
     if other.any():
         at = other.arg_true()
-        out = out.scatter(at, [ci(v) for v in values.gather(at).to_list()])
+        out = out.scatter(at, [ci(value) for value in values.gather(at).to_list()])
     return out
 
 
@@ -278,22 +278,23 @@ def prepare_users(users: pl.DataFrame, custom: Sequence[str], department_keys: s
     dept_ci = _ci_column(dept)
     if (dept_ci.is_not_null() & ~dept_ci.is_in(list(department_keys))).any():
         return None
-    words = {s: _STATUS_WORDS.get(ci(s)) for s in status.drop_nulls().unique().to_list()}
+    words = {written: _STATUS_WORDS.get(ci(written)) for written in status.drop_nulls().unique().to_list()}
     if None in words.values():
         return None
     frame = pl.DataFrame({"login_ci": login_ci, "login": login, "email": email, "email_ci": email_ci,
-                          **{column: text(f) for f, column in _LOAD_COLUMNS.items() if f not in ("login", "email")},
+                          **{column: text(name) for name, column in _LOAD_COLUMNS.items()
+                             if name not in ("login", "email")},
                           "dept_ci": dept_ci, "status": status.replace_strict(words, default=None).fill_null("active")})
-    for f, column in (("subordination", "sub"), ("coSubordination", "cosub")):
-        link = _ci_column(text(f))
+    for name, column in (("subordination", "sub"), ("coSubordination", "cosub")):
+        link = _ci_column(text(name))
         if (link.is_not_null() & (~link.is_in(login_ci.implode()) | (link == login_ci))).any():
             return None
         frame = frame.with_columns(link.alias(column))
     fields = (users.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("i"), *custom)
               .unpivot(list(custom), index="i", variable_name="name", value_name="value")
               .drop_nulls("value").sort("i", "name")) if custom else pl.DataFrame(schema=FIELDS)
-    return (frame.select(pl.col(c).cast(t) for c, t in USER_FRAME.items()),
-            fields.select(pl.col(c).cast(t) for c, t in FIELDS.items()))
+    return (frame.select(pl.col(column).cast(dtype) for column, dtype in USER_FRAME.items()),
+            fields.select(pl.col(column).cast(dtype) for column, dtype in FIELDS.items()))
 
 
 # ---------------------------------------------------------------- bulk load
@@ -360,11 +361,11 @@ def _replace(conn: sqlite3.Connection, root: int, dept_rows: list[_DeptRow], use
         "INSERT INTO users (id, login, login_ci, email, email_ci, first_name, last_name, department_id,"
         " status, sub_mode, sub_id, cosub_mode, cosub_id, phone, job_title)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        zip(*(c.to_list() for c in written.iter_columns())),
+        zip(*(column.to_list() for column in written.iter_columns())),
     )
     written_fields = fields.select((pl.col("i") + first).alias("user_id"), "name", "value")
     conn.executemany("INSERT INTO user_fields (user_id, name, value) VALUES (?, ?, ?)",
-                     zip(*(c.to_list() for c in written_fields.iter_columns())))
+                     zip(*(column.to_list() for column in written_fields.iter_columns())))
     for create in TOKEN_TRIGGERS.values():
         conn.execute(create)
     return written.drop("login_ci", "email_ci"), written_fields
