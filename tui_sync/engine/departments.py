@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from ..hierarchy import depths, walk_up
 from ..model import Change, Kind, Problem, Severity, error
 from ..sources.table import ROW
 from .frames import ERR, RowProblems, duplicated, invalid_characters, neq, norm, zeros_dropped
@@ -57,239 +58,307 @@ def plan_departments(
 ) -> DepartmentStep:
     """`protected`: LMS ids no sync deletes (C2); `policy`: when a field of a matched department
     is written (C3)."""
-    col = mapping.get
     policy = policy or {}
     use_key = "departmentUniqueKey" in df.columns
     has_parent = "parentCode" in df.columns
-    rp = RowProblems("department")
-
+    marks = RowProblems("department")
     lms = lms.with_columns(norm("code").alias("code_n"))
-    led = ledger.join(lms.select(pl.col("id").alias("lms_id")), on="lms_id", how="semi").with_columns(
-        norm("key").alias("key_n")
-    )
+    known = ledger.join(lms.select(pl.col("id").alias("lms_id")), on="lms_id", how="semi").with_columns(
+        norm("key").alias("key_n"))  # L1: the ledger's departments that still exist
     df = df.with_columns(
         norm("code").alias("code_n"),
         (norm("departmentUniqueKey") if use_key else pl.lit(None, pl.String)).alias("key_n"),
         (norm("parentCode") if has_parent else pl.lit(None, pl.String)).alias("parent_n"),
         pl.lit(False).alias(ERR),
     )
-
-    # D1 required fields and duplicate keys
-    for f in ("code", "name", *(("departmentUniqueKey",) if use_key else ())):
-        df = rp.add(df, pl.col(f).is_null(), "missing_value",
-                    pl.format("{} is blank: every department needs one", pl.lit(col(f))), key="code", column=col(f))
-    df = rp.collect(invalid_characters(rp, df, ("code", "parentCode", "departmentUniqueKey"), mapping, key="code"))
-    df = rp.add(df, duplicated("code_n"), "duplicate_department_key",
-                pl.format("code {} appears on more than one row; none of them is applied", pl.col("code")),
-                key="code", column=col("code"))
-    if use_key:
-        df = rp.add(df, duplicated("key_n"), "duplicate_department_key",
-                    pl.format("unique key {} appears on more than one row; none of them is applied",
-                              pl.col("departmentUniqueKey")),
-                    key="code", column=col("departmentUniqueKey"))
-
-    # D2 matching: by unique key through the ledger, else (once) by code
-    df = df.join(lms.select("code_n", pl.col("id").alias("by_code")), on="code_n", how="left")
-    if use_key:
-        df = df.join(led.select("key_n", pl.col("lms_id").alias("by_key")), on="key_n", how="left")
-        df = df.join(led.select(pl.col("lms_id").alias("by_code"), pl.col("key_n").alias("code_key")),
-                     on="by_code", how="left")
-        df = df.with_columns(
-            pl.coalesce("by_key", "by_code").alias("target"),
-            pl.when(pl.col("by_key").is_not_null()).then(pl.lit("departmentUniqueKey"))
-            .when(pl.col("by_code").is_not_null()).then(pl.lit("code")).alias("rule"),
-        )
-        df = rp.add(
-            df, ~pl.col(ERR) & pl.col("by_key").is_null() & pl.col("code_key").is_not_null()
-            & neq(pl.col("code_key"), pl.col("key_n")),
-            "identity_conflict",
-            pl.format("code {} belongs to a department the sync knows under another unique key ({})",
-                      pl.col("code"), pl.col("code_key")),
-            key="code", column=col("departmentUniqueKey"))
-        df = rp.add(
-            df, ~pl.col(ERR) & pl.col("by_key").is_not_null() & pl.col("by_code").is_not_null()
-            & (pl.col("by_key") != pl.col("by_code")),
-            "identity_conflict",
-            pl.format("unique key {} names one department but code {} is held by another one in the LMS",
-                      pl.col("departmentUniqueKey"), pl.col("code")),
-            key="code", column=col("code"))
-    else:
-        df = df.with_columns(pl.col("by_code").alias("target"),
-                             pl.when(pl.col("by_code").is_not_null()).then(pl.lit("code")).alias("rule"))
-    df = rp.add(df, ~pl.col(ERR) & pl.col("target").is_not_null() & (pl.len().over("target", ERR) > 1),
-                "identity_conflict", pl.format("row identifies the same LMS department as another row"),
-                key="code", column=col("code"))
+    df = _d1_required_and_unique(df, mapping, marks, use_key)
+    df = _d2_match_by_key_or_code(df, mapping, lms, known, marks) if use_key else _d2_match_by_code(df, lms)
+    df = _d2_one_row_per_department(df, mapping, marks)
 
     named = set(df["by_code"].drop_nulls().to_list())
     if use_key:
         named |= set(df["by_key"].drop_nulls().to_list())
-    managed = set(led["lms_id"].to_list()) - protected  # C2: a protected department's deletion is never planned
+    managed = set(known["lms_id"].to_list()) - protected  # C2: a protected department's deletion is never planned
 
     # D3 hierarchy, in Python over departments: codes after the plan, then parents, then cycles
-    lms_rows = {r["id"]: r for r in lms.iter_rows(named=True)}
-    rows = df.select(ROW, "code", "code_n", "name", "parentCode" if has_parent else pl.lit(None).alias("parentCode"),
-                     "parent_n", "target", "rule", ERR,
-                     "departmentUniqueKey" if use_key else pl.lit(None, pl.String).alias("departmentUniqueKey")
-                     ).to_dicts()
-    claimed = {r["target"] for r in rows if r["target"]}
-    by_code: dict[str, Target] = {}
-    for lid, r in lms_rows.items():
-        if lid in claimed or not r["code_n"]:
-            continue
-        if lid in managed and lid not in named:
-            by_code[r["code_n"]] = Target(lid, False, f"department {r['code']} is to be deleted (no row names it)")
-        else:
-            by_code[r["code_n"]] = Target(lid, True)
-    for r in rows:
-        if r["code_n"] is None:
-            continue
-        r["ref"] = r["target"] or NEW + r["code_n"]
-        if r[ERR]:
-            if r["code_n"] not in by_code or by_code[r["code_n"]].ok:
-                by_code[r["code_n"]] = Target(None, False, f"department {r['code']} (row {r[ROW]}) has an error")
-        else:
-            by_code[r["code_n"]] = Target(r["ref"], True)
-
-    extra: list[Problem] = []
-    valid = [r for r in rows if not r[ERR]]
-
-    def fail(r: dict, code: str, message: str, column: str | None) -> None:
-        r[ERR] = True
-        extra.append(error(code, "department", message, row=r[ROW], column=column, key=r["code"]))
-        by_code[r["code_n"]] = Target(None, False, f"department {r['code']} (row {r[ROW]}) has an error")
-
-    # final parents: untouched LMS departments keep theirs
-    parent_of: dict[str, str | None] = {lid: r["parent_id"] for lid, r in lms_rows.items()}
-    code_of: dict[str, str] = {lid: r["code"] for lid, r in lms_rows.items() if r["code"]}
-    for r in valid:
-        code_of[r["ref"]] = r["code"]
-        if not has_parent:
-            parent_of[r["ref"]] = parent_of.get(r["ref"]) if r["target"] else None
-    parent_policy = policy.get("parentCode")
-    for r in valid:  # C3: a matched department whose parent the policy holds back keeps its LMS parent
-        r["hold_parent"] = has_parent and r["target"] is not None and not allows(
-            parent_policy, code_of.get(parent_of.get(r["target"])), r["parentCode"])
-    # An error propagates down the tree: a row whose parent fails is checked again (each row a
-    # bounded number of times, so a chain 20,000 deep takes one pass, not 20,000).
-    children: dict[str, list[dict]] = {}
-    for r in valid:
-        if r["parent_n"] is not None:
-            children.setdefault(r["parent_n"], []).append(r)
-    padded = dict(zeros_dropped(list(by_code)).iter_rows())  # "7" -> "007": a hint for unknown_parent
-
-    def settle(rows: list[dict]) -> None:
-        work = deque(rows)
-        while work:
-            r = work.popleft()
-            if r[ERR] or r["hold_parent"]:
-                continue
-            if r["parent_n"] is None:
-                parent_of[r["ref"]] = None
-                continue
-            if r["parent_n"] == r["code_n"]:
-                fail(r, "department_cycle", f"department {r['code']} names itself as its parent", col("parentCode"))
-                continue
-            t = by_code.get(r["parent_n"])
-            if t is None or not t.ok:
-                why = t.reason if t else f"no department has code {r['parentCode']} in the file or the LMS" + (
-                    f"; {padded[r['parent_n']]} does: did a spreadsheet drop its leading zeros? Keep the column as text"
-                    if r["parent_n"] in padded else "")
-                fail(r, "unknown_parent", f"parent {r['parentCode']}: {why}", col("parentCode"))
-                work.extend(children.get(r["code_n"], ()))
-                continue
-            parent_of[r["ref"]] = t.ref
-
+    lms_rows = {department["id"]: department for department in lms.iter_rows(named=True)}
+    rows = _sheet_rows(df, use_key, has_parent)
+    by_code = _codes_after_plan(lms_rows, rows, managed, named)
+    valid = [row for row in rows if not row[ERR]]
+    code_of, parent_of = _codes_and_parents(lms_rows, valid, has_parent)
+    _c3_hold_parents(valid, has_parent, policy.get("parentCode"), code_of, parent_of)
+    tree = _Hierarchy(by_code, parent_of, code_of, valid, mapping.get("parentCode"))
     if has_parent:
-        settle(valid)
-        row_of_ref = {r["ref"]: r for r in valid}
-        while cycles := _cycles([r["ref"] for r in valid if not r[ERR]], parent_of):
-            failed: list[dict] = []
-            for cycle in cycles:
-                path = " → ".join(code_of.get(x, x) for x in (*cycle, cycle[0]))
-                for ref in cycle:
-                    r = row_of_ref.get(ref)
-                    if r is not None and not r[ERR]:
-                        fail(r, "department_cycle", f"parent codes form a cycle: {path}", col("parentCode"))
-                        failed.append(r)
-            if not failed:
-                break
-            settle([c for r in failed for c in children.get(r["code_n"], ())])
+        tree.settle_parents(valid)
+        tree.fail_cycles(valid)
 
-    # changes
-    changes: list[Change] = []
-    create_id: dict[str, str] = {}
-    matched: dict[str, str | None] = {}
-    row_of = {r["ref"]: r[ROW] for r in rows if r.get("ref")}
-    for r in valid:
-        if r[ERR]:
-            continue
-        pref = parent_of.get(r["ref"])
-        deps = [change_id(Kind.CREATE_DEPARTMENT, pref[len(NEW):])] if pref and pref.startswith(NEW) else []
-        if r["target"] is None:
-            fields = {"code": (None, r["code"]), "name": (None, r["name"])}
-            if has_parent:
-                fields["parentCode"] = (None, r["parentCode"])
-            cid = change_id(Kind.CREATE_DEPARTMENT, r["code"])
-            create_id[r["ref"]] = cid
-            changes.append(Change(cid, Kind.CREATE_DEPARTMENT, r["code"], fields, row=r[ROW], depends_on=deps,
-                                  unique_key=r["departmentUniqueKey"]))
-            continue
-        matched[r["target"]] = r["departmentUniqueKey"]
-        now = lms_rows[r["target"]]
-        fields = {}
-        if now["code"] != r["code"] and allows(policy.get("code"), now["code"], r["code"]):
-            fields["code"] = (now["code"], r["code"])
-        if now["name"] != r["name"] and allows(policy.get("name"), now["name"], r["name"]):
-            fields["name"] = (now["name"], r["name"])
-        if has_parent and now["parent_id"] != pref:  # U10: compared as LMS objects, not codes
-            before = lms_rows[now["parent_id"]]["code"] if now["parent_id"] in lms_rows else None
-            fields["parentCode"] = (before, r["parentCode"])
-        if fields:
-            changes.append(Change(change_id(Kind.UPDATE_DEPARTMENT, r["code"]), Kind.UPDATE_DEPARTMENT, r["code"],
-                                  fields, row=r[ROW], rule=r["rule"], target=r["target"], depends_on=deps))
-    changes = _parents_first(changes, parent_of)
+    changes, create_id, matched = _creates_and_updates(valid, lms_rows, parent_of, policy, has_parent)
     return DepartmentStep(
-        changes=changes, problems=rp.problems() + extra, by_code=by_code, code_of=code_of,
-        parent_of=parent_of, lms_code_of={lid: r["code"] for lid, r in lms_rows.items()}, row_of=row_of, create_id=create_id, named=named, matched=matched,
-        managed=managed,
+        changes=_parents_first(changes, parent_of), problems=marks.problems() + tree.problems, by_code=by_code,
+        code_of=code_of, parent_of=parent_of,
+        lms_code_of={lms_id: department["code"] for lms_id, department in lms_rows.items()},
+        row_of={row["ref"]: row[ROW] for row in rows if row.get("ref")}, create_id=create_id, named=named,
+        matched=matched, managed=managed,
     )
 
 
-def _cycles(refs: list[str], parent_of: dict[str, str | None]) -> list[tuple[str, ...]]:
-    """Every cycle in the parent links reachable from `refs` (each reported once)."""
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-    found: list[tuple[str, ...]] = []
-    for start in refs:
-        path: list[str] = []
-        node: str | None = start
-        while node is not None and state.get(node) is None:
-            state[node] = 1
-            path.append(node)
-            node = parent_of.get(node)
-        if node is not None and state.get(node) == 1:
-            found.append(tuple(path[path.index(node):]))
-        for p in path:
-            state[p] = 2
-    return found
+def _d1_required_and_unique(df: pl.DataFrame, mapping: dict[str, str], marks: RowProblems,
+                            use_key: bool) -> pl.DataFrame:
+    """D1: code and name (and the unique key, when mapped) are required; codes and keys are unique;
+    F4: no control characters in codes and keys."""
+    column = mapping.get
+    for f in ("code", "name", *(("departmentUniqueKey",) if use_key else ())):
+        df = marks.add(df, pl.col(f).is_null(), "missing_value",
+                       pl.format("{} is blank: every department needs one", pl.lit(column(f))),
+                       key="code", column=column(f))
+    df = marks.collect(invalid_characters(marks, df, ("code", "parentCode", "departmentUniqueKey"), mapping,
+                                          key="code"))
+    df = marks.add(df, duplicated("code_n"), "duplicate_department_key",
+                   pl.format("code {} appears on more than one row; none of them is applied", pl.col("code")),
+                   key="code", column=column("code"))
+    if use_key:
+        df = marks.add(df, duplicated("key_n"), "duplicate_department_key",
+                       pl.format("unique key {} appears on more than one row; none of them is applied",
+                                 pl.col("departmentUniqueKey")),
+                       key="code", column=column("departmentUniqueKey"))
+    return df
+
+
+def _d2_match_by_code(df: pl.DataFrame, lms: pl.DataFrame) -> pl.DataFrame:
+    """D2 without a unique key: a row is the LMS department with its code."""
+    df = df.join(lms.select("code_n", pl.col("id").alias("by_code")), on="code_n", how="left")
+    return df.with_columns(pl.col("by_code").alias("target"),
+                           pl.when(pl.col("by_code").is_not_null()).then(pl.lit("code")).alias("rule"))
+
+
+def _d2_match_by_key_or_code(df: pl.DataFrame, mapping: dict[str, str], lms: pl.DataFrame, known: pl.DataFrame,
+                             marks: RowProblems) -> pl.DataFrame:
+    """D2 with a unique key: by the key through the ledger, else (once) by code; a code held by a
+    department the ledger knows under another key, or a key and a code naming two departments,
+    is `identity_conflict`."""
+    df = df.join(lms.select("code_n", pl.col("id").alias("by_code")), on="code_n", how="left")
+    df = df.join(known.select("key_n", pl.col("lms_id").alias("by_key")), on="key_n", how="left")
+    df = df.join(known.select(pl.col("lms_id").alias("by_code"), pl.col("key_n").alias("code_key")),
+                 on="by_code", how="left")
+    df = df.with_columns(
+        pl.coalesce("by_key", "by_code").alias("target"),
+        pl.when(pl.col("by_key").is_not_null()).then(pl.lit("departmentUniqueKey"))
+        .when(pl.col("by_code").is_not_null()).then(pl.lit("code")).alias("rule"),
+    )
+    df = marks.add(
+        df, ~pl.col(ERR) & pl.col("by_key").is_null() & pl.col("code_key").is_not_null()
+        & neq(pl.col("code_key"), pl.col("key_n")),
+        "identity_conflict",
+        pl.format("code {} belongs to a department the sync knows under another unique key ({})",
+                  pl.col("code"), pl.col("code_key")),
+        key="code", column=mapping.get("departmentUniqueKey"))
+    return marks.add(
+        df, ~pl.col(ERR) & pl.col("by_key").is_not_null() & pl.col("by_code").is_not_null()
+        & (pl.col("by_key") != pl.col("by_code")),
+        "identity_conflict",
+        pl.format("unique key {} names one department but code {} is held by another one in the LMS",
+                  pl.col("departmentUniqueKey"), pl.col("code")),
+        key="code", column=mapping.get("code"))
+
+
+def _d2_one_row_per_department(df: pl.DataFrame, mapping: dict[str, str], marks: RowProblems) -> pl.DataFrame:
+    """D2: two rows that identify the same LMS department are `identity_conflict`."""
+    return marks.add(df, ~pl.col(ERR) & pl.col("target").is_not_null() & (pl.len().over("target", ERR) > 1),
+                     "identity_conflict", pl.format("row identifies the same LMS department as another row"),
+                     key="code", column=mapping.get("code"))
+
+
+def _sheet_rows(df: pl.DataFrame, use_key: bool, has_parent: bool) -> list[dict]:
+    """The rows as dicts for the tree checks (unmapped parent and key columns as nulls)."""
+    return df.select(ROW, "code", "code_n", "name", "parentCode" if has_parent else pl.lit(None).alias("parentCode"),
+                     "parent_n", "target", "rule", ERR,
+                     "departmentUniqueKey" if use_key else pl.lit(None, pl.String).alias("departmentUniqueKey")
+                     ).to_dicts()
+
+
+def _has_error(row: dict) -> Target:
+    """U4, D3: a department whose own row has an error counts as unknown."""
+    return Target(None, False, f"department {row['code']} (row {row[ROW]}) has an error")
+
+
+def _codes_after_plan(lms_rows: dict[str, dict], rows: list[dict], managed: set[str],
+                      named: set[str]) -> dict[str, Target]:
+    """What each normalised code names after the plan (U4, D3): a row's department (an LMS id or
+    NEW+code, set as the row's `ref`), else the LMS department no row claims; one being deleted (D4)
+    or whose row has an error is not usable."""
+    claimed = {row["target"] for row in rows if row["target"]}
+    by_code: dict[str, Target] = {}
+    for lms_id, department in lms_rows.items():
+        if lms_id in claimed or not department["code_n"]:
+            continue
+        if lms_id in managed and lms_id not in named:
+            by_code[department["code_n"]] = Target(
+                lms_id, False, f"department {department['code']} is to be deleted (no row names it)")
+        else:
+            by_code[department["code_n"]] = Target(lms_id, True)
+    for row in rows:
+        if row["code_n"] is None:
+            continue
+        row["ref"] = row["target"] or NEW + row["code_n"]
+        if row[ERR]:
+            if row["code_n"] not in by_code or by_code[row["code_n"]].ok:
+                by_code[row["code_n"]] = _has_error(row)
+        else:
+            by_code[row["code_n"]] = Target(row["ref"], True)
+    return by_code
+
+
+def _codes_and_parents(lms_rows: dict[str, dict], valid: list[dict], has_parent: bool
+                       ) -> tuple[dict[str, str], dict[str, str | None]]:
+    """ref -> code as it will read, and ref -> parent as far as known before D3 settles the rows'
+    parents: LMS departments keep theirs, and so (when no parent column is mapped) do matched ones;
+    new ones then go on top."""
+    parent_of: dict[str, str | None] = {lms_id: department["parent_id"] for lms_id, department in lms_rows.items()}
+    code_of: dict[str, str] = {lms_id: department["code"]
+                               for lms_id, department in lms_rows.items() if department["code"]}
+    for row in valid:
+        code_of[row["ref"]] = row["code"]
+        if not has_parent:
+            parent_of[row["ref"]] = parent_of.get(row["ref"]) if row["target"] else None
+    return code_of, parent_of
+
+
+def _c3_hold_parents(valid: list[dict], has_parent: bool, parent_policy: FieldPolicy | None,
+                     code_of: dict[str, str], parent_of: dict[str, str | None]) -> None:
+    """C3: a matched department whose parent the policy holds back keeps its LMS parent."""
+    for row in valid:
+        row["hold_parent"] = has_parent and row["target"] is not None and not allows(
+            parent_policy, code_of.get(parent_of.get(row["target"])), row["parentCode"])
+
+
+class _Hierarchy:
+    """D3 over the valid rows: each one's parent after the plan, unknown parents and cycles.
+
+    A row that fails makes its code unusable (`by_code`), so the rows under it are checked again:
+    each row a bounded number of times, so a chain 20,000 deep takes one pass, not 20,000."""
+
+    def __init__(self, by_code: dict[str, Target], parent_of: dict[str, str | None], code_of: dict[str, str],
+                 valid: list[dict], parent_column: str | None) -> None:
+        self.by_code, self.parent_of, self.code_of = by_code, parent_of, code_of
+        self.parent_column = parent_column
+        self.problems: list[Problem] = []
+        self.children: dict[str, list[dict]] = {}
+        for row in valid:
+            if row["parent_n"] is not None:
+                self.children.setdefault(row["parent_n"], []).append(row)
+        self.zero_padded = dict(zeros_dropped(list(by_code)).iter_rows())  # "7" -> "007": a hint for unknown_parent
+
+    def fail(self, row: dict, code: str, message: str) -> None:
+        row[ERR] = True
+        self.problems.append(error(code, "department", message, row=row[ROW], column=self.parent_column,
+                                   key=row["code"]))
+        self.by_code[row["code_n"]] = _has_error(row)
+
+    def settle_parents(self, rows: list[dict]) -> None:
+        """D3: `parentCode` names a usable department in the file or the LMS, else `unknown_parent`
+        (and the rows under it are checked again); a department that is its own parent is a cycle."""
+        work = deque(rows)
+        while work:
+            row = work.popleft()
+            if row[ERR] or row["hold_parent"]:
+                continue
+            if row["parent_n"] is None:
+                self.parent_of[row["ref"]] = None
+                continue
+            if row["parent_n"] == row["code_n"]:
+                self.fail(row, "department_cycle", f"department {row['code']} names itself as its parent")
+                continue
+            parent = self.by_code.get(row["parent_n"])
+            if parent is None or not parent.ok:
+                why = self._unknown_parent_reason(row, parent)
+                self.fail(row, "unknown_parent", f"parent {row['parentCode']}: {why}")
+                work.extend(self.children.get(row["code_n"], ()))
+                continue
+            self.parent_of[row["ref"]] = parent.ref
+
+    def _unknown_parent_reason(self, row: dict, parent: Target | None) -> str:
+        if parent is not None:
+            return parent.reason
+        hint = (f"; {self.zero_padded[row['parent_n']]} does: did a spreadsheet drop its leading zeros? "
+                "Keep the column as text") if row["parent_n"] in self.zero_padded else ""
+        return f"no department has code {row['parentCode']} in the file or the LMS{hint}"
+
+    def fail_cycles(self, valid: list[dict]) -> None:
+        """D3: a cycle (a move under its own descendant too) is `department_cycle` on every department
+        in it, with the path; the rows under them are then checked again."""
+        row_of_ref = {row["ref"]: row for row in valid}
+        while cycles := walk_up([row["ref"] for row in valid if not row[ERR]], self.parent_of).cycles:
+            failed: list[dict] = []
+            for cycle in cycles:
+                path = " → ".join(self.code_of.get(ref, ref) for ref in (*cycle, cycle[0]))
+                for ref in cycle:
+                    row = row_of_ref.get(ref)
+                    if row is not None and not row[ERR]:
+                        self.fail(row, "department_cycle", f"parent codes form a cycle: {path}")
+                        failed.append(row)
+            if not failed:
+                break
+            self.settle_parents([child for row in failed for child in self.children.get(row["code_n"], ())])
+
+
+def _creates_and_updates(valid: list[dict], lms_rows: dict[str, dict], parent_of: dict[str, str | None],
+                         policy: dict[str, FieldPolicy], has_parent: bool
+                         ) -> tuple[list[Change], dict[str, str], dict[str, str | None]]:
+    """A create for each valid row without an LMS department, an update for each matched one that
+    differs; and (L1) the matched LMS ids with their unique keys."""
+    changes: list[Change] = []
+    create_id: dict[str, str] = {}
+    matched: dict[str, str | None] = {}
+    for row in valid:
+        if row[ERR]:
+            continue
+        parent = parent_of.get(row["ref"])
+        needs = [change_id(Kind.CREATE_DEPARTMENT, parent[len(NEW):])] if parent and parent.startswith(NEW) else []
+        if row["target"] is None:
+            create = _create(row, has_parent, needs)
+            create_id[row["ref"]] = create.id
+            changes.append(create)
+            continue
+        matched[row["target"]] = row["departmentUniqueKey"]
+        update = _update(row, lms_rows, parent, policy, has_parent, needs)
+        if update is not None:
+            changes.append(update)
+    return changes, create_id, matched
+
+
+def _create(row: dict, has_parent: bool, needs: list[str]) -> Change:
+    fields = {"code": (None, row["code"]), "name": (None, row["name"])}
+    if has_parent:
+        fields["parentCode"] = (None, row["parentCode"])
+    return Change(change_id(Kind.CREATE_DEPARTMENT, row["code"]), Kind.CREATE_DEPARTMENT, row["code"], fields,
+                  row=row[ROW], depends_on=needs, unique_key=row["departmentUniqueKey"])
+
+
+def _update(row: dict, lms_rows: dict[str, dict], parent: str | None, policy: dict[str, FieldPolicy],
+            has_parent: bool, needs: list[str]) -> Change | None:
+    """The fields of a matched department that change (C3: as its policy allows)."""
+    now = lms_rows[row["target"]]
+    fields = {}
+    if now["code"] != row["code"] and allows(policy.get("code"), now["code"], row["code"]):
+        fields["code"] = (now["code"], row["code"])
+    if now["name"] != row["name"] and allows(policy.get("name"), now["name"], row["name"]):
+        fields["name"] = (now["name"], row["name"])
+    if has_parent and now["parent_id"] != parent:  # U10: compared as LMS objects, not codes
+        before = lms_rows[now["parent_id"]]["code"] if now["parent_id"] in lms_rows else None
+        fields["parentCode"] = (before, row["parentCode"])
+    if not fields:
+        return None
+    return Change(change_id(Kind.UPDATE_DEPARTMENT, row["code"]), Kind.UPDATE_DEPARTMENT, row["code"], fields,
+                  row=row[ROW], rule=row["rule"], target=row["target"], depends_on=needs)
 
 
 def _parents_first(changes: list[Change], parent_of: dict[str, str | None]) -> list[Change]:
     """Creates in tree order (A1: parents first); updates after, in sheet order."""
-    creates = {c.fields["code"][1].casefold(): c for c in changes if c.kind is Kind.CREATE_DEPARTMENT}
-    depth: dict[str, int] = {}  # NEW ref -> how many created departments are above it
-
-    def depth_of(code_n: str) -> int:  # each department walked once: linear in the depth of the tree
-        path, ref = [], NEW + code_n
-        while ref and ref.startswith(NEW) and ref not in depth and len(path) <= len(creates):
-            path.append(ref)
-            ref = parent_of.get(ref)
-        d = depth.get(ref, -1) if ref else -1
-        for r in reversed(path):
-            d += 1
-            depth[r] = d
-        return depth[NEW + code_n]
-
-    ordered = sorted(creates.values(), key=lambda c: (depth_of(c.key.casefold()), c.row or 0))
+    creates = {NEW + c.key.casefold(): c for c in changes if c.kind is Kind.CREATE_DEPARTMENT}
+    new_parent = {ref: parent for ref, parent in parent_of.items()
+                  if parent is not None and ref.startswith(NEW) and parent.startswith(NEW)}
+    depth = depths(creates, new_parent)  # how many created departments are above each one
+    ordered = sorted(creates.values(), key=lambda c: (depth[NEW + c.key.casefold()], c.row or 0))
     return ordered + [c for c in changes if c.kind is not Kind.CREATE_DEPARTMENT]
 
 

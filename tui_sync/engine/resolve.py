@@ -56,18 +56,19 @@ def blockers(plan: Plan, snapshot: Snapshot, change: Change) -> Blockers:
     (a delete_department)."""
     if change.kind is not Kind.DELETE_DEPARTMENT:
         raise ValueError(f"{change.id} is not a department delete")
-    deps = snapshot.departments
-    row = deps.filter(pl.col("id") == change.target)
+    departments = snapshot.departments
+    row = departments.filter(pl.col("id") == change.target)
     name = row["name"][0] if row.height else change.key
     found = plan.blocked_by.get(change.id, {"users": [], "children": []})  # computed by the planner (D5)
     staying = snapshot.users.filter(pl.col("login").is_in(found["users"]))
     users = tuple(
-        BlockingUser(lg, " ".join(p for p in (f, la) if p), em or "", st or "")
-        for lg, f, la, em, st in staying.sort("login").select("login", "firstName", "lastName", "email", "status").iter_rows()
+        BlockingUser(login, " ".join(part for part in (first, last) if part), email or "", status or "")
+        for login, first, last, email, status
+        in staying.sort("login").select("login", "firstName", "lastName", "email", "status").iter_rows()
     )
     deletes = {c.key.casefold(): c for c in plan.changes if c.kind is Kind.DELETE_DEPARTMENT}
     creates = {c.key.casefold(): c for c in plan.changes if c.kind is Kind.CREATE_DEPARTMENT}
-    names = {(code or "").casefold(): n for code, n in deps.select("code", "name").iter_rows()}
+    names = {(code or "").casefold(): name for code, name in departments.select("code", "name").iter_rows()}
     children = tuple(
         BlockingDepartment(code, names.get(code.casefold())
                            or (creates[code.casefold()].fields["name"][1] if code.casefold() in creates else ""),
@@ -75,7 +76,7 @@ def blockers(plan: Plan, snapshot: Snapshot, change: Change) -> Blockers:
         for code in found["children"]
     )
     return Blockers(change.key, name, users, children,
-                    users_move=any(p.code == "department_has_users" for p in change.problems),
+                    users_move=any(problem.code == "department_has_users" for problem in change.problems),
                     parent=(found.get("parent") or [None])[0])  # as the planner named it (a usable --to)
 
 
@@ -83,15 +84,15 @@ def move_targets(plan: Plan, snapshot: Snapshot) -> list[MoveTarget]:
     """Departments that stay after the plan: where a deleted department's users may go."""
     doomed = {c.target for c in plan.changes if c.kind is Kind.DELETE_DEPARTMENT}
     out = [MoveTarget(code, name or "", False)
-           for i, code, name in snapshot.departments.select("id", "code", "name").iter_rows()
-           if code and i not in doomed]
+           for lms_id, code, name in snapshot.departments.select("id", "code", "name").iter_rows()
+           if code and lms_id not in doomed]
     renamed = {c.target: c for c in plan.changes if c.kind is Kind.UPDATE_DEPARTMENT and c.target}
     ids = dict(snapshot.departments.select("code", "id").iter_rows())
-    for i, t in enumerate(out):  # show codes and names as they will read
-        ch = renamed.get(ids.get(t.code))
-        if ch is not None:
-            out[i] = MoveTarget(ch.fields.get("code", (None, t.code))[1] or t.code,
-                                ch.fields.get("name", (None, t.name))[1] or t.name, False)
+    for index, target in enumerate(out):  # show codes and names as they will read
+        update = renamed.get(ids.get(target.code))
+        if update is not None:
+            out[index] = MoveTarget(update.fields.get("code", (None, target.code))[1] or target.code,
+                                    update.fields.get("name", (None, target.name))[1] or target.name, False)
     out += [MoveTarget(c.key, c.fields.get("name", (None, ""))[1] or "", True)
             for c in plan.changes if c.kind is Kind.CREATE_DEPARTMENT and not c.blocked]
     return sorted(out, key=lambda t: t.code.casefold())
@@ -101,11 +102,11 @@ def carry_decisions(old: Plan, new: Plan) -> int:
     """Copy each decision of `old` to the change with the same id in `new`.
     An approval is not carried to a change that is now blocked. Returns how many were carried."""
     before = {c.id: c.decision for c in old.changes if c.decision is not Decision.PENDING}
-    n = 0
-    for c in new.changes:
-        d = before.get(c.id)
-        if d is None or (d is Decision.APPROVED and c.blocked):
+    carried = 0
+    for change in new.changes:
+        decision = before.get(change.id)
+        if decision is None or (decision is Decision.APPROVED and change.blocked):
             continue
-        c.decision = d
-        n += 1
-    return n
+        change.decision = decision
+        carried += 1
+    return carried
