@@ -414,8 +414,9 @@ def _logins_of(rows: pl.DataFrame, columns: list[str], lmsu: pl.DataFrame) -> di
     cols = [c for c in columns if c in rows.columns]
     if not cols or rows.height == 0:
         return {}
-    ids = pl.concat([rows.select(pl.col(c).alias("id")) for c in cols]).drop_nulls().unique()
-    return dict(lmsu.join(ids, on="id", how="semi").select("id", "login").iter_rows())
+    ids = pl.concat([rows[c] for c in cols]).drop_nulls().unique()
+    # (a filter by a set of a few ids, not a join: the LMS side is not hashed)
+    return dict(lmsu.filter(pl.col("id").is_in(ids.implode())).select("id", "login").iter_rows())
 
 
 def _creates(rows: pl.DataFrame, custom: list[str], warn_by_row, depts: DepartmentStep, lmsu) -> list[Change]:
