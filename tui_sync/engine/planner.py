@@ -123,9 +123,10 @@ def _identify(changes: list[Change], entity: str, lms: pl.DataFrame, ledger: pl.
     acting = [c for c in changes if c.target is not None and c.entity == entity]
     if not acting:
         return
-    targets = pl.DataFrame({"id": list({c.target for c in acting})}, schema={"id": pl.String})
-    now = lms.join(targets, on="id", how="semi")
-    keys = ledger.join(targets.rename({"id": "lms_id"}), on="lms_id", how="semi")
+    targets = pl.Series("id", list({c.target for c in acting}), dtype=pl.String).implode()
+    # (filters by the set of targets rather than joins: the large side is not hashed)
+    now = lms.filter(pl.col("id").is_in(targets))
+    keys = ledger.filter(pl.col("lms_id").is_in(targets))
     key_of = dict(zip(keys["lms_id"].to_list(), keys["key"].to_list()))
     key_of.update(matched)
     names = [n for n in now.columns if n != "id"]

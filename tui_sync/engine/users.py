@@ -77,24 +77,91 @@ def plan_users(
     protect: Protect = Protect(),
     policy: dict[str, FieldPolicy] | None = None,
 ) -> UserStep:
-    col = mapping.get
-    rp = RowProblems("user")
-    use_key = "userUniqueKey" in df.columns
+    """U1-U10 and C2 on the users sheet: each rule marks rows, then the changes of the rows without
+    errors (creates, updates, status changes) and the removals (U6)."""
+    rules = _Rules(mapping, RowProblems("user"), "userUniqueKey" in df.columns)
     custom = [f for f in df.columns if f != ROW and f not in USER_STANDARD_FIELDS]
     lms_custom = {c[len(CUSTOM_PREFIX):].casefold(): c for c in lms.columns if c.startswith(CUSTOM_PREFIX)}
 
-    lmsu_lz = lms.lazy().with_columns(norm("login").alias("login_n"), norm("email").alias("email_n")).with_row_index(IX)
-    # the ledger's entries (lms_id, key) by position in the LMS (null: the user vanished; ids are unique in both)
-    led_lz = ledger.lazy().join(lmsu_lz.select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left",
-                                maintain_order="left").with_columns(norm("key").alias("key_n"))
-    ids, n_lms = lms["id"], lms.height
+    rows = _check_uniqueness(_check_fields(_compared_keys(df), rules, extra_required), rules)
+    # these problems are collected before the joins, which repeat a row for each LMS user it finds
+    # (an LMS with two users of one email, a ledger with one key twice)
+    # (the LMS's side after them: computed at the same time, their scratch space would add up)
+    checked = rows.collect(engine="in-memory")
+    known = _known_users(lms, ledger, protect)
+    rows = rules.problems.collect(checked).lazy()
+    del checked  # (what is not needed any more is freed as the plan goes: a million rows each)
 
-    sheet_columns = set(df.columns)
+    rows = _mark_taken(_identify(rows, rules, known), rules)
+    rows = mark_protected_users(rows, rules.problems, protect, known.protected, known.users["login"],
+                                mapping.get("login"))  # C2
+    rows = _resolve_departments(rows, rules, depts)
+    df = rows.collect(engine="in-memory")  # faster than streaming here (joins that keep the sheet's order)
+    del rows
+    df = rules.problems.collect(_resolve_supervisors(df, rules, known))
+    problems = rules.problems.problems()
+    warn_by_row: dict[int, list[Problem]] = {}
+    for p in problems:
+        if not p.is_error:
+            warn_by_row.setdefault(p.row, []).append(p)
 
+    pointer_ix = df.select("by_key", "by_login", "by_email", ROW)  # U6: what rows point to, errors or not
+    keep = _planned_columns(df, custom, policy or {})
+    good = df.select(*keep, ERR, PROTECTED_ROW).lazy().filter(~pl.col(ERR))
+    del df
+    new = good.filter(pl.col("target").is_null()).select(keep).collect(engine="in-memory")
+    # (lazy: only the rows that change are gathered); C2: a protected user's row changes nothing
+    old = good.filter(pl.col("target").is_not_null() & ~pl.col(PROTECTED_ROW))
+    changes = _creates(new, custom, warn_by_row, depts, known.users)
+    upd, final_department = _updates(old.select(keep), known.users, custom, lms_custom, warn_by_row, depts,
+                                     policy or {})
+    changes += upd
+    matched = _matched(old, known, rules.use_key)
+    del good, old
+    changes += _removals(known, pointer_ix)
+    return UserStep(changes, problems, matched, final_department, pointer_ix, known.ids, known.vanished,
+                    set(known.ids.filter(known.protected).to_list()) if known.protected is not None else set())
+
+
+@dataclass
+class _Rules:
+    """What every rule of the users sheet shares: the mapping (to name columns in problems) and the
+    problems marked so far."""
+
+    mapping: dict[str, str]
+    problems: RowProblems
+    use_key: bool  # userUniqueKey is mapped (U2)
+
+    def mark(self, rows: pl.LazyFrame | pl.DataFrame, mask: pl.Expr, code: str, message: pl.Expr, *,
+             field: str | None, **kw) -> pl.LazyFrame | pl.DataFrame:
+        """`RowProblems.mark` keyed by login, at the column `field` is mapped to."""
+        return self.problems.mark(rows, mask, code, message, key="login",
+                                  column=self.mapping.get(field) if field else None, **kw)
+
+
+@dataclass
+class _KnownUsers:
+    """The LMS's users as the rules look them up, by position in the snapshot (IX), with what the
+    ledger knows of them (L1) and which ones are protected (C2)."""
+
+    users: pl.DataFrame  # the snapshot's users, with login_n, email_n and IX
+    ledger: pl.DataFrame  # the ledger's entries whose LMS user still exists: lms_id, key, key_n, IX
+    managed: pl.Series  # by position: the ledger holds this user
+    ledger_key: pl.Series  # by position: the unique key the ledger holds for it
+    protected: pl.Series | None  # by position (None: nothing is protected)
+    vanished: list[str]  # L1: ledger entries whose LMS user disappeared
+
+    @property
+    def ids(self) -> pl.Series:
+        return self.users["id"]
+
+
+def _compared_keys(df: pl.DataFrame) -> pl.LazyFrame:
+    """The sheet with its keys as they are compared (trimmed, case-folded) and its status read (U5)."""
     def opt(name: str) -> pl.Expr:
-        return norm(name) if name in sheet_columns else pl.lit(None, pl.String)
+        return norm(name) if name in df.columns else pl.lit(None, pl.String)
 
-    lz = df.lazy().with_columns(
+    return df.lazy().with_columns(
         norm("login").alias("login_n"), norm("email").alias("email_n"), opt("userUniqueKey").alias("key_n"),
         norm("departmentId").alias("dept_n"), opt("subordination").alias("sup_n"),
         opt("coSubordination").alias("cosup_n"),
@@ -103,195 +170,223 @@ def plan_users(
         pl.lit(False).alias(ERR),
     )
 
-    # U1 required fields (and the LMS's own required fields), U9, U5, U3. Each rule only marks its
-    # rows (a boolean column); the problems are collected from all marks at once, further down.
-    for f in (*USER_REQUIRED, *(f for f in extra_required if f in df.columns and f not in USER_REQUIRED)):
-        lz = rp.mark(lz, pl.col(f).is_null(), "missing_value",
-                     pl.format("{} is blank: every user needs one", pl.lit(col(f))), key="login", column=col(f))
-    lz = invalid_characters(rp, lz, IDENTITY_FIELDS, mapping, key="login")
-    lz = rp.mark(lz, pl.col("email").is_not_null() & ~pl.col("email").str.contains(EMAIL_RE), "invalid_email",
-                 pl.format("{} does not look like an email address", pl.col("email")), key="login", column=col("email"))
-    if "status" in df.columns:
-        lz = rp.mark(lz, pl.col("status").is_not_null() & pl.col("status_v").is_null(), "invalid_status",
-                     pl.format("status {} is not one of active, inactive, terminated", pl.col("status")),
-                     key="login", column=col("status"))
-    lz = lz.with_columns(pl.col("status_v").fill_null(Status.ACTIVE.value))  # U5: blank = active
+
+def _check_fields(rows: pl.LazyFrame, rules: _Rules, extra_required: tuple[str, ...]) -> pl.LazyFrame:
+    """U1 required fields (and the LMS's own required fields), F4 control characters, U9 email, U5
+    status. Each rule only marks its rows (a boolean column); the problems are collected from all
+    marks at once, later."""
+    columns = rows.collect_schema().names()
+    for f in (*USER_REQUIRED, *(f for f in extra_required if f in columns and f not in USER_REQUIRED)):
+        rows = rules.mark(rows, pl.col(f).is_null(), "missing_value",
+                          pl.format("{} is blank: every user needs one", pl.lit(rules.mapping.get(f))), field=f)
+    rows = invalid_characters(rules.problems, rows, IDENTITY_FIELDS, rules.mapping, key="login")
+    rows = rules.mark(rows, pl.col("email").is_not_null() & ~pl.col("email").str.contains(EMAIL_RE), "invalid_email",
+                      pl.format("{} does not look like an email address", pl.col("email")), field="email")
+    if "status" in columns:
+        rows = rules.mark(rows, pl.col("status").is_not_null() & pl.col("status_v").is_null(), "invalid_status",
+                          pl.format("status {} is not one of active, inactive, terminated", pl.col("status")),
+                          field="status")
+    return rows.with_columns(pl.col("status_v").fill_null(Status.ACTIVE.value))  # U5: blank = active
+
+
+def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame:
+    """U3: two rows with the same login, email or unique key are an error on each of them."""
+    columns = rows.collect_schema().names()
     for f, n, code in (("login", "login_n", "duplicate_login"), ("email", "email_n", "duplicate_email"),
                        ("userUniqueKey", "key_n", "duplicate_user_key")):
-        if f in df.columns:
-            lz = rp.mark(lz, duplicated(n), code,
-                         pl.format("{} {} appears on more than one row; none of them is applied", pl.lit(f), pl.col(f)),
-                         key="login", column=col(f))
+        if f in columns:
+            rows = rules.mark(rows, duplicated(n), code,
+                              pl.format("{} {} appears on more than one row; none of them is applied",
+                                        pl.lit(f), pl.col(f)), field=f)
+    return rows
 
-    # these problems are collected before the joins, which repeat a row for each LMS user it finds
-    # (an LMS with two users of one email, a ledger with one key twice)
-    # (the LMS's side after them: computed at the same time, their scratch space would add up)
-    checked = lz.collect(engine="in-memory")
-    lmsu, led = pl.collect_all([lmsu_lz, led_lz], engine="in-memory")
-    lz = rp.collect(checked).lazy()
-    del checked  # (what is not needed any more is freed as the plan goes: a million rows each)
-    ix_type = lmsu.schema[IX]
-    protected = lmsu.select(protect.user_mask(pl.col("login"))).to_series() if protect.users else None  # C2
-    vanished = led.filter(pl.col(IX).is_null())["lms_id"].to_list()
-    led = led.filter(pl.col(IX).is_not_null())
-    managed = pl.repeat(False, n_lms, eager=True)
-    managed.scatter(led[IX], True)
-    led_key = pl.repeat(None, n_lms, dtype=pl.String, eager=True)
-    led_key.scatter(led[IX], led["key"])
 
-    # U2 identification: joins by login, email and (ledger) key give LMS user positions
-    lz = (lz.join(lmsu.lazy().select("login_n", pl.col(IX).alias("by_login")), on="login_n", how="left",
-                  maintain_order="left")
-          .join(lmsu.lazy().select("email_n", pl.col(IX).alias("by_email")), on="email_n", how="left",
-                maintain_order="left"))
-    if use_key:
-        lz = lz.join(led.lazy().select("key_n", pl.col(IX).alias("by_key")), on="key_n", how="left",
-                     maintain_order="left")
+def _known_users(lms: pl.DataFrame, ledger: pl.DataFrame, protect: Protect) -> _KnownUsers:
+    """The LMS's users by position, the ledger's entries placed on them (L1), the protected ones (C2)."""
+    users = lms.lazy().with_columns(norm("login").alias("login_n"), norm("email").alias("email_n")).with_row_index(IX)
+    # the ledger's entries (lms_id, key) by position in the LMS (null: the user vanished; ids are unique in both)
+    entries = ledger.lazy().join(users.select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left",
+                                 maintain_order="left").with_columns(norm("key").alias("key_n"))
+    users, entries = pl.collect_all([users, entries], engine="in-memory")
+    protected = users.select(protect.user_mask(pl.col("login"))).to_series() if protect.users else None
+    vanished = entries.filter(pl.col(IX).is_null())["lms_id"].to_list()
+    entries = entries.filter(pl.col(IX).is_not_null())
+    return _KnownUsers(users, entries, _by_position(entries, True, lms.height, pl.Boolean, False),
+                       _by_position(entries, entries["key"], lms.height, pl.String), protected, vanished)
+
+
+def _by_position(entries: pl.DataFrame, values: pl.Series | bool, n: int, dtype: type[pl.DataType],
+                 default: bool | None = None) -> pl.Series:
+    """A value for each of the n LMS users, by position: the ledger entry's value where an entry is
+    placed on it (`entries[IX]`), else `default`."""
+    out = pl.repeat(default, n, dtype=dtype, eager=True)
+    out.scatter(entries[IX], values)
+    return out
+
+
+def _identify(rows: pl.LazyFrame, rules: _Rules, known: _KnownUsers) -> pl.LazyFrame:
+    """U2: joins by login, email and (ledger) unique key give LMS user positions; `target` is the
+    user a row identifies, `rule` how. Conflicting answers are `identity_conflict`."""
+    users, ix_type = known.users.lazy(), known.users.schema[IX]
+    rows = (rows.join(users.select("login_n", pl.col(IX).alias("by_login")), on="login_n", how="left",
+                      maintain_order="left")
+            .join(users.select("email_n", pl.col(IX).alias("by_email")), on="email_n", how="left",
+                  maintain_order="left"))
+    if rules.use_key:
+        rows = rows.join(known.ledger.lazy().select("key_n", pl.col(IX).alias("by_key")), on="key_n", how="left",
+                         maintain_order="left")
     else:
-        lz = lz.with_columns(pl.lit(None, ix_type).alias("by_key"))
+        rows = rows.with_columns(pl.lit(None, ix_type).alias("by_key"))
     split = pl.col("by_login").is_not_null() & pl.col("by_email").is_not_null() & (pl.col("by_login") != pl.col("by_email"))
-    lz = lz.with_columns(pl.when(split).then(None).otherwise(pl.coalesce("by_login", "by_email")).alias("by_le"))
-    lz = lz.with_columns(
+    rows = rows.with_columns(pl.when(split).then(None).otherwise(pl.coalesce("by_login", "by_email")).alias("by_le"))
+    rows = rows.with_columns(
         pl.coalesce("by_key", "by_le").alias("target"),
         pl.when(pl.col("by_key").is_not_null()).then(pl.lit("userUniqueKey"))
         .when(pl.col("by_login").is_not_null() & pl.col("by_email").is_not_null()).then(pl.lit("login+email"))
         .when(pl.col("by_login").is_not_null()).then(pl.lit("login"))
         .when(pl.col("by_email").is_not_null()).then(pl.lit("email")).alias("rule"),
     )
-    if use_key:  # the key the ledger holds for the user that login/email point to
-        lz = lz.with_columns(_at(_key_n_by_position(led, n_lms), "target").alias("target_key"))
-    logins = lmsu["login"]
+    if rules.use_key:  # the key the ledger holds for the user that login/email point to
+        key_n = _by_position(known.ledger, known.ledger["key_n"], known.users.height, pl.String)
+        rows = rows.with_columns(_at(key_n, "target").alias("target_key"))
+    return _mark_conflicts(rows, rules, known.users["login"], split)
 
+
+def _mark_conflicts(rows: pl.LazyFrame, rules: _Rules, logins: pl.Series, split: pl.Expr) -> pl.LazyFrame:
+    """U2: login and email that find two users, a key and login/email that find two users, an LMS
+    user known under another key, two rows that identify one user: `identity_conflict`."""
     def names(hit: pl.DataFrame) -> pl.DataFrame:
         """LMS logins of the users a problem row points to (only for the rows with problems)."""
         return hit.with_columns(_at(logins, src).alias(dst) for src, dst in (
             ("by_login", "l1"), ("by_email", "l2"), ("by_key", "l3"), ("by_le", "l4")))
 
-    lz = rp.mark(lz, split, "identity_conflict",
-                 pl.format("login {} belongs to LMS user {} but email {} to LMS user {}",
-                           pl.col("login"), pl.col("l1"), pl.col("email"), pl.col("l2")),
-                 key="login", column=col("login"), enrich=names)
-    lz = rp.mark(lz, pl.col("by_key").is_not_null() & pl.col("by_le").is_not_null() & (pl.col("by_key") != pl.col("by_le")),
-                 "identity_conflict",
-                 pl.format("unique key {} belongs to LMS user {} but login/email point to LMS user {}",
-                           pl.col("userUniqueKey") if use_key else pl.lit(""), pl.col("l3"), pl.col("l4")),
-                 key="login", column=col("userUniqueKey"), enrich=names)
-    if use_key:
-        lz = rp.mark(lz, pl.col("by_key").is_null() & pl.col("key_n").is_not_null() & pl.col("target_key").is_not_null()
-                     & neq(pl.col("target_key"), pl.col("key_n")), "identity_conflict",
-                     pl.format("LMS user {} is known under another unique key ({})", pl.col("l4"), pl.col("target_key")),
-                     key="login", column=col("userUniqueKey"), enrich=names)
+    rows = rules.mark(rows, split, "identity_conflict",
+                      pl.format("login {} belongs to LMS user {} but email {} to LMS user {}",
+                                pl.col("login"), pl.col("l1"), pl.col("email"), pl.col("l2")),
+                      field="login", enrich=names)
+    rows = rules.mark(rows, pl.col("by_key").is_not_null() & pl.col("by_le").is_not_null()
+                      & (pl.col("by_key") != pl.col("by_le")), "identity_conflict",
+                      pl.format("unique key {} belongs to LMS user {} but login/email point to LMS user {}",
+                                pl.col("userUniqueKey") if rules.use_key else pl.lit(""), pl.col("l3"), pl.col("l4")),
+                      field="userUniqueKey", enrich=names)
+    if rules.use_key:
+        rows = rules.mark(rows, pl.col("by_key").is_null() & pl.col("key_n").is_not_null()
+                          & pl.col("target_key").is_not_null() & neq(pl.col("target_key"), pl.col("key_n")),
+                          "identity_conflict",
+                          pl.format("LMS user {} is known under another unique key ({})", pl.col("l4"),
+                                    pl.col("target_key")),
+                          field="userUniqueKey", enrich=names)
     good_target = pl.when(~pl.col(ERR)).then(pl.col("target"))  # (one key for the window, not two)
-    lz = rp.mark(lz, good_target.is_not_null() & (pl.len().over(good_target) > 1),
-                 "identity_conflict", pl.format("another row identifies the same LMS user ({})", pl.col("l4")),
-                 key="login", column=col("login"), enrich=names)
-    # U3: the plan may not give a login or email to one user while another holds it
-    lz = rp.mark(lz, ~pl.col(ERR) & pl.col("by_login").is_not_null() & neq(pl.col("by_login"), pl.col("target")),
-                 "login_taken", pl.format("login {} is held by another LMS user", pl.col("login")),
-                 key="login", column=col("login"))
-    lz = rp.mark(lz, ~pl.col(ERR) & pl.col("by_email").is_not_null() & neq(pl.col("by_email"), pl.col("target")),
-                 "email_taken", pl.format("email {} is held by another LMS user", pl.col("email")),
-                 key="login", column=col("email"))
-    lz = mark_protected_users(lz, rp, protect, protected, lmsu["login"], col("login"))  # C2
+    return rules.mark(rows, good_target.is_not_null() & (pl.len().over(good_target) > 1), "identity_conflict",
+                      pl.format("another row identifies the same LMS user ({})", pl.col("l4")),
+                      field="login", enrich=names)
 
-    # U4 departments, as they will be after the plan
-    dmap = pl.DataFrame(
-        {"dept_n": list(depts.by_code), "dref": [t.ref for t in depts.by_code.values()],
-         "dok": [t.ok for t in depts.by_code.values()], "dwhy": [t.reason for t in depts.by_code.values()]},
-        schema={"dept_n": pl.String, "dref": pl.String, "dok": pl.Boolean, "dwhy": pl.String},
+
+def _mark_taken(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame:
+    """U3: the plan may not give a login or email to one user while another LMS user holds it."""
+    rows = rules.mark(rows, ~pl.col(ERR) & pl.col("by_login").is_not_null() & neq(pl.col("by_login"), pl.col("target")),
+                      "login_taken", pl.format("login {} is held by another LMS user", pl.col("login")),
+                      field="login")
+    return rules.mark(rows, ~pl.col(ERR) & pl.col("by_email").is_not_null() & neq(pl.col("by_email"), pl.col("target")),
+                      "email_taken", pl.format("email {} is held by another LMS user", pl.col("email")),
+                      field="email")
+
+
+def _resolve_departments(rows: pl.LazyFrame, rules: _Rules, depts: DepartmentStep) -> pl.LazyFrame:
+    """U4: `departmentId` names a department of the file or the LMS that stays after the plan;
+    `dept_ref` is what it names (U10), `dept_ok` whether a user may be placed there and
+    `dept_unusable` why not."""
+    targets = depts.by_code.values()
+    departments = pl.DataFrame(
+        {"dept_n": list(depts.by_code), "dref": [t.ref for t in targets],
+         "dept_ok": [t.ok for t in targets], "dept_unusable": [t.reason for t in targets]},
+        schema={"dept_n": pl.String, "dref": pl.String, "dept_ok": pl.Boolean, "dept_unusable": pl.String},
     )
-    lz = lz.join(dmap.lazy(), on="dept_n", how="left", maintain_order="left")
-    lz = lz.join(zeros_dropped(list(depts.by_code)).lazy(), on="dept_n", how="left", maintain_order="left")
-    lz = rp.mark(lz, pl.col("dept_n").is_not_null() & ~pl.col("dok").fill_null(False), "unknown_department",
-                 pl.when(pl.col("dwhy").is_not_null() & (pl.col("dwhy") != ""))
-                 .then(pl.format("department {}: {}", pl.col("departmentId"), pl.col("dwhy")))
-                 .when(pl.col("zero_code").is_not_null())
-                 .then(pl.format("department {}: no department has this code in the file or the LMS; {} does: "
-                                 "did a spreadsheet drop its leading zeros? Keep the column as text",
-                                 pl.col("departmentId"), pl.col("zero_code")))
-                 .otherwise(pl.format("department {}: no department has this code in the file or the LMS",
-                                      pl.col("departmentId"))),
-                 key="login", column=col("departmentId"))
-    df = lz.collect(engine="in-memory")  # faster than streaming here (joins that keep the sheet's order)
-    del lz
+    rows = rows.join(departments.lazy(), on="dept_n", how="left", maintain_order="left")
+    rows = rows.join(zeros_dropped(list(depts.by_code)).lazy(), on="dept_n", how="left", maintain_order="left")
+    why = pl.col("dept_unusable")
+    return rules.mark(rows, pl.col("dept_n").is_not_null() & ~pl.col("dept_ok").fill_null(False), "unknown_department",
+                      pl.when(why.is_not_null() & (why != ""))
+                      .then(pl.format("department {}: {}", pl.col("departmentId"), why))
+                      .when(pl.col("zero_code").is_not_null())
+                      .then(pl.format("department {}: no department has this code in the file or the LMS; {} does: "
+                                      "did a spreadsheet drop its leading zeros? Keep the column as text",
+                                      pl.col("departmentId"), pl.col("zero_code")))
+                      .otherwise(pl.format("department {}: no department has this code in the file or the LMS",
+                                           pl.col("departmentId"))),
+                      field="departmentId")
 
-    # U7 supervisors: a user in the file (row without error) or in the LMS, by the logins after the plan
+
+def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) -> pl.DataFrame:
+    """U7: a supervisor is a user in the file (row without error) or in the LMS, by the logins after
+    the plan; `<field>_ref` is that user (U10: an LMS id, or "new:" + login). Unknown and self
+    links are warnings, and the link is set to inherited."""
     linked = [(f, n) for f, n in (("subordination", "sup_n"), ("coSubordination", "cosup_n")) if f in df.columns]
-    if linked:
-        df = df.with_columns(pl.coalesce(_at(ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
-        good = df.lazy().filter(~pl.col(ERR)).select("target", "login_n", "ref").collect(engine="in-memory")
-        sheet = good.select("login_n", pl.col("ref").alias("sref"))  # (logins unique: duplicates are errors)
-        by_login = pl.concat([  # the LMS's users no row names, then the rows (a login in both: the row's)
-            lmsu.join(good.select(pl.col("target").alias(IX)), on=IX, how="anti")
-                .join(sheet.select("login_n"), on="login_n", how="anti")
-                .select("login_n", pl.col("id").alias("sref")).unique("login_n", keep="last"),
-            sheet,
-        ])
+    if not linked:
+        return df
+    df = df.with_columns(pl.coalesce(_at(known.ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
+    by_login = _users_by_login(df, known.users)
     for f, n in linked:  # (login_n is unique in by_login: the join keeps the rows; only its result is kept)
-        df = df.with_columns(df.select(n).join(by_login.rename({"login_n": n, "sref": f + "_ref"}), on=n, how="left",
-                                               maintain_order="left")[f + "_ref"])
-        df = rp.mark(df, pl.col(n).is_not_null() & pl.col(f + "_ref").is_null(), "unknown_supervisor",
-                     pl.format("{} {} is not a user in the file or the LMS; the link is set to inherited",
-                               pl.lit(col(f)), pl.col(f)),
-                     key="login", column=col(f), severity=Severity.WARNING)
-        df = rp.mark(df, pl.col(f + "_ref").is_not_null() & (pl.col(f + "_ref") == pl.col("ref")), "self_supervision",
-                     pl.format("{} cannot supervise themself; the link is set to inherited", pl.col("login")),
-                     key="login", column=col(f), severity=Severity.WARNING)
-        df = df.with_columns(pl.when(pl.col(f + "_ref") == pl.col("ref")).then(None)
-                             .otherwise(pl.col(f + "_ref")).alias(f + "_ref"))
+        ref = f + "_ref"
+        df = df.with_columns(df.select(n).join(by_login.rename({"login_n": n, "sref": ref}), on=n, how="left",
+                                               maintain_order="left")[ref])
+        df = rules.mark(df, pl.col(n).is_not_null() & pl.col(ref).is_null(), "unknown_supervisor",
+                        pl.format("{} {} is not a user in the file or the LMS; the link is set to inherited",
+                                  pl.lit(rules.mapping.get(f)), pl.col(f)),
+                        field=f, severity=Severity.WARNING)
+        df = rules.mark(df, pl.col(ref).is_not_null() & (pl.col(ref) == pl.col("ref")), "self_supervision",
+                        pl.format("{} cannot supervise themself; the link is set to inherited", pl.col("login")),
+                        field=f, severity=Severity.WARNING)
+        df = df.with_columns(pl.when(pl.col(ref) == pl.col("ref")).then(None).otherwise(pl.col(ref)).alias(ref))
+    return df
 
-    if linked:
-        del by_login, good
-    df = rp.collect(df)
-    problems = rp.problems()
-    warn_by_row: dict[int, list[Problem]] = {}
-    for p in problems:
-        if not p.is_error:
-            warn_by_row.setdefault(p.row, []).append(p)
 
-    pointer_ix = df.select("by_key", "by_login", "by_email", ROW)  # U6: what rows point to, errors or not
+def _users_by_login(df: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
+    """login_n -> sref: every user by the login it has after the plan (U7, U10): the rows without
+    error, and the LMS's users no row names (a login in both: the row's)."""
+    good = df.lazy().filter(~pl.col(ERR)).select("target", "login_n", "ref").collect(engine="in-memory")
+    sheet = good.select("login_n", pl.col("ref").alias("sref"))  # (logins unique: duplicates are errors)
+    return pl.concat([
+        users.join(good.select(pl.col("target").alias(IX)), on=IX, how="anti")
+        .join(sheet.select("login_n"), on="login_n", how="anti")
+        .select("login_n", pl.col("id").alias("sref")).unique("login_n", keep="last"),
+        sheet,
+    ])
 
-    keep = [c for c in (ROW, "login", "rule", "target", "status_v", *(("status",) if "status" in (policy or {}) else ()),
+
+def _planned_columns(df: pl.DataFrame, custom: list[str], policy: dict[str, FieldPolicy]) -> list[str]:
+    """The columns the changes are made of."""
+    keep = [c for c in (ROW, "login", "rule", "target", "status_v", *(("status",) if "status" in policy else ()),
                         "dref", "userUniqueKey", *PLAIN_FIELDS,
                         "departmentId", "subordination", "coSubordination", "subordination_ref",
                         "coSubordination_ref", *custom) if c in df.columns]
-    keep = list(dict.fromkeys(keep))
-    df = df.select(*keep, ERR, PROTECTED_ROW)
-    good = df.lazy().filter(~pl.col(ERR))
-    new = good.filter(pl.col("target").is_null()).select(keep).collect(engine="in-memory")
-    # (lazy: only the rows that change are gathered); C2: a protected user's row changes nothing
-    old = good.filter(pl.col("target").is_not_null() & ~pl.col(PROTECTED_ROW))
-    changes = _creates(new, custom, warn_by_row, depts, lmsu)
-    upd, final_department = _updates(old.select(keep), lmsu, custom, lms_custom, warn_by_row, depts, policy or {})
-    changes += upd
-    # L1: what the plan matched; what the ledger already holds with the same key needs no recording
-    matched = old.select("target", (pl.col("userUniqueKey") if use_key else pl.lit(None, pl.String)).alias("key")) \
-        .filter(~(_at(managed, "target") & _at(led_key, "target").eq_missing(pl.col("key")))) \
-        .collect(engine="in-memory")
-    del df, good, old
-    matched_d = dict(zip(ids.gather(matched["target"]).to_list(), matched["key"].to_list()))
+    return list(dict.fromkeys(keep))
 
-    # U6 removal: managed users no row points to any more (a row with errors still points)
-    pointed = pl.repeat(False, n_lms, eager=True)
+
+def _matched(old: pl.LazyFrame, known: _KnownUsers, use_key: bool) -> dict[str, str | None]:
+    """L1: the LMS users the plan matched to rows without errors, with the row's unique key; what the
+    ledger already holds with the same key needs no recording."""
+    matched = old.select("target", (pl.col("userUniqueKey") if use_key else pl.lit(None, pl.String)).alias("key")) \
+        .filter(~(_at(known.managed, "target") & _at(known.ledger_key, "target").eq_missing(pl.col("key")))) \
+        .collect(engine="in-memory")
+    return dict(zip(known.ids.gather(matched["target"]).to_list(), matched["key"].to_list()))
+
+
+def _removals(known: _KnownUsers, pointer_ix: pl.DataFrame) -> list[Change]:
+    """U6: managed active users no row points to any more (a row with errors still points) are
+    inactivated; C2: protected users never are."""
+    pointed = pl.repeat(False, known.users.height, eager=True)
     for c in ("by_key", "by_login", "by_email"):
         at = pointer_ix[c].drop_nulls()
         if at.len():
             pointed.scatter(at, True)
-    unprotected = ~pl.lit(protected) if protected is not None else pl.lit(True)  # C2: never inactivated
-    gone = (lmsu.filter(pl.lit(managed) & ~pl.lit(pointed) & (pl.col("status") == Status.ACTIVE.value) & unprotected)
+    unprotected = ~pl.lit(known.protected) if known.protected is not None else pl.lit(True)
+    gone = (known.users.filter(pl.lit(known.managed) & ~pl.lit(pointed) & (pl.col("status") == Status.ACTIVE.value)
+                               & unprotected)
             .sort("login_n", maintain_order=True))
-    for uid, login in gone.select("id", "login").iter_rows():
-        changes.append(Change(change_id(Kind.INACTIVATE_USER, login), Kind.INACTIVATE_USER, login,
-                              {"status": (Status.ACTIVE.value, Status.INACTIVE.value)}, target=uid))
-    return UserStep(changes, problems, matched_d, final_department, pointer_ix, ids, vanished,
-                    set(ids.filter(protected).to_list()) if protected is not None else set())
-
-
-def _key_n_by_position(led: pl.DataFrame, n: int) -> pl.Series:
-    """The ledger's normalised unique key of each LMS user, by position (null = none or unmanaged)."""
-    out = pl.repeat(None, n, dtype=pl.String, eager=True)
-    out.scatter(led[IX], led["key_n"])
-    return out
+    return [Change(change_id(Kind.INACTIVATE_USER, login), Kind.INACTIVATE_USER, login,
+                   {"status": (Status.ACTIVE.value, Status.INACTIVE.value)}, target=uid)
+            for uid, login in gone.select("id", "login").iter_rows()]
 
 
 def _deps(dref: str | None, sup: str | None, cosup: str | None, depts: DepartmentStep) -> list[str]:
@@ -319,8 +414,9 @@ def _logins_of(rows: pl.DataFrame, columns: list[str], lmsu: pl.DataFrame) -> di
     cols = [c for c in columns if c in rows.columns]
     if not cols or rows.height == 0:
         return {}
-    ids = pl.concat([rows.select(pl.col(c).alias("id")) for c in cols]).drop_nulls().unique()
-    return dict(lmsu.join(ids, on="id", how="semi").select("id", "login").iter_rows())
+    ids = pl.concat([rows[c] for c in cols]).drop_nulls().unique()
+    # (a filter by a set of a few ids, not a join: the LMS side is not hashed)
+    return dict(lmsu.filter(pl.col("id").is_in(ids.implode())).select("id", "login").iter_rows())
 
 
 def _creates(rows: pl.DataFrame, custom: list[str], warn_by_row, depts: DepartmentStep, lmsu) -> list[Change]:
@@ -356,11 +452,26 @@ def _creates(rows: pl.DataFrame, custom: list[str], warn_by_row, depts: Departme
     return out
 
 
-def _updates(matched: pl.LazyFrame, lmsu, custom, lms_custom, warn_by_row, depts, policy: dict[str, FieldPolicy]):
+def _updates(matched: pl.LazyFrame, lmsu: pl.DataFrame, custom: list[str], lms_custom: dict[str, str],
+             warn_by_row: dict[int, list[Problem]], depts: DepartmentStep,
+             policy: dict[str, FieldPolicy]) -> tuple[list[Change], dict[str, str | None]]:
     """update_user / inactivate_user / reactivate_user for matched rows (U5, U8, U10), each field
-    as its policy allows (C3)."""
-    columns = matched.collect_schema().names()
-    # each compared field: (the LMS's value now, gathered by position; the value after the plan)
+    as its policy allows (C3). Also returns, for each user the plan moves, its department after the
+    plan (D5)."""
+    compare, now = _compared_fields(matched.collect_schema().names(), lmsu, custom, lms_custom)
+    rows, compare = _rows_that_change(matched, compare, now, policy)
+    targets = lmsu["id"].gather(rows["target"]).to_list()
+    lms_login = _logins_of(rows, ["now_subordination", "now_coSubordination", "subordination_ref",
+                                  "coSubordination_ref"], lmsu)
+    fields_of, final_department = _changed_fields(rows, compare, targets, lms_login, depts)
+    return _update_changes(rows, fields_of, targets, warn_by_row, depts), final_department
+
+
+def _compared_fields(columns: list[str], lmsu: pl.DataFrame, custom: list[str],
+                     lms_custom: dict[str, str]) -> tuple[dict[str, tuple[str, str]], dict[str, pl.Expr]]:
+    """Each compared field -> (the column of the LMS's value now, the column of the value after the
+    plan), and the LMS's values now, gathered by position. Departments and supervisors compare as
+    LMS objects (U10); a custom field the LMS does not hold yet is blank now."""
     compare: dict[str, tuple[str, str]] = {f: (f"now_{f}", f) for f in PLAIN_FIELDS if f in columns}
     compare["departmentId"] = ("now_department_id", "dref")
     for f in ("subordination", "coSubordination"):
@@ -376,23 +487,33 @@ def _updates(matched: pl.LazyFrame, lmsu, custom, lms_custom, warn_by_row, depts
             now[f"now_{lc}"] = _at(lmsu[lc], "target")
             compare[f] = (f"now_{lc}", f)
     now["now_status"] = _at(lmsu["status"], "target")
+    return compare, now
+
+
+def _rows_that_change(matched: pl.LazyFrame, compare: dict[str, tuple[str, str]], now: dict[str, pl.Expr],
+                      policy: dict[str, FieldPolicy]) -> tuple[pl.DataFrame, dict[str, tuple[str, str]]]:
+    """The matched rows where some field differs and its policy lets it be written (C3, U8), with a
+    `chg_<field>` flag per compared field and `chg_status` (U5); and the fields compared (a field
+    written only on create is never compared)."""
+    columns = matched.collect_schema().names()
     gated = {f: gate(policy.get(f), neq(pl.col(b), pl.col(a)), pl.col(b), pl.col(f)) for f, (b, a) in compare.items()}
-    compare = {f: ba for f, ba in compare.items() if gated[f] is not None}  # (on_create: never compared)
+    compare = {f: ba for f, ba in compare.items() if gated[f] is not None}
     flags = [gated[f].alias(f"chg_{f}") for f in compare]
     status_change = gate(policy.get("status"), neq(pl.col("now_status"), pl.col("status_v")), pl.col("now_status"),
                          pl.col("status") if "status" in columns else pl.lit(None, pl.String))
     status_change = pl.lit(False) if status_change is None else status_change
     rows = (matched.with_columns(**now).with_columns(*flags, status_change.alias("chg_status"))
             .filter(pl.any_horizontal(pl.col("^chg_.*$"))).collect(engine="in-memory"))
-    lms_login = _logins_of(rows, ["now_subordination", "now_coSubordination", "subordination_ref",
-                                  "coSubordination_ref"], lmsu)
-    dept_code = depts.lms_code_of
-    targets = lmsu["id"].gather(rows["target"]).to_list()
+    return rows, compare
 
-    # fields, one compared field at a time over the rows where it changed
-    n = rows.height
-    fields_of: list[dict] = [{} for _ in range(n)]
+
+def _changed_fields(rows: pl.DataFrame, compare: dict[str, tuple[str, str]], targets: list[str],
+                    lms_login: dict[str, str], depts: DepartmentStep) -> tuple[list[dict], dict[str, str | None]]:
+    """Each row's changed fields as {field: (before, after)}, one compared field at a time over the
+    rows where it changed; departments named by code, supervisors by login (U10)."""
+    fields_of: list[dict] = [{} for _ in range(rows.height)]
     final_department: dict[str, str | None] = {}
+    dept_code = depts.lms_code_of
     for f, (b, a) in compare.items():
         at = rows[f"chg_{f}"].arg_true()
         if not at.len():
@@ -410,9 +531,16 @@ def _updates(matched: pl.LazyFrame, lmsu, custom, lms_custom, warn_by_row, depts
         else:
             for i, before, after, _ in values:
                 fields_of[i][f] = (before, after)
+    return fields_of, final_department
 
+
+def _update_changes(rows: pl.DataFrame, fields_of: list[dict], targets: list[str],
+                    warn_by_row: dict[int, list[Problem]], depts: DepartmentStep) -> list[Change]:
+    """An update_user for each row with changed fields, and its status change: active -> inactive or
+    terminated is inactivate_user, back to active reactivate_user, inactive <-> terminated an update
+    (U5). Login and email changed together under a unique key is a warning (U2)."""
     out: list[Change] = []
-    none = [None] * n
+    none = [None] * rows.height
     cols = {c: rows[c].to_list() for c in (ROW, "login", "rule", "now_status", "status_v", "chg_status", "dref",
                                            "userUniqueKey", "subordination_ref", "coSubordination_ref")
             if c in rows.columns}
@@ -442,4 +570,4 @@ def _updates(matched: pl.LazyFrame, lmsu, custom, lms_custom, warn_by_row, depts
         if status_kind:
             out.append(Change(change_id(status_kind, login), status_kind, login, {"status": (before, after)},
                               row=row, rule=rule, target=target, problems=warns))
-    return out, final_department
+    return out

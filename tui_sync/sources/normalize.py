@@ -20,8 +20,8 @@ Everything is vectorised: no per-row Python on the happy path.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -77,79 +77,115 @@ def normalize_grid(
     with data but no header.
     """
     if grid.width == 0 or grid.height == 0:
-        raise SourceError(f"{what} is empty", where=source,
-                          hint="check that this is the right file and that it was saved with its data")
+        raise _empty(what, source)
     width = grid.width
     letters = list(columns) if columns is not None else [column_letter(i) for i in range(width)]
     if len(letters) != width:
         letters = [column_letter(i) for i in range(width)]
     pos = [f"c{i}" for i in range(width)]
-    grid = grid.rename(dict(zip(grid.columns, pos)))
-    grid = grid.select(pl.col(c).cast(pl.String) for c in pos)
+    grid = grid.rename(dict(zip(grid.columns, pos))).select(pl.col(c).cast(pl.String) for c in pos)
 
     raw_headers = grid.row(0)
     body = grid.slice(1)
-    first_data_row = header_row + 1
-    body = body.with_columns(_row_numbers(body, first_data_row))
-
+    body = body.with_columns(_row_numbers(body, header_row + 1))  # P2: rows as a spreadsheet numbers them
     _check_cell_sizes(body, pos, letters, raw_headers, source=source, header_row=header_row)
+    body = _trimmed(body, pos)
+    headers = [clean_header(h) for h in raw_headers]
+    has_data = body.select(pl.col(c).is_not_null().any() for c in pos).row(0) if body.height else (False,) * width
+    sheet = _Sheet(body, pos, letters, headers, has_data, source, header_row)
 
-    # Trim, and blank → null; only the columns that need it (most cells of an HR sheet are clean,
-    # and a check allocates nothing where trimming copies every string).
+    _check_header_row(sheet, what)
+    _check_unnamed_columns(sheet, ragged_as_cells)
+    keep = [i for i, h in enumerate(headers) if h]
+    _check_header_names(sheet, keep)
+    body = _without_blank_rows(body, [pos[i] for i in keep])
+    body = body.select([pl.col(pos[i]).alias(headers[i]) for i in keep] + [pl.col(ROW)])
+    return body, tuple(headers[i] for i in keep)
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    """A grid being normalised, as the checks of its header row see it."""
+
+    body: pl.DataFrame  # the data rows, positional columns `pos`, trimmed, with ROW
+    pos: list[str]
+    letters: list[str]  # spreadsheet column letters, by position
+    headers: list[str]  # trimmed headers, by position ("" = none)
+    has_data: tuple[bool, ...]  # by position: some data row has a value there
+    source: str
+    header_row: int
+
+
+def _empty(what: str, source: str) -> SourceError:
+    return SourceError(f"{what} is empty", where=source,
+                       hint="check that this is the right file and that it was saved with its data")
+
+
+def _trimmed(body: pl.DataFrame, pos: list[str]) -> pl.DataFrame:
+    """Cells trimmed of whitespace (WHITESPACE), blank -> null. Only the columns that need it are
+    rewritten (most cells of an HR sheet are clean, and a check allocates nothing where trimming
+    copies every string)."""
+    if not body.height:
+        return body
     edge = "^[" + re.escape(WHITESPACE) + "]|[" + re.escape(WHITESPACE) + "]$"
     flags = body.select(
         *(pl.col(c).str.contains(edge).any().alias(f"t{i}") for i, c in enumerate(pos)),
         *((pl.col(c) == "").any().alias(f"b{i}") for i, c in enumerate(pos)),
-    ).row(0, named=True) if body.height else {}
-    body = body.with_columns(
+    ).row(0, named=True)
+    return body.with_columns(
         pl.col(c).str.strip_chars(WHITESPACE).replace("", None) if flags.get(f"t{i}")
         else pl.col(c).replace("", None) if flags.get(f"b{i}") else pl.col(c)
         for i, c in enumerate(pos))
-    headers = [clean_header(h) for h in raw_headers]
 
-    has_data = body.select(pl.col(c).is_not_null().any() for c in pos).row(0) if body.height else (False,) * width
 
-    if not any(headers):
-        if any(has_data):
-            first = _first_nonblank_row(body, pos)
-            raise SourceError(
-                f"row {header_row}, the header row, is blank",
-                where=source,
-                hint=f"the first row with values is row {first}: if that is the header, set header_row = {first}",
-            )
-        raise SourceError(f"{what} is empty", where=source,
-                          hint="check that this is the right file and that it was saved with its data")
+def _check_header_row(sheet: _Sheet, what: str) -> None:
+    """A blank header row is refused (P2): with the first row that has values as a hint, or as an
+    empty sheet when there is none."""
+    if any(sheet.headers):
+        return
+    if any(sheet.has_data):
+        first = _first_nonblank_row(sheet.body, sheet.pos)
+        raise SourceError(
+            f"row {sheet.header_row}, the header row, is blank",
+            where=sheet.source,
+            hint=f"the first row with values is row {first}: if that is the header, set header_row = {first}",
+        )
+    raise _empty(what, sheet.source)
 
+
+def _check_unnamed_columns(sheet: _Sheet, ragged_as_cells: bool) -> None:
+    """Columns without a header: silently dropped when empty, refused when they hold data (P2)."""
+    headers, header_row = sheet.headers, sheet.header_row
     last_named = max(i for i, h in enumerate(headers) if h)
-
-    # Columns without a header: silently dropped when empty, refused when they hold data.
-    unnamed_with_data = [i for i, h in enumerate(headers) if not h and has_data[i]]
+    unnamed_with_data = [i for i, h in enumerate(headers) if not h and sheet.has_data[i]]
     beyond = [i for i in unnamed_with_data if i > last_named]
     inside = [i for i in unnamed_with_data if i < last_named]
     if beyond and ragged_as_cells:
-        _raise_ragged(body, pos, beyond, n_header=last_named + 1, source=source)
-    if inside or beyond:
-        cols = inside + beyond
-        names = ", ".join(letters[i] for i in cols)
-        first_rows = body.select(
-            pl.col(ROW).filter(pl.col(pos[i]).is_not_null()).first().alias(pos[i]) for i in cols
-        ).row(0)
-        if len(cols) == 1:
-            message = f"column {names} has data (first in row {first_rows[0]}) but no header in row {header_row}"
-        else:
-            detail = ", ".join(f"column {letters[i]} from row {r}" for i, r in zip(cols, first_rows))
-            message = f"columns {names} have data but no header in row {header_row} ({detail})"
-        raise SourceError(
-            message,
-            where=source,
-            hint=f"add a header for {'it' if len(cols) == 1 else 'them'} in row {header_row}, or delete "
-                 f"{'that column' if len(cols) == 1 else 'those columns'}"
-                 + ("" if header_row != 1 else "; if the header is on another row, set header_row"),
-        )
+        _raise_ragged(sheet.body, sheet.pos, beyond, n_header=last_named + 1, source=sheet.source)
+    if not (inside or beyond):
+        return
+    cols = inside + beyond
+    names = ", ".join(sheet.letters[i] for i in cols)
+    first_rows = sheet.body.select(
+        pl.col(ROW).filter(pl.col(sheet.pos[i]).is_not_null()).first().alias(sheet.pos[i]) for i in cols
+    ).row(0)
+    if len(cols) == 1:
+        message = f"column {names} has data (first in row {first_rows[0]}) but no header in row {header_row}"
+    else:
+        detail = ", ".join(f"column {sheet.letters[i]} from row {r}" for i, r in zip(cols, first_rows))
+        message = f"columns {names} have data but no header in row {header_row} ({detail})"
+    raise SourceError(
+        message,
+        where=sheet.source,
+        hint=f"add a header for {'it' if len(cols) == 1 else 'them'} in row {header_row}, or delete "
+             f"{'that column' if len(cols) == 1 else 'those columns'}"
+             + ("" if header_row != 1 else "; if the header is on another row, set header_row"),
+    )
 
-    keep = [i for i, h in enumerate(headers) if h]
 
-    # Duplicate headers (case-insensitive): an error, never a guess.
+def _check_header_names(sheet: _Sheet, keep: list[int]) -> None:
+    """Duplicate headers (case-insensitive) are an error, never a guess; ROW is reserved."""
+    headers = sheet.headers
     seen: dict[str, list[int]] = {}
     for i in keep:
         seen.setdefault(headers[i].casefold(), []).append(i)
@@ -158,25 +194,24 @@ def normalize_grid(
         parts = []
         for idx in dups:
             spelled = " / ".join(dict.fromkeys(repr(headers[i]) for i in idx))
-            parts.append(f"{spelled} (columns {', '.join(letters[i] for i in idx)})")
+            parts.append(f"{spelled} (columns {', '.join(sheet.letters[i] for i in idx)})")
         raise SourceError(
-            f"duplicate column {'header' if len(dups) == 1 else 'headers'} in row {header_row}: " + "; ".join(parts),
-            where=source,
+            f"duplicate column {'header' if len(dups) == 1 else 'headers'} in row {sheet.header_row}: "
+            + "; ".join(parts),
+            where=sheet.source,
             hint="every header must be unique (case does not count): rename or delete the extra column",
         )
     if ROW in {headers[i] for i in keep}:
-        raise SourceError(f"a column is named {ROW!r}, a name tui_sync reserves", where=source,
+        raise SourceError(f"a column is named {ROW!r}, a name tui_sync reserves", where=sheet.source,
                           hint="rename that column")
 
-    keep_pos = [pos[i] for i in keep]
-    if not keep_pos:
-        body = body.clear()
-    else:
-        filled = body.select(pl.any_horizontal(pl.col(c).is_not_null() for c in keep_pos)).to_series()
-        if not filled.all():  # (a copy of every column: only when there are blank rows)
-            body = body.filter(filled)
-    body = body.select([pl.col(pos[i]).alias(headers[i]) for i in keep] + [pl.col(ROW)])
-    return body, tuple(headers[i] for i in keep)
+
+def _without_blank_rows(body: pl.DataFrame, named: list[str]) -> pl.DataFrame:
+    """Rows where every named column is blank are dropped (their numbers stay with the others)."""
+    if not named:
+        return body.clear()
+    filled = body.select(pl.any_horizontal(pl.col(c).is_not_null() for c in named)).to_series()
+    return body if filled.all() else body.filter(filled)  # (a copy of every column: only when there are blank rows)
 
 
 def _row_numbers(body: pl.DataFrame, first: int) -> pl.Series:
