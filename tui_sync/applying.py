@@ -73,9 +73,7 @@ async def _execute(cfg: Config, store: RunStore, run_id: int, plan: Plan, *,
                           concurrency=cfg.apply.concurrency, progress=progress, cancel=cancel, on_created=created,
                           keys=_ledger_keys(ledger, plan))
         results = await applier.run()
-        warm = getattr(lms, "warm", None)  # the embedded LMS keeps a columnar snapshot for the next plan
-        if warm is not None:
-            await warm()
+        await lms.warm()  # (the embedded LMS keeps a columnar snapshot for the next plan)
     except asyncio.CancelledError:
         store.finish(run_id, RunStatus.INTERRUPTED, "cancelled by the operator; `tui-sync apply --resume` finishes it")
         raise

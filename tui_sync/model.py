@@ -31,13 +31,20 @@ class Kind(StrEnum):
 
 KIND_ORDER: tuple[Kind, ...] = tuple(Kind)
 
-# A1: department creates and updates, user creates and updates, reactivations, inactivations,
-# department deletes (the supervisor links phase of apply falls between users and reactivations)
-A1_ORDER: tuple[Kind, ...] = (
-    Kind.CREATE_DEPARTMENT, Kind.UPDATE_DEPARTMENT, Kind.CREATE_USER, Kind.UPDATE_USER,
-    Kind.REACTIVATE_USER, Kind.INACTIVATE_USER, Kind.DELETE_DEPARTMENT,
+# A1, the one definition of the apply order: department creates and updates, user creates and
+# updates, reactivations, inactivations, department deletes. The kinds of one phase are applied
+# together, a wave at a time as their dependencies allow (a department moved under one created by
+# the same plan; a user created in a renamed department). Apply adds the supervisor links as a
+# phase of their own right after the users' (`engine/apply.PHASES`).
+A1_PHASES: tuple[tuple[str, tuple[Kind, ...]], ...] = (
+    ("departments", (Kind.CREATE_DEPARTMENT, Kind.UPDATE_DEPARTMENT)),
+    ("users", (Kind.CREATE_USER, Kind.UPDATE_USER)),
+    ("reactivations", (Kind.REACTIVATE_USER,)),
+    ("inactivations", (Kind.INACTIVATE_USER,)),
+    ("deletes", (Kind.DELETE_DEPARTMENT,)),
 )
-A1_PHASE: dict[Kind, int] = {k: i for i, k in enumerate(A1_ORDER)}
+A1_ORDER: tuple[Kind, ...] = tuple(k for _, kinds in A1_PHASES for k in kinds)
+A1_PHASE: dict[Kind, int] = {k: i for i, k in enumerate(A1_ORDER)}  # a kind's place in A1, for sorting
 
 
 class Outcome(StrEnum):

@@ -97,9 +97,7 @@ async def check(cfg: Config, *, progress=None) -> CheckReport:
     try:
         snap = await lms.snapshot()
         report.lms_counts = (snap.departments.height, snap.users.height)
-        describe = getattr(lms, "describe", None)
-        if describe is not None:
-            report.lms_facts = await describe()
+        report.lms_facts = await lms.describe()
     except SyncError as e:
         report.lms_error = e
     finally:

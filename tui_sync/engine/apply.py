@@ -17,23 +17,26 @@ from typing import Any, Awaitable, Callable
 
 from ..errors import LMSError
 from ..lms.base import CUSTOM_PREFIX, LMS, NO_SUPERVISOR, DepartmentRecord, UserRecord
-from ..model import USER_STANDARD_FIELDS, Change, Decision, Kind, Plan, Status
+from ..model import A1_PHASES, USER_STANDARD_FIELDS, Change, Decision, Kind, Plan, Status
 from ..plan_shape import change_problem
 from .users import NO_SUPERVISOR_TEXT
 from .wave import Reads, Write, write_grouped
 
-# A1 phases; supervisor links are a phase of their own between them
-PHASES: tuple[tuple[str, tuple[Kind, ...]], ...] = (
-    ("departments", (Kind.CREATE_DEPARTMENT, Kind.UPDATE_DEPARTMENT)),
-    ("users", (Kind.CREATE_USER, Kind.UPDATE_USER)),
-    ("links", (Kind.CREATE_USER, Kind.UPDATE_USER)),
-    ("reactivations", (Kind.REACTIVATE_USER,)),
-    ("inactivations", (Kind.INACTIVATE_USER,)),
-    ("deletes", (Kind.DELETE_DEPARTMENT,)),
-)
+
+def _with_links(phases: tuple[tuple[str, tuple[Kind, ...]], ...]) -> tuple[tuple[str, tuple[Kind, ...]], ...]:
+    """A1's phases with the supervisor links right after the users': a link may name any user the
+    users phase creates, so the links of the users' creates and updates wait for all of them."""
+    out: list[tuple[str, tuple[Kind, ...]]] = []
+    for name, kinds in phases:
+        out.append((name, kinds))
+        if name == "users":
+            out.append(("links", kinds))
+    return tuple(out)
+
+
+PHASES = _with_links(A1_PHASES)
 LINKS = ("subordination", "coSubordination")
 USER_FIELD = {"departmentId": "department_id"}  # plan field -> LMS record field, where they differ
-CHUNK = 500  # changes per journal transaction (and per embedded-LMS transaction)
 _IDENTITY_FIELDS = ("login", "email", "code")
 
 
@@ -150,7 +153,7 @@ class Applier:
                 batch = [c for c in batch if self.outcome.get(c.id) != "applied"]
                 self._count_resumed(todo, kinds, phase)
             for wave in self._waves(batch):
-                size = getattr(self.lms, "chunk", CHUNK)
+                size = self.lms.abilities.chunk
                 for i in range(0, len(wave), size):
                     if self.cancel is not None and self.cancel.is_set():
                         raise asyncio.CancelledError
@@ -189,7 +192,7 @@ class Applier:
             wave = [batch[i] for i in sorted(ready)]
         if sum(map(len, waves)) < len(batch):  # a dependency cycle among links: run what is left together
             waves.append([c for c in batch if waiting[c.id] > 0])
-        if not getattr(self.lms, "concurrent", True):
+        if not self.lms.abilities.concurrent:
             return [[c for w in waves for c in w]]
         return waves
 
@@ -197,7 +200,7 @@ class Applier:
         self.journal([(c.id, "started", None, None) for c in chunk])
         await self._prefetch(phase, chunk)
         async with self.lms.batch():
-            if getattr(self.lms, "concurrent", True):
+            if self.lms.abilities.concurrent:
                 outs = list(await asyncio.gather(*(self._one(phase, c) for c in chunk)))
             else:  # a local LMS answers at once: no tasks to schedule, but let the loop breathe
                 outs = []
@@ -257,7 +260,7 @@ class Applier:
         groups: dict[tuple[str, Any], list[tuple[Change, Write]]] = {}
         for c, w in deferred:
             groups.setdefault((w.op, w.group), []).append((c, w))
-        batch = max(1, getattr(self.lms, "status_batch", CHUNK))
+        batch = max(1, self.lms.abilities.status_batch)
         parts = [(op, group, items[i:i + size]) for (op, group), items in groups.items()
                  for size in [batch if op in ("status", "move") else len(items)]
                  for i in range(0, len(items), size)]
@@ -447,7 +450,7 @@ class Applier:
             status=after.get("status") or Status.ACTIVE.value, phone=after.get("phone"),
             jobTitle=after.get("jobTitle"), custom=custom,
         )
-        if hasattr(self.lms, "create_users"):
+        if self.lms.abilities.create_users:
             return Write("create", None, rec)
         return await self.lms.create_user(rec)
 
@@ -483,9 +486,9 @@ class Applier:
             return now.id
         if set(changes) == {"status"}:  # a termination from the status column: with the other statuses, in bulk
             return Write("status", changes["status"], now.id)
-        if set(changes) == {"department_id"} and hasattr(self.lms, "move_users"):
+        if set(changes) == {"department_id"} and self.lms.abilities.move_users:
             return Write("move", changes["department_id"], now.id)  # the department alone: a bulk move
-        if hasattr(self.lms, "update_users"):
+        if self.lms.abilities.update_users:
             return Write("update", None, (now.id, changes))
         await self.lms.update_user(now.id, changes)
         return now.id

@@ -1,18 +1,11 @@
 """Apply at wave granularity (A2): the reads behind a chunk's checks in one batched read, and the
 writes that an LMS can make in bulk grouped per kind.
 
-An LMS may offer, beyond `tui_sync.lms.base.LMS`:
-
-- `read_users(ids=, logins=, emails=, account_users=)`: the users with any of these ids, logins or
-  emails, in as few requests as it can (`account_users`: the users the LMS held when planned, or
-  None). Apply reads a chunk's targets with it before checking them one by one.
-- `read_departments()`: every department, once per run; apply keeps the copy current from the
-  run's own writes.
-- `create_users(records)`, `update_users(items)`, `move_users(user_ids, department_id)`: bulk
-  writes (see the embedded LMS). `set_status(user_ids, status)` already takes many ids; an LMS
-  may cap them per call with `status_batch`.
-
-Without them apply asks and writes change by change, as before.
+What an LMS offers beyond the calls every LMS answers is in its `abilities` (`lms.base.Abilities`):
+`read_users` (the users of a chunk's checks in as few requests as it can), `read_departments`
+(every department, once per run, kept current from the run's own writes), `create_users`,
+`update_users`, `move_users` (bulk writes); `set_status` always takes many ids, `status_batch` of
+them per call. Without them apply asks and writes change by change.
 """
 from __future__ import annotations
 
@@ -44,7 +37,7 @@ class Reads:
     def __init__(self, lms: LMS, account_users: int | None = None) -> None:
         self.lms = lms
         self.account_users = account_users
-        self.bulk = hasattr(lms, "read_users")
+        self.bulk = lms.abilities.read_users
         self._ids: dict[str, UserRecord | None] = {}
         self._logins: dict[str, UserRecord | None] = {}
         self._emails: dict[str, UserRecord | None] = {}
@@ -59,7 +52,7 @@ class Reads:
         if not self.bulk or not (ids or logins or emails):
             return
         await self._all_departments()  # (an LMS learns its root from them, so the users read needs no more)
-        found = await self.lms.read_users(ids=sorted(ids), logins=sorted(logins), emails=sorted(emails),  # type: ignore[attr-defined]
+        found = await self.lms.read_users(ids=sorted(ids), logins=sorted(logins), emails=sorted(emails),
                                           account_users=self.account_users)
         self._ids = dict.fromkeys(ids)
         self._logins = dict.fromkeys(filter(None, map(_fold, logins)))
@@ -96,10 +89,10 @@ class Reads:
     # ---- departments: one read per run, kept current
 
     async def _all_departments(self) -> dict[str, DepartmentRecord] | None:
-        if self._departments is None and hasattr(self.lms, "read_departments"):
+        if self._departments is None and self.lms.abilities.read_departments:
             async with self._departments_lock:
                 if self._departments is None:
-                    known = {d.id: d for d in await self.lms.read_departments()}  # type: ignore[attr-defined]
+                    known = {d.id: d for d in await self.lms.read_departments()}
                     self._codes = {_fold(d.code) or "": d.id for d in known.values() if d.code}
                     self._departments = known
         return self._departments
@@ -135,11 +128,11 @@ async def write_grouped(lms: LMS, op: str, group: Any, items: list[Any]) -> list
     fails is tried again one user at a time, so that each user gets their own outcome."""
     try:
         if op == "create":
-            return await lms.create_users(items)  # type: ignore[attr-defined]
+            return await lms.create_users(items)
         if op == "update":
-            return await lms.update_users(items)  # type: ignore[attr-defined]
+            return await lms.update_users(items)
         if op == "move":
-            await lms.move_users(items, group)  # type: ignore[attr-defined]
+            await lms.move_users(items, group)
         else:
             await lms.set_status(items, group)
         return items

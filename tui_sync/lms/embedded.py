@@ -31,8 +31,10 @@ from ..frame_cache import renew_token
 from .base import (
     CUSTOM_PREFIX,
     DEPARTMENT_SCHEMA,
+    LMS,
     NO_SUPERVISOR,
     USER_SCHEMA,
+    Abilities,
     DepartmentRecord,
     Snapshot,
     UserRecord,
@@ -81,7 +83,7 @@ def _int_id(value: Any) -> int | None:
     return None
 
 
-class EmbeddedLMS:
+class EmbeddedLMS(LMS):
     """The LMS interface (`tui_sync.lms.base.LMS`) over one SQLite file.
 
     `create=False` refuses to create a missing file: writes then raise
@@ -91,8 +93,9 @@ class EmbeddedLMS:
     time (one event loop); it may move between threads.
     """
 
-    concurrent = False  # answers at once: apply runs its writes one after another, in transactions
-    chunk = 5000  # changes per apply transaction: set-based writes make a large one cheap
+    # answers at once: apply runs its writes one after another, 5,000 changes per transaction (set-based
+    # writes make a large one cheap)
+    abilities = Abilities(concurrent=False, chunk=5000, read_users=True, create_users=True, update_users=True)
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = Path(path)

@@ -39,8 +39,10 @@ from ..tls import ssl_context
 from .base import (
     CUSTOM_PREFIX,
     DEPARTMENT_SCHEMA,
+    LMS,
     NO_SUPERVISOR,
     USER_SCHEMA,
+    Abilities,
     DepartmentRecord,
     Snapshot,
     UserRecord,
@@ -76,7 +78,7 @@ _ALWAYS_REQUIRED = frozenset({"login", "email", "firstName", "lastName"})
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
-class ISpringLMS:
+class ISpringLMS(LMS):
     """`tui_sync.lms.base.LMS` over iSpring Learn's REST API v3.
 
     `concurrency` bounds the requests in flight (the connection pool is a little
@@ -104,6 +106,8 @@ class ISpringLMS:
         self.concurrency = concurrency
         self.page_size = page_size
         self.status_batch = status_batch
+        self.abilities = Abilities(concurrent=True, chunk=500, status_batch=status_batch, read_users=True,
+                                   read_departments=True, move_users=True)
         host = urlsplit(self.base_url).hostname or ""
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
