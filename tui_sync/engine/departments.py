@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from ..hierarchy import depths, walk_up
-from ..model import Change, Kind, Problem, Severity, error
+from ..model import Change, Kind, Problem, error
 from ..sources.table import ROW
 from .frames import ERR, RowProblems, duplicated, invalid_characters, neq, norm, zeros_dropped
 from .policy import FieldPolicy, allows
@@ -362,4 +362,4 @@ def _parents_first(changes: list[Change], parent_of: dict[str, str | None]) -> l
     return ordered + [c for c in changes if c.kind is not Kind.CREATE_DEPARTMENT]
 
 
-__all__ = ["DepartmentStep", "Target", "NEW", "plan_departments", "change_id", "Severity"]
+__all__ = ["DepartmentStep", "Target", "NEW", "plan_departments", "change_id"]
