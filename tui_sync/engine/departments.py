@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from ..hierarchy import depths, walk_up
-from ..model import Change, Kind, Problem, Severity, error
+from ..model import Change, Kind, Problem, error
 from ..sources.table import ROW
 from .frames import ERR, RowProblems, duplicated, invalid_characters, neq, norm, zeros_dropped
 from .policy import FieldPolicy, allows
@@ -107,10 +107,10 @@ def _d1_required_and_unique(df: pl.DataFrame, mapping: dict[str, str], marks: Ro
     """D1: code and name (and the unique key, when mapped) are required; codes and keys are unique;
     F4: no control characters in codes and keys."""
     column = mapping.get
-    for f in ("code", "name", *(("departmentUniqueKey",) if use_key else ())):
-        df = marks.add(df, pl.col(f).is_null(), "missing_value",
-                       pl.format("{} is blank: every department needs one", pl.lit(column(f))),
-                       key="code", column=column(f))
+    for required in ("code", "name", *(("departmentUniqueKey",) if use_key else ())):
+        df = marks.add(df, pl.col(required).is_null(), "missing_value",
+                       pl.format("{} is blank: every department needs one", pl.lit(column(required))),
+                       key="code", column=column(required))
     df = marks.collect(invalid_characters(marks, df, ("code", "parentCode", "departmentUniqueKey"), mapping,
                                           key="code"))
     df = marks.add(df, duplicated("code_n"), "duplicate_department_key",
@@ -362,4 +362,4 @@ def _parents_first(changes: list[Change], parent_of: dict[str, str | None]) -> l
     return ordered + [c for c in changes if c.kind is not Kind.CREATE_DEPARTMENT]
 
 
-__all__ = ["DepartmentStep", "Target", "NEW", "plan_departments", "change_id", "Severity"]
+__all__ = ["DepartmentStep", "Target", "NEW", "plan_departments", "change_id"]
