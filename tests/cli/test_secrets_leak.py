@@ -21,7 +21,7 @@ import pytest
 from ispring_emulator import ISpringEmulator
 from servers.certs import make_pki
 from servers.loopback import FileServer, Reply, basic_auth
-from test_notify import Hook
+from servers.webhook import Hook
 from tui_sync.cli import main
 from tui_sync.config import load_config
 from tui_sync.daemon import Daemon, logging_to
