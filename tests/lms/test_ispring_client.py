@@ -82,6 +82,7 @@ async def test_legacy_header_credentials_work(emu: ISpringEmulator, connect: Con
 async def test_token_is_renewed_before_it_expires(emu: ISpringEmulator, connect: Connect) -> None:
     emu.token_lifetime = 1
     now = [1000.0]
+    emu.clock = lambda: now[0]  # one clock for the account and the client: only the test moves it
     lms = connect(clock=lambda: now[0])
     await lms.find_department("A")
     now[0] += 0.85  # before the renewal point (a tenth of the lifetime before expiry)
