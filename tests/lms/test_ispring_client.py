@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -18,12 +18,6 @@ from tui_sync.lms.ispring import ISpringLMS
 
 FAST = RetryPolicy(attempts=4, backoff_base=0.01, backoff_max=0.05)
 Connect = Callable[..., ISpringLMS]
-
-
-@pytest.fixture
-def emu() -> Iterator[ISpringEmulator]:
-    with ISpringEmulator(custom_fields=({"name": "Grade", "isRequired": 1}, {"name": "Site"})) as e:
-        yield e
 
 
 @pytest.fixture

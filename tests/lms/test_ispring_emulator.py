@@ -10,12 +10,6 @@ from ispring_emulator import ISpringEmulator
 
 
 @pytest.fixture
-def emu() -> Iterator[ISpringEmulator]:
-    with ISpringEmulator(custom_fields=({"name": "Grade", "isRequired": 1}, {"name": "Site"})) as e:
-        yield e
-
-
-@pytest.fixture
 def api(emu: ISpringEmulator) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=emu.base_url, trust_env=False) as client:
         token = client.post("/api/v3/token", data={
