@@ -17,7 +17,7 @@ from tui_sync.daemon import Daemon
 from tui_sync.errors import Exit
 from tui_sync.schedule import UTC
 from tui_sync.state.runs import RunStore
-from servers.webhook import Hook
+from servers.webhook import Hook, nowhere
 from workspace import Workspace, dept, lms_dept, lms_user, person
 
 WRITE_STDIN = "import sys, pathlib; pathlib.Path(sys.argv[1]).write_bytes(sys.stdin.buffer.read())\n"
@@ -52,7 +52,7 @@ def toml(command: str | None = None, webhook: str | None = None, always: bool = 
 def test_a_run_that_holds_changes_sends_its_summary_to_the_command_and_the_webhook(tmp_path, capsys):
     out = tmp_path / "summary.json"
     with Hook() as hook:
-        ws = workspace(tmp_path, toml(command_to(tmp_path, out), hook.url))
+        ws = workspace(tmp_path, toml(command_to(tmp_path, out), hook.address))
         assert main(["--config", str(ws.root / "tui-sync.toml"), "run"]) == Exit.HELD
     sent = json.loads(out.read_text())
     assert hook.bodies == [sent]
@@ -109,14 +109,11 @@ def test_a_failed_run_is_notified(tmp_path, capsys):
 def test_a_failing_notifier_is_logged_and_never_fails_the_run(tmp_path, capsys, monkeypatch, kind):
     monkeypatch.setattr(notify, "RETRY_PAUSE", 0)
     with Hook([500, 500]) as hook:
-        refused = Hook()
-        refused_url = refused.url
-        refused.server.server_close()  # nothing listens there any more
         notify_toml = {
             "exit status": toml(command_to(tmp_path, tmp_path / "x.json", fail=True)),
             "missing program": toml(str(tmp_path / "no-such-notifier") + " --token s3cret"),
-            "webhook 500": toml(webhook=hook.url),
-            "webhook refused": toml(webhook=refused_url),
+            "webhook 500": toml(webhook=hook.address),
+            "webhook refused": toml(webhook=nowhere()),
         }[kind]
         ws = workspace(tmp_path, notify_toml)
         assert main(["--config", str(ws.root / "tui-sync.toml"), "run"]) == Exit.HELD
@@ -132,11 +129,11 @@ def test_the_webhook_is_retried_once_and_a_4xx_is_not_retried(tmp_path):
     data = {"run_id": 1, "status": "failed", "held": {"count": 0}, "row_errors": 0, "errors_total": 1,
             "exit_code": 3}
     with Hook([503]) as hook:
-        cfg = Workspace(tmp_path / "w2", extra_config=toml(webhook=hook.url)).config
+        cfg = Workspace(tmp_path / "w2", extra_config=toml(webhook=hook.address)).config
         sent = asyncio.run(notify.send(cfg, data, retry_pause=0))
         assert [d.ok for d in sent] == [True] and hook.bodies == [data] and len(hook.paths) == 2
     with Hook([404]) as hook:
-        cfg = Workspace(tmp_path / "w3", extra_config=toml(webhook=hook.url)).config
+        cfg = Workspace(tmp_path / "w3", extra_config=toml(webhook=hook.address)).config
         sent = asyncio.run(notify.send(cfg, data, retry_pause=0))
         assert [(d.ok, d.detail) for d in sent] == [(False, "HTTP 404")] and len(hook.paths) == 1
 
@@ -187,10 +184,7 @@ def test_the_notify_command_environment_is_minimal_and_never_holds_the_configs_s
 def test_a_webhook_nobody_answers_is_said_in_words_not_an_exception_name(tmp_path):
     data = {"run_id": 1, "status": "failed", "held": {"count": 0}, "row_errors": 0, "errors_total": 1,
             "exit_code": 3}
-    refused = Hook()
-    url = refused.url
-    refused.server.server_close()  # nothing listens there any more
-    cfg = Workspace(tmp_path / "w", extra_config=toml(webhook=url)).config
+    cfg = Workspace(tmp_path / "w", extra_config=toml(webhook=nowhere())).config
     (sent,) = asyncio.run(notify.send(cfg, data, retry_pause=0))
     assert not sent.ok
     assert sent.detail.startswith("the server refused the connection; check the address and port")

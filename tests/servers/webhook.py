@@ -1,45 +1,31 @@
 """A loopback webhook receiver for the [notify] tests (O1): plain HTTP on 127.0.0.1:0."""
 from __future__ import annotations
 
-import http.server
 import json
-import threading
+
+from .loopback import LoopbackServer, Reply, Request, free_port
+
+PATH = "/hooks/T0KEN-in-the-path"  # a token in the path, as Slack's and Teams' webhooks have
 
 
-class Hook:
-    """A loopback webhook receiver: answers with the queued statuses (then 200), keeps the bodies."""
+class Hook(LoopbackServer):
+    """Answers with the queued statuses (then 200); keeps the paths posted to and the bodies accepted."""
 
     def __init__(self, statuses: list[int] | None = None):
+        super().__init__(self._answer)
         self.statuses = list(statuses or [])
         self.bodies: list[dict] = []
         self.paths: list[str] = []
-        hook = self
+        self.address = self.url(PATH)
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook.paths.append(self.path)
-                status = hook.statuses.pop(0) if hook.statuses else 200
-                if status == 200:
-                    hook.bodies.append(json.loads(body))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+    def _answer(self, request: Request) -> Reply:
+        self.paths.append(request.path)
+        status = self.statuses.pop(0) if self.statuses else 200
+        if status == 200:
+            self.bodies.append(json.loads(request.body))
+        return Reply(status)
 
-            def log_message(self, *args) -> None:
-                pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T0KEN-in-the-path"
-
-    def __enter__(self) -> Hook:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def nowhere() -> str:
+    """A webhook address where nothing listens."""
+    return f"http://127.0.0.1:{free_port()}{PATH}"
