@@ -7,8 +7,11 @@ department, 20 leavers: 90 changes) and applies it through the service layer, as
 changes per second and the share of the rate limit used. Targets: at most 1.1 requests per change
 and at least 90 % of the rate limit. Exits 1 when one is missed.
 
-    .venv/bin/python bench/ispring_apply.py                      # the month's delta at 5 requests/s
-    .venv/bin/python bench/ispring_apply.py --scale 10 --rate 50 # ten times the delta, a faster account
+    .venv/bin/python -m bench.ispring_apply                      # the month's delta at 5 requests/s
+    .venv/bin/python -m bench.ispring_apply --scale 10 --rate 50 # ten times the delta, a faster account
+
+It runs as a module from the repository's root, where the tests' emulator and workspace builder
+are `tests.ispring_emulator` and `tests.workspace`.
 """
 from __future__ import annotations
 
@@ -22,15 +25,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# the bench drives the tests' own loopback iSpring emulator and workspace builder (tests/ is no package)
-sys.path.insert(0, str(ROOT / "tests"))
+from tui_sync import service
+from tui_sync.state.ledger import Ledger
 
-from ispring_emulator import ISpringEmulator  # noqa: E402
-from workspace import Workspace, dept, person  # noqa: E402
-
-from tui_sync import service  # noqa: E402
-from tui_sync.state.ledger import Ledger  # noqa: E402
+try:  # the tests' own loopback iSpring emulator and workspace builder
+    from tests.ispring_emulator import ISpringEmulator
+    from tests.workspace import Workspace, dept, person
+except ModuleNotFoundError as exc:
+    if exc.name != "tests":
+        raise
+    sys.exit("Run this bench from the repository's root as a module: .venv/bin/python -m bench.ispring_apply")
 
 MAX_REQUESTS_PER_CHANGE = 1.1
 MIN_RATE_USE = 0.90

@@ -17,19 +17,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from textual import events
 
-from synth import Mix, write_workspace  # noqa: E402
+from tui_sync.ui.app import SyncApp
+from tui_sync.ui.messages import PlanReady
+from tui_sync.ui.widgets.plan_table import PlanTable
 
-from textual import events  # noqa: E402
-
-from tui_sync.ui.app import SyncApp  # noqa: E402
-from tui_sync.ui.messages import PlanReady  # noqa: E402
-from tui_sync.ui.widgets.plan_table import PlanTable  # noqa: E402
+from synth import Mix, write_workspace
 
 TARGET_SHOW = 1.0
 TARGET_KEY = 0.100

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from tui_sync.state.ledger import Ledger
 from workspace import DEPT_HEADERS, USER_HEADERS, Workspace, lms_dept, lms_user, write_csv
 
@@ -76,11 +74,3 @@ def hostile_workspace(root: Path) -> Path:
 
     asyncio.run(fill())
     return root / "tui-sync.toml"
-
-
-@pytest.fixture
-def hostile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The hostile folder's config path; the current folder is the config's."""
-    path = hostile_workspace(tmp_path / "hostile")
-    monkeypatch.chdir(path.parent)
-    return path

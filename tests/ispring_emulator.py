@@ -32,6 +32,7 @@ Faults on demand (the control API, plain Python, thread-safe):
     emu.stall(0.5, path="/user", method="POST")  # apply, then answer 0.5 s late (client timeouts)
     emu.expire_tokens()                      # every issued token stops working
     emu.token_lifetime = 2                   # seconds, for tokens issued from now on
+    emu.clock = lambda: now                  # the tokens' clock in seconds (time.monotonic), for stepping
     emu.fields_shape = "list"                # `fields` as [{name, value}] instead of an object
     emu.field_name_case = str.upper          # spell field names differently in answers
 
@@ -134,6 +135,7 @@ class ISpringEmulator:
         self.login = login
         self.password = password
         self.token_lifetime = token_lifetime
+        self.clock: Callable[[], float] = time.monotonic  # tokens expire by it (tests step it)
         self.duplicate_status = duplicate_status
         self.fields_shape = fields_shape
         self.field_name_case: Callable[[str], str] | None = None
@@ -279,7 +281,7 @@ class ISpringEmulator:
             token = authorization[7:].strip()
             with self._lock:
                 expiry = self._tokens.get(token)
-            if expiry is None or time.monotonic() >= expiry:
+            if expiry is None or self.clock() >= expiry:
                 raise _Refusal(401, "Access token is invalid or has expired")
             return "bearer"
         account = headers.get("X-Auth-Account-Url")
@@ -300,7 +302,7 @@ class ISpringEmulator:
         token = secrets.token_urlsafe(24)
         with self._lock:
             lifetime = self.token_lifetime
-            self._tokens[token] = time.monotonic() + lifetime
+            self._tokens[token] = self.clock() + lifetime
             self.issued_tokens.append(token)
         return 200, {"access_token": token, "expires_in": max(1, int(lifetime)), "token_type": "bearer"}
 

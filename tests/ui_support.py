@@ -1,27 +1,15 @@
-"""Shared by the UI tests: a demo folder, and waiting for the app to settle."""
+"""Shared by the UI tests: waiting for the app to settle, pressing keys, reading what a screen shows.
+(The fixtures are in tests/ui/conftest.py.)"""
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-import pytest
 from textual.worker import WorkerFailed
 
-from tui_sync import service
 from tui_sync.ui.app import SyncApp
 
-
-@pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The demo folder (sample_data + the embedded LMS's prior state); returns its config path.
-    Run times and the actor are fixed so that screens showing runs are the same on every machine."""
-    import tui_sync.state.runs as runs
-
-    monkeypatch.setattr(runs, "now", lambda: "2026-01-15T09:30:00+01:00")
-    monkeypatch.setattr(runs, "actor", lambda: "operator@sync-host")
-    cfg = asyncio.run(service.prepare_demo(tmp_path / "demo"))
-    monkeypatch.chdir(cfg.base_dir)
-    return cfg.path
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"  # the demo's sheets, config and prior LMS
 
 
 async def settle(pilot, timeout: float = 30.0) -> None:
@@ -90,3 +78,12 @@ def plain(widget) -> str:
             console.print(content)
         return cap.get()
     return str(content)
+
+
+def step(app: SyncApp) -> str:
+    """The title of the wizard's current step."""
+    from tui_sync.ui.screens.wizard import WizardScreen
+
+    screen = app.screen
+    assert isinstance(screen, WizardScreen), f"expected the wizard, found {type(screen).__name__}"
+    return screen.steps[screen.index].title

@@ -70,6 +70,11 @@ def run(capsys: Any, config: Path, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def cli(capsys: Any, ws: Workspace, *args: str) -> tuple[int, str, str]:
+    """`tui-sync ARGS` on a workspace's configuration: (exit code, stdout, stderr)."""
+    return run(capsys, ws.root / "tui-sync.toml", *args)
+
+
 def edit(config: Path, old: str, new: str) -> None:
     """Replace a piece of a configuration file that must be there."""
     text = config.read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ from tui_sync.model import Change, Decision, Kind, Plan
 from tui_sync.state.ledger import Ledger
 from tui_sync.state.runs import RunStore
 from tui_sync.applying import approve
-from workspace import USER_HEADERS, Workspace, dept, lms_dept, lms_user, person, write_csv
+from workspace import USER_HEADERS, Workspace, cli, dept, lms_dept, lms_user, person, write_csv
 
 SECRET_ENV = "TUI_SYNC_TEST_A4_SECRET"
 
@@ -221,12 +221,6 @@ def _interrupted(ws: Workspace, plan: Plan) -> int:
                          {c.id: "pending" if c.decision is Decision.APPROVED else "skipped" for c in plan.changes})
     store.finish(run_id, "interrupted", "killed")
     return run_id
-
-
-def cli(capsys, ws: Workspace, *args: str) -> tuple[int, str, str]:
-    code = main(["--config", str(ws.root / "tui-sync.toml"), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_an_interrupted_run_holding_a_bad_change_resumes_with_that_change_failed(ws, capsys):

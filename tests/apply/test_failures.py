@@ -26,7 +26,7 @@ from tui_sync.cli import main
 from tui_sync.errors import Exit
 from tui_sync.state.lock import SyncLock
 from tui_sync.state.runs import RunStore
-from workspace import Workspace, dept, person
+from workspace import Workspace, cli, dept, person
 
 CLI = [sys.executable, "-m", "tui_sync.cli"]
 
@@ -65,12 +65,6 @@ def workspace(root: Path, *, state_dir: Path | None = None, lms: Path | None = N
     ws.sheets([dept("HQ", "Headquarters"), dept("OPS", "Operations", "HQ")],
               [person(f"user.{i:02d}", "OPS" if i % 2 else "HQ") for i in range(40)])
     return ws
-
-
-def cli(capsys, ws: Workspace, *args: str) -> tuple[int, str, str]:
-    code = main(["--config", str(ws.root / "tui-sync.toml"), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def said_well(err: str, *fragments: str) -> None:

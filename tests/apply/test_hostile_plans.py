@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 
 from tui_sync import service
-from tui_sync.cli import main
 from tui_sync.errors import Exit
 from tui_sync.model import Change, Kind, Plan
 from tui_sync.plan_io import write_plan
 from tui_sync.state.ledger import Ledger
 from tui_sync.state.runs import RunStore
-from workspace import Workspace, dept, lms_dept, lms_user, person
+from workspace import Workspace, cli, dept, lms_dept, lms_user, person
 
 AFRESH = "plan afresh with `tui-sync plan --out"
 
@@ -40,12 +39,6 @@ def make_ws(root: Path) -> Workspace:
 @pytest.fixture
 def ws(tmp_path) -> Workspace:
     return make_ws(tmp_path / "ws")
-
-
-def cli(capsys, ws: Workspace, *args: str) -> tuple[int, str, str]:
-    code = main(["--config", str(ws.root / "tui-sync.toml"), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def save(capsys, ws: Workspace, name: str = "plan.json") -> tuple[Path, dict]:

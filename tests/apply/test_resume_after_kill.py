@@ -1,5 +1,5 @@
-"""A2: an apply killed at random moments (SIGKILL, a real process)
-resumes each time without duplicates, and ends where an uninterrupted apply ends."""
+"""A2: an apply killed at random moments (SIGKILL, a real process: after a random number of the
+transactions it commits) resumes each time without duplicates, and ends where an uninterrupted apply ends."""
 from __future__ import annotations
 
 import json
@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 from synth import Mix, write_workspace
+from tui_sync import service
+from tui_sync.config import load_config
 
 KILLS = 20
 
@@ -29,15 +31,39 @@ def finish(ws: Path, *args: str) -> int:
     return p.returncode
 
 
-def run_started(ws: Path) -> bool:
-    db = ws / ".tui-sync" / "state.sqlite"
-    if not db.exists():
+class Commits:
+    """Transactions that other processes commit to the LMS's database and the run history's, as this
+    process sees them: SQLite's `data_version` of a connection changes with each."""
+
+    def __init__(self, ws: Path):
+        self.cons = [sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                     for path in (ws / "lms.sqlite", ws / ".tui-sync" / "state.sqlite")]
+
+    def versions(self) -> list[int]:
+        return [con.execute("PRAGMA data_version").fetchone()[0] for con in self.cons]
+
+    def close(self) -> None:
+        for con in self.cons:
+            con.close()
+
+
+def killed_after(p: subprocess.Popen, commits: Commits, n: int) -> bool:
+    """SIGKILL `p` once it has committed `n` transactions or more (to the LMS or the run history);
+    False when it ended by itself first."""
+    seen = commits.versions()
+    deadline = time.monotonic() + 300  # (a hung apply fails the test instead of hanging it)
+    while n > 0 and p.poll() is None:
+        assert time.monotonic() < deadline, f"the apply neither committed nor ended: {p.args}"
+        now = commits.versions()
+        n -= sum(a != b for a, b in zip(now, seen))
+        seen = now
+        time.sleep(0.001)
+    p.send_signal(signal.SIGKILL)
+    if p.wait() != -signal.SIGKILL:  # it had ended by itself
+        _, err = p.communicate()
+        assert p.returncode in (0, 1), err.decode()
         return False
-    with sqlite3.connect(db) as con:
-        try:
-            return con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] > 0
-        except sqlite3.OperationalError:
-            return False
+    return True
 
 
 def dump(ws: Path) -> dict:
@@ -66,31 +92,33 @@ def test_apply_killed_20_times_resumes_to_the_same_lms_without_duplicates(tmp_pa
     finish(reference, "apply", "--plan", str(reference / "plan.json"), "--approve", "all")
 
     rng = random.Random(7)
-    kills = rounds = most = 0
-    while kills < KILLS:  # rounds on fresh copies, each killed until it is done, each checked
+    kills = rounds = resumes_killed = 0
+    while kills < KILLS:  # rounds on fresh copies, each killed a few times, then resumed to the end, each checked
         rounds += 1
         shutil.rmtree(killed, ignore_errors=True)
         shutil.copytree(start, killed)
+        cfg = load_config(killed / "tui-sync.toml")
         args: tuple[str, ...] = ("apply", "--plan", str(killed / "plan.json"), "--approve", "all")
-        before, patience = kills, 1.0
-        while True:
-            p = tui_sync(killed, *args)
-            # start-up takes ~0.25 s, the apply ~0.5 s more; on a busy machine each kill waits a little
-            # longer than the last, so that every round ends with an apply that finishes by itself
-            time.sleep(rng.uniform(0.2, 0.6) * patience)
-            patience *= 1.25
-            if p.poll() is not None:
-                p.communicate()
-                break
-            p.send_signal(signal.SIGKILL)
-            p.wait()
-            kills += 1
-            if run_started(killed):  # killed before its run was recorded: nothing happened, start again
-                args = ("apply", "--resume")
-        finish(killed, "apply", "--resume")
-        most = max(most, kills - before)
+        commits = Commits(killed)
+        try:
+            for _ in range(rng.randint(1, 4)):
+                # killed after a few of its transactions: once its run is recorded, before, while or after it
+                # writes to the LMS, while it journals, while it resumes
+                lms_before = commits.versions()[0]
+                if not killed_after(tui_sync(killed, *args), commits, rng.randint(1, 4)):
+                    break  # it finished first
+                kills += 1
+                resumes_killed += args[1] == "--resume"
+                if service.unfinished_run(cfg) is not None:
+                    args = ("apply", "--resume")
+                else:  # killed before its run was recorded: A2, nothing was written to the LMS
+                    assert commits.versions()[0] == lms_before and args[1] == "--plan"
+            else:
+                finish(killed, *args)
+        finally:
+            commits.close()
         assert dump(killed) == dump(reference), f"round {rounds} after {kills} kills"
-    assert most >= 3  # an apply resumed after being killed, and killed again while resuming
+    assert resumes_killed  # an apply resumed after being killed, and killed again while resuming
     logins = [u["login"].casefold() for u in dump(killed)["users"]]
     assert len(logins) == len(set(logins))
     # and the run log tells the story: one run, completed after its interruptions

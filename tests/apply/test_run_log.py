@@ -14,7 +14,7 @@ from tui_sync.model import Resolution
 from tui_sync.ui.app import SyncApp
 from tui_sync.ui.widgets.lines_view import LinesView
 
-from ui_support import demo, press, settle  # noqa: F401
+from ui_support import press, settle
 
 
 async def applied_with_a_resolution(demo) -> int:

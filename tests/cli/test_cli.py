@@ -3,25 +3,15 @@
 that neither `check` nor `plan` writes anything."""
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import os
 from pathlib import Path
 
-import pytest
-
-from tui_sync import service
 from tui_sync.cli import main
 from tui_sync.errors import Exit
 
 from workspace import edit, run
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    """The demo folder: sample_data's sheets and config, the embedded LMS in its prior state."""
-    return asyncio.run(service.prepare_demo(tmp_path / "demo")).path
 
 
 def files(folder: Path) -> dict[str, tuple[int, int]]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from test_cli import demo  # noqa: F401  (fixture)
-from workspace import edit, run
 from tui_sync.errors import Exit
+
+from workspace import edit, run
 
 RULES = """
 [users.scope]

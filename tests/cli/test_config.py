@@ -14,26 +14,7 @@ from tui_sync.errors import ConfigError, Exit
 from tui_sync.model import Kind
 from tui_sync.secrets import SECRETS_FILE, reveal, store_secret
 
-MINIMAL = """\
-[lms]
-
-[departments.source]
-path = "org/departments.csv"
-
-[departments.mapping]
-code = "Code"
-name = "Department"
-
-[users.source]
-path = "org/users.xlsx"
-
-[users.mapping]
-login = "Login"
-email = "E-mail"
-firstName = "First name"
-lastName = "Last name"
-departmentId = "Department code"
-"""
+from config_dicts import MINIMAL, error_of, minimal, with_section
 
 FULL = """\
 state_dir = "state"
@@ -111,26 +92,6 @@ def write(folder: Path, text: str, name: str = "tui-sync.toml") -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def minimal() -> dict:
-    return tomllib.loads(MINIMAL)
-
-
-def error_of(data: dict, path: Path = Path("tui-sync.toml")) -> ConfigError:
-    with pytest.raises(ConfigError) as info:
-        parse_config(data, path)
-    return info.value
-
-
-def with_section(section: str, **values: object) -> dict:
-    """MINIMAL with `values` merged into `section` (dotted, e.g. "users.source")."""
-    data = minimal()
-    table = data
-    for part in section.split("."):
-        table = table.setdefault(part, {})
-    table.update(values)
-    return data
 
 
 # -- a valid configuration ---------------------------------------------------

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from test_config import error_of, minimal, with_section
 from tui_sync.config import load_config, parse_config
 from tui_sync.config_write import dumps, save_config
 from tui_sync.engine.policy import FieldPolicy
 from tui_sync.engine.protect import Protect
 from tui_sync.engine.scope import Scope, ScopeRule
 from tui_sync.errors import Exit
+
+from config_dicts import error_of, minimal, with_section
 
 EXAMPLE = """
 [users.scope]

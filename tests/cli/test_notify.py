@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import http.server
 import json
 import shlex
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -19,48 +17,10 @@ from tui_sync.daemon import Daemon
 from tui_sync.errors import Exit
 from tui_sync.schedule import UTC
 from tui_sync.state.runs import RunStore
+from servers.webhook import Hook, nowhere
 from workspace import Workspace, dept, lms_dept, lms_user, person
 
 WRITE_STDIN = "import sys, pathlib; pathlib.Path(sys.argv[1]).write_bytes(sys.stdin.buffer.read())\n"
-
-
-class Hook:
-    """A loopback webhook receiver: answers with the queued statuses (then 200), keeps the bodies."""
-
-    def __init__(self, statuses: list[int] | None = None):
-        self.statuses = list(statuses or [])
-        self.bodies: list[dict] = []
-        self.paths: list[str] = []
-        hook = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook.paths.append(self.path)
-                status = hook.statuses.pop(0) if hook.statuses else 200
-                if status == 200:
-                    hook.bodies.append(json.loads(body))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T0KEN-in-the-path"
-
-    def __enter__(self) -> Hook:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def workspace(tmp_path: Path, notify_toml: str, *, destructive: bool = True) -> Workspace:
@@ -92,7 +52,7 @@ def toml(command: str | None = None, webhook: str | None = None, always: bool = 
 def test_a_run_that_holds_changes_sends_its_summary_to_the_command_and_the_webhook(tmp_path, capsys):
     out = tmp_path / "summary.json"
     with Hook() as hook:
-        ws = workspace(tmp_path, toml(command_to(tmp_path, out), hook.url))
+        ws = workspace(tmp_path, toml(command_to(tmp_path, out), hook.address))
         assert main(["--config", str(ws.root / "tui-sync.toml"), "run"]) == Exit.HELD
     sent = json.loads(out.read_text())
     assert hook.bodies == [sent]
@@ -149,14 +109,11 @@ def test_a_failed_run_is_notified(tmp_path, capsys):
 def test_a_failing_notifier_is_logged_and_never_fails_the_run(tmp_path, capsys, monkeypatch, kind):
     monkeypatch.setattr(notify, "RETRY_PAUSE", 0)
     with Hook([500, 500]) as hook:
-        refused = Hook()
-        refused_url = refused.url
-        refused.server.server_close()  # nothing listens there any more
         notify_toml = {
             "exit status": toml(command_to(tmp_path, tmp_path / "x.json", fail=True)),
             "missing program": toml(str(tmp_path / "no-such-notifier") + " --token s3cret"),
-            "webhook 500": toml(webhook=hook.url),
-            "webhook refused": toml(webhook=refused_url),
+            "webhook 500": toml(webhook=hook.address),
+            "webhook refused": toml(webhook=nowhere()),
         }[kind]
         ws = workspace(tmp_path, notify_toml)
         assert main(["--config", str(ws.root / "tui-sync.toml"), "run"]) == Exit.HELD
@@ -172,11 +129,11 @@ def test_the_webhook_is_retried_once_and_a_4xx_is_not_retried(tmp_path):
     data = {"run_id": 1, "status": "failed", "held": {"count": 0}, "row_errors": 0, "errors_total": 1,
             "exit_code": 3}
     with Hook([503]) as hook:
-        cfg = Workspace(tmp_path / "w2", extra_config=toml(webhook=hook.url)).config
+        cfg = Workspace(tmp_path / "w2", extra_config=toml(webhook=hook.address)).config
         sent = asyncio.run(notify.send(cfg, data, retry_pause=0))
         assert [d.ok for d in sent] == [True] and hook.bodies == [data] and len(hook.paths) == 2
     with Hook([404]) as hook:
-        cfg = Workspace(tmp_path / "w3", extra_config=toml(webhook=hook.url)).config
+        cfg = Workspace(tmp_path / "w3", extra_config=toml(webhook=hook.address)).config
         sent = asyncio.run(notify.send(cfg, data, retry_pause=0))
         assert [(d.ok, d.detail) for d in sent] == [(False, "HTTP 404")] and len(hook.paths) == 1
 
@@ -227,10 +184,7 @@ def test_the_notify_command_environment_is_minimal_and_never_holds_the_configs_s
 def test_a_webhook_nobody_answers_is_said_in_words_not_an_exception_name(tmp_path):
     data = {"run_id": 1, "status": "failed", "held": {"count": 0}, "row_errors": 0, "errors_total": 1,
             "exit_code": 3}
-    refused = Hook()
-    url = refused.url
-    refused.server.server_close()  # nothing listens there any more
-    cfg = Workspace(tmp_path / "w", extra_config=toml(webhook=url)).config
+    cfg = Workspace(tmp_path / "w", extra_config=toml(webhook=nowhere())).config
     (sent,) = asyncio.run(notify.send(cfg, data, retry_pause=0))
     assert not sent.ok
     assert sent.detail.startswith("the server refused the connection; check the address and port")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from test_cli import demo  # noqa: F401  (fixture)
-from workspace import edit
 from tui_sync import service
 from tui_sync.engine.policy import FieldPolicy
 from tui_sync.errors import ConfigError
+
+from workspace import edit
 
 RULES = """
 [users.scope]

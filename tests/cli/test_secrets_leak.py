@@ -21,7 +21,7 @@ import pytest
 from ispring_emulator import ISpringEmulator
 from servers.certs import make_pki
 from servers.loopback import FileServer, Reply, basic_auth
-from test_notify import Hook
+from servers.webhook import Hook
 from tui_sync.cli import main
 from tui_sync.config import load_config
 from tui_sync.daemon import Daemon, logging_to
@@ -127,7 +127,7 @@ def test_no_secret_reaches_any_output_of_runs_failing_runs_the_daemon_or_config_
             Hook() as hook:
         users_path = f"/hr/{SHARE_ID}/users.csv"
         users_url = files.route(users_path, users_file, auth=("hr", PASSWORD)) + f"?token={URL_TOKEN}"
-        webhook = hook.url.rsplit("/hooks/", 1)[0] + f"/hooks/{WEBHOOK_PATH}/x"
+        webhook = hook.address.rsplit("/hooks/", 1)[0] + f"/hooks/{WEBHOOK_PATH}/x"
         cfg = config(root, emu, users_url, pki.ca_file, webhook, notified)
 
         assert cli("plan", "--out", str(root / "plan.json")) == Exit.OK

@@ -7,17 +7,10 @@ import csv
 import io
 import json
 
-from tui_sync.cli import main
 from tui_sync.errors import Exit
-from workspace import DEPT_HEADERS, Workspace, dept, lms_dept, lms_user, person, write_csv
+from workspace import DEPT_HEADERS, Workspace, cli, dept, lms_dept, lms_user, person, write_csv
 
 ERASE = "\x1b[1A\x1b[2K"  # cursor up, erase the line
-
-
-def cli(capsys, ws: Workspace, *args: str) -> tuple[int, str, str]:
-    code = main(["--config", str(ws.root / "tui-sync.toml"), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def raw_controls(text: str) -> set[str]:

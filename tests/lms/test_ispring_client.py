@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -18,12 +18,6 @@ from tui_sync.lms.ispring import ISpringLMS
 
 FAST = RetryPolicy(attempts=4, backoff_base=0.01, backoff_max=0.05)
 Connect = Callable[..., ISpringLMS]
-
-
-@pytest.fixture
-def emu() -> Iterator[ISpringEmulator]:
-    with ISpringEmulator(custom_fields=({"name": "Grade", "isRequired": 1}, {"name": "Site"})) as e:
-        yield e
 
 
 @pytest.fixture
@@ -82,6 +76,7 @@ async def test_legacy_header_credentials_work(emu: ISpringEmulator, connect: Con
 async def test_token_is_renewed_before_it_expires(emu: ISpringEmulator, connect: Connect) -> None:
     emu.token_lifetime = 1
     now = [1000.0]
+    emu.clock = lambda: now[0]  # one clock for the account and the client: only the test moves it
     lms = connect(clock=lambda: now[0])
     await lms.find_department("A")
     now[0] += 0.85  # before the renewal point (a tenth of the lifetime before expiry)

@@ -1,19 +1,12 @@
 """The iSpring Learn emulator follows the documented API (so that client tests mean something)."""
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from ispring_emulator import ISpringEmulator
-
-
-@pytest.fixture
-def emu() -> Iterator[ISpringEmulator]:
-    with ISpringEmulator(custom_fields=({"name": "Grade", "isRequired": 1}, {"name": "Site"})) as e:
-        yield e
 
 
 @pytest.fixture
@@ -55,13 +48,17 @@ def test_legacy_headers_authenticate(emu: ISpringEmulator) -> None:
 
 
 def test_token_expires_after_its_lifetime(emu: ISpringEmulator, api: httpx.Client) -> None:
-    emu.token_lifetime = 0.2
-    token = api.post("/api/v3/token", data={
+    now = [1000.0]
+    emu.clock = lambda: now[0]
+    emu.token_lifetime = 60
+    answer = api.post("/api/v3/token", data={
         "client_id": emu.client_id, "client_secret": emu.client_secret, "grant_type": "client_credentials",
-    }).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    }).json()
+    assert answer["expires_in"] == 60
+    headers = {"Authorization": f"Bearer {answer['access_token']}"}
+    now[0] += 59.9
     assert api.get("/departments", headers=headers).status_code == 200
-    time.sleep(0.25)
+    now[0] += 0.1
     assert api.get("/departments", headers=headers).status_code == 401
 
 

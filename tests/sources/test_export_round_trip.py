@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tui_sync import service
 from tui_sync.cli import main
 from tui_sync.errors import Exit
 from tui_sync.lms.embedded import EmbeddedLMS
@@ -129,10 +128,9 @@ def test_guard_formulas_is_there_for_csv_opened_in_a_spreadsheet(hostile, capsys
 
 
 @pytest.mark.parametrize("ext", ["csv", "xlsx"])
-def test_sample_data_survives_export_and_plan_no_change(tmp_path, ext, capsys):
-    cfg = asyncio.run(service.prepare_demo(tmp_path / "demo")).path
-    main(["--config", str(cfg), "apply", "--approve", "all"])  # the LMS as the sample sheets say
-    plan, before, said = round_trip(cfg.parent, ext, capsys, original=cfg)
+def test_sample_data_survives_export_and_plan_no_change(demo, ext, capsys):
+    main(["--config", str(demo), "apply", "--approve", "all"])  # the LMS as the sample sheets say
+    plan, before, said = round_trip(demo.parent, ext, capsys, original=demo)
     assert plan["changes"] == []
     # F3's one exception: a user directly in the LMS root, which has no code, is named by export and
     # is a missing_value row on the way back (no change is planned for it).

@@ -14,7 +14,7 @@ from tui_sync.ui.app import SyncApp
 from tui_sync.ui.screens.apply import ApplyScreen
 from tui_sync.ui.screens.confirm import ConfirmScreen
 
-from ui_support import demo, plain, press, settle  # noqa: F401
+from ui_support import plain, press, settle
 
 
 async def test_apply_asks_first_and_no_is_the_default(demo):
@@ -120,7 +120,7 @@ async def test_cancelling_a_long_apply_stops_it_and_leaves_it_resumable(tmp_path
         assert 0 < sum(1 for c in run.changes if c.outcome == "applied") < len(view.changes)
 
 
-def test_the_apply_question_warns_of_an_update_that_terminates(demo):  # noqa: F811
+def test_the_apply_question_warns_of_an_update_that_terminates(demo):
     """A4: judged by effect: an approved update that terminates makes the question a dangerous one."""
     from tui_sync.model import Change, Kind, Plan
     from tui_sync.ui.screens.apply import apply_question

@@ -9,7 +9,7 @@ import pytest
 from tui_sync import service
 from tui_sync.errors import ConfigError
 
-from ui_support import demo  # noqa: F401  (fixture)
+from ui_support import SAMPLE
 
 
 def test_saving_a_mapping_keeps_every_other_setting_and_a_backup(demo: Path):
@@ -35,7 +35,7 @@ def test_an_invalid_mapping_is_refused_and_nothing_is_written(demo: Path):
 
 
 def test_a_plain_text_secret_is_never_written(tmp_path: Path):
-    raw = tomllib.loads((Path(__file__).resolve().parents[2] / "sample_data" / "tui-sync.toml").read_text())
+    raw = tomllib.loads((SAMPLE / "tui-sync.toml").read_text())
     raw["lms"] = {"kind": "ispring", "client_id": "abc", "client_secret": "hunter2"}
     target = tmp_path / "tui-sync.toml"
     with pytest.raises(ConfigError, match="plain text"):

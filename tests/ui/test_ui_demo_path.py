@@ -9,7 +9,7 @@ from tui_sync.ui.screens.apply import ApplyScreen
 from tui_sync.ui.screens.resolve import ResolveScreen
 from tui_sync.ui.screens.runs import RunsScreen
 
-from ui_support import demo, goto, plain, press, review, settle  # noqa: F401
+from ui_support import goto, plain, press, review, settle
 
 
 async def test_demo_review_resolve_apply_and_the_run_and_lms_show_it(demo):

@@ -8,7 +8,7 @@ from tui_sync.ui.screens.mapping import MappingScreen
 from tui_sync.ui.screens.sources import SourcesScreen
 from tui_sync.ui.widgets.sheet_preview import SheetPreview
 
-from ui_support import demo, messages, plain, press, review, settle  # noqa: F401
+from ui_support import messages, plain, press, review, settle
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

@@ -11,8 +11,7 @@ import re
 from rich.console import Console
 
 from hostile import BIDI, BOLD, CLOSE, CODE, CONTRACT, EMOJI, ESC, FORMAT, GRADE, LINK, LONG, RED, RTL, shown
-from hostile import hostile  # noqa: F401
-from ui_support import goto, messages, press, settle  # noqa: F401
+from ui_support import goto, messages, press, settle
 from tui_sync.ui.app import SyncApp
 from tui_sync.ui.screens.notice import NoticeScreen
 from tui_sync.ui.screens.pick import PickScreen

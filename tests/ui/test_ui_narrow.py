@@ -6,7 +6,7 @@ from textual.widgets._footer import FooterKey
 
 from tui_sync.ui.app import SyncApp
 
-from ui_support import demo, plain, press, review, settle  # noqa: F401
+from ui_support import plain, press, review, settle
 
 
 def footer_keys(app: SyncApp) -> dict[str, tuple[int, int]]:

@@ -19,7 +19,7 @@ from tui_sync.ui.screens.sources import SourcesScreen
 from tui_sync.ui.widgets.lines_view import LinesView
 from tui_sync.ui.widgets.sheet_preview import SheetPreview
 
-from ui_support import demo, messages, plain, press, settle  # noqa: F401
+from ui_support import messages, plain, press, settle
 
 
 async def test_sources_pane_shows_what_was_read_and_the_first_rows(demo):

@@ -8,8 +8,6 @@ from tui_sync import service
 from tui_sync.model import Change, Decision, Kind, Plan, Resolution, error, warning
 from tui_sync.ui.plan_rows import ANY_PROBLEM, BLOCKED, Filter, PlanView, summary
 
-from ui_support import demo  # noqa: F401  (fixture)
-
 
 def _plan() -> Plan:
     dept = Change("create_department:ops", Kind.CREATE_DEPARTMENT, "OPS",

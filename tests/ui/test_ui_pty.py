@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from ui_support import demo  # noqa: F401
-
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 
 

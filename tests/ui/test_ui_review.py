@@ -9,7 +9,7 @@ from tui_sync.ui.screens.confirm import ConfirmScreen
 from tui_sync.ui.screens.resolve import ResolveScreen
 from tui_sync.ui.widgets.change_detail import ChangeDetail
 
-from ui_support import demo, goto, messages, plain, press, review, settle  # noqa: F401
+from ui_support import goto, messages, plain, press, review, settle
 
 
 def decision(app: SyncApp, change_id: str) -> Decision:

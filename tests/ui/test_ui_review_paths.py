@@ -2,16 +2,15 @@
 a moved user, the has-children dialog, focus after dialogs and failures, approve safe, cursor advance."""
 from __future__ import annotations
 
-from textual.widgets import Input, OptionList
+from textual.widgets import Input
 
 from tui_sync.model import Decision, Kind
 from tui_sync.ui.app import SyncApp
 from tui_sync.ui.plan_rows import Filter
-from tui_sync.ui.screens.pick import PickScreen
 from tui_sync.ui.screens.resolve import ResolveScreen
 from tui_sync.ui.widgets.change_detail import ChangeDetail
 
-from ui_support import demo, goto, messages, plain, press, review, settle  # noqa: F401
+from ui_support import goto, messages, plain, press, review, settle
 
 
 def detail_text(app: SyncApp) -> str:

@@ -9,7 +9,7 @@ from tui_sync.ui import saved_review
 from tui_sync.ui.app import SyncApp
 from tui_sync.ui.screens.confirm import ConfirmScreen
 
-from ui_support import demo, goto, messages, plain, press, review, settle  # noqa: F401
+from ui_support import goto, messages, plain, press, review, settle
 
 CHANGE = "update_user:thomas.berger"
 

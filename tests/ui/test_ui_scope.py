@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workspace import edit
-from ui_support import demo, plain, press, review, settle  # noqa: F401  (fixture)
 from tui_sync import service
 from tui_sync.ui.app import SyncApp
 from tui_sync.ui.screens.scope_report import ScopeReportScreen
+
+from ui_support import plain, press, review, settle
+from workspace import edit
 
 RULES = """
 [users.scope]

@@ -5,7 +5,6 @@ No clock, temporary path or host name reaches the screen: run times and the acto
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,7 @@ from textual.widgets import Input
 
 from tui_sync.ui.app import SyncApp
 
-from hostile import hostile  # noqa: F401
-from ui_support import demo, goto, settle  # noqa: F401
-
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+from ui_support import goto, settle
 
 
 def steady(*keys: str, change: str | None = None):
@@ -89,11 +85,8 @@ def test_runs_pane_after_an_apply(demo, snap_compare):
 
 
 @pytest.fixture
-def no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("departments.csv", "users.xlsx"):
-        shutil.copy(SAMPLE / name, tmp_path / name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "tui-sync.toml"
+def no_config(hr_sheets: Path) -> Path:
+    return hr_sheets / "tui-sync.toml"
 
 
 def test_wizard_first_step_at_80x24(no_config, snap_compare):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import tomllib
 from pathlib import Path
@@ -15,28 +14,10 @@ from tui_sync.ui.screens.confirm import ConfirmScreen
 from tui_sync.ui.screens.review import ReviewScreen
 from tui_sync.ui.screens.wizard import WizardScreen
 
-from ui_support import plain, press, settle
+from ui_support import plain, press, settle, step
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
-
-
-@pytest.fixture
-def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A folder with HR's two sheets and no config yet."""
-    for name in ("departments.csv", "users.xlsx"):
-        shutil.copy(SAMPLE / name, tmp_path / name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def step(app: SyncApp) -> str:
-    screen = app.screen
-    assert isinstance(screen, WizardScreen)
-    return screen.steps[screen.index].title
-
-
-async def test_without_a_config_the_wizard_writes_one_and_ends_in_the_review(folder: Path):
-    app = SyncApp(folder / "tui-sync.toml")
+async def test_without_a_config_the_wizard_writes_one_and_ends_in_the_review(hr_sheets: Path):
+    app = SyncApp(hr_sheets / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         seen = [step(app)]
@@ -49,11 +30,11 @@ async def test_without_a_config_the_wizard_writes_one_and_ends_in_the_review(fol
         assert "create_user" in dry and "293" in dry
         assert "✖ duplicate_login — 2: users rows 83, 300" in dry  # where the problems are, by code
         assert 'users row 34, column "E-mail", stefanie.ott: E-mail is blank' in dry  # which column, whom, what
-        assert not (folder / "tui-sync.toml").exists()  # nothing is written before Finish
+        assert not (hr_sheets / "tui-sync.toml").exists()  # nothing is written before Finish
         await press(pilot, "ctrl+n")
         assert isinstance(app.screen, ReviewScreen)
         assert len(app.session.view.changes) == 325
-    raw = tomllib.loads((folder / "tui-sync.toml").read_text())
+    raw = tomllib.loads((hr_sheets / "tui-sync.toml").read_text())
     assert raw["lms"] == {"kind": "local", "path": "lms.sqlite"}
     assert raw["departments"]["source"] == {"kind": "file", "path": "departments.csv"}
     assert raw["departments"]["mapping"]["parentCode"] == "Parent code"
@@ -62,10 +43,10 @@ async def test_without_a_config_the_wizard_writes_one_and_ends_in_the_review(fol
     assert raw["policy"]["review"] == ["delete_department", "inactivate_user"]
 
 
-async def test_the_unique_key_note_shows_only_while_the_key_is_unmapped(folder: Path):
+async def test_the_unique_key_note_shows_only_while_the_key_is_unmapped(hr_sheets: Path):
     from textual.widgets import Select
 
-    app = SyncApp(folder / "tui-sync.toml")
+    app = SyncApp(hr_sheets / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         for _ in range(6):
@@ -82,8 +63,8 @@ async def test_the_unique_key_note_shows_only_while_the_key_is_unmapped(folder: 
         assert not note.display
 
 
-async def test_a_mistake_is_named_at_its_step_and_back_keeps_what_was_typed(folder: Path):
-    app = SyncApp(folder / "tui-sync.toml")
+async def test_a_mistake_is_named_at_its_step_and_back_keeps_what_was_typed(hr_sheets: Path):
+    app = SyncApp(hr_sheets / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await press(pilot, "ctrl+n")
@@ -142,8 +123,8 @@ async def ispring_with_a_secret_to_store(pilot, lms_url: str) -> None:
     assert step(pilot.app) == "Dry run"
 
 
-async def test_secrets_are_written_only_as_references_and_stored_values_are_private(folder: Path, refusing_lms):
-    app = SyncApp(folder / "tui-sync.toml")
+async def test_secrets_are_written_only_as_references_and_stored_values_are_private(hr_sheets: Path, refusing_lms):
+    app = SyncApp(hr_sheets / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await ispring_with_a_secret_to_store(pilot, refusing_lms)
@@ -151,18 +132,18 @@ async def test_secrets_are_written_only_as_references_and_stored_values_are_priv
         await press(pilot, "ctrl+n")  # finish even though the LMS refuses us
         assert isinstance(app.screen, ReviewScreen)
         assert app.session.plan_error
-    text = (folder / "tui-sync.toml").read_text()
+    text = (hr_sheets / "tui-sync.toml").read_text()
     assert "s3cr3t-value" not in text
     raw = tomllib.loads(text)
     assert raw["lms"]["client_secret"] == {"stored": "ispring_client_secret"}
-    stored = folder / ".tui-sync" / "secrets.toml"
+    stored = hr_sheets / ".tui-sync" / "secrets.toml"
     assert tomllib.loads(stored.read_text()) == {"ispring_client_secret": "s3cr3t-value"}
     if os.name == "posix":
         assert stat.S_IMODE(stored.stat().st_mode) == 0o600
 
 
-async def test_leaving_the_wizard_writes_nothing(folder: Path):
-    app = SyncApp(folder / "tui-sync.toml")
+async def test_leaving_the_wizard_writes_nothing(hr_sheets: Path):
+    app = SyncApp(hr_sheets / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await press(pilot, "escape")
@@ -170,7 +151,7 @@ async def test_leaving_the_wizard_writes_nothing(folder: Path):
         await press(pilot, "y")
         assert isinstance(app.screen, ReviewScreen)
         assert "no configuration yet" in plain(app.screen.query_one("#plan-status"))
-    assert not (folder / "tui-sync.toml").exists()
+    assert not (hr_sheets / "tui-sync.toml").exists()
 
 
 async def test_german_headers_are_suggested_in_the_wizard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -211,10 +192,10 @@ async def users_mapping_step(pilot) -> None:
     assert step(pilot.app) == "Users mapping"
 
 
-async def test_a_column_chosen_for_a_field_leaves_the_custom_field_list(folder: Path):
+async def test_a_column_chosen_for_a_field_leaves_the_custom_field_list(hr_sheets: Path):
     from textual.widgets import Select, SelectionList
 
-    app = SyncApp(folder / "tui-sync.toml")
+    app = SyncApp(hr_sheets / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await users_mapping_step(pilot)
@@ -230,14 +211,14 @@ async def test_a_column_chosen_for_a_field_leaves_the_custom_field_list(folder: 
         for _ in range(4):  # schedule, scope, dry run, finish
             await press(pilot, "ctrl+n")
         assert isinstance(app.screen, ReviewScreen)
-    mapping = tomllib.loads((folder / "tui-sync.toml").read_text())["users"]["mapping"]
+    mapping = tomllib.loads((hr_sheets / "tui-sync.toml").read_text())["users"]["mapping"]
     assert mapping["phone"] == "Grade" and mapping["Hire date"] == "Hire date" and "Grade" not in mapping
 
 
-async def test_dropdowns_show_sample_values_and_a_fixed_mapping_clears_the_error(folder: Path):
+async def test_dropdowns_show_sample_values_and_a_fixed_mapping_clears_the_error(hr_sheets: Path):
     from textual.widgets import Select
 
-    app = SyncApp(folder / "tui-sync.toml")
+    app = SyncApp(hr_sheets / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await users_mapping_step(pilot)
@@ -257,10 +238,10 @@ def plain_text(prompt) -> str:
     return prompt.plain if hasattr(prompt, "plain") else str(prompt)
 
 
-async def test_checkbox_radio_and_list_states_show_by_shape_not_colour(folder: Path):
+async def test_checkbox_radio_and_list_states_show_by_shape_not_colour(hr_sheets: Path):
     from tui_sync.ui.widgets.toggles import Choice, Tick, Ticks
 
-    app = SyncApp(folder / "tui-sync.toml")
+    app = SyncApp(hr_sheets / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         radios = list(app.screen.query(Choice))
@@ -280,24 +261,24 @@ async def test_checkbox_radio_and_list_states_show_by_shape_not_colour(folder: P
         assert sorted(marks) == [" ", "X"]
 
 
-async def test_a_typed_secret_reaches_the_state_folder_only_on_finish(folder: Path, refusing_lms):
-    app = SyncApp(folder / "tui-sync.toml")
+async def test_a_typed_secret_reaches_the_state_folder_only_on_finish(hr_sheets: Path, refusing_lms):
+    app = SyncApp(hr_sheets / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await ispring_with_a_secret_to_store(pilot, refusing_lms)  # the dry run used the secret …
-        assert not (folder / ".tui-sync" / "secrets.toml").exists()  # … without storing it
+        assert not (hr_sheets / ".tui-sync" / "secrets.toml").exists()  # … without storing it
         await press(pilot, "escape")
         while isinstance(app.screen, WizardScreen) and app.screen.index > 0:
             await press(pilot, "escape")
         await press(pilot, "escape", "y")  # leave: nothing was written
         assert isinstance(app.screen, ReviewScreen)
-    assert not (folder / ".tui-sync" / "secrets.toml").exists() and not (folder / "tui-sync.toml").exists()
+    assert not (hr_sheets / ".tui-sync" / "secrets.toml").exists() and not (hr_sheets / "tui-sync.toml").exists()
 
 
-async def test_enter_on_a_steps_last_field_goes_next_and_question_mark_shows_the_keys(folder: Path):
+async def test_enter_on_a_steps_last_field_goes_next_and_question_mark_shows_the_keys(hr_sheets: Path):
     from tui_sync.ui.screens.keys_help import KeysScreen
 
-    app = SyncApp(folder / "tui-sync.toml")
+    app = SyncApp(hr_sheets / "tui-sync.toml")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert step(app) == "LMS"

@@ -3,26 +3,23 @@ protected logins and codes, and LMS accounts that no row matches offered for pro
 from __future__ import annotations
 
 import asyncio
-import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
 from textual.widgets import Input, Select, SelectionList
 
-from ui_support import plain, press, settle
-from test_ui_wizard import SAMPLE, step
 from tui_sync.lms.embedded import EmbeddedLMS
 from tui_sync.lms.sheets import read_load_files
 from tui_sync.ui.app import SyncApp
 from tui_sync.ui.screens.review import ReviewScreen
 
+from ui_support import SAMPLE, plain, press, settle, step
+
 
 @pytest.fixture
-def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def folder(hr_sheets: Path) -> Path:
     """HR's sheets, no config, and an embedded LMS in the demo's prior state (with accounts no row has)."""
-    for name in ("departments.csv", "users.xlsx"):
-        shutil.copy(SAMPLE / name, tmp_path / name)
     deps, users = read_load_files(SAMPLE / "prior" / "lms_departments.csv", SAMPLE / "prior" / "lms_users.csv")
     deps.append({"code": "EXT", "name": "External", "parentCode": None})
     users.append({"login": "admin", "email": "admin@nordlicht.example", "firstName": "Admin", "lastName": "Account",
@@ -31,14 +28,13 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                   "lastName": "Account", "departmentId": "001", "status": "active"})
 
     async def load() -> None:
-        lms = EmbeddedLMS(tmp_path / "lms.sqlite")
+        lms = EmbeddedLMS(hr_sheets / "lms.sqlite")
         try:
             await lms.load(deps, users)
         finally:
             await lms.close()
     asyncio.run(load())
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return hr_sheets
 
 
 async def to_scope_step(pilot) -> None:
