@@ -244,6 +244,6 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
     def action_runs(self) -> None:
         if self.running:
             return
-        self.sync_app.session.focus_run = self.run_id
+        self.sync_app.session.focus_run_next(self.run_id)
         self.dismiss(True)
         self.app.switch_mode("runs")

@@ -327,7 +327,7 @@ class MappingScreen(Pane):
                 except (SyncError, OSError) as e:
                     self.notify(str(e), title="Not saved", severity="error", timeout=12)
                     return
-                self.session.cfg = new
+                self.sync_app.use_config(new)
                 self.notify(f"Saved to {self.session.display_path(new.path)}.", timeout=4)
                 self.sync_app.start_plan(keep=True, reread=False)
 
@@ -369,7 +369,7 @@ class MappingScreen(Pane):
             except (SyncError, OSError) as e:
                 self.notify(str(e), title="Not saved", severity="error", timeout=12)
                 return
-            self.session.cfg = new
+            self.sync_app.use_config(new)
             self.drafts.clear()
             self.notify(f"Saved to {self.session.display_path(new.path)}.", timeout=4)
             self.sync_app.start_plan(keep=True, reread=True)

@@ -149,7 +149,7 @@ class RunsScreen(Pane):
             self.post_message(RunsLoaded(runs, run, plan))
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
-        self.session.focus_run = None
+        self.session.run_focused()
         self.runs = message.runs
         table = self.query_one("#runs-table", DataTable)
         table.clear()
