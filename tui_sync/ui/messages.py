@@ -1,4 +1,9 @@
-"""Messages that workers send back to the UI thread."""
+"""Messages that workers send back to the UI thread.
+
+A worker posts its reply to the app, screen or widget that started it (`post_message` is
+safe from a thread), which handles it in an `on_...` method on the UI thread. The replies
+of the wizard, scope report and export workers are for that one node: they do not bubble.
+"""
 from __future__ import annotations
 
 import time
@@ -13,8 +18,12 @@ from ..model import Plan
 from ..service import CheckReport, PlanResult
 
 if TYPE_CHECKING:  # types only: the run history and applying load when first used
-    from ..state.runs import Run
+    from pathlib import Path
+
     from ..applying import ApplyReport
+    from ..service import Table
+    from ..state.runs import Run
+    from .widgets.lines_view import Cell
 
 
 class PlanReady(Message):
@@ -89,3 +98,58 @@ class SourceProgress(Message):
         self.entity = entity
         self.done = done
         self.total = total
+
+
+class PreviewRead(Message):
+    """The wizard's `preview` worker read a sheet: the Table, or why it could not be read."""
+
+    bubble = False
+
+    def __init__(self, table: Table | None, error: str | None) -> None:
+        super().__init__()
+        self.table = table
+        self.error = error
+
+
+class SuggestionsFound(Message):
+    """The wizard's `protect suggestions` worker: LMS logins no row matches, or why there are none."""
+
+    bubble = False
+
+    def __init__(self, logins: list[str], error: str | None) -> None:
+        super().__init__()
+        self.logins = logins
+        self.error = error
+
+
+class DryRunPlanned(Message):
+    """The wizard's `dry run` worker: the plan, or why nothing could be planned."""
+
+    bubble = False
+
+    def __init__(self, result: PlanResult | None, error: str | None) -> None:
+        super().__init__()
+        self.result = result
+        self.error = error
+
+
+class ScopeReportBuilt(Message):
+    """The `scope report` worker's lines (out of scope rows, protected objects)."""
+
+    bubble = False
+
+    def __init__(self, lines: list[list[Cell]]) -> None:
+        super().__init__()
+        self.lines = lines
+
+
+class RunExported(Message):
+    """The `export` worker wrote run `run_id`'s log as `fmt` to `path`."""
+
+    bubble = False
+
+    def __init__(self, run_id: int, fmt: str, path: Path) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.fmt = fmt
+        self.path = path

@@ -19,6 +19,7 @@ from ... import service
 from ...config import parse_config
 from ...errors import ConfigError, SyncError
 from ..literal import literal, readable
+from ..messages import SuggestionsFound
 from ..plan_rows import TONE_STYLE
 from .wizard_steps import SheetStep, row
 
@@ -84,9 +85,10 @@ class ScopeStep(SheetStep):
         except SyncError as e:
             found, error = [], str(e)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.suggested, found, error)
+            self.post_message(SuggestionsFound(found, error))
 
-    def suggested(self, found: list[str], error: str | None) -> None:
+    def on_suggestions_found(self, message: SuggestionsFound) -> None:
+        found, error = message.logins, message.error
         note = self.query_one("#protect-note", Static)
         chosen = set(split(self.val("#protect-users")))
         options = self.query_one("#protect-suggestions", SelectionList)
