@@ -49,7 +49,7 @@ PANE_SCREENS: dict[str, type[Pane]] = {
 class SyncApp(ReportsWorkerErrors, App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
     TITLE = "tui-sync"
-    MODES = PANE_SCREENS  # type: ignore[assignment]
+    MODES = dict(PANE_SCREENS)  # (a copy, typed as Textual's: any screen factory by name)
     DEFAULT_MODE = "review"
     BINDINGS = [
         Binding("1", "pane('sources')", "Sources", show=False, id="pane.sources"),
