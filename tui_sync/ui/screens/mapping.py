@@ -41,7 +41,6 @@ def samples(table, column: str | None) -> str:
 class MappingPanel(Vertical):
     def __init__(self, name: str) -> None:
         super().__init__(id=f"mapping-{name}", classes="mapping-panel")
-        self.entity_name = name
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", zebra_stripes=True, classes="mapping-table")
