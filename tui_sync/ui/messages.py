@@ -21,7 +21,6 @@ from ..service import CheckReport, PlanResult
 if TYPE_CHECKING:  # types only: the run history and applying load when first used
     from pathlib import Path
 
-    from ..applying import ApplyReport
     from ..service import Table
     from ..state.runs import Run
     from .widgets.lines_view import Cell
@@ -58,9 +57,11 @@ class ApplyProgressed(Message):
 
 @dataclass
 class ApplyEnded(Message):
-    """The apply worker finished: `report` (an ApplyReport or a Run), or `cancelled`."""
+    """The apply worker finished: the `run` recorded (None: nothing to resume) and the interrupted run
+    it `resumed` first, or `cancelled`."""
 
-    report: ApplyReport | Run | None
+    run: Run | None
+    resumed: Run | None = None
     cancelled: bool = False
 
 
