@@ -11,7 +11,6 @@ from typing import Any
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
 from textual.widgets import Input, Label, Select, SelectionList, Static
 from textual.worker import get_current_worker
 
