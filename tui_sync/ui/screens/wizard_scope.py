@@ -20,6 +20,7 @@ from ...errors import ConfigError, SyncError
 from ..literal import literal, readable
 from ..messages import SuggestionsFound
 from ..plan_rows import TONE_STYLE
+from ..widgets.toggles import Ticks
 from .wizard_steps import SheetStep, row
 
 
@@ -67,7 +68,7 @@ class ScopeStep(SheetStep):
                                           compact=True, id="protect-departments")),
             Label("LMS accounts that no row of the users sheet matches (space protects):", classes="field-title"),
             Static(Text("Looking them up…", style="dim"), id="protect-note"),
-            SelectionList(id="protect-suggestions"),
+            Ticks(id="protect-suggestions"),  # protected shows by shape, not colour alone
         ]
         await self.mount_all(widgets)
         self.suggest(copy.deepcopy(raw))
