@@ -94,6 +94,21 @@ async def test_an_interrupted_apply_is_offered_for_resuming_when_the_ui_opens(de
         assert any(u["login"] == "lea.sommer" for u in dump["users"])
 
 
+async def test_a_new_apply_finishes_the_interrupted_run_first_and_says_so(demo):
+    await _interrupted(demo)
+    interrupted = service.unfinished_run(service.load(demo))
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")  # not now: the offer to resume
+        await press(pilot, "a", "g", "y")
+        screen = app.screen
+        assert isinstance(screen, ApplyScreen) and not screen.running
+        assert f"Interrupted run {interrupted.id} was finished first." in plain(screen.query_one("#apply-summary"))
+        assert screen.run_id is not None and screen.run_id != interrupted.id
+        assert service.unfinished_run(app.session.cfg) is None
+
+
 async def test_cancelling_a_long_apply_stops_it_and_leaves_it_resumable(tmp_path):
     from synth import Mix, write_workspace
 

@@ -58,6 +58,9 @@ async def test_the_scope_step_writes_a_rule_and_protection_with_suggested_accoun
                  for i in range(suggestions.option_count)]
         assert "[b]svc[/b]" in shown  # a login is data, never markup
         suggestions.select("admin")
+        await pilot.pause()
+        marks = ["".join(s.text for s in suggestions.render_line(y))[1] for y in range(suggestions.option_count)]
+        assert marks.count("X") == 1 and marks.count(" ") == len(marks) - 1  # chosen shows by shape, not colour
         screen.query_one("#scope-column", Select).value = "Grade"
         screen.query_one("#scope-values", Input).value = "C1, C2"
         await press(pilot, "ctrl+n")

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
 from .. import service
+from ..config import Config
 from ..errors import SyncError
 from ..model import Decision, Kind, Outcome, Resolution
 from .failures import ReportsWorkerErrors, failure_text, log_traceback
@@ -48,7 +49,7 @@ PANE_SCREENS: dict[str, type[Pane]] = {
 class SyncApp(ReportsWorkerErrors, App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
     TITLE = "tui-sync"
-    MODES = PANE_SCREENS  # type: ignore[assignment]
+    MODES = dict(PANE_SCREENS)  # (a copy, typed as Textual's: any screen factory by name)
     DEFAULT_MODE = "review"
     BINDINGS = [
         Binding("1", "pane('sources')", "Sources", show=False, id="pane.sources"),
@@ -66,6 +67,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         super().__init__()
         self.session = Session(Path(config_path))
         self.panes: dict[str, Pane] = {}
+        self.autosave_failed = False  # said once: the state folder cannot take the review
 
     # --- start ---------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -75,26 +77,33 @@ class SyncApp(ReportsWorkerErrors, App[int]):
             self.open_wizard(first=True)
             return
         self.set_interval(1.0, self.autosave, name="autosave")
-        if self.load_config():
+        cfg = self.load_config()
+        if cfg is not None:
             self.refresh_held(announce=True)
             self.offer_resume()
-            s = self.session
-            s.saved = saved_review.load(s.cfg.state)
-            resolutions = [Resolution(a, b) for a, b in s.saved.resolutions] if s.saved else None
+            saved = saved_review.load(cfg.state)
+            self.session.found_saved(saved)
+            resolutions = [Resolution(a, b) for a, b in saved.resolutions] if saved else None
             self.start_plan(resolutions, keep=False)
 
-    def load_config(self) -> bool:
-        s = self.session
+    def load_config(self) -> Config | None:
+        """The config file, read and in use; None when it cannot be used (the panes say why)."""
         try:
-            s.cfg = service.load(s.config_path)
-            s.config_error = None
+            cfg = service.load(self.session.config_path)
         except SyncError as e:
-            s.cfg, s.config_error = None, str(e)
+            self.session.config_unusable(str(e))
             self.notify(str(e), title="The configuration cannot be used", severity="error", timeout=15)
             self.broadcast()
-            return False
-        self.apply_keymap()
-        return True
+            return None
+        self.use_config(cfg)
+        return cfg
+
+    def use_config(self, cfg: Config) -> None:
+        """`cfg` was loaded or saved: the session and the keymap follow it (the caller plans or redraws)."""
+        before = self.session.cfg
+        self.session.set_config(cfg)
+        if before is None or before.keys != cfg.keys:
+            self.apply_keymap()
 
     def apply_keymap(self) -> None:
         cfg = self.session.cfg
@@ -132,8 +141,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         previous = s.result if keep else None
         if resolutions is None:
             resolutions = list(previous.plan.resolutions) if previous else []
-        s.planning, s.plan_error = True, None
-        s.version += 1
+        s.start_planning()
         self.broadcast()
         self.plan_worker(s.cfg, previous, resolutions, reread)
 
@@ -148,25 +156,21 @@ class SyncApp(ReportsWorkerErrors, App[int]):
             self.post_message(PlanReady(result, kept=previous is not None, inputs=inputs, cfg=cfg))
 
     def on_plan_ready(self, message: PlanReady) -> None:
-        s = self.session
-        s.planning = False
-        if s.saved is not None and self.restore_review(message):
+        saved = self.session.take_saved()
+        if saved is not None and self.restore_review(saved, message):
             return
-        s.set_result(message.result, keep_history=message.kept)
-        s.inputs = message.inputs
-        s.table_sources = {n: getattr(message.cfg, n).source for n in s.tables} if message.cfg else {}
-        s.dirty = True
+        self.session.plan_made(message.result, kept=message.kept, inputs=message.inputs, made_with=message.cfg)
         self.refresh_held()  # (broadcasts) what unattended runs hold may have changed since the last plan
 
     # --- the saved review: restored on open, kept while the UI runs ---------------------------
-    def restore_review(self, message: PlanReady) -> bool:
+    def restore_review(self, saved: saved_review.SavedReview, message: PlanReady) -> bool:
         """The first plan after opening: restore the saved review when the plan was made from the
         same inputs, else discard it and say why. False when `message` is still to be shown as it is."""
         s = self.session
-        saved, s.saved = s.saved, None
         changed = saved.changed(message.inputs or {})
         if changed:
-            saved_review.discard(s.cfg.state)
+            if s.cfg is not None:
+                saved_review.discard(s.cfg.state)
             self.notify(f"Your saved review ({len(saved.decisions)} decision(s)) was discarded: "
                         f"{', '.join(changed)} changed since. The plan is new; review it again.",
                         title="Saved review discarded", severity="warning", timeout=12)
@@ -185,17 +189,13 @@ class SyncApp(ReportsWorkerErrors, App[int]):
                 continue
             c.decision = Decision(d)
             restored += 1
-        s.set_result(message.result, keep_history=False)
-        s.inputs = message.inputs
-        s.table_sources = {n: getattr(message.cfg, n).source for n in s.tables} if message.cfg else {}
-        s.view.set_filter(_filter(saved.filter))
-        s.cursor_id = saved.cursor
+        s.plan_restored(message.result, inputs=message.inputs, made_with=message.cfg, filter=_filter(saved.filter),
+                        cursor=saved.cursor)
         if restored or refused or saved.resolutions:
             self.notify(f"Your review was restored: {restored} decision(s)"
                         + (f", {len(saved.resolutions)} resolution(s)" if saved.resolutions else "")
                         + (f"; {refused} approval(s) of changes that now have errors were dropped" if refused else "")
                         + ". The sheets and the LMS are as they were.", title="Review restored", timeout=8)
-        s.dirty = True
         self.refresh_held()
         return True
 
@@ -218,7 +218,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         s = self.session
         if not s.dirty or s.cfg is None or s.planning or s.view is None:
             return
-        s.dirty = False
+        s.review_saving()
         if now:
             self.write_review(s.cfg.state)
         else:
@@ -235,8 +235,8 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         try:
             saved_review.save(state, review)
         except OSError as e:
-            if not getattr(self, "_autosave_failed", False):
-                self._autosave_failed = True
+            if not self.autosave_failed:
+                self.autosave_failed = True
                 self.notify(f"The review cannot be saved in {state}: {e.strerror or e}. "
                             "Decisions are lost if tui-sync is closed before they are applied.",
                             title="Review not saved", severity="warning", timeout=12)
@@ -246,8 +246,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         s = self.session
         if s.cfg is None:
             return
-        s.reading = True
-        s.version += 1
+        s.start_reading()
         self.broadcast()
         self.read_worker(s.cfg)
 
@@ -277,25 +276,15 @@ class SyncApp(ReportsWorkerErrors, App[int]):
             pane.post_message(SourceProgress(message.entity, message.done, message.total))
 
     def on_sources_read(self, message: SourcesRead) -> None:
-        s = self.session
-        s.reading = False
-        s.tables, s.table_errors = dict(message.tables), dict(message.errors)
-        s.table_sources = {n: getattr(message.cfg, n).source for n in ("departments", "users")}
-        s.version += 1
+        self.session.sheets_read(message.tables, message.errors, made_with=message.cfg)
         self.broadcast()
 
     def worker_failed(self, name: str, text: str) -> None:
         if name == "read sources":
-            s = self.session
-            s.reading = False
-            s.table_errors = {"departments": text, "users": text}
-            s.tables = {}
-            s.version += 1
+            self.session.sheets_failed(text)
             self.broadcast()
         if name == "plan":
-            s = self.session
-            s.planning, s.plan_error = False, text
-            s.version += 1
+            self.session.plan_failed(text)
             self.refresh_held()  # (broadcasts)
             # the sheets as they are now, for the Sources and Mapping panes: what the plan could not
             # read is shown there, not the rows of the last plan that could be made
@@ -333,7 +322,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
             self.switch_mode(name)
 
     def action_replan(self) -> None:
-        if self.session.cfg is None and not self.load_config():
+        if self.session.cfg is None and self.load_config() is None:
             return
         unsaved = self.unsaved_mapping()
         if not unsaved:
@@ -343,7 +332,9 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         def answered(save: bool | None) -> None:
             if save:
                 self.switch_mode("mapping")
-                self.panes["mapping"].action_save()  # shows what changes, saves, plans
+                mapping = self.mapping_pane()
+                if mapping is not None:  # (it is: it holds the edits)
+                    mapping.action_save()  # shows what changes, saves, plans
             else:
                 self.replan()
                 self.notify("Planned with the saved mapping; the edits in the Mapping pane are still unsaved.",
@@ -361,8 +352,13 @@ class SyncApp(ReportsWorkerErrors, App[int]):
 
     def unsaved_mapping(self) -> list[str]:
         """The sheets whose mapping the Mapping pane holds unsaved edits of."""
-        pane = self.panes.get("mapping")
+        pane = self.mapping_pane()
         return [n for n in ("departments", "users") if pane is not None and pane.modified(n)]
+
+    def mapping_pane(self) -> MappingScreen | None:
+        """The Mapping pane, once it was opened."""
+        pane = self.panes.get("mapping")
+        return pane if isinstance(pane, MappingScreen) else None
 
     def action_keys(self) -> None:
         screen = self.screen
@@ -378,18 +374,16 @@ class SyncApp(ReportsWorkerErrors, App[int]):
     def wizard_closed(self, outcome) -> None:
         if outcome is None:
             if self.session.cfg is None and not self.session.config_path.exists():
-                self.session.config_error = ("There is no configuration yet: press W (shift+w) for the setup "
+                self.session.config_unusable("There is no configuration yet: press W (shift+w) for the setup "
                                              "wizard, or q to quit.")
                 self.broadcast()
             return
         cfg, result = outcome
-        s = self.session
-        s.cfg, s.config_error, s.planning, s.plan_error = cfg, None, False, None
+        self.session.wizard_finished(cfg, result)
         self.apply_keymap()
         if result is None:
             self.start_plan(keep=False)
         else:
-            s.set_result(result, keep_history=False)
             self.broadcast()
         self.switch_mode("review")
 
@@ -397,7 +391,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         """After an apply (or resume) the LMS moved on: plan afresh; the decisions were used."""
         if applied:
             s = self.session
-            s.dirty, s.applied = False, True
+            s.plan_applied()
             if s.cfg is not None:
                 saved_review.discard(s.cfg.state)
             self.refresh_held()
@@ -407,9 +401,10 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         """What unattended runs hold for review (P3): a banner in the review pane, `H` shows them."""
         cfg = self.session.cfg
         try:
-            self.session.held = service.held_summary(cfg) if cfg else None
+            held = service.held_summary(cfg) if cfg else None
         except SyncError:
-            self.session.held = None
+            held = None
+        self.session.set_held(held)
         if announce and self.session.held is not None:
             self.notify(f"{self.session.held.describe()}. In the review pane, press H to show them.",
                         title="Held by unattended runs", severity="warning", timeout=12)
@@ -437,7 +432,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
     def quit_keeping_review(self) -> None:
         """Quit; the review is saved first. Unapplied decisions: ask, the default answer stays."""
         s = self.session
-        s.dirty = True
+        s.review_changed()  # saved whether or not it changed since the last autosave
         self.autosave(now=True)
         n = s.unapplied()
         if not n:

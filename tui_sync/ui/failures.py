@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from textual.message_pump import MessagePump
 from textual.worker import Worker, WorkerState
 
 from ..errors import SyncError
@@ -40,14 +41,14 @@ def log_traceback(error: BaseException, log: Path) -> bool:
         return False
 
 
-class ReportsWorkerErrors:
-    """Mixin for the app and its screens: a worker that failed is reported by the app,
-    then `worker_failed` lets the owner show it in place as well."""
+class ReportsWorkerErrors(MessagePump):
+    """Mixin for the app and its screens (a message pump, so it has Textual's `app`): a worker that
+    failed is reported by the app, then `worker_failed` lets the owner show it in place as well."""
 
     @property
     def sync_app(self) -> SyncApp:
         """The running tui_sync app, typed (Textual's `self.app` is any App)."""
-        return cast("SyncApp", self.app)  # type: ignore[attr-defined]  (a mixin: the widget has `app`)
+        return cast("SyncApp", self.app)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:

@@ -114,15 +114,16 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
         cfg = self.sync_app.session.cfg
         loop = asyncio.new_event_loop()
 
-        async def go():
+        async def go() -> ApplyEnded:
             self._cancel = asyncio.Event()
             self._loop = loop
             if self.resume:
-                return await service.resume(cfg, progress=self._on_progress, cancel=self._cancel)
-            return await service.apply(cfg, plan=self.plan, progress=self._on_progress, cancel=self._cancel)
+                return ApplyEnded(await service.resume(cfg, progress=self._on_progress, cancel=self._cancel))
+            report = await service.apply(cfg, plan=self.plan, progress=self._on_progress, cancel=self._cancel)
+            return ApplyEnded(report.run, resumed=report.resumed)
 
         try:
-            report = loop.run_until_complete(go())
+            ended = loop.run_until_complete(go())
         except asyncio.CancelledError:
             self.post_message(ApplyEnded(None, cancelled=True))
             return
@@ -130,7 +131,7 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
             self._loop = None
             loop.close()
         if not get_current_worker().is_cancelled:
-            self.post_message(ApplyEnded(report))
+            self.post_message(ended)
 
     def _on_progress(self, p) -> None:
         """Called by the applier, in the worker thread: collect, and send at most every TICK_SECONDS."""
@@ -184,8 +185,7 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
                                 "run: it is offered for resuming when the UI opens again "
                                 "(or run `tui-sync apply --resume`).", style=TONE_STYLE["warning"]))
             return
-        report = message.report
-        run = getattr(report, "run", report)
+        run = message.run
         if run is None:
             title.update("Nothing to resume")
             summary.update("No apply was interrupted.")
@@ -199,7 +199,7 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
         title.update(literal(f"Run {run.id}: {run.status}"))
         lines = [Text("Outcomes: " + (", ".join(f"{n} {o}" for o, n in sorted(t.items()) if n) or "none"),
                       style="bold")]
-        resumed = getattr(report, "resumed", None)
+        resumed = message.resumed
         if resumed is not None:
             lines.append(Text(f"Interrupted run {resumed.id} was finished first.", style="dim"))
         if run.message:
@@ -244,6 +244,6 @@ class ApplyScreen(ReportsWorkerErrors, ModalScreen[bool]):
     def action_runs(self) -> None:
         if self.running:
             return
-        self.sync_app.session.focus_run = self.run_id
+        self.sync_app.session.focus_run_next(self.run_id)
         self.dismiss(True)
         self.app.switch_mode("runs")

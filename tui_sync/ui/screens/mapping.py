@@ -41,7 +41,6 @@ def samples(table, column: str | None) -> str:
 class MappingPanel(Vertical):
     def __init__(self, name: str) -> None:
         super().__init__(id=f"mapping-{name}", classes="mapping-panel")
-        self.entity_name = name
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", zebra_stripes=True, classes="mapping-table")
@@ -327,7 +326,7 @@ class MappingScreen(Pane):
                 except (SyncError, OSError) as e:
                     self.notify(str(e), title="Not saved", severity="error", timeout=12)
                     return
-                self.session.cfg = new
+                self.sync_app.use_config(new)
                 self.notify(f"Saved to {self.session.display_path(new.path)}.", timeout=4)
                 self.sync_app.start_plan(keep=True, reread=False)
 
@@ -369,7 +368,7 @@ class MappingScreen(Pane):
             except (SyncError, OSError) as e:
                 self.notify(str(e), title="Not saved", severity="error", timeout=12)
                 return
-            self.session.cfg = new
+            self.sync_app.use_config(new)
             self.drafts.clear()
             self.notify(f"Saved to {self.session.display_path(new.path)}.", timeout=4)
             self.sync_app.start_plan(keep=True, reread=True)

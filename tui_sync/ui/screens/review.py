@@ -257,9 +257,8 @@ class ReviewScreen(Pane):
     def on_rows_view_highlighted(self, event: RowsView.Highlighted) -> None:
         if event.view is self.table:
             c = self.table.current()
-            if c is not None and c.id != self.session.cursor_id:
-                self.session.cursor_id = c.id
-                self.session.dirty = True
+            if c is not None:
+                self.session.cursor_moved(c.id)
             self.show_detail()
 
     def on_rows_view_chosen(self, event: RowsView.Chosen) -> None:
@@ -291,8 +290,7 @@ class ReviewScreen(Pane):
         assert view is not None
         done, refused = view.decide(rows, decision)
         if done:
-            self.session.history.append(done)
-            self.session.dirty = True
+            self.session.decided(done)
         self.table.refresh()
         self.redraw_counts()
         self.show_detail()
@@ -420,12 +418,11 @@ class ReviewScreen(Pane):
     def action_undo(self) -> None:
         if not self.editable():
             return
-        if not self.session.history:
+        batch = self.session.undo()
+        if batch is None:
             self.notify("Nothing to undo.", timeout=3)
             return
-        batch = self.session.history.pop()
         n = self.view.restore(batch)
-        self.session.dirty = True
         self.table.refresh()
         self.redraw_counts()
         self.show_detail()
@@ -437,7 +434,7 @@ class ReviewScreen(Pane):
         if view is None:
             return
         view.set_filter(f)
-        self.session.dirty = True
+        self.session.review_changed()
         self.table.reset_rows(keep_cursor=False)
         self.redraw_counts()
         self.show_detail()

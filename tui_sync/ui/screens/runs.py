@@ -17,7 +17,7 @@ from ...model import NOT_APPLIED, Outcome, RunStatus
 from ...report import run_csv, run_text, why_not_applied
 from ..literal import literal, readable, visible
 from ...run_log import details, resolutions, row_problems, run_json_text
-from ..messages import RunsLoaded
+from ..messages import RunExported, RunsLoaded
 from ..plan_rows import TONE_STYLE
 from ..widgets.keys_footer import KeysFooter
 from ..widgets.lines_view import LinesView
@@ -149,7 +149,7 @@ class RunsScreen(Pane):
             self.post_message(RunsLoaded(runs, run, plan))
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
-        self.session.focus_run = None
+        self.session.run_focused()
         self.runs = message.runs
         table = self.query_one("#runs-table", DataTable)
         table.clear()
@@ -250,5 +250,8 @@ class RunsScreen(Pane):
         except OSError as e:
             raise UsageError(f"the run log cannot be written ({e.strerror})", where=str(path),
                              hint="pick another folder or file name") from None
-        self.app.call_from_thread(self.notify, f"Run {run.id} saved as {FORMATS[fmt]} to "
-                                               f"{self.session.display_path(path)}", title="Exported", timeout=6)
+        self.post_message(RunExported(run.id, fmt, path))
+
+    def on_run_exported(self, message: RunExported) -> None:
+        self.notify(f"Run {message.run_id} saved as {FORMATS[message.fmt]} to "
+                    f"{self.session.display_path(message.path)}", title="Exported", timeout=6)

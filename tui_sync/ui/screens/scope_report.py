@@ -14,6 +14,7 @@ from textual.worker import get_current_worker
 from ... import service
 from ...errors import SyncError
 from ..literal import visible
+from ..messages import ScopeReportBuilt
 from ..plan_rows import TONE_STYLE
 from ..widgets.keys_footer import KeysFooter
 from ..widgets.lines_view import Cell, LinesView
@@ -85,12 +86,12 @@ class ScopeReportScreen(ModalScreen[None]):
         except SyncError as e:
             lines = [[(str(e), 0, TONE_STYLE["error"])]]
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show, lines)
+            self.post_message(ScopeReportBuilt(lines))
 
-    def show(self, lines: list[list[Cell]]) -> None:
+    def on_scope_report_built(self, message: ScopeReportBuilt) -> None:
         view = self.query_one(LinesView)
         view.loading = False
-        view.set_lines(lines)
+        view.set_lines(message.lines)
 
     def action_close(self) -> None:
         self.dismiss(None)

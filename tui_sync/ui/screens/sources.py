@@ -136,6 +136,7 @@ class SourcesScreen(Pane):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._scope_counts: dict[str, tuple] = {}  # sheet name -> (table, scope, counts): one pass per sheet read
+        self._was_reading = False  # the sheets were being read when the pane last redrew
 
     def compose(self) -> ComposeResult:
         yield PaneBar(self.PANE)
@@ -160,7 +161,7 @@ class SourcesScreen(Pane):
             self.action_reload()  # never the rows of another file under this one's name
             return
         self.show_tables()
-        if s.reading is False and getattr(self, "_was_reading", False):
+        if not s.reading and self._was_reading:
             errors = bool(s.table_errors)
             self.notify("Some sheets could not be read: see the pane." if errors else
                         "Sheets read. Press F5 to plan with them.", severity="warning" if errors else "information",
@@ -178,9 +179,8 @@ class SourcesScreen(Pane):
                 problems = Group(problems, self.scope_counts(name, table))
             panel.query_one(".source-problems", Static).update(problems)
             preview = panel.query_one(SheetPreview)
-            if getattr(preview, "shown", None) is not table:
+            if preview.shown is not table:
                 preview.show_table(table)
-                preview.shown = table
 
     def scope_counts(self, name: str, table) -> Text:
         from .scope_report import scope_text

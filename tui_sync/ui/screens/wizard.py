@@ -26,13 +26,14 @@ from textual.widgets import Button, ContentSwitcher, Input, Static
 from textual.worker import get_current_worker
 
 from ... import service
-from ...config import parse_config
+from ...config import Config, parse_config
 from ...errors import SyncError
 from ...model import KIND_ORDER
 from ...report import problem_groups, rows_of
 from ...run_log import printable, where
 from ..failures import ReportsWorkerErrors
 from ..literal import literal, visible
+from ..messages import DryRunPlanned
 from ..plan_rows import KIND_TONE, TONE_STYLE, glyph
 from ..widgets.keys_footer import KeysFooter
 from .confirm import ConfirmScreen
@@ -77,8 +78,8 @@ class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
         self.read_errors: dict = {}
         self.secrets: dict[str, str] = {}
         self.typed_dir: Path | None = None  # the dry run's private copies of typed secrets
-        self.result = None
-        self.cfg = None
+        self.result: service.PlanResult | None = None  # the dry run's plan
+        self.cfg: Config | None = None  # the dry run's configuration
         self.index = 0
         self.steps: list[Step] = [
             LmsStep(self, id="step-lms"),
@@ -239,9 +240,12 @@ class WizardScreen(ReportsWorkerErrors, ModalScreen[tuple | None]):
         except SyncError as e:
             result, error = None, str(e)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.dry_run_done, result, error)
+            self.post_message(DryRunPlanned(result, error))
 
-    def dry_run_done(self, result, error: str | None) -> None:
+    def on_dry_run_planned(self, message: DryRunPlanned) -> None:
+        self.dry_run_done(message.result, message.error)
+
+    def dry_run_done(self, result: service.PlanResult | None, error: str | None) -> None:
         step = self.steps[-1]
         step.loading = False
         self.result = result

@@ -11,7 +11,6 @@ from typing import Any
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
 from textual.widgets import Input, Label, Select, SelectionList, Static
 from textual.worker import get_current_worker
 
@@ -19,7 +18,9 @@ from ... import service
 from ...config import parse_config
 from ...errors import ConfigError, SyncError
 from ..literal import literal, readable
+from ..messages import SuggestionsFound
 from ..plan_rows import TONE_STYLE
+from ..widgets.toggles import Ticks
 from .wizard_steps import SheetStep, row
 
 
@@ -67,7 +68,7 @@ class ScopeStep(SheetStep):
                                           compact=True, id="protect-departments")),
             Label("LMS accounts that no row of the users sheet matches (space protects):", classes="field-title"),
             Static(Text("Looking them up…", style="dim"), id="protect-note"),
-            SelectionList(id="protect-suggestions"),
+            Ticks(id="protect-suggestions"),  # protected shows by shape, not colour alone
         ]
         await self.mount_all(widgets)
         self.suggest(copy.deepcopy(raw))
@@ -84,9 +85,10 @@ class ScopeStep(SheetStep):
         except SyncError as e:
             found, error = [], str(e)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.suggested, found, error)
+            self.post_message(SuggestionsFound(found, error))
 
-    def suggested(self, found: list[str], error: str | None) -> None:
+    def on_suggestions_found(self, message: SuggestionsFound) -> None:
+        found, error = message.logins, message.error
         note = self.query_one("#protect-note", Static)
         chosen = set(split(self.val("#protect-users")))
         options = self.query_one("#protect-suggestions", SelectionList)

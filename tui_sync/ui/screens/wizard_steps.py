@@ -18,6 +18,7 @@ from ...config import LmsConfig, PolicyConfig, parse_config
 from ...errors import ConfigError, SyncError
 from ...model import KIND_ORDER
 from ..literal import literal, readable, visible
+from ..messages import PreviewRead
 from ..plan_rows import TONE_STYLE, glyph
 from ..widgets.secret_field import SecretField
 from ..widgets.sheet_preview import SheetPreview
@@ -261,12 +262,12 @@ class PreviewStep(Step):
         except SyncError as e:
             table, error = None, str(e)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.done, table, error)
+            self.post_message(PreviewRead(table, error))
 
-    def done(self, table, error: str | None) -> None:
+    def on_preview_read(self, message: PreviewRead) -> None:
         self.loading = False
-        self.wizard.tables[self.entity] = table
-        self.wizard.read_errors[self.entity] = error
+        self.wizard.tables[self.entity] = message.table
+        self.wizard.read_errors[self.entity] = message.error
         self.show()
 
     def show(self) -> None:

@@ -20,8 +20,10 @@ def cell(value: object) -> Text:
 class SheetPreview(DataTable):
     def __init__(self, **kw) -> None:
         super().__init__(zebra_stripes=True, cursor_type="row", **kw)
+        self.shown: Table | None = None  # the sheet shown (None: nothing yet)
 
     def show_table(self, table: Table | None, rows: int = SHOWN) -> None:
+        self.shown = table
         self.clear(columns=True)
         if table is None:
             return

@@ -11,15 +11,19 @@ OFF = " "
 
 
 class Tick(Checkbox):
-    @property
-    def BUTTON_INNER(self) -> str:  # type: ignore[override]
-        return "X" if self.value else OFF
+    BUTTON_INNER = OFF  # what the button shows follows its value
+
+    def watch_value(self) -> None:
+        self.BUTTON_INNER = "X" if self.value else OFF
+        super().watch_value()
 
 
 class Choice(RadioButton):
-    @property
-    def BUTTON_INNER(self) -> str:  # type: ignore[override]
-        return "●" if self.value else OFF
+    BUTTON_INNER = OFF
+
+    def watch_value(self) -> None:
+        self.BUTTON_INNER = "●" if self.value else OFF
+        super().watch_value()
 
 
 class Ticks(SelectionList):
