@@ -89,7 +89,7 @@ def plan_users(
     # (the LMS's side after them: computed at the same time, their scratch space would add up)
     checked = rows.collect(engine="in-memory")
     known = _known_users(lms, ledger, protect)
-    rows = rules.problems.collect(checked).lazy()
+    rows, checked_rows = rules.problems.collect(checked).lazy(), checked.height
     del checked  # (what is not needed any more is freed as the plan goes: a million rows each)
 
     rows = _mark_taken(_identify(rows, rules, known), rules)
@@ -98,7 +98,7 @@ def plan_users(
     rows = _resolve_departments(rows, rules, depts)
     df = rows.collect(engine="in-memory")  # faster than streaming here (joins that keep the sheet's order)
     del rows
-    df = rules.problems.collect(_resolve_supervisors(df, rules, known))
+    df = rules.problems.collect(_resolve_supervisors(df, rules, known, repeated=df.height != checked_rows))
     problems = rules.problems.problems()
     warn_by_row: dict[int, list[Problem]] = {}
     for p in problems:
@@ -317,15 +317,16 @@ def _resolve_departments(rows: pl.LazyFrame, rules: _Rules, depts: DepartmentSte
                       field="departmentId")
 
 
-def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) -> pl.DataFrame:
+def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers, *, repeated: bool) -> pl.DataFrame:
     """U7: a supervisor is a user in the file (row without error) or in the LMS, by the logins after
     the plan; `<field>_ref` is that user (U10: an LMS id, or "new:" + login). Unknown and self
-    links are warnings, and the link is set to inherited."""
+    links are warnings, and the link is set to inherited. `repeated`: the joins of U2 repeated a
+    row (an LMS with two users of one login or email)."""
     linked = [(f, n) for f, n in (("subordination", "sup_n"), ("coSubordination", "cosup_n")) if f in df.columns]
     if not linked:
         return df
     df = df.with_columns(pl.coalesce(_at(known.ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
-    by_login = _users_by_login(df, known.users)
+    by_login = _users_by_login(df, known.users, repeated)
     for f, n in linked:  # (login_n is unique in by_login: the join keeps the rows; only its result is kept)
         ref = f + "_ref"
         df = df.with_columns(df.select(n).join(by_login.rename({"login_n": n, "sref": ref}), on=n, how="left",
@@ -341,17 +342,21 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) ->
     return df
 
 
-def _users_by_login(df: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
+def _users_by_login(df: pl.DataFrame, users: pl.DataFrame, repeated: bool) -> pl.DataFrame:
     """login_n -> sref: every user by the login it has after the plan (U7, U10): the rows without
     error, and the LMS's users no row names (a login in both: the row's)."""
     good = df.lazy().filter(~pl.col(ERR)).select("target", "login_n", "ref").collect(engine="in-memory")
     sheet = good.select("login_n", pl.col("ref").alias("sref"))  # (logins unique: duplicates are errors)
-    return pl.concat([
-        users.join(good.select(pl.col("target").alias(IX)), on=IX, how="anti")
-        .join(sheet.select("login_n"), on="login_n", how="anti")
-        .select("login_n", pl.col("id").alias("sref")).unique("login_n", keep="last"),
-        sheet,
-    ])
+    targeted = pl.repeat(False, users.height, eager=True)  # by position: a row without error names it
+    at = good["target"].drop_nulls()
+    if at.len():
+        targeted.scatter(at, True)
+    unnamed = users.filter(~pl.lit(targeted))
+    if repeated:
+        # An LMS user whose login a row without error holds is found by that row's login (U2), so it
+        # is its target, unless the LMS holds that login twice: only then does the login need a look.
+        unnamed = unnamed.join(sheet.select("login_n"), on="login_n", how="anti")
+    return pl.concat([unnamed.select("login_n", pl.col("id").alias("sref")).unique("login_n", keep="last"), sheet])
 
 
 def _planned_columns(df: pl.DataFrame, custom: list[str], policy: dict[str, FieldPolicy]) -> list[str]:
