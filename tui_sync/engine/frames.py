@@ -20,7 +20,13 @@ _MARK = "__mark"
 
 def norm(name: str) -> pl.Expr:
     """Keys, logins, emails and codes compare case-insensitively after trimming (DESIGN §1)."""
-    return pl.col(name).str.strip_chars().str.to_lowercase()
+    value = pl.col(name)
+    # (a value of lower-case ASCII letters, digits and @ . _ - is its own normal form, as most logins
+    # and emails are: it is kept as it is, which costs a fraction of trimming and folding it)
+    return pl.when(value.str.contains(_NOT_NORMAL)).then(value.str.strip_chars().str.to_lowercase()).otherwise(value)
+
+
+_NOT_NORMAL = "[^a-z0-9@._-]"
 
 
 def duplicated(name: str) -> pl.Expr:
