@@ -34,6 +34,14 @@ def duplicated(name: str) -> pl.Expr:
     return pl.col(name).is_not_null() & (pl.len().over(name) > 1)
 
 
+def has_duplicates(values: pl.Series) -> bool:
+    """Whether some (non-null) value occurs more than once: when the values' hashes are all
+    different, so are the values (the common answer, found at a fraction of `duplicated`'s cost);
+    otherwise the values themselves are counted."""
+    values = values.drop_nulls()
+    return values.hash().n_unique() != values.len() and values.n_unique() != values.len()
+
+
 def neq(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     """Null-aware "differs" (null vs value differs; null vs null does not)."""
     return ~a.eq_missing(b)

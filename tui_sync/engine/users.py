@@ -17,7 +17,7 @@ from ..lms.base import CUSTOM_PREFIX, NO_SUPERVISOR
 from ..model import USER_REQUIRED, USER_STANDARD_FIELDS, Change, Kind, Problem, Severity, Status
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, change_id
-from .frames import ERR, RowProblems, duplicated, invalid_characters, neq, norm, zeros_dropped
+from .frames import ERR, RowProblems, duplicated, has_duplicates, invalid_characters, neq, norm, zeros_dropped
 from .policy import FieldPolicy, gate
 from .protect import PROTECTED_ROW, Protect, mark_protected_users
 
@@ -83,7 +83,9 @@ def plan_users(
     custom = [f for f in df.columns if f != ROW and f not in USER_STANDARD_FIELDS]
     lms_custom = {c[len(CUSTOM_PREFIX):].casefold(): c for c in lms.columns if c.startswith(CUSTOM_PREFIX)}
 
-    rows = _check_uniqueness(_check_fields(_compared_keys(df), rules, extra_required), rules)
+    keys = _compared_keys(df).collect(engine="in-memory")
+    rows = _check_uniqueness(_check_fields(keys.lazy(), rules, extra_required), rules, keys)
+    del keys
     # these problems are collected before the joins, which repeat a row for each LMS user it finds
     # (an LMS with two users of one email, a ledger with one key twice)
     # (the LMS's side after them: computed at the same time, their scratch space would add up)
@@ -189,12 +191,13 @@ def _check_fields(rows: pl.LazyFrame, rules: _Rules, extra_required: tuple[str, 
     return rows.with_columns(pl.col("status_v").fill_null(Status.ACTIVE.value))  # U5: blank = active
 
 
-def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame:
-    """U3: two rows with the same login, email or unique key are an error on each of them."""
+def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules, keys: pl.DataFrame) -> pl.LazyFrame:
+    """U3: two rows with the same login, email or unique key are an error on each of them. (`keys`:
+    the rows with their compared keys, to tell at once the columns that hold no value twice.)"""
     columns = rows.collect_schema().names()
     for f, n, code in (("login", "login_n", "duplicate_login"), ("email", "email_n", "duplicate_email"),
                        ("userUniqueKey", "key_n", "duplicate_user_key")):
-        if f in columns:
+        if f in columns and has_duplicates(keys[n]):
             rows = rules.mark(rows, duplicated(n), code,
                               pl.format("{} {} appears on more than one row; none of them is applied",
                                         pl.lit(f), pl.col(f)), field=f)
