@@ -18,7 +18,6 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import service
 from .config import CONFIG_NAME
 from .errors import Exit, SyncError, UsageError
 from .files import GuardedOutput, write_output
@@ -27,6 +26,19 @@ from .plan_io import read_plan, write_json
 from .report import apply_summary, plan_summary, run_csv, run_text, runs_table
 from .safe_text import escape_controls as esc
 from .safe_text import escape_output, json_text, redact_text
+
+
+class _Service:
+    """`service`, imported when a command first uses it: with it come polars and the engine, which
+    `tui-sync --help` and a mistyped command do not need to answer."""
+
+    def __getattr__(self, name: str):
+        from . import service  # (start-up: see the class)
+
+        return getattr(service, name)
+
+
+service = _Service()
 
 
 def _err(*parts: object) -> None:

@@ -65,7 +65,14 @@ class _Printable:
         self._out = out
 
     def write(self, data: bytes) -> None:
-        self._out.write(json_bytes(data))
+        # (what json_bytes escapes starts with one of these bytes in UTF-8: a fragment without any,
+        # as most are, is written as it is, found at memory speed rather than by a regex)
+        if any(lead in data for lead in RAW_LEADS):
+            data = json_bytes(data)
+        self._out.write(data)
+
+
+RAW_LEADS = (b"\x7f", b"\xc2", b"\xe2")  # DEL; C1 controls (U+0080-009F); bidi overrides (U+202A-2069)
 
 
 def write_json(plan: Plan, out: BinaryIO, seal: Seal | None = None) -> None:

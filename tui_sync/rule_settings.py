@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:  # (types only: reading the configuration does not load polars)
+    import polars as pl
 
 # --- C3 field policies ---
 
@@ -120,6 +122,8 @@ def wildcard_regex(patterns: list[str] | tuple[str, ...]) -> str:
 def matches_any(expr: pl.Expr, patterns: list[str] | tuple[str, ...]) -> pl.Expr:
     """True where the text, trimmed as every value is compared (C1, C2), matches one of the wildcard
     patterns (null: False)."""
+    import polars as pl  # (loaded with the rules that use it: see the imports)
+
     if not patterns:
         return pl.lit(False)
     return expr.str.strip_chars().str.contains(wildcard_regex(patterns)).fill_null(False)

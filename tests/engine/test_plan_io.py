@@ -119,3 +119,24 @@ def test_a_misspelt_decision_is_named_with_the_words_that_work(tmp_path):
         read_plan(tmp_path / "p.json")
     assert "change #2 (update_user:u1): decision 'aproved' is not one of pending, approved, rejected" in str(err.value)
     assert str(tmp_path / "p.json") in str(err.value)
+
+
+def test_every_character_a_plan_escapes_starts_with_a_byte_the_writer_looks_for():
+    """F4: the writer passes a fragment through the escaping only when it holds one of RAW_LEADS,
+    so every character the escaping handles must begin with one of them in UTF-8."""
+    from tui_sync.plan_io import RAW_LEADS
+    from tui_sync.safe_text import _JSON_RAW
+
+    escaped = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000 and _JSON_RAW.match(chr(c))]
+    assert escaped and {ch.encode()[:1] for ch in escaped} <= set(RAW_LEADS)
+
+
+def test_a_plan_with_control_and_bidi_characters_is_written_escaped_and_reads_back():
+    """F4: DEL, a C1 control and a bidi override in a value are written as \\u escapes (a terminal
+    showing the plan obeys none of them), and the values read back as they were."""
+    odd = "a\x7fb\x9bc\u202ed"
+    plan = Plan(changes=[Change("update_user:u", Kind.UPDATE_USER, "u", {"jobTitle": (None, odd)})], problems=[])
+    text = dumps(plan)
+    assert "\\u007f" in text and "\\u009b" in text and "\\u202e" in text
+    assert not any(ch in text for ch in "\x7f\x9b\u202e")
+    assert json.loads(text)["changes"][0]["fields"]["jobTitle"] == [None, odd]

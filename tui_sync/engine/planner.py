@@ -12,7 +12,7 @@ import polars as pl
 from ..errors import ConfigError, SourceError
 from ..gcpause import gc_paused
 from ..lms.base import Snapshot
-from ..model import A1_PHASE, Change, Plan, Problem, Resolution, warning
+from ..model import A1_PHASE, Change, Kind, Plan, Problem, Resolution, warning
 from ..sources.table import Table
 from .departments import plan_departments
 from .mapping import mapped_frame
@@ -94,8 +94,12 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
     deletes, delete_problems, blocked_by = plan_deletes(depts, users, snap.departments, snap.users, resolutions)
 
     changes: list[Change] = depts.changes + users.changes + deletes
-    _identify(changes, "user", snap.users.select("id", "login", "email"), inp.ledger_users, users.matched)
-    _identify(changes, "department", snap.departments.select("id", "code"), inp.ledger_departments, depts.matched)
+    acting = {"user": [], "department": []}
+    for c in changes:  # (a set of kinds: `Change.entity`, a property of a property, is slow over a large plan)
+        if c.target is not None:
+            acting["user" if c.kind in _USER_KINDS else "department"].append(c)
+    _identify(acting["user"], snap.users.select("id", "login", "email"), inp.ledger_users, users.matched)
+    _identify(acting["department"], snap.departments.select("id", "code"), inp.ledger_departments, depts.matched)
     # stable sort: A1 phases, sheet order inside a phase (parents / children order kept)
     changes.sort(key=lambda c: A1_PHASE[c.kind])
     problems: list[Problem] = encoding_problems(inp.departments, inp.users) + depts.problems + users.problems \
@@ -116,11 +120,14 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
     )
 
 
-def _identify(changes: list[Change], entity: str, lms: pl.DataFrame, ledger: pl.DataFrame,
+_USER_KINDS = frozenset(k for k in Kind if k.entity == "user")
+
+
+def _identify(acting: list[Change], lms: pl.DataFrame, ledger: pl.DataFrame,
               matched: dict[str, str | None]) -> None:
-    """A4: each change records what its target is now (users: login, email; departments: code) and
-    the unique key it carries after this plan (the row's, else the ledger's), for apply to check."""
-    acting = [c for c in changes if c.target is not None and c.entity == entity]
+    """A4: each change that acts on an existing object of one entity records what its target is now
+    (users: login, email; departments: code) and the unique key it carries after this plan (the
+    row's, else the ledger's), for apply to check."""
     if not acting:
         return
     targets = pl.Series("id", list({c.target for c in acting}), dtype=pl.String).implode()
@@ -131,10 +138,11 @@ def _identify(changes: list[Change], entity: str, lms: pl.DataFrame, ledger: pl.
     key_of.update(matched)
     names = [n for n in now.columns if n != "id"]
     seen = dict(zip(now["id"].to_list(), zip(*(now[n].to_list() for n in names))))
+    fields = (*names, "key")
     for c in acting:
         values = seen.get(c.target)
         if values is not None:
-            c.identity = {**dict(zip(names, values)), "key": key_of.get(c.target)}
+            c.identity = dict(zip(fields, (*values, key_of.get(c.target))))
 
 
 def _vanished(ledger: pl.DataFrame, lms: pl.DataFrame) -> list[str]:

@@ -17,7 +17,7 @@ from ..lms.base import CUSTOM_PREFIX, NO_SUPERVISOR
 from ..model import USER_REQUIRED, USER_STANDARD_FIELDS, Change, Kind, Problem, Severity, Status
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, change_id
-from .frames import ERR, RowProblems, duplicated, invalid_characters, neq, norm, zeros_dropped
+from .frames import ERR, RowProblems, duplicated, has_duplicates, invalid_characters, neq, norm, zeros_dropped
 from .policy import FieldPolicy, gate
 from .protect import PROTECTED_ROW, Protect, mark_protected_users
 
@@ -83,22 +83,24 @@ def plan_users(
     custom = [f for f in df.columns if f != ROW and f not in USER_STANDARD_FIELDS]
     lms_custom = {c[len(CUSTOM_PREFIX):].casefold(): c for c in lms.columns if c.startswith(CUSTOM_PREFIX)}
 
-    rows = _check_uniqueness(_check_fields(_compared_keys(df), rules, extra_required), rules)
+    keys = _compared_keys(df).collect(engine="in-memory")
+    rows = _check_uniqueness(_check_fields(keys.lazy(), rules, extra_required), rules, keys)
+    del keys
     # these problems are collected before the joins, which repeat a row for each LMS user it finds
     # (an LMS with two users of one email, a ledger with one key twice)
     # (the LMS's side after them: computed at the same time, their scratch space would add up)
     checked = rows.collect(engine="in-memory")
     known = _known_users(lms, ledger, protect)
-    rows = rules.problems.collect(checked).lazy()
+    found, repeated = _find_users(rules.problems.collect(checked), known, rules.use_key)
     del checked  # (what is not needed any more is freed as the plan goes: a million rows each)
 
-    rows = _mark_taken(_identify(rows, rules, known), rules)
+    rows = _mark_taken(_identify(_find_departments(found, depts).lazy(), rules, known), rules)
+    del found
     rows = mark_protected_users(rows, rules.problems, protect, known.protected, known.users["login"],
                                 mapping.get("login"))  # C2
-    rows = _resolve_departments(rows, rules, depts)
-    df = rows.collect(engine="in-memory")  # faster than streaming here (joins that keep the sheet's order)
+    df = _mark_unknown_departments(rows, rules).collect(engine="in-memory")
     del rows
-    df = rules.problems.collect(_resolve_supervisors(df, rules, known))
+    df = rules.problems.collect(_resolve_supervisors(df, rules, known, repeated=repeated))
     problems = rules.problems.problems()
     warn_by_row: dict[int, list[Problem]] = {}
     for p in problems:
@@ -189,12 +191,13 @@ def _check_fields(rows: pl.LazyFrame, rules: _Rules, extra_required: tuple[str, 
     return rows.with_columns(pl.col("status_v").fill_null(Status.ACTIVE.value))  # U5: blank = active
 
 
-def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame:
-    """U3: two rows with the same login, email or unique key are an error on each of them."""
+def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules, keys: pl.DataFrame) -> pl.LazyFrame:
+    """U3: two rows with the same login, email or unique key are an error on each of them. (`keys`:
+    the rows with their compared keys, to tell at once the columns that hold no value twice.)"""
     columns = rows.collect_schema().names()
     for f, n, code in (("login", "login_n", "duplicate_login"), ("email", "email_n", "duplicate_email"),
                        ("userUniqueKey", "key_n", "duplicate_user_key")):
-        if f in columns:
+        if f in columns and has_duplicates(keys[n]):
             rows = rules.mark(rows, duplicated(n), code,
                               pl.format("{} {} appears on more than one row; none of them is applied",
                                         pl.lit(f), pl.col(f)), field=f)
@@ -204,9 +207,12 @@ def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame:
 def _known_users(lms: pl.DataFrame, ledger: pl.DataFrame, protect: Protect) -> _KnownUsers:
     """The LMS's users by position, the ledger's entries placed on them (L1), the protected ones (C2)."""
     users = lms.lazy().with_columns(norm("login").alias("login_n"), norm("email").alias("email_n")).with_row_index(IX)
-    # the ledger's entries (lms_id, key) by position in the LMS (null: the user vanished; ids are unique in both)
-    entries = ledger.lazy().join(users.select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left",
-                                 maintain_order="left").with_columns(norm("key").alias("key_n"))
+    # the ledger's entries (lms_id, key) by position in the LMS (null: the user vanished); ids are
+    # unique in both, so the join finds at most one user for each entry, and sorting by the entry's
+    # place restores the ledger's order (cheaper than a join that keeps it)
+    entries = (ledger.lazy().with_row_index("__entry")
+               .join(users.select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left")
+               .sort("__entry").drop("__entry").with_columns(norm("key").alias("key_n")))
     users, entries = pl.collect_all([users, entries], engine="in-memory")
     protected = users.select(protect.user_mask(pl.col("login"))).to_series() if protect.users else None
     vanished = entries.filter(pl.col(IX).is_null())["lms_id"].to_list()
@@ -224,19 +230,38 @@ def _by_position(entries: pl.DataFrame, values: pl.Series | bool, n: int, dtype:
     return out
 
 
-def _identify(rows: pl.LazyFrame, rules: _Rules, known: _KnownUsers) -> pl.LazyFrame:
-    """U2: joins by login, email and (ledger) unique key give LMS user positions; `target` is the
-    user a row identifies, `rule` how. Conflicting answers are `identity_conflict`."""
-    users, ix_type = known.users.lazy(), known.users.schema[IX]
-    rows = (rows.join(users.select("login_n", pl.col(IX).alias("by_login")), on="login_n", how="left",
-                      maintain_order="left")
-            .join(users.select("email_n", pl.col(IX).alias("by_email")), on="email_n", how="left",
-                  maintain_order="left"))
-    if rules.use_key:
-        rows = rows.join(known.ledger.lazy().select("key_n", pl.col(IX).alias("by_key")), on="key_n", how="left",
-                         maintain_order="left")
+def _find_users(rows: pl.DataFrame, known: _KnownUsers, use_key: bool) -> tuple[pl.DataFrame, bool]:
+    """U2's lookups: `by_login` and `by_email`, the positions of the LMS users that hold the row's
+    login and email, and `by_key`, of the user the ledger holds under the row's unique key. Each
+    join carries only its key (a join that carries the whole sheet costs twice as much), and its
+    result is set beside the rows. When the LMS holds a login or an email twice, or the ledger a
+    key, a row finds two users: then the whole rows are joined, a row repeated for each user it
+    finds (and True is returned with them)."""
+    lookups = [("login_n", known.users, "by_login"), ("email_n", known.users, "by_email")]
+    if use_key:
+        lookups.append(("key_n", known.ledger, "by_key"))
+
+    def lookup(frame: pl.LazyFrame, key: str, side: pl.DataFrame, name: str) -> pl.LazyFrame:
+        return frame.join(side.lazy().select(key, pl.col(IX).alias(name)), on=key, how="left", maintain_order="left")
+
+    found = pl.collect_all([lookup(rows.lazy().select(k), k, side, name).select(name) for k, side, name in lookups],
+                           engine="in-memory")
+    repeated = any(f.height != rows.height for f in found)
+    if repeated:
+        whole = rows.lazy()
+        for k, side, name in lookups:
+            whole = lookup(whole, k, side, name)
+        rows = whole.collect(engine="in-memory")
     else:
-        rows = rows.with_columns(pl.lit(None, ix_type).alias("by_key"))
+        rows = rows.hstack([f.to_series() for f in found])
+    if not use_key:
+        rows = rows.with_columns(pl.lit(None, known.users.schema[IX]).alias("by_key"))
+    return rows, repeated
+
+
+def _identify(rows: pl.LazyFrame, rules: _Rules, known: _KnownUsers) -> pl.LazyFrame:
+    """U2: `target` is the LMS user a row identifies (by key, else by login and email, found by
+    `_find_users`), `rule` how. Conflicting answers are `identity_conflict`."""
     split = pl.col("by_login").is_not_null() & pl.col("by_email").is_not_null() & (pl.col("by_login") != pl.col("by_email"))
     rows = rows.with_columns(pl.when(split).then(None).otherwise(pl.coalesce("by_login", "by_email")).alias("by_le"))
     rows = rows.with_columns(
@@ -292,18 +317,27 @@ def _mark_taken(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame:
                       field="email")
 
 
-def _resolve_departments(rows: pl.LazyFrame, rules: _Rules, depts: DepartmentStep) -> pl.LazyFrame:
-    """U4: `departmentId` names a department of the file or the LMS that stays after the plan;
-    `dept_ref` is what it names (U10), `dept_ok` whether a user may be placed there and
-    `dept_unusable` why not."""
+def _find_departments(rows: pl.DataFrame, depts: DepartmentStep) -> pl.DataFrame:
+    """U4's lookup: what `departmentId` names after the plan: `dref` (U10: an LMS id or a department
+    the plan creates), `dept_ok` whether a user may be placed there, `dept_unusable` why not, and
+    `zero_code`, the code it would be with its leading zeros (D1). Codes are unique on the right, so
+    the joins carry only the code and their results are set beside the rows."""
     targets = depts.by_code.values()
     departments = pl.DataFrame(
         {"dept_n": list(depts.by_code), "dref": [t.ref for t in targets],
          "dept_ok": [t.ok for t in targets], "dept_unusable": [t.reason for t in targets]},
         schema={"dept_n": pl.String, "dref": pl.String, "dept_ok": pl.Boolean, "dept_unusable": pl.String},
     )
-    rows = rows.join(departments.lazy(), on="dept_n", how="left", maintain_order="left")
-    rows = rows.join(zeros_dropped(list(depts.by_code)).lazy(), on="dept_n", how="left", maintain_order="left")
+    found = (rows.lazy().select("dept_n")
+             .join(departments.lazy(), on="dept_n", how="left", maintain_order="left")
+             .join(zeros_dropped(list(depts.by_code)).lazy(), on="dept_n", how="left", maintain_order="left")
+             .drop("dept_n").collect(engine="in-memory"))
+    return rows.hstack(found.get_columns())
+
+
+def _mark_unknown_departments(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame:
+    """U4: `departmentId` must name a department of the file or the LMS that stays after the plan;
+    a department whose own row has an error counts as unknown, and the message says why."""
     why = pl.col("dept_unusable")
     return rules.mark(rows, pl.col("dept_n").is_not_null() & ~pl.col("dept_ok").fill_null(False), "unknown_department",
                       pl.when(why.is_not_null() & (why != ""))
@@ -317,15 +351,16 @@ def _resolve_departments(rows: pl.LazyFrame, rules: _Rules, depts: DepartmentSte
                       field="departmentId")
 
 
-def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) -> pl.DataFrame:
+def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers, *, repeated: bool) -> pl.DataFrame:
     """U7: a supervisor is a user in the file (row without error) or in the LMS, by the logins after
     the plan; `<field>_ref` is that user (U10: an LMS id, or "new:" + login). Unknown and self
-    links are warnings, and the link is set to inherited."""
+    links are warnings, and the link is set to inherited. `repeated`: the joins of U2 repeated a
+    row (an LMS with two users of one login or email)."""
     linked = [(f, n) for f, n in (("subordination", "sup_n"), ("coSubordination", "cosup_n")) if f in df.columns]
     if not linked:
         return df
     df = df.with_columns(pl.coalesce(_at(known.ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
-    by_login = _users_by_login(df, known.users)
+    by_login = _users_by_login(df, known.users, repeated)
     for f, n in linked:  # (login_n is unique in by_login: the join keeps the rows; only its result is kept)
         ref = f + "_ref"
         df = df.with_columns(df.select(n).join(by_login.rename({"login_n": n, "sref": ref}), on=n, how="left",
@@ -341,17 +376,21 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) ->
     return df
 
 
-def _users_by_login(df: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
+def _users_by_login(df: pl.DataFrame, users: pl.DataFrame, repeated: bool) -> pl.DataFrame:
     """login_n -> sref: every user by the login it has after the plan (U7, U10): the rows without
     error, and the LMS's users no row names (a login in both: the row's)."""
     good = df.lazy().filter(~pl.col(ERR)).select("target", "login_n", "ref").collect(engine="in-memory")
     sheet = good.select("login_n", pl.col("ref").alias("sref"))  # (logins unique: duplicates are errors)
-    return pl.concat([
-        users.join(good.select(pl.col("target").alias(IX)), on=IX, how="anti")
-        .join(sheet.select("login_n"), on="login_n", how="anti")
-        .select("login_n", pl.col("id").alias("sref")).unique("login_n", keep="last"),
-        sheet,
-    ])
+    targeted = pl.repeat(False, users.height, eager=True)  # by position: a row without error names it
+    at = good["target"].drop_nulls()
+    if at.len():
+        targeted.scatter(at, True)
+    unnamed = users.filter(~pl.lit(targeted))
+    if repeated:
+        # An LMS user whose login a row without error holds is found by that row's login (U2), so it
+        # is its target, unless the LMS holds that login twice: only then does the login need a look.
+        unnamed = unnamed.join(sheet.select("login_n"), on="login_n", how="anti")
+    return pl.concat([unnamed.select("login_n", pl.col("id").alias("sref")).unique("login_n", keep="last"), sheet])
 
 
 def _planned_columns(df: pl.DataFrame, custom: list[str], policy: dict[str, FieldPolicy]) -> list[str]:

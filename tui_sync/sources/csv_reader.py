@@ -128,6 +128,8 @@ def is_utf8(data: bytes) -> bool:
     """Whether `data.decode("utf-8")` would succeed, checked by polars (several times faster, and
     without building the text). Chunks are cut before a character's first byte, so the whole is
     valid when every chunk is (a no is for the codec to confirm)."""
+    if data.isascii():  # (many HR exports are: answered at memory speed, without a copy)
+        return True
     view = memoryview(data)
     start = 0
     while start < len(data):

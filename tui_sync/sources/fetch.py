@@ -96,10 +96,7 @@ class SourceReport:
 def describe_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | None = None,
                     cache: FetchCache | None = None) -> SourceReport:
     """Reach and read one source, and say what was found (never raises `SyncError`)."""
-    # (deferred: httpx, gspread and google-auth load only when a source is described)
-    from tui_sync.sources.google import load_service_account, spreadsheet_info
     from tui_sync.sources.links import redact_url
-    from tui_sync.sources.remote import download_source
 
     cache = cache if cache is not None else FetchCache()
     where = str(cfg.path) if cfg.kind == "file" else redact_url(cfg.url or "")
@@ -107,10 +104,14 @@ def describe_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | 
     reachable = False
     try:
         if cfg.kind == "google_sheets":
+            from tui_sync.sources.google import load_service_account, spreadsheet_info  # (deferred: see fetch_source)
+
             facts["client_email"] = load_service_account(cfg, state_dir).client_email
             info = spreadsheet_info(cfg, state_dir, cache=cache)
             facts["sheet_names"] = info.tabs
         elif cfg.kind == "url":
+            from tui_sync.sources.remote import download_source  # (deferred: see fetch_source)
+
             got = download_source(cfg, state_dir, progress=progress, cache=cache)
             facts["bytes"] = len(got.data)
         elif cfg.kind == "file" and cfg.path is not None and Path(cfg.path).is_file():

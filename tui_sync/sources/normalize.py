@@ -100,7 +100,9 @@ def normalize_grid(
     _check_header_names(sheet, keep)
     body = _without_blank_rows(body, [pos[i] for i in keep])
     body = body.select([pl.col(pos[i]).alias(headers[i]) for i in keep] + [pl.col(ROW)])
-    return body, tuple(headers[i] for i in keep)
+    # one chunk per column (a parser leaves dozens): every later operation that combines columns
+    # would otherwise line their chunks up again, and the rules run hundreds of them
+    return body.rechunk(), tuple(headers[i] for i in keep)
 
 
 @dataclass(frozen=True)

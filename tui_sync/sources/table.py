@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:  # (a type only: the configuration, which names SheetOptions, loads without polars)
+    import polars as pl
 
 ROW = "__row"  # the spreadsheet row number of each data row (the header is row `header_row`)
 
