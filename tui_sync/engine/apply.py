@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from ..errors import LMSError
-from ..lms.base import CUSTOM_PREFIX, LMS, NO_SUPERVISOR, DepartmentRecord, UserRecord
+from ..lms.base import CUSTOM_PREFIX, LMS, NO_SUPERVISOR, DepartmentRecord, JournalRow, UserRecord
 from ..model import A1_PHASES, USER_STANDARD_FIELDS, Change, Decision, Kind, Plan, Status
 from ..plan_shape import change_problem
 from .users import NO_SUPERVISOR_TEXT
@@ -48,7 +48,7 @@ class Blocked(Exception):
     """A change this one depends on was not applied."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     change: Change
     outcome: str  # applied | failed | stale | blocked
@@ -64,7 +64,7 @@ class Progress:
     last_error: str | None = None
 
 
-Journal = Callable[[list[tuple[str, str, str | None, str | None]]], None]
+Journal = Callable[[list[JournalRow]], None]
 
 
 def selected(plan: Plan) -> tuple[list[Change], dict[str, str]]:
@@ -97,10 +97,16 @@ class Applier:
         cancel: asyncio.Event | None = None,
         on_created: Callable[[list[tuple[Change, str]]], None] | None = None,
         keys: dict[str, dict[str, str | None]] | None = None,
+        lms_journal: str | None = None,
     ):
+        """`journal` gets each chunk's changes as `started` before its writes and their outcomes
+        after. `lms_journal` instead, for an LMS whose `abilities.journal` it is: the run key under
+        which the LMS records each chunk's outcomes in the transaction of its writes (A2), so that
+        a change without an outcome was not written and needs no `started` mark."""
         self.lms = lms
         self.plan = plan
         self.journal = journal
+        self.lms_journal = lms_journal
         self.prior = done or {}
         self.limit = asyncio.Semaphore(max(1, concurrency))
         self.progress_cb = progress
@@ -124,6 +130,12 @@ class Applier:
         # them too (a user renamed, then inactivated; an earlier, interrupted attempt)
         self.writes = {(c.target, f): c.fields[f][1] for c in plan.changes if c.target
                        for f in _IDENTITY_FIELDS if f in c.fields}
+        self.handlers: dict[Kind, Callable[[Change], Awaitable[str | Write | None]]] = {
+            Kind.CREATE_DEPARTMENT: self._create_department, Kind.UPDATE_DEPARTMENT: self._update_department,
+            Kind.DELETE_DEPARTMENT: self._delete_department, Kind.CREATE_USER: self._create_user,
+            Kind.UPDATE_USER: self._update_user, Kind.INACTIVATE_USER: self._set_status,
+            Kind.REACTIVATE_USER: self._set_status,
+        }
 
     async def run(self) -> list[Outcome]:
         todo, start = selected(self.plan)
@@ -146,7 +158,7 @@ class Applier:
         for phase, kinds in PHASES:
             if phase == "users":
                 self.dept_ids.clear()
-            batch = [c for c in todo if c.kind in kinds and (phase != "links" or any(f in c.fields for f in LINKS))]
+            batch = [c for c in todo if c.kind in kinds and (phase != "links" or _links_of(c))]
             if phase == "links":
                 batch = [c for c in batch if self.outcome.get(c.id) == "linking"]
             else:
@@ -197,7 +209,8 @@ class Applier:
         return waves
 
     async def _chunk(self, phase: str, chunk: list[Change]) -> list[Outcome]:
-        self.journal([(c.id, "started", None, None) for c in chunk])
+        if self.lms_journal is None:
+            self.journal([(c.id, "started", None, None) for c in chunk])
         await self._prefetch(phase, chunk)
         async with self.lms.batch():
             if self.lms.abilities.concurrent:
@@ -214,9 +227,13 @@ class Applier:
                     if i % 25 == 24:
                         await asyncio.sleep(0)  # a UI, a signal handler or a cancel gets its turn
             outs += await self._flush(phase)
+            final = [o for o in outs if o is not None]
+            rows = [(o.change.id, o.outcome, o.error, o.lms_id) for o in final]
+            if self.lms_journal is not None:  # A2: committed with the writes it records, or neither is
+                await self.lms.journal(self.lms_journal, rows)
         self.reads.clear()
-        final = [o for o in outs if o is not None]
-        self.journal([(o.change.id, o.outcome, o.error, o.lms_id) for o in final])
+        if self.lms_journal is None:
+            self.journal(rows)
         created = [(o.change, o.lms_id) for o in final
                    if o.lms_id and o.change.kind in (Kind.CREATE_USER, Kind.CREATE_DEPARTMENT)
                    and o.outcome in ("applied", "linking")]
@@ -305,7 +322,7 @@ class Applier:
 
     def _done(self, phase: str, c: Change, lms_id: str | None) -> Outcome:
         outcome = "applied"
-        if phase == "users" and any(f in c.fields for f in LINKS):
+        if phase == "users" and _links_of(c):
             outcome = "linking"  # finished by the links phase
         self.outcome[c.id] = outcome
         if lms_id:
@@ -351,15 +368,9 @@ class Applier:
     # --- the writes, each after its A2 check ------------------------------------
 
     async def _do(self, phase: str, c: Change) -> str | Write | None:
-        handler: Callable[[Change], Awaitable[str | Write | None]] = {
-            Kind.CREATE_DEPARTMENT: self._create_department, Kind.UPDATE_DEPARTMENT: self._update_department,
-            Kind.DELETE_DEPARTMENT: self._delete_department, Kind.CREATE_USER: self._create_user,
-            Kind.UPDATE_USER: self._update_user, Kind.INACTIVATE_USER: self._set_status,
-            Kind.REACTIVATE_USER: self._set_status,
-        }[c.kind]
         if phase == "links":
             return await self._links(c)
-        return await handler(c)
+        return await self.handlers[c.kind](c)
 
     async def _department_id(self, code: str | None) -> str | None:
         if code is None:
@@ -531,6 +542,11 @@ class Applier:
         if now.status != before:
             raise Stale(f"status is now {now.status} in the LMS, planned from {before}")
         return Write("status", after, now.id)  # statuses ready together go out in bulk
+
+
+def _links_of(c: Change) -> bool:
+    """Whether the change sets a supervisor link (LINKS)."""
+    return "subordination" in c.fields or "coSubordination" in c.fields
 
 
 def _same(a: str | None, b: str | None) -> bool:
