@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from synth import Mix, write_workspace
@@ -173,3 +174,28 @@ def test_apply_killed_between_chunks_at_scale_leaves_a_journal_that_matches_the_
                                                                               {*before, *creates.values()}}
     assert finish(ws, "plan", "--out", str(ws / "again.json")) == 0
     assert json.loads((ws / "again.json").read_text())["changes"] == []
+
+
+def test_an_apply_killed_then_abandoned_records_what_it_applied_as_applied(tmp_path):
+    """A4 `apply --abandon` after a kill: the history takes in the LMS's journal first, so the changes
+    the killed apply committed are `applied`, the rest `abandoned`, and the LMS's journal is empty."""
+    ws = tmp_path / "ws"
+    write_workspace(ws, 4000, Mix(removed=0.0, new=2.0, updated=0.0, moved=0.0, new_departments=0.0,
+                                  renamed_departments=0.0, closed_departments=0.0), n_departments=40)
+    assert finish(ws, "plan", "--out", str(ws / "plan.json")) == 0
+    with sqlite3.connect(ws / "lms.sqlite") as con:
+        before = con.execute("SELECT count(*) FROM users").fetchone()[0]
+    p = tui_sync(ws, "apply", "--plan", str(ws / "plan.json"), "--approve", "all")
+    while p.poll() is None and _lms_journal_rows(ws) < 5000:  # the first of two transactions committed
+        time.sleep(0.02)
+    p.send_signal(signal.SIGKILL)
+    assert p.wait() == -signal.SIGKILL
+    assert finish(ws, "apply", "--abandon") == 0
+    assert _lms_journal_rows(ws) == 0
+    with sqlite3.connect(ws / ".tui-sync" / "state.sqlite") as con:  # the run history alone
+        counts = Counter(dict(con.execute("SELECT outcome, count(*) FROM run_changes GROUP BY outcome")))
+        status = con.execute("SELECT status FROM runs").fetchall()
+    with sqlite3.connect(ws / "lms.sqlite") as con:
+        created = con.execute("SELECT count(*) FROM users").fetchone()[0] - before
+    assert status == [("abandoned",)]
+    assert counts == {"applied": created, "abandoned": 8000 - created} and created >= 5000
