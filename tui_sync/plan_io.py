@@ -230,15 +230,22 @@ def read_plan(path: Path, seal: Seal | None = None, *, check: bool = True) -> Pl
                 raise UsageError(f"the file is {size / (1 << 30):.1f} GiB, larger than any plan tui-sync writes",
                                  where=str(path), hint=PLAN_AFRESH)
             raw = f.read(MAX_PLAN_BYTES + 1)
-            if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's "Unicode"
-                raw = raw.decode("utf-16").encode("utf-8")
-            with gc_paused():
-                data = orjson.loads(raw.removeprefix(codecs.BOM_UTF8))  # (an editor's BOM)
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's "Unicode"
+            raw = raw.decode("utf-16").encode("utf-8")
     except FileNotFoundError:
         raise UsageError("plan file not found", where=str(path)) from None
     except OSError as e:
         raise UsageError(f"cannot read the plan: {e.strerror or e}", where=str(path), hint=PLAN_AFRESH) from None
-    except (orjson.JSONDecodeError, UnicodeError) as e:  # (invalid UTF-8 or UTF-16 too)
+    except UnicodeError as e:
         raise UsageError(f"cannot read the plan: {e}", where=str(path), hint=PLAN_AFRESH) from None
+    # One pause for the parse and the build, the parsed JSON dropped inside it: when the collector runs
+    # again it finds only the plan, not a million dicts and lists that were garbage already.
     with gc_paused():
-        return plan_from_json(data, str(path), seal, check=check)
+        try:
+            data = orjson.loads(raw.removeprefix(codecs.BOM_UTF8))  # (an editor's BOM)
+        except (orjson.JSONDecodeError, UnicodeError) as e:  # (invalid UTF-8 too)
+            raise UsageError(f"cannot read the plan: {e}", where=str(path), hint=PLAN_AFRESH) from None
+        del raw
+        plan = plan_from_json(data, str(path), seal, check=check)
+        del data
+    return plan

@@ -57,6 +57,7 @@ from .embedded_schema import (
     blank_none,
     ci,
     ensure_schema,
+    token_triggers_paused,
     upgrade_schema,
 )
 from .sheets import user_rows
@@ -493,7 +494,8 @@ class EmbeddedLMS(LMS):
                         for u, (r, _) in zip(users, prepared)]
                 if any(r[6] is None for r in rows) or embedded_bulk.missing(conn, "departments", (r[6] for r in rows)):
                     raise _OneByOne
-                return [str(i) for i in embedded_bulk.insert_users(conn, rows, [f for _, f in prepared])]
+                with token_triggers_paused(conn):
+                    return [str(i) for i in embedded_bulk.insert_users(conn, rows, [f for _, f in prepared])]
         except (LMSError, _OneByOne):
             pass
         answers: list[str | LMSError] = []
@@ -532,7 +534,8 @@ class EmbeddedLMS(LMS):
                 depts = {c["department_id"] for _, c in sets if "department_id" in c}
                 if None in depts or embedded_bulk.missing(conn, "departments", depts):
                     raise _OneByOne
-                embedded_bulk.update_users(conn, sets, field_set, field_clear)
+                with token_triggers_paused(conn):
+                    embedded_bulk.update_users(conn, sets, field_set, field_clear)
                 return [str(uid) for uid in ids]
         except (LMSError, _OneByOne):
             pass

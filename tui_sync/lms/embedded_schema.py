@@ -7,6 +7,8 @@ ASCII only: `Иван` and `иван` must collide too, as they do for the plann
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import LMSError
@@ -117,6 +119,20 @@ def upgrade_schema(conn: sqlite3.Connection) -> None:
         for statement in _LINK_INDEXES:
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+@contextmanager
+def token_triggers_paused(conn: sqlite3.Connection) -> Iterator[None]:
+    """Around a set-based write inside one of the embedded LMS's own write transactions (which renew
+    the token when they commit): the per-row triggers that clear the token for other writers are
+    dropped and created again before the transaction ends. They cost a third of a bulk insert; SQLite's
+    schema changes are transactional, so no other connection ever sees the tables without them, and a
+    write that fails is rolled back with the drop."""
+    for name in TOKEN_TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+    yield
+    for statement in TOKEN_TRIGGERS.values():
+        conn.execute(statement)
 
 
 def ci(value: str) -> str:
