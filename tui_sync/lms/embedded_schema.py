@@ -7,12 +7,11 @@ ASCII only: `Иван` and `иван` must collide too, as they do for the plann
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from ..errors import LMSError
-from ..frame_cache import token_schema, token_triggers
+from ..frame_cache import token_schema, token_triggers, triggers_paused
 from ..model import Status
 from . import embedded_journal
 
@@ -121,18 +120,10 @@ def upgrade_schema(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-@contextmanager
-def token_triggers_paused(conn: sqlite3.Connection) -> Iterator[None]:
+def token_triggers_paused(conn: sqlite3.Connection) -> AbstractContextManager[None]:
     """Around a set-based write inside one of the embedded LMS's own write transactions (which renew
-    the token when they commit): the per-row triggers that clear the token for other writers are
-    dropped and created again before the transaction ends. They cost a third of a bulk insert; SQLite's
-    schema changes are transactional, so no other connection ever sees the tables without them, and a
-    write that fails is rolled back with the drop."""
-    for name in TOKEN_TRIGGERS:
-        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
-    yield
-    for statement in TOKEN_TRIGGERS.values():
-        conn.execute(statement)
+    the token when they commit): the snapshot token's per-row triggers, paused (`frame_cache`)."""
+    return triggers_paused(conn, TOKEN_TRIGGERS)
 
 
 def ci(value: str) -> str:
