@@ -115,7 +115,7 @@ def _journal_and_lms(ws: Path) -> tuple[dict[str, tuple[str, str | None]], dict[
             outcomes[change] = (outcome, lms_id)
     with sqlite3.connect(ws / "lms.sqlite") as con:
         try:
-            for change, outcome, lms_id in con.execute("SELECT change_id, outcome, lms_id FROM apply_journal"):
+            for change, outcome, lms_id in con.execute("SELECT change_id, outcome, lms_id FROM apply_log ORDER BY rowid"):
                 outcomes[change] = (outcome, lms_id)  # (newer than the history: not taken in yet)
         except sqlite3.OperationalError:  # killed before its first write transaction
             pass
@@ -126,7 +126,7 @@ def _journal_and_lms(ws: Path) -> tuple[dict[str, tuple[str, str | None]], dict[
 def _lms_journal_rows(ws: Path) -> int:
     with sqlite3.connect(ws / "lms.sqlite") as con:
         try:
-            return con.execute("SELECT count(*) FROM apply_journal").fetchone()[0]
+            return con.execute("SELECT count(*) FROM apply_log").fetchone()[0]
         except sqlite3.OperationalError:
             return 0
 

@@ -6,10 +6,11 @@ run ends, is interrupted or resumes, and the rows are then dropped here. Two SQL
 share one atomic transaction (an ATTACHed database in WAL mode commits on its own), hence the
 journal lives where the writes are.
 
-Rows are keyed by a run key that names one run of one state folder (its plan copy's random name),
-so configurations that share one LMS file never read each other's journal. The table is additive:
-a database without it (made before it existed) gets it in its first write transaction, and an
-older tui_sync ignores it.
+The table is an append-only log (an outcome that supersedes another, `linking` then `applied`,
+is a later row): appending costs a fifth of keeping one row per change. Rows carry a run key that
+names one run of one state folder (its plan copy's random name), so configurations that share one
+LMS file never read each other's journal. The table is additive: a database without it (made
+before it existed) gets it in its first write transaction, and an older tui_sync ignores it.
 """
 from __future__ import annotations
 
@@ -18,30 +19,27 @@ from datetime import datetime, timezone
 
 from .base import JournalRow
 
-TABLE = "apply_journal"
+TABLE = "apply_log"
 SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {TABLE} (run TEXT NOT NULL, change_id TEXT NOT NULL, outcome TEXT NOT NULL,"
-    " error TEXT, lms_id TEXT, at TEXT NOT NULL, PRIMARY KEY (run, change_id)) WITHOUT ROWID",
+    " error TEXT, lms_id TEXT, at TEXT NOT NULL)",
 )
 
 
 def write(conn: sqlite3.Connection, run: str, rows: list[JournalRow]) -> int:
-    """Record outcomes (a change's later outcome replaces its earlier one; an LMS id once known is
-    kept). Returns the rows changed, which are no change of the LMS's contents."""
+    """Append outcomes. Returns the rows changed, which are no change of the LMS's contents."""
     at = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
     before = conn.total_changes
-    conn.executemany(
-        f"INSERT INTO {TABLE} (run, change_id, outcome, error, lms_id, at) VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (run, change_id) DO UPDATE SET outcome = excluded.outcome, error = excluded.error,"
-        f" lms_id = coalesce(excluded.lms_id, {TABLE}.lms_id), at = excluded.at",
-        [(run, c, o, e, i, at) for c, o, e, i in rows])
+    conn.executemany(f"INSERT INTO {TABLE} (run, change_id, outcome, error, lms_id, at) VALUES (?, ?, ?, ?, ?, ?)",
+                     [(run, c, o, e, i, at) for c, o, e, i in rows])
     return conn.total_changes - before
 
 
 def read(conn: sqlite3.Connection, run: str) -> list[tuple[str, str, str | None, str | None, str]]:
-    """(change id, outcome, error, LMS id, time) recorded for `run`; none in a database without the table."""
+    """(change id, outcome, error, LMS id, time) recorded for `run`, oldest first (a later row of a
+    change supersedes an earlier one); none in a database without the table."""
     try:
-        return conn.execute(f"SELECT change_id, outcome, error, lms_id, at FROM {TABLE} WHERE run = ?",
+        return conn.execute(f"SELECT change_id, outcome, error, lms_id, at FROM {TABLE} WHERE run = ? ORDER BY rowid",
                             (run,)).fetchall()
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):

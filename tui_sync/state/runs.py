@@ -171,7 +171,8 @@ class RunStore:
     @guarded("record the outcome of changes")
     def take(self, run_id: int, rows: list[tuple[str, str, str | None, str | None, str]]) -> None:
         """(change_id, outcome, error, lms_id, at) that an LMS journaled in its own transactions
-        (A2), in one transaction. Taking the same rows again changes nothing."""
+        (A2), oldest first (a later row of a change supersedes an earlier one), in one transaction.
+        Taking the same rows again changes nothing."""
         if not rows:
             return
         with closing(self._connect()) as con, con:
