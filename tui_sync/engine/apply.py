@@ -38,6 +38,7 @@ PHASES = _with_links(A1_PHASES)
 LINKS = ("subordination", "coSubordination")
 USER_FIELD = {"departmentId": "department_id"}  # plan field -> LMS record field, where they differ
 _IDENTITY_FIELDS = ("login", "email", "code")
+_STANDARD = frozenset(USER_STANDARD_FIELDS)  # (asked of every field of every user change)
 
 
 class Stale(Exception):
@@ -186,11 +187,18 @@ class Applier:
         writes one change after another gets the waves as one list, in order: its chunks then
         hold 500 changes however deep the chain."""
         pos = {c.id: i for i, c in enumerate(batch)}
-        waiting = {c.id: len({d for d in c.depends_on if d in pos}) for c in batch}
-        dependents: dict[str, list[str]] = {}
+        inner: dict[str, set[str]] = {}  # change id -> the changes of this phase it waits for
         for c in batch:
-            for d in {d for d in c.depends_on if d in pos}:
-                dependents.setdefault(d, []).append(c.id)
+            found = {d for d in c.depends_on if d in pos} if c.depends_on else None
+            if found:
+                inner[c.id] = found
+        if not inner:  # (most phases of most plans: one wave)
+            return [batch]
+        waiting = {c.id: len(inner.get(c.id, ())) for c in batch}
+        dependents: dict[str, list[str]] = {}
+        for cid, ds in inner.items():
+            for d in ds:
+                dependents.setdefault(d, []).append(cid)
         waves: list[list[Change]] = []
         wave = [c for c in batch if not waiting[c.id]]
         while wave:
@@ -221,7 +229,7 @@ class Applier:
                     keys = self._keys(c)
                     if self.deferred and not self.pending_keys.isdisjoint(keys):
                         outs += await self._flush(phase)  # it depends on, or shares a login with, a waiting write
-                    outs.append(await self._one(phase, c))
+                    outs.append(await self._check_and_write(phase, c))  # (one at a time: no limit to keep)
                     if outs[-1] is None:  # waiting for the grouped write
                         self.pending_keys |= keys
                     if i % 25 == 24:
@@ -303,22 +311,26 @@ class Applier:
 
     async def _one(self, phase: str, c: Change) -> Outcome | None:
         async with self.limit:
-            try:
-                self._check_dependencies(c, phase)
-                lms_id = await self._do(phase, c)
-                if isinstance(lms_id, Write):  # checked; written by the chunk's grouped call
-                    self.deferred.append((c, lms_id))
-                    return None
-            except Blocked as e:
-                return self._finish(c, "blocked", str(e))
-            except Stale as e:
-                return self._finish(c, "stale", str(e))
-            except LMSError as e:
-                return self._finish(c, "failed", e.message)
-            except Exception as e:  # A4: a change that cannot be applied fails alone, with its reason
-                why = change_problem(c) or f"{type(e).__name__}: {e}"
-                return self._finish(c, "failed", f"cannot be applied: {why}")
-            return self._done(phase, c, lms_id)
+            return await self._check_and_write(phase, c)
+
+    async def _check_and_write(self, phase: str, c: Change) -> Outcome | None:
+        """One change: its checks and its write, or the write left for the chunk's grouped call (None)."""
+        try:
+            self._check_dependencies(c, phase)
+            lms_id = await self._do(phase, c)
+            if isinstance(lms_id, Write):  # checked; written by the chunk's grouped call
+                self.deferred.append((c, lms_id))
+                return None
+        except Blocked as e:
+            return self._finish(c, "blocked", str(e))
+        except Stale as e:
+            return self._finish(c, "stale", str(e))
+        except LMSError as e:
+            return self._finish(c, "failed", e.message)
+        except Exception as e:  # A4: a change that cannot be applied fails alone, with its reason
+            why = change_problem(c) or f"{type(e).__name__}: {e}"
+            return self._finish(c, "failed", f"cannot be applied: {why}")
+        return self._done(phase, c, lms_id)
 
     def _done(self, phase: str, c: Change, lms_id: str | None) -> Outcome:
         outcome = "applied"
@@ -454,7 +466,7 @@ class Applier:
                 return existing.id  # created by an interrupted attempt
             taken = "login " + login if by_login else "email " + email
             raise Stale(f"{taken} is now taken in the LMS")
-        custom = {f: v for f, v in after.items() if f not in USER_STANDARD_FIELDS}
+        custom = {f: v for f, v in after.items() if f not in _STANDARD}
         rec = UserRecord(
             id="", login=login, email=email, firstName=after.get("firstName", ""), lastName=after.get("lastName", ""),
             department_id=await self._department_id(after.get("departmentId")),
@@ -487,12 +499,12 @@ class Applier:
                     raise Stale(f"department is now {cur!r} in the LMS, planned from {before!r}")
                 changes["department_id"] = await self._department_id(after)
                 continue
-            cur = now.custom.get(f) if f not in USER_STANDARD_FIELDS else getattr(now, USER_FIELD.get(f, f))
+            cur = now.custom.get(f) if f not in _STANDARD else getattr(now, USER_FIELD.get(f, f))
             if cur == after:
                 continue
             if cur != before:
                 raise Stale(f"{f} is now {cur!r} in the LMS, planned from {before!r}")
-            changes[f if f in USER_STANDARD_FIELDS else CUSTOM_PREFIX + f] = after
+            changes[f if f in _STANDARD else CUSTOM_PREFIX + f] = after
         if not changes:
             return now.id
         if set(changes) == {"status"}:  # a termination from the status column: with the other statuses, in bulk
