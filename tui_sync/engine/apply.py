@@ -39,6 +39,7 @@ LINKS = ("subordination", "coSubordination")
 USER_FIELD = {"departmentId": "department_id"}  # plan field -> LMS record field, where they differ
 _IDENTITY_FIELDS = ("login", "email", "code")
 _STANDARD = frozenset(USER_STANDARD_FIELDS)  # (asked of every field of every user change)
+_ACTIVE = Status.ACTIVE.value
 
 
 class Stale(Exception):
@@ -470,7 +471,7 @@ class Applier:
         rec = UserRecord(
             id="", login=login, email=email, firstName=after.get("firstName", ""), lastName=after.get("lastName", ""),
             department_id=await self._department_id(after.get("departmentId")),
-            status=after.get("status") or Status.ACTIVE.value, phone=after.get("phone"),
+            status=after.get("status") or _ACTIVE, phone=after.get("phone"),
             jobTitle=after.get("jobTitle"), custom=custom,
         )
         if self.lms.abilities.create_users:
