@@ -5,6 +5,7 @@ with `planning` and opens the LMS with `lms.open`, and imports nothing above its
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -120,8 +121,10 @@ async def _execute(cfg: Config, store: RunStore, run_id: int, plan: Plan, *,
 async def _take_journal(lms: LMS, store: RunStore, run_id: int, key: str) -> None:
     """A2: the outcomes the LMS journaled for this run, into the run history; then dropped from the
     LMS (taken again after a crash in between, they change nothing)."""
-    store.take(run_id, await lms.journaled(key))
-    await lms.forget_journal(key)
+    rows = await lms.journaled(key)
+    if rows:  # (a run that has just begun has none: the LMS is not written to for nothing)
+        store.take(run_id, rows)
+        await lms.forget_journal(key)
 
 
 async def _take_journal_if_possible(lms: LMS, store: RunStore, run_id: int, key: str | None) -> None:
@@ -171,14 +174,16 @@ async def resume(cfg: Config, *, progress=None, cancel=None, lock: bool = True) 
 
 
 def abandon(cfg: Config) -> list[Run]:
-    """A4 `apply --abandon`: close every interrupted apply without writing (history: abandoned).
-    Reached from the CLI, outside any event loop."""
+    """A4 `apply --abandon`: close every interrupted apply without writing (history: abandoned)."""
     closed: list[Run] = []
     with SyncLock(cfg.state, "apply --abandon"):
         store = RunStore(cfg.state)
         store.mark_interrupted()
         while (run := store.unfinished()) is not None:
-            asyncio.run(_take_stopped_journal(cfg, store, run.id))  # what it applied is recorded as applied
+            # what it applied is recorded as applied: the LMS's journal first, on a thread of its own (this
+            # function is synchronous, and its caller may be running an event loop)
+            with ThreadPoolExecutor(1) as thread:
+                thread.submit(asyncio.run, _take_stopped_journal(cfg, store, run.id)).result()
             closed.append(store.abandon(run.id))
     return closed
 
