@@ -5,6 +5,8 @@ with `planning` and opens the LMS with `lms.open`, and imports nothing above its
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -14,7 +16,8 @@ import polars as pl
 from .config import Config, PolicyConfig
 from .engine.apply import Applier, Progress, selected
 from .errors import Exit, SyncError, UsageError
-from .lms.base import Snapshot
+from .gcpause import gc_paused
+from .lms.base import LMS, Snapshot
 from .lms.open import open_lms
 from .model import NOT_APPLIED, Change, Decision, Kind, Outcome, Plan, RunStatus
 from .plan_io import write_plan
@@ -44,6 +47,11 @@ class ApplyReport:
     held_path: Path | None = None
     held_reasons: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        # a run can hold a million outcomes: whatever formats the report (asyncio, as the result of
+        # the task that made it; a log) gets the gist, not seconds of text
+        return f"<ApplyReport: run {self.run.id}, {len(self.held)} held>"
+
     @property
     def exit_code(self) -> Exit:
         code = Exit.OK
@@ -63,37 +71,71 @@ async def _execute(cfg: Config, store: RunStore, run_id: int, plan: Plan, *,
                    progress: Callable[[Progress], None] | None, cancel: asyncio.Event | None) -> Run:
     ledger = Ledger(cfg.state)
     lms = open_lms(cfg)
+    # A2: an LMS that keeps apply's journal in its own transactions records each chunk's outcomes with
+    # its writes; the run history takes them in before a resume reads it and when the run stops
+    key: str | None = None
 
     def created(items: list[tuple[Change, str]]) -> None:
         ledger.record({i: c.unique_key for c, i in items if c.kind is Kind.CREATE_DEPARTMENT},
                       {i: c.unique_key for c, i in items if c.kind is Kind.CREATE_USER})
 
-    try:
-        applier = Applier(lms, plan, journal=lambda rows: store.record(run_id, rows), done=store.outcomes(run_id),
-                          concurrency=cfg.apply.concurrency, progress=progress, cancel=cancel, on_created=created,
-                          keys=_ledger_keys(ledger, plan))
-        results = await applier.run()
-        await lms.warm()  # (the embedded LMS keeps a columnar snapshot for the next plan)
-    except asyncio.CancelledError:
-        store.finish(run_id, RunStatus.INTERRUPTED, "cancelled by the operator; `tui-sync apply --resume` finishes it")
-        raise
-    except Exception as e:
+    # An LMS that answers at once makes apply CPU-bound, and the collector would rescan the plan's
+    # objects again and again: paused for the run. (A network LMS's run waits on requests, and may
+    # last long enough for the cycles of a UI to pile up meanwhile.)
+    with gc_paused() if not lms.abilities.concurrent else nullcontext():
         try:
-            store.finish(run_id, RunStatus.INTERRUPTED, f"stopped by an error: {safe_message(e)}; "
-                                                "`tui-sync apply --resume` finishes it")
-        except SyncError:  # (a full disk: the run stays `running`, which the next apply resumes too)
-            pass
-        raise
-    finally:
-        await lms.close()
-    # L1: a completed apply records what the plan matched (whatever the decisions) and drops what vanished
-    ledger.record(plan.matched_departments, plan.matched_users)
-    deleted = [o.change.target for o in results
-               if o.change.kind is Kind.DELETE_DEPARTMENT and o.outcome == Outcome.APPLIED and o.change.target]
-    ledger.drop([*plan.vanished_departments, *deleted], plan.vanished_users)
-    ledger.warm()  # (like the embedded LMS's snapshot: the next plan reads a large ledger from its cache)
-    failed = sum(1 for o in results if o.outcome in NOT_APPLIED)
-    return store.finish(run_id, RunStatus.COMPLETED, f"{failed} change(s) not applied" if failed else None)
+            if lms.abilities.journal:
+                key = store.journal_key(run_id)
+                await _take_journal(lms, store, run_id, key)
+            applier = Applier(lms, plan, journal=lambda rows: store.record(run_id, rows), done=store.begun(run_id),
+                              concurrency=cfg.apply.concurrency, progress=progress, cancel=cancel,
+                              on_created=created, keys=_ledger_keys(ledger, plan), lms_journal=key)
+            results = await applier.run()
+            if key is not None:
+                await _take_journal(lms, store, run_id, key)
+            await lms.warm()  # (the embedded LMS keeps a columnar snapshot for the next plan)
+        except asyncio.CancelledError:
+            await _take_journal_if_possible(lms, store, run_id, key)
+            store.finish(run_id, RunStatus.INTERRUPTED, "cancelled by the operator; `tui-sync apply --resume` finishes it")
+            raise
+        except Exception as e:
+            await _take_journal_if_possible(lms, store, run_id, key)
+            try:
+                store.finish(run_id, RunStatus.INTERRUPTED, f"stopped by an error: {safe_message(e)}; "
+                                                    "`tui-sync apply --resume` finishes it")
+            except SyncError:  # (a full disk: the run stays `running`, which the next apply resumes too)
+                pass
+            raise
+        finally:
+            await lms.close()
+        # L1: a completed apply records what the plan matched (whatever the decisions) and drops what vanished
+        ledger.record(plan.matched_departments, plan.matched_users)
+        deleted = [o.change.target for o in results
+                   if o.change.kind is Kind.DELETE_DEPARTMENT and o.outcome == Outcome.APPLIED and o.change.target]
+        ledger.drop([*plan.vanished_departments, *deleted], plan.vanished_users)
+        ledger.warm()  # (like the embedded LMS's snapshot: the next plan reads a large ledger from its cache)
+        failed = sum(1 for o in results if o.outcome in NOT_APPLIED)
+        return store.finish(run_id, RunStatus.COMPLETED, f"{failed} change(s) not applied" if failed else None)
+
+
+async def _take_journal(lms: LMS, store: RunStore, run_id: int, key: str) -> None:
+    """A2: the outcomes the LMS journaled for this run, into the run history; then dropped from the
+    LMS (taken again after a crash in between, they change nothing)."""
+    rows = await lms.journaled(key)
+    if rows:  # (a run that has just begun has none: the LMS is not written to for nothing)
+        store.take(run_id, rows)
+        await lms.forget_journal(key)
+
+
+async def _take_journal_if_possible(lms: LMS, store: RunStore, run_id: int, key: str | None) -> None:
+    """As `_take_journal` for a run that stopped: what cannot be read now stays in the LMS for the
+    resume (or `--abandon`) to take."""
+    if key is None:
+        return
+    try:
+        await _take_journal(lms, store, run_id, key)
+    except SyncError:
+        pass
 
 
 def _ledger_keys(ledger: Ledger, plan: Plan) -> dict[str, dict[str, str | None]]:
@@ -138,8 +180,24 @@ def abandon(cfg: Config) -> list[Run]:
         store = RunStore(cfg.state)
         store.mark_interrupted()
         while (run := store.unfinished()) is not None:
+            # what it applied is recorded as applied: the LMS's journal first, on a thread of its own (this
+            # function is synchronous, and its caller may be running an event loop)
+            with ThreadPoolExecutor(1) as thread:
+                thread.submit(asyncio.run, _take_stopped_journal(cfg, store, run.id)).result()
             closed.append(store.abandon(run.id))
     return closed
+
+
+async def _take_stopped_journal(cfg: Config, store: RunStore, run_id: int) -> None:
+    try:
+        lms = open_lms(cfg)
+    except SyncError:  # (an LMS that cannot be opened now: its runs are abandoned as the history has them)
+        return
+    try:
+        if lms.abilities.journal:
+            await _take_journal_if_possible(lms, store, run_id, store.journal_key(run_id))
+    finally:
+        await lms.close()
 
 
 async def apply_plan(cfg: Config, plan: Plan, *, trigger: str = "apply", progress=None, cancel=None,

@@ -17,7 +17,8 @@ import glob
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -45,6 +46,20 @@ def token_schema(table: str, triggers: dict[str, str]) -> tuple[str, ...]:
         f"INSERT OR IGNORE INTO {table} (id, token) VALUES (1, NULL)",
         *triggers.values(),
     )
+
+
+@contextmanager
+def triggers_paused(conn: sqlite3.Connection, triggers: dict[str, str]) -> Iterator[None]:
+    """Around a set-based write inside the owner's write transaction, which renews the token when it
+    commits: the token's per-row triggers (`token_triggers`) are dropped and created again before the
+    transaction ends. They cost a third of a bulk insert; SQLite's schema changes are transactional,
+    so no other connection ever sees the tables without them, and a write that fails is rolled back
+    with the drop (the owner's transaction rolls back on any error)."""
+    for name in triggers:
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+    yield
+    for statement in triggers.values():
+        conn.execute(statement)
 
 
 def renew_token(conn: sqlite3.Connection, table: str) -> None:

@@ -113,29 +113,47 @@ def write_json(plan: Plan, out: BinaryIO, seal: Seal | None = None) -> None:
     out.write(b"\n}\n")
 
 
+# A plan holds up to millions of changes: their kinds and decisions are looked up by value (what
+# `Kind(value)` and `Decision(value)` answer, at a fraction of the cost); anything else is asked of
+# the enum, which refuses it with its own words.
+_KINDS: dict[str, Kind] = {k.value: k for k in Kind}
+_DECISIONS: dict[str, Decision] = {d.value: d for d in Decision}
+
+
+def _kind(value: Any) -> Kind:
+    return (_KINDS.get(value) if type(value) is str else None) or Kind(value)
+
+
 def _decision(value: Any) -> Decision:
+    found = _DECISIONS.get(value) if type(value) is str else None
+    if found is not None:
+        return found
     try:
         return Decision(value)
     except ValueError:
         raise ValueError(f"decision {value!r} is not one of {', '.join(d.value for d in Decision)}") from None
 
 
-def _pair(value: Any) -> tuple[Any, Any]:
-    if not isinstance(value, list) or len(value) != 2:
-        raise ValueError(f"a field's value must be [before, after], not {orjson.dumps(value).decode()[:80]}")
-    return value[0], value[1]
+def _pairs(fields: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    out: dict[str, tuple[Any, Any]] = {}
+    for name, value in fields.items():
+        if not isinstance(value, list) or len(value) != 2:
+            raise ValueError(f"a field's value must be [before, after], not {orjson.dumps(value).decode()[:80]}")
+        out[name] = (value[0], value[1])
+    return out
 
 
 def _change(c: dict[str, Any], decision: Any) -> Change:
     fields = c.get("fields", {})
     if not isinstance(fields, dict):
         raise ValueError("fields must be an object")
+    problems = c.get("problems", ())
     return Change(
-        id=c["id"], kind=Kind(c["kind"]), key=c["key"],
-        fields={k: _pair(v) for k, v in fields.items()},
+        id=c["id"], kind=_kind(c["kind"]), key=c["key"],
+        fields=_pairs(fields),
         row=c.get("row"), rule=c.get("rule"), target=c.get("target"),
-        decision=_decision(decision), depends_on=list(c.get("depends_on", [])),
-        problems=[Problem.from_json(p) for p in c.get("problems", [])],
+        decision=_decision(decision), depends_on=list(c.get("depends_on", ())),
+        problems=[Problem.from_json(p) for p in problems] if problems != [] else [],
         unique_key=c.get("unique_key"), identity=c.get("identity"),
     )
 
@@ -219,15 +237,22 @@ def read_plan(path: Path, seal: Seal | None = None, *, check: bool = True) -> Pl
                 raise UsageError(f"the file is {size / (1 << 30):.1f} GiB, larger than any plan tui-sync writes",
                                  where=str(path), hint=PLAN_AFRESH)
             raw = f.read(MAX_PLAN_BYTES + 1)
-            if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's "Unicode"
-                raw = raw.decode("utf-16").encode("utf-8")
-            with gc_paused():
-                data = orjson.loads(raw.removeprefix(codecs.BOM_UTF8))  # (an editor's BOM)
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's "Unicode"
+            raw = raw.decode("utf-16").encode("utf-8")
     except FileNotFoundError:
         raise UsageError("plan file not found", where=str(path)) from None
     except OSError as e:
         raise UsageError(f"cannot read the plan: {e.strerror or e}", where=str(path), hint=PLAN_AFRESH) from None
-    except (orjson.JSONDecodeError, UnicodeError) as e:  # (invalid UTF-8 or UTF-16 too)
+    except UnicodeError as e:
         raise UsageError(f"cannot read the plan: {e}", where=str(path), hint=PLAN_AFRESH) from None
+    # One pause for the parse and the build, the parsed JSON dropped inside it: when the collector runs
+    # again it finds only the plan, not a million dicts and lists that were garbage already.
     with gc_paused():
-        return plan_from_json(data, str(path), seal, check=check)
+        try:
+            data = orjson.loads(raw.removeprefix(codecs.BOM_UTF8))  # (an editor's BOM)
+        except (orjson.JSONDecodeError, UnicodeError) as e:  # (invalid UTF-8 too)
+            raise UsageError(f"cannot read the plan: {e}", where=str(path), hint=PLAN_AFRESH) from None
+        del raw
+        plan = plan_from_json(data, str(path), seal, check=check)
+        del data
+    return plan

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from synth import Mix, write_workspace
@@ -129,3 +130,100 @@ def test_apply_killed_20_times_resumes_to_the_same_lms_without_duplicates(tmp_pa
     # a second plan on the killed copy is as empty as on the reference
     assert finish(killed, "plan", "--out", str(killed / "again.json")) == 0
     assert json.loads((killed / "again.json").read_text())["changes"] == []
+
+
+# --- at scale: the embedded LMS's journal commits with its writes (A2) -----------------------------
+
+def _journal_and_lms(ws: Path) -> tuple[dict[str, tuple[str, str | None]], dict[str, tuple[int, str | None]]]:
+    """What the journal says of the run (the run history and the rows still in the LMS's own journal)
+    and the LMS's users (login -> id, job title)."""
+    outcomes: dict[str, tuple[str, str | None]] = {}
+    with sqlite3.connect(ws / ".tui-sync" / "state.sqlite") as con:
+        for change, outcome, lms_id in con.execute("SELECT change_id, outcome, lms_id FROM run_changes"):
+            outcomes[change] = (outcome, lms_id)
+    with sqlite3.connect(ws / "lms.sqlite") as con:
+        try:
+            for change, outcome, lms_id in con.execute("SELECT change_id, outcome, lms_id FROM apply_log ORDER BY rowid"):
+                outcomes[change] = (outcome, lms_id)  # (newer than the history: not taken in yet)
+        except sqlite3.OperationalError:  # killed before its first write transaction
+            pass
+        users = {login: (uid, title) for uid, login, title in con.execute("SELECT id, login, job_title FROM users")}
+    return outcomes, users
+
+
+def _lms_journal_rows(ws: Path) -> int:
+    with sqlite3.connect(ws / "lms.sqlite") as con:
+        try:
+            return con.execute("SELECT count(*) FROM apply_log").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+
+def test_apply_killed_between_chunks_at_scale_leaves_a_journal_that_matches_the_lms_exactly(tmp_path):
+    """60,000 changes, 12 transactions of the embedded LMS: killed (SIGKILL) after one to three of
+    them, and twice more while resuming, then resumed to the end. After every kill, each change the
+    journal calls applied is in the LMS and nothing else the plan creates or updates is."""
+    ws = tmp_path / "ws"
+    write_workspace(ws, 20_000, Mix(removed=0.0, new=2.0, updated=1.0, moved=0.0, new_departments=0.0,
+                                    renamed_departments=0.0, closed_departments=0.0), n_departments=200)
+    assert finish(ws, "plan", "--out", str(ws / "plan.json")) == 0
+    plan = json.loads((ws / "plan.json").read_text())["changes"]
+    creates = {c["id"]: c["key"] for c in plan if c["kind"] == "create_user"}
+    updates = {c["id"]: (c["key"], c["fields"]["jobTitle"]) for c in plan if c["kind"] == "update_user"}
+    assert (len(creates), len(updates)) == (40_000, 20_000)
+    with sqlite3.connect(ws / "lms.sqlite") as con:
+        before = {login for (login,) in con.execute("SELECT login FROM users")}
+
+    rng = random.Random(13)
+    args: tuple[str, ...] = ("apply", "--plan", str(ws / "plan.json"), "--approve", "all")
+    for _ in range(3):
+        p = tui_sync(ws, *args)
+        # rows in the LMS's journal (a resume takes in what is there first): one to three transactions
+        # committed, so that at least three of the twelve are still to come when it is killed
+        wait_for = rng.randrange(1, 4) * 5000
+        while p.poll() is None and _lms_journal_rows(ws) < wait_for:
+            time.sleep(0.02)
+        p.send_signal(signal.SIGKILL)
+        assert p.wait() == -signal.SIGKILL, p.stderr.read().decode() if p.stderr else ""
+        args = ("apply", "--resume")
+        outcomes, users = _journal_and_lms(ws)
+        assert "started" not in {o for o, _ in outcomes.values()}  # nothing is half-journaled
+        applied = {cid for cid, (o, _) in outcomes.items() if o == "applied"}
+        created = {login for login in users if login not in before}
+        assert created == {creates[cid] for cid in applied if cid in creates}
+        assert all(str(users[creates[cid]][0]) == outcomes[cid][1] for cid in applied if cid in creates)
+        updated = {login for cid, (login, (_, after)) in updates.items() if users[login][1] == after}
+        assert updated == {updates[cid][0] for cid in applied if cid in updates}
+    finish(ws, "apply", "--resume")
+    outcomes, users = _journal_and_lms(ws)
+    assert {o for o, _ in outcomes.values()} == {"applied"} and len(outcomes) == 60_000
+    assert _lms_journal_rows(ws) == 0  # the run history holds it all now
+    assert len(users) == 60_000 and {login.casefold() for login in users} == {login.casefold() for login in
+                                                                              {*before, *creates.values()}}
+    assert finish(ws, "plan", "--out", str(ws / "again.json")) == 0
+    assert json.loads((ws / "again.json").read_text())["changes"] == []
+
+
+def test_an_apply_killed_then_abandoned_records_what_it_applied_as_applied(tmp_path):
+    """A4 `apply --abandon` after a kill: the history takes in the LMS's journal first, so the changes
+    the killed apply committed are `applied`, the rest `abandoned`, and the LMS's journal is empty."""
+    ws = tmp_path / "ws"
+    write_workspace(ws, 4000, Mix(removed=0.0, new=2.0, updated=0.0, moved=0.0, new_departments=0.0,
+                                  renamed_departments=0.0, closed_departments=0.0), n_departments=40)
+    assert finish(ws, "plan", "--out", str(ws / "plan.json")) == 0
+    with sqlite3.connect(ws / "lms.sqlite") as con:
+        before = con.execute("SELECT count(*) FROM users").fetchone()[0]
+    p = tui_sync(ws, "apply", "--plan", str(ws / "plan.json"), "--approve", "all")
+    while p.poll() is None and _lms_journal_rows(ws) < 5000:  # the first of two transactions committed
+        time.sleep(0.02)
+    p.send_signal(signal.SIGKILL)
+    assert p.wait() == -signal.SIGKILL
+    assert finish(ws, "apply", "--abandon") == 0
+    assert _lms_journal_rows(ws) == 0
+    with sqlite3.connect(ws / ".tui-sync" / "state.sqlite") as con:  # the run history alone
+        counts = Counter(dict(con.execute("SELECT outcome, count(*) FROM run_changes GROUP BY outcome")))
+        status = con.execute("SELECT status FROM runs").fetchall()
+    with sqlite3.connect(ws / "lms.sqlite") as con:
+        created = con.execute("SELECT count(*) FROM users").fetchone()[0] - before
+    assert status == [("abandoned",)]
+    assert counts == {"applied": created, "abandoned": 8000 - created} and created >= 5000

@@ -2,6 +2,7 @@
 each item still gets its own answer, and a set that cannot go as one is written item by item."""
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tui_sync.errors import LMSError
 from tui_sync.lms.base import UserRecord
 from tui_sync.lms.embedded import EmbeddedLMS
+from tui_sync.lms.embedded_schema import TOKEN_TABLE, TOKEN_TRIGGERS
 
 
 @pytest.fixture
@@ -55,3 +57,33 @@ async def test_read_users_finds_by_id_login_or_email_in_any_case(lms):
     found = await lms.read_users(ids=[a, "12345", "x"], logins=["B.TWO", "nobody"], emails=["c.three@EXAMPLE.com"])
     assert sorted(u.login for u in found) == ["a.one", "b.two", "c.three"]
     assert next(u for u in found if u.id == a).custom == {"Grade": "1"}
+
+
+def _triggers_and_token(path: Path) -> tuple[set[str], bytes | None]:
+    with sqlite3.connect(path) as con:
+        names = {n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        return names, con.execute(f"SELECT token FROM {TOKEN_TABLE}").fetchone()[0]
+
+
+async def test_bulk_writes_keep_the_snapshot_token_honest_for_other_writers(lms, tmp_path):
+    """The set-based writes pause the per-row triggers that clear the snapshot token; what commits
+    has them all again, a new token, and a write by anything else still clears it."""
+    await lms.create_user(user("first"))
+    triggers, token = _triggers_and_token(lms.path)
+    assert set(TOKEN_TRIGGERS) <= triggers and token is not None
+    async with lms.batch():
+        a, b = await lms.create_users([user("a.one", Grade="1"), user("b.two")])
+        assert await lms.update_users([(a, {"jobTitle": "Lead"}), (b, {"custom:Grade": "2"})]) == [a, b]
+    after, new_token = _triggers_and_token(lms.path)
+    assert after == triggers and new_token not in (None, token)
+    with sqlite3.connect(lms.path) as con:  # someone else's write
+        con.execute("UPDATE users SET job_title = 'Other' WHERE login = 'a.one'")
+    assert _triggers_and_token(lms.path)[1] is None
+
+
+async def test_a_bulk_write_that_fails_leaves_the_triggers_in_place(lms):
+    await lms.create_user(user("taken"))
+    triggers = _triggers_and_token(lms.path)[0]
+    answers = await lms.create_users([user("new.one"), user("TAKEN")])  # the set is refused, then one by one
+    assert isinstance(answers[1], LMSError)
+    assert _triggers_and_token(lms.path)[0] == triggers

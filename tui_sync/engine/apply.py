@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from ..errors import LMSError
-from ..lms.base import CUSTOM_PREFIX, LMS, NO_SUPERVISOR, DepartmentRecord, UserRecord
+from ..lms.base import CUSTOM_PREFIX, LMS, NO_SUPERVISOR, DepartmentRecord, JournalRow, UserRecord
 from ..model import A1_PHASES, USER_STANDARD_FIELDS, Change, Decision, Kind, Plan, Status
 from ..plan_shape import change_problem
 from .users import NO_SUPERVISOR_TEXT
@@ -38,6 +38,8 @@ PHASES = _with_links(A1_PHASES)
 LINKS = ("subordination", "coSubordination")
 USER_FIELD = {"departmentId": "department_id"}  # plan field -> LMS record field, where they differ
 _IDENTITY_FIELDS = ("login", "email", "code")
+_STANDARD = frozenset(USER_STANDARD_FIELDS)  # (asked of every field of every user change)
+_ACTIVE = Status.ACTIVE.value
 
 
 class Stale(Exception):
@@ -48,7 +50,7 @@ class Blocked(Exception):
     """A change this one depends on was not applied."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     change: Change
     outcome: str  # applied | failed | stale | blocked
@@ -64,7 +66,7 @@ class Progress:
     last_error: str | None = None
 
 
-Journal = Callable[[list[tuple[str, str, str | None, str | None]]], None]
+Journal = Callable[[list[JournalRow]], None]
 
 
 def selected(plan: Plan) -> tuple[list[Change], dict[str, str]]:
@@ -97,10 +99,16 @@ class Applier:
         cancel: asyncio.Event | None = None,
         on_created: Callable[[list[tuple[Change, str]]], None] | None = None,
         keys: dict[str, dict[str, str | None]] | None = None,
+        lms_journal: str | None = None,
     ):
+        """`journal` gets each chunk's changes as `started` before its writes and their outcomes
+        after. `lms_journal` instead, for an LMS whose `abilities.journal` it is: the run key under
+        which the LMS records each chunk's outcomes in the transaction of its writes (A2), so that
+        a change without an outcome was not written and needs no `started` mark."""
         self.lms = lms
         self.plan = plan
         self.journal = journal
+        self.lms_journal = lms_journal
         self.prior = done or {}
         self.limit = asyncio.Semaphore(max(1, concurrency))
         self.progress_cb = progress
@@ -124,6 +132,12 @@ class Applier:
         # them too (a user renamed, then inactivated; an earlier, interrupted attempt)
         self.writes = {(c.target, f): c.fields[f][1] for c in plan.changes if c.target
                        for f in _IDENTITY_FIELDS if f in c.fields}
+        self.handlers: dict[Kind, Callable[[Change], Awaitable[str | Write | None]]] = {
+            Kind.CREATE_DEPARTMENT: self._create_department, Kind.UPDATE_DEPARTMENT: self._update_department,
+            Kind.DELETE_DEPARTMENT: self._delete_department, Kind.CREATE_USER: self._create_user,
+            Kind.UPDATE_USER: self._update_user, Kind.INACTIVATE_USER: self._set_status,
+            Kind.REACTIVATE_USER: self._set_status,
+        }
 
     async def run(self) -> list[Outcome]:
         todo, start = selected(self.plan)
@@ -146,7 +160,7 @@ class Applier:
         for phase, kinds in PHASES:
             if phase == "users":
                 self.dept_ids.clear()
-            batch = [c for c in todo if c.kind in kinds and (phase != "links" or any(f in c.fields for f in LINKS))]
+            batch = [c for c in todo if c.kind in kinds and (phase != "links" or _links_of(c))]
             if phase == "links":
                 batch = [c for c in batch if self.outcome.get(c.id) == "linking"]
             else:
@@ -174,11 +188,18 @@ class Applier:
         writes one change after another gets the waves as one list, in order: its chunks then
         hold 500 changes however deep the chain."""
         pos = {c.id: i for i, c in enumerate(batch)}
-        waiting = {c.id: len({d for d in c.depends_on if d in pos}) for c in batch}
-        dependents: dict[str, list[str]] = {}
+        inner: dict[str, set[str]] = {}  # change id -> the changes of this phase it waits for
         for c in batch:
-            for d in {d for d in c.depends_on if d in pos}:
-                dependents.setdefault(d, []).append(c.id)
+            found = {d for d in c.depends_on if d in pos} if c.depends_on else None
+            if found:
+                inner[c.id] = found
+        if not inner:  # (most phases of most plans: one wave)
+            return [batch]
+        waiting = {c.id: len(inner.get(c.id, ())) for c in batch}
+        dependents: dict[str, list[str]] = {}
+        for cid, ds in inner.items():
+            for d in ds:
+                dependents.setdefault(d, []).append(cid)
         waves: list[list[Change]] = []
         wave = [c for c in batch if not waiting[c.id]]
         while wave:
@@ -197,7 +218,8 @@ class Applier:
         return waves
 
     async def _chunk(self, phase: str, chunk: list[Change]) -> list[Outcome]:
-        self.journal([(c.id, "started", None, None) for c in chunk])
+        if self.lms_journal is None:
+            self.journal([(c.id, "started", None, None) for c in chunk])
         await self._prefetch(phase, chunk)
         async with self.lms.batch():
             if self.lms.abilities.concurrent:
@@ -208,15 +230,19 @@ class Applier:
                     keys = self._keys(c)
                     if self.deferred and not self.pending_keys.isdisjoint(keys):
                         outs += await self._flush(phase)  # it depends on, or shares a login with, a waiting write
-                    outs.append(await self._one(phase, c))
+                    outs.append(await self._check_and_write(phase, c))  # (one at a time: no limit to keep)
                     if outs[-1] is None:  # waiting for the grouped write
                         self.pending_keys |= keys
                     if i % 25 == 24:
                         await asyncio.sleep(0)  # a UI, a signal handler or a cancel gets its turn
             outs += await self._flush(phase)
+            final = [o for o in outs if o is not None]
+            rows = [(o.change.id, o.outcome, o.error, o.lms_id) for o in final]
+            if self.lms_journal is not None:  # A2: committed with the writes it records, or neither is
+                await self.lms.journal(self.lms_journal, rows)
         self.reads.clear()
-        final = [o for o in outs if o is not None]
-        self.journal([(o.change.id, o.outcome, o.error, o.lms_id) for o in final])
+        if self.lms_journal is None:
+            self.journal(rows)
         created = [(o.change, o.lms_id) for o in final
                    if o.lms_id and o.change.kind in (Kind.CREATE_USER, Kind.CREATE_DEPARTMENT)
                    and o.outcome in ("applied", "linking")]
@@ -286,26 +312,30 @@ class Applier:
 
     async def _one(self, phase: str, c: Change) -> Outcome | None:
         async with self.limit:
-            try:
-                self._check_dependencies(c, phase)
-                lms_id = await self._do(phase, c)
-                if isinstance(lms_id, Write):  # checked; written by the chunk's grouped call
-                    self.deferred.append((c, lms_id))
-                    return None
-            except Blocked as e:
-                return self._finish(c, "blocked", str(e))
-            except Stale as e:
-                return self._finish(c, "stale", str(e))
-            except LMSError as e:
-                return self._finish(c, "failed", e.message)
-            except Exception as e:  # A4: a change that cannot be applied fails alone, with its reason
-                why = change_problem(c) or f"{type(e).__name__}: {e}"
-                return self._finish(c, "failed", f"cannot be applied: {why}")
-            return self._done(phase, c, lms_id)
+            return await self._check_and_write(phase, c)
+
+    async def _check_and_write(self, phase: str, c: Change) -> Outcome | None:
+        """One change: its checks and its write, or the write left for the chunk's grouped call (None)."""
+        try:
+            self._check_dependencies(c, phase)
+            lms_id = await self._do(phase, c)
+            if isinstance(lms_id, Write):  # checked; written by the chunk's grouped call
+                self.deferred.append((c, lms_id))
+                return None
+        except Blocked as e:
+            return self._finish(c, "blocked", str(e))
+        except Stale as e:
+            return self._finish(c, "stale", str(e))
+        except LMSError as e:
+            return self._finish(c, "failed", e.message)
+        except Exception as e:  # A4: a change that cannot be applied fails alone, with its reason
+            why = change_problem(c) or f"{type(e).__name__}: {e}"
+            return self._finish(c, "failed", f"cannot be applied: {why}")
+        return self._done(phase, c, lms_id)
 
     def _done(self, phase: str, c: Change, lms_id: str | None) -> Outcome:
         outcome = "applied"
-        if phase == "users" and any(f in c.fields for f in LINKS):
+        if phase == "users" and _links_of(c):
             outcome = "linking"  # finished by the links phase
         self.outcome[c.id] = outcome
         if lms_id:
@@ -351,15 +381,9 @@ class Applier:
     # --- the writes, each after its A2 check ------------------------------------
 
     async def _do(self, phase: str, c: Change) -> str | Write | None:
-        handler: Callable[[Change], Awaitable[str | Write | None]] = {
-            Kind.CREATE_DEPARTMENT: self._create_department, Kind.UPDATE_DEPARTMENT: self._update_department,
-            Kind.DELETE_DEPARTMENT: self._delete_department, Kind.CREATE_USER: self._create_user,
-            Kind.UPDATE_USER: self._update_user, Kind.INACTIVATE_USER: self._set_status,
-            Kind.REACTIVATE_USER: self._set_status,
-        }[c.kind]
         if phase == "links":
             return await self._links(c)
-        return await handler(c)
+        return await self.handlers[c.kind](c)
 
     async def _department_id(self, code: str | None) -> str | None:
         if code is None:
@@ -443,11 +467,11 @@ class Applier:
                 return existing.id  # created by an interrupted attempt
             taken = "login " + login if by_login else "email " + email
             raise Stale(f"{taken} is now taken in the LMS")
-        custom = {f: v for f, v in after.items() if f not in USER_STANDARD_FIELDS}
+        custom = {f: v for f, v in after.items() if f not in _STANDARD}
         rec = UserRecord(
             id="", login=login, email=email, firstName=after.get("firstName", ""), lastName=after.get("lastName", ""),
             department_id=await self._department_id(after.get("departmentId")),
-            status=after.get("status") or Status.ACTIVE.value, phone=after.get("phone"),
+            status=after.get("status") or _ACTIVE, phone=after.get("phone"),
             jobTitle=after.get("jobTitle"), custom=custom,
         )
         if self.lms.abilities.create_users:
@@ -476,12 +500,12 @@ class Applier:
                     raise Stale(f"department is now {cur!r} in the LMS, planned from {before!r}")
                 changes["department_id"] = await self._department_id(after)
                 continue
-            cur = now.custom.get(f) if f not in USER_STANDARD_FIELDS else getattr(now, USER_FIELD.get(f, f))
+            cur = now.custom.get(f) if f not in _STANDARD else getattr(now, USER_FIELD.get(f, f))
             if cur == after:
                 continue
             if cur != before:
                 raise Stale(f"{f} is now {cur!r} in the LMS, planned from {before!r}")
-            changes[f if f in USER_STANDARD_FIELDS else CUSTOM_PREFIX + f] = after
+            changes[f if f in _STANDARD else CUSTOM_PREFIX + f] = after
         if not changes:
             return now.id
         if set(changes) == {"status"}:  # a termination from the status column: with the other statuses, in bulk
@@ -531,6 +555,11 @@ class Applier:
         if now.status != before:
             raise Stale(f"status is now {now.status} in the LMS, planned from {before}")
         return Write("status", after, now.id)  # statuses ready together go out in bulk
+
+
+def _links_of(c: Change) -> bool:
+    """Whether the change sets a supervisor link (LINKS)."""
+    return "subordination" in c.fields or "coSubordination" in c.fields
 
 
 def _same(a: str | None, b: str | None) -> bool:

@@ -10,17 +10,16 @@ them per call. Without them apply asks and writes change by change.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import LMSError
 from ..lms.base import LMS, DepartmentRecord, UserRecord
 
 
-@dataclass(frozen=True)
-class Write:
+class Write(NamedTuple):
     """A checked write left for its chunk's grouped call: `op` is status, move, create or update;
-    `group` the status or the target department id; `item` a user id, a record or (id, changes)."""
+    `group` the status or the target department id; `item` a user id, a record or (id, changes).
+    (A named tuple: one is made per change, and a tuple is made fastest.)"""
     op: str
     group: Any
     item: Any

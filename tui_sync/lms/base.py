@@ -182,7 +182,8 @@ class LMS(Protocol):
         raise NotImplementedError
 
     async def journaled(self, run: str) -> list[tuple[str, str, str | None, str | None, str]]:
-        """`abilities.journal`: what `journal` recorded for `run`, each row with its time."""
+        """`abilities.journal`: what `journal` recorded for `run`, each row with its time, oldest first
+        (a later row of a change supersedes an earlier one)."""
         raise NotImplementedError
 
     async def forget_journal(self, run: str) -> None:

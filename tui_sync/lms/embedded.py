@@ -13,7 +13,8 @@ write or `load` does.
 Every write transaction replaces the database's snapshot token, which names the
 state a large snapshot's cache file holds (`snapshot_cache`). The tables are in
 `embedded_schema`, their snapshot frames in `embedded_frames`, `lms load` in
-`embedded_load`.
+`embedded_load`, apply's set-based SQL in `embedded_bulk` and its journal, kept in
+the transactions of its writes (A2), in `embedded_journal`.
 """
 from __future__ import annotations
 
@@ -36,10 +37,11 @@ from .base import (
     USER_SCHEMA,
     Abilities,
     DepartmentRecord,
+    JournalRow,
     Snapshot,
     UserRecord,
 )
-from . import embedded_bulk
+from . import embedded_bulk, embedded_journal
 from .embedded_frames import (
     departments_frame,
     read_departments,
@@ -55,6 +57,7 @@ from .embedded_schema import (
     blank_none,
     ci,
     ensure_schema,
+    token_triggers_paused,
     upgrade_schema,
 )
 from .sheets import user_rows
@@ -95,13 +98,16 @@ class EmbeddedLMS(LMS):
 
     # answers at once: apply runs its writes one after another, 5,000 changes per transaction (set-based
     # writes make a large one cheap)
-    abilities = Abilities(concurrent=False, chunk=5000, read_users=True, create_users=True, update_users=True)
+    # and keeps apply's journal in the transactions of its writes
+    abilities = Abilities(concurrent=False, chunk=5000, read_users=True, create_users=True, update_users=True,
+                          journal=True)
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = Path(path)
         self._create = create
         self._conn: sqlite3.Connection | None = None
         self._depth = 0  # open transactions: 0 = none, 1 = BEGIN, >1 = savepoints
+        self._journal_rows = 0  # rows of apply's journal changed in the open transaction (no new state)
         self._upgraded = False  # the schema is this version's (checked in the first write of each connection)
 
     # ------------------------------------------------------------ connection
@@ -171,9 +177,10 @@ class EmbeddedLMS(LMS):
                     upgrade_schema(conn)
                     self._upgraded = True
                 changes_before = conn.total_changes
+                self._journal_rows = 0
             yield conn
-            if depth == 0 and conn.total_changes != changes_before:
-                # a new state: a new snapshot token, committed with it
+            if depth == 0 and conn.total_changes - self._journal_rows != changes_before:
+                # a new state: a new snapshot token, committed with it (apply's journal is no new state)
                 renew_token(conn, TOKEN_TABLE)
         except BaseException as exc:
             self._depth = depth
@@ -225,6 +232,24 @@ class EmbeddedLMS(LMS):
     async def _batch(self) -> AsyncIterator[None]:
         with self._transaction():
             yield
+
+    # ------------------------------------------------------------ apply's journal (A2)
+
+    async def journal(self, run: str, rows: list[JournalRow]) -> None:
+        """Record apply's outcomes for `run` in the open batch's transaction: they commit with the
+        writes they record, or neither does (`embedded_journal`)."""
+        with self._transaction() as conn:
+            self._journal_rows += embedded_journal.write(conn, run, rows)
+
+    async def journaled(self, run: str) -> list[tuple[str, str, str | None, str | None, str]]:
+        with self._reading() as conn:
+            return [] if conn is None else embedded_journal.read(conn, run)
+
+    async def forget_journal(self, run: str) -> None:
+        if not self.path.exists():  # (nothing to forget, and no file to create for it)
+            return
+        with self._transaction() as conn:
+            self._journal_rows += embedded_journal.forget(conn, run)
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -469,7 +494,8 @@ class EmbeddedLMS(LMS):
                         for u, (r, _) in zip(users, prepared)]
                 if any(r[6] is None for r in rows) or embedded_bulk.missing(conn, "departments", (r[6] for r in rows)):
                     raise _OneByOne
-                return [str(i) for i in embedded_bulk.insert_users(conn, rows, [f for _, f in prepared])]
+                with token_triggers_paused(conn):
+                    return [str(i) for i in embedded_bulk.insert_users(conn, rows, [f for _, f in prepared])]
         except (LMSError, _OneByOne):
             pass
         answers: list[str | LMSError] = []
@@ -508,7 +534,8 @@ class EmbeddedLMS(LMS):
                 depts = {c["department_id"] for _, c in sets if "department_id" in c}
                 if None in depts or embedded_bulk.missing(conn, "departments", depts):
                     raise _OneByOne
-                embedded_bulk.update_users(conn, sets, field_set, field_clear)
+                with token_triggers_paused(conn):
+                    embedded_bulk.update_users(conn, sets, field_set, field_clear)
                 return [str(uid) for uid in ids]
         except (LMSError, _OneByOne):
             pass

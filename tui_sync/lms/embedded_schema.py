@@ -7,11 +7,13 @@ ASCII only: `Иван` and `иван` must collide too, as they do for the plann
 from __future__ import annotations
 
 import sqlite3
+from contextlib import AbstractContextManager
 from typing import Any
 
 from ..errors import LMSError
-from ..frame_cache import token_schema, token_triggers
+from ..frame_cache import token_schema, token_triggers, triggers_paused
 from ..model import Status
+from . import embedded_journal
 
 SCHEMA_VERSION = 2  # 2: the supervisor links are indexed (_LINK_INDEXES)
 ROOT_ID = 1  # the root department's id in every database this module creates
@@ -108,13 +110,20 @@ def ensure_schema(conn: sqlite3.Connection, where: str) -> None:
 
 def upgrade_schema(conn: sqlite3.Connection) -> None:
     """Bring a database of an older schema version up to this one: the snapshot token's table and
-    triggers, the link indexes (inside a write transaction; a no-op on a current database)."""
-    for statement in _TOKEN_SCHEMA:
+    triggers, apply's journal table, the link indexes (inside a write transaction; a no-op on a
+    current database)."""
+    for statement in (*_TOKEN_SCHEMA, *embedded_journal.SCHEMA):
         conn.execute(statement)
     if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
         for statement in _LINK_INDEXES:
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def token_triggers_paused(conn: sqlite3.Connection) -> AbstractContextManager[None]:
+    """Around a set-based write inside one of the embedded LMS's own write transactions (which renew
+    the token when they commit): the snapshot token's per-row triggers, paused (`frame_cache`)."""
+    return triggers_paused(conn, TOKEN_TRIGGERS)
 
 
 def ci(value: str) -> str:

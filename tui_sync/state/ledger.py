@@ -27,6 +27,7 @@ from ..frame_cache import (
     renew_token,
     token_schema,
     token_triggers,
+    triggers_paused,
     write_cached,
 )
 from ..sqlite_frames import read_columns
@@ -37,7 +38,8 @@ LEDGER_SCHEMA: dict[str, type[pl.DataType]] = {"lms_id": pl.String, "key": pl.St
 _TABLES = {"departments": "ledger_departments", "users": "ledger_users"}
 BUSY_TIMEOUT_MS = 10_000
 _TOKEN_TABLE = "ledger_state"
-_TOKEN_SCHEMA = token_schema(_TOKEN_TABLE, token_triggers(_TOKEN_TABLE, tuple(_TABLES.values()), "ledger_stale"))
+_TOKEN_TRIGGERS = token_triggers(_TOKEN_TABLE, tuple(_TABLES.values()), "ledger_stale")
+_TOKEN_SCHEMA = token_schema(_TOKEN_TABLE, _TOKEN_TRIGGERS)
 _USERS_CACHE = ".ledger-users-v1-"  # `state.sqlite.ledger-users-v1-<token hex>.arrow`
 
 
@@ -108,7 +110,7 @@ class Ledger:
 
         An id already in the ledger takes the new key. One transaction for both.
         """
-        with self._writing() as conn:
+        with self._writing() as conn, triggers_paused(conn, _TOKEN_TRIGGERS):  # (renewed at commit)
             for entity, entries in (("departments", departments), ("users", users)):
                 conn.executemany(
                     f"INSERT INTO {_TABLES[entity]} (lms_id, key) VALUES (?, ?)"

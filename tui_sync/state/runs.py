@@ -1,7 +1,9 @@
 """Run history and the apply journal (A2, A3), in `<state>/state.sqlite`.
 
 A run row is written when an apply starts, each change's outcome as it
-happens, and the run is closed at the end. A run still `running` when the
+happens, and the run is closed at the end. (With an LMS that keeps apply's
+journal in its own transactions, the embedded one, the outcomes of a run in
+progress are there; `take` brings them here when the run stops or resumes.) A run still `running` when the
 lock is free was interrupted: `apply --resume` picks it up from here.
 Messages and errors are stored with their addresses redacted (O1). The state
 folder's failures become `StateError`s (O3, `failures.guarded`).
@@ -61,7 +63,7 @@ def now() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
-@dataclass
+@dataclass(slots=True)
 class ChangeOutcome:
     change_id: str
     kind: str
@@ -86,12 +88,15 @@ class Run:
     message: str | None = None
     changes: list[ChangeOutcome] = field(default_factory=list)
 
+    def __repr__(self) -> str:  # (as `Plan`'s: a run of a million changes is not printed whole)
+        return f"<Run {self.id}: {self.status}, {len(self.changes)} changes>"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "started": self.started, "ended": self.ended, "trigger": self.trigger,
             "actor": self.actor, "status": self.status, "config": self.config, "sources": self.sources,
             "counts": self.counts, "message": self.message,
-            "changes": [c.__dict__ for c in self.changes],
+            "changes": [{f: getattr(c, f) for f in c.__slots__} for c in self.changes],
         }
 
 
@@ -162,6 +167,27 @@ class RunStore:
             con.executemany(
                 "UPDATE run_changes SET outcome=?, error=?, lms_id=COALESCE(?, lms_id), at=? WHERE run_id=? AND change_id=?",
                 ((o, e and redact_text(e), i, at, run_id, c) for c, o, e, i in results))
+
+    @guarded("record the outcome of changes")
+    def take(self, run_id: int, rows: list[tuple[str, str, str | None, str | None, str]]) -> None:
+        """(change_id, outcome, error, lms_id, at) that an LMS journaled in its own transactions
+        (A2), oldest first (a later row of a change supersedes an earlier one), in one transaction.
+        Taking the same rows again changes nothing."""
+        if not rows:
+            return
+        with closing(self._connect()) as con, con:
+            con.executemany(
+                "UPDATE run_changes SET outcome=?, error=?, lms_id=COALESCE(?, lms_id), at=? WHERE run_id=? AND change_id=?",
+                ((o, e and redact_text(e), i, at, run_id, c) for c, o, e, i, at in rows))
+
+    @guarded("read the run history")
+    def journal_key(self, run_id: int) -> str:
+        """A key naming this run of this state folder and no other (an LMS that keeps apply's journal
+        in its own transactions files the run's outcomes under it): its plan copy's random name (a run
+        recorded before the copies had one: this folder's path and the run's id)."""
+        with closing(self._connect()) as con:
+            row = con.execute("SELECT plan_file FROM runs WHERE id=?", (run_id,)).fetchone()
+        return row[0] if row and row[0] else f"{self.path.resolve()}#{run_id}"
 
     def close(self) -> None:
         if self._writer is not None:
@@ -283,6 +309,15 @@ class RunStore:
         with closing(self._connect()) as con:
             return {c: (o, i) for c, o, i in con.execute(
                 "SELECT change_id, outcome, lms_id FROM run_changes WHERE run_id=?", (run_id,))}
+
+    @guarded("read the run history")
+    def begun(self, run_id: int) -> dict[str, tuple[str, str | None]]:
+        """change id -> (outcome, lms id) for the changes of a run that a resume must know (A2):
+        those applied, begun or written but not linked, and any that names an LMS object."""
+        with closing(self._connect()) as con:
+            return {c: (o, i) for c, o, i in con.execute(
+                "SELECT change_id, outcome, lms_id FROM run_changes WHERE run_id=?"
+                " AND (outcome IN ('applied', 'started', 'linking') OR lms_id IS NOT NULL)", (run_id,))}
 
     @guarded("read the run history")
     def last_completed(self) -> Run | None:
