@@ -127,3 +127,22 @@ def test_c2_moving_the_users_of_a_deleted_department_leaves_protected_users_wher
     assert kinds(p)["update_user"] == ["bob"]
     [delete] = [c for c in p.changes if c.kind is Kind.DELETE_DEPARTMENT]
     assert delete.blocked and "admin" in delete.problems[0].message and "bob" not in delete.problems[0].message
+
+
+def test_c2_a_department_renamed_to_a_protected_code_refuses_the_rows_under_it_in_any_order():
+    """The guard judges the tree the sheet proposes, once: a row's verdict does not depend on
+    whether the row that renames its parent comes before or after it."""
+    lms = snapshot([*LMS_DEPTS, dict(id="8", code="OPS", name="Ops", parent="1"),
+                    dict(id="9", code="OPS-1", name="Ops 1", parent="8")])
+    rows = [dict(HQ, departmentUniqueKey="k-hq"), dict(code="EXT-OPS", name="Ops", parentCode="HQ", departmentUniqueKey="k-ops"),
+            dict(code="OPS-1", name="Ops One", parentCode="EXT-OPS", departmentUniqueKey="k-ops-1"),
+            dict(code="OPS-2", name="Ops Two", parentCode="EXT-OPS", departmentUniqueKey="k-ops-2")]
+    ledger = {"1": "k-hq", "8": "k-ops", "9": "k-ops-1"}
+    for order in (rows, [rows[0], *reversed(rows[1:])]):
+        p = make_plan(order, [user("a")], lms,
+                      ledger_departments=ledger, protect=Protect(departments=("EXT-*",)))
+        assert [c for c in p.changes if c.entity == "department"] == []
+        assert sorted((pr.key, pr.message.split(";")[0]) for pr in p.problems if pr.code == "protected") == [
+            ("EXT-OPS", "department EXT-OPS would be changed"),
+            ("OPS-1", "department OPS-1 would be changed under protected department EXT-OPS"),
+            ("OPS-2", "department OPS-2 would be created under protected department EXT-OPS")]
