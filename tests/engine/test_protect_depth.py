@@ -8,7 +8,8 @@ import random
 from builders import ledger, make_plan, sheet, snapshot, user
 from tui_sync.engine.departments import plan_departments
 from tui_sync.engine.mapping import mapped_frame
-from tui_sync.engine.protect import Protect, guard_departments, nearest_marked, protected_departments
+from tui_sync.engine.protect import (Protect, ProtectedObject, guard_departments, nearest_marked,
+                                     protected_departments, protected_objects)
 from tui_sync.model import Kind, Severity
 
 DEPTH = 20_000
@@ -95,3 +96,14 @@ def test_c2_a_protected_subtree_20000_deep_in_the_lms_is_covered_to_its_bottom()
         bottom: f"department {bottom} is protected ([protect] departments): this row changes nothing",
         "NEW": f"department NEW would be created under protected department {bottom}; it would be protected "
                "([protect] departments): this row changes nothing"}
+
+
+def test_c2_the_protected_objects_of_a_20000_deep_chain_name_the_protected_top_above_them():
+    lms = snapshot(chain_lms(DEPTH))
+    found = protected_objects(lms.users, lms.departments, Protect(departments=("C10000", "C15000")))
+    assert len(found) == DEPTH - 10_000
+    why = {o.key: o.why for o in found}
+    assert why["C10000"] == '[protect] departments "C10000"'
+    assert why["C15000"] == '[protect] departments "C15000"'
+    assert why["C10001"] == why[f"C{DEPTH - 1:05}"] == "under protected department C10000"
+    assert found[0] == ProtectedObject("department", "C10000", '[protect] departments "C10000"')

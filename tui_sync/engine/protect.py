@@ -191,14 +191,15 @@ def protected_objects(snapshot_users: pl.DataFrame, snapshot_departments: pl.Dat
         rows = snapshot_departments.filter(pl.col("id").is_in(list(ids)))
         code = dict(snapshot_departments.select("id", "code").iter_rows())
         parent = dict(snapshot_departments.select("id", "parent_id").iter_rows())
+        top: dict[str, str] = {}  # each protected department -> the highest protected one above it (top-down)
+        for lid in walk_up(ids, parent).parents_first:
+            if lid in ids:
+                top[lid] = top.get(parent[lid], parent[lid]) if parent.get(lid) in ids else lid
         for lid, c in sorted(rows.select("id", "code").iter_rows(), key=lambda r: (r[1] or "").casefold()):
             if c and any(re.match(wildcard_regex([p]), c.strip()) for p in protect.departments):
                 why = f'[protect] departments "{first_pattern(c, protect.departments)}"'
             else:
-                top = parent.get(lid)
-                while top in parent and parent.get(top) in ids:
-                    top = parent[top]
-                why = f"under protected department {code.get(top)}"
+                why = f"under protected department {code.get(top[lid])}"
             out.append(ProtectedObject("department", c or lid, why))
     return out
 
