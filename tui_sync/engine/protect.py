@@ -11,29 +11,41 @@ import polars as pl
 from ..hierarchy import Node, walk_up
 from ..model import Change, Kind, Plan, Severity, error, warning
 from ..rule_settings import Protect, matches_any, wildcard_regex
+from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, Target
-from .frames import ERR, RowProblems
+from .frames import ERR, RowProblems, duplicated
 
 PROTECTED = "protected"  # the problem code
 
 
 PROTECTED_ROW = "__protected"  # a row that names a protected LMS user: it yields no change (a warning)
+IDENTIFYING = ("identity_conflict", "login_taken", "email_taken")  # U2, U3: what says a row names no one user
 
 
 def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, protected: pl.Series | None,
                          logins: pl.Series, column: str | None) -> pl.LazyFrame:
     """C2 on the users sheet, after identification (`target`: the LMS user's position, `protected`:
-    which LMS users are protected, by position). A row that matches a protected user is a warning
-    and PROTECTED_ROW; a row that would create a user with a protected login, or give one to
-    another user, is an error."""
+    which LMS users are protected, by position). A row that identifies a protected user, and no other
+    row does, is PROTECTED_ROW: a warning, and it is not validated beyond identifying it
+    (`forgive_protected_rows`). A row that would create a user with a protected login, or give one
+    to another user, is an error."""
     if protected is None:
         return lz.with_columns(pl.lit(False).alias(PROTECTED_ROW))
     at = pl.lit(protected).gather(pl.col("target")).fill_null(False)
-    lz = lz.with_columns((~pl.col(ERR) & at).alias(PROTECTED_ROW))
+    # identified without doubt: no identification problem marked (pending), no U3 duplicate
+    unsure = pl.any_horizontal(pl.lit(False), *(pl.col(m[0]) for m in rp.marks if m[1] in IDENTIFYING))
+    duplicate = pl.any_horizontal(duplicated(n) for n in ("login_n", "email_n", "key_n"))
+    lz = lz.with_columns((at & ~unsure & ~duplicate).alias(PROTECTED_ROW))
 
     def lms_login(hit: pl.DataFrame) -> pl.DataFrame:
         return hit.with_columns(pl.lit(logins).gather(pl.col("target")).alias("__lms_login"))
 
+    # U2: two rows that identify one protected user (one of them with errors U2 passed over)
+    twice = pl.col(PROTECTED_ROW) & (pl.len().over(pl.when(pl.col(PROTECTED_ROW)).then(pl.col("target"))) > 1)
+    lz = rp.mark(lz, twice, "identity_conflict",
+                 pl.format("another row identifies the same LMS user ({})", pl.col("__lms_login")),
+                 key="login", column=column, enrich=lms_login)
+    lz = lz.with_columns((pl.col(PROTECTED_ROW) & ~twice).alias(PROTECTED_ROW))
     lz = rp.mark(lz, pl.col(PROTECTED_ROW), PROTECTED,
                  pl.format("LMS user {} is protected ([protect] users): this row changes nothing",
                            pl.col("__lms_login")),
@@ -45,6 +57,15 @@ def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, pr
                    .otherwise(pl.format("login {} is protected ([protect] users): LMS user {} cannot take it",
                                         pl.col("login"), pl.col("__lms_login"))),
                    key="login", column=column, enrich=lms_login)
+
+
+def forgive_protected_rows(rp: RowProblems, df: pl.DataFrame) -> None:
+    """C2: a PROTECTED_ROW changes nothing, so its cells are not checked: every problem found at it
+    (a blank required cell, an unknown department, an unknown supervisor...) is withdrawn but the
+    `protected` warning. An export of the LMS, read back as the users sheet, then plans nothing for
+    the admin it lists."""
+    rows = df.filter(pl.col(PROTECTED_ROW))[ROW].implode()
+    rp.frames[:] = [f.filter(~pl.col("row").is_in(rows) | (pl.col("code") == PROTECTED)) for f in rp.frames]
 
 
 def protected_departments(lms: pl.DataFrame, protect: Protect) -> set[str]:
