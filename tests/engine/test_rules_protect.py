@@ -127,3 +127,61 @@ def test_c2_moving_the_users_of_a_deleted_department_leaves_protected_users_wher
     assert kinds(p)["update_user"] == ["bob"]
     [delete] = [c for c in p.changes if c.kind is Kind.DELETE_DEPARTMENT]
     assert delete.blocked and "admin" in delete.problems[0].message and "bob" not in delete.problems[0].message
+
+
+def test_c2_a_department_renamed_to_a_protected_code_refuses_the_rows_under_it_in_any_order():
+    """The guard judges the tree the sheet proposes, once: a row's verdict does not depend on
+    whether the row that renames its parent comes before or after it."""
+    lms = snapshot([*LMS_DEPTS, dict(id="8", code="OPS", name="Ops", parent="1"),
+                    dict(id="9", code="OPS-1", name="Ops 1", parent="8")])
+    rows = [dict(HQ, departmentUniqueKey="k-hq"), dict(code="EXT-OPS", name="Ops", parentCode="HQ", departmentUniqueKey="k-ops"),
+            dict(code="OPS-1", name="Ops One", parentCode="EXT-OPS", departmentUniqueKey="k-ops-1"),
+            dict(code="OPS-2", name="Ops Two", parentCode="EXT-OPS", departmentUniqueKey="k-ops-2")]
+    ledger = {"1": "k-hq", "8": "k-ops", "9": "k-ops-1"}
+    for order in (rows, [rows[0], *reversed(rows[1:])]):
+        p = make_plan(order, [user("a")], lms,
+                      ledger_departments=ledger, protect=Protect(departments=("EXT-*",)))
+        assert [c for c in p.changes if c.entity == "department"] == []
+        assert sorted((pr.key, pr.message.split(";")[0]) for pr in p.problems if pr.code == "protected") == [
+            ("EXT-OPS", "department EXT-OPS would be changed"),
+            ("OPS-1", "department OPS-1 would be changed under protected department EXT-OPS"),
+            ("OPS-2", "department OPS-2 would be created under protected department EXT-OPS")]
+
+
+def test_c2_a_protected_users_row_is_not_checked_beyond_identifying_it():
+    """A blank required cell, an unknown department or supervisor, a bad status or email at a row
+    that identifies a protected user: the row changes nothing, so only `protected` is reported."""
+    lms = users_lms(dict(id="u1", login="admin", email="it@example.com", department="1"),
+                    dict(id="u2", login="svc-mail", email="mail@example.com", department="1"))
+    rows = [user("admin", email="it@example.com", firstName=None, departmentId=None, subordination="nobody"),
+            user("svc-mail", "NOWHERE", email="not an address", status="on leave"), user("bob")]
+    p = make_plan([HQ], rows, lms, protect=ADMINS)
+    assert kinds(p) == {"create_user": ["bob"]}
+    assert [(pr.code, pr.severity, pr.row) for pr in p.problems] == [
+        ("protected", Severity.WARNING, 2), ("protected", Severity.WARNING, 3)]
+    assert not p.has_errors
+    p = make_plan([HQ], rows, lms)  # (without the protection)
+    assert {pr.code for pr in p.problems if pr.is_error} == {
+        "missing_value", "unknown_department", "invalid_email", "invalid_status"}
+
+
+def test_c2_a_row_that_may_not_identify_a_protected_user_is_checked_as_any_row():
+    """Doubt about who a row is (a duplicate login, a login and an email of two users, a second row
+    for the same user) keeps the row's errors: it is not known to name only the protected user."""
+    lms = users_lms(dict(id="u1", login="admin", email="it@example.com", department="1"),
+                    dict(id="u2", login="bob", department="1"))
+    rows = [user("admin", departmentId=None, email="it@example.com"), user("ADMIN", email="other@example.com")]
+    p = make_plan([HQ], rows, lms, protect=ADMINS)
+    assert sorted((pr.code, pr.row) for pr in p.problems) == [
+        ("duplicate_login", 2), ("duplicate_login", 3), ("missing_value", 2)]
+    p = make_plan([HQ], [user("admin", email="bob@example.com", departmentId=None)], lms, protect=ADMINS)
+    assert sorted(pr.code for pr in p.problems) == ["identity_conflict", "missing_value"]
+    rows = [user("admin", email="it@example.com", departmentId=None), user("root", email="it@example.com")]
+    p = make_plan([HQ], rows, lms, protect=ADMINS)
+    assert sorted((pr.code, pr.row) for pr in p.problems) == [
+        ("duplicate_email", 2), ("duplicate_email", 3), ("missing_value", 2)]
+    rows = [user("admin", email="x@example.com", departmentId=None), user("root", email="it@example.com")]
+    p = make_plan([HQ], rows, lms, protect=ADMINS)  # U2: both rows identify admin
+    assert sorted((pr.code, pr.row) for pr in p.problems) == [
+        ("identity_conflict", 2), ("identity_conflict", 3), ("missing_value", 2)]
+    assert "another row identifies the same LMS user (admin)" in p.problems[0].message

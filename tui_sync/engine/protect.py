@@ -3,35 +3,49 @@ reactivates or deletes (`[protect] users`, `[protect] departments`)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
+from ..hierarchy import Node, walk_up
 from ..model import Change, Kind, Plan, Severity, error, warning
 from ..rule_settings import Protect, matches_any, wildcard_regex
+from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, Target
-from .frames import ERR, RowProblems
+from .frames import ERR, RowProblems, duplicated
 
 PROTECTED = "protected"  # the problem code
 
 
 PROTECTED_ROW = "__protected"  # a row that names a protected LMS user: it yields no change (a warning)
+IDENTIFYING = ("identity_conflict", "login_taken", "email_taken")  # U2, U3: what says a row names no one user
 
 
 def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, protected: pl.Series | None,
                          logins: pl.Series, column: str | None) -> pl.LazyFrame:
     """C2 on the users sheet, after identification (`target`: the LMS user's position, `protected`:
-    which LMS users are protected, by position). A row that matches a protected user is a warning
-    and PROTECTED_ROW; a row that would create a user with a protected login, or give one to
-    another user, is an error."""
+    which LMS users are protected, by position). A row that identifies a protected user, and no other
+    row does, is PROTECTED_ROW: a warning, and it is not validated beyond identifying it
+    (`forgive_protected_rows`). A row that would create a user with a protected login, or give one
+    to another user, is an error."""
     if protected is None:
         return lz.with_columns(pl.lit(False).alias(PROTECTED_ROW))
     at = pl.lit(protected).gather(pl.col("target")).fill_null(False)
-    lz = lz.with_columns((~pl.col(ERR) & at).alias(PROTECTED_ROW))
+    # identified without doubt: no identification problem marked (pending), no U3 duplicate
+    unsure = pl.any_horizontal(pl.lit(False), *(pl.col(m[0]) for m in rp.marks if m[1] in IDENTIFYING))
+    duplicate = pl.any_horizontal(duplicated(n) for n in ("login_n", "email_n", "key_n"))
+    lz = lz.with_columns((at & ~unsure & ~duplicate).alias(PROTECTED_ROW))
 
     def lms_login(hit: pl.DataFrame) -> pl.DataFrame:
         return hit.with_columns(pl.lit(logins).gather(pl.col("target")).alias("__lms_login"))
 
+    # U2: two rows that identify one protected user (one of them with errors U2 passed over)
+    twice = pl.col(PROTECTED_ROW) & (pl.len().over(pl.when(pl.col(PROTECTED_ROW)).then(pl.col("target"))) > 1)
+    lz = rp.mark(lz, twice, "identity_conflict",
+                 pl.format("another row identifies the same LMS user ({})", pl.col("__lms_login")),
+                 key="login", column=column, enrich=lms_login)
+    lz = lz.with_columns((pl.col(PROTECTED_ROW) & ~twice).alias(PROTECTED_ROW))
     lz = rp.mark(lz, pl.col(PROTECTED_ROW), PROTECTED,
                  pl.format("LMS user {} is protected ([protect] users): this row changes nothing",
                            pl.col("__lms_login")),
@@ -45,17 +59,47 @@ def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, pr
                    key="login", column=column, enrich=lms_login)
 
 
+def forgive_protected_rows(rp: RowProblems, df: pl.DataFrame) -> None:
+    """C2: a PROTECTED_ROW changes nothing, so its cells are not checked: every problem found at it
+    (a blank required cell, an unknown department, an unknown supervisor...) is withdrawn but the
+    `protected` warning. An export of the LMS, read back as the users sheet, then plans nothing for
+    the admin it lists."""
+    rows = df.filter(pl.col(PROTECTED_ROW))[ROW].implode()
+    rp.frames[:] = [f.filter(~pl.col("row").is_in(rows) | (pl.col("code") == PROTECTED)) for f in rp.frames]
+
+
 def protected_departments(lms: pl.DataFrame, protect: Protect) -> set[str]:
     """LMS ids of the protected departments: the codes that match, and their sub-departments
-    (as the LMS holds them now)."""
+    (as the LMS holds them now). Each department is judged once, whatever the depth."""
     if not protect.departments:
         return set()
-    found = lms.filter(protect.department_mask(pl.col("code")))["id"]
-    out = set(found.to_list())
-    while found.len():  # one level of sub-departments at a time
-        found = lms.filter(pl.col("parent_id").is_in(found.implode()) & ~pl.col("id").is_in(list(out)))["id"]
-        out.update(found.to_list())
-    return out
+    matching = set(lms.filter(protect.department_mask(pl.col("code")))["id"].to_list())
+    if not matching:
+        return set()
+    parent = dict(lms.select("id", "parent_id").iter_rows())
+    nearest = nearest_marked(parent, parent, matching.__contains__)
+    return {lms_id for lms_id, hit in nearest.items() if hit is not None and lms_id in parent}
+
+
+def nearest_marked(starts: Iterable[Node], parent_of: Mapping[Node, Node | None],
+                   marked: Callable[[Node], bool]) -> dict[Node, Node | None]:
+    """For each node reached from `starts`: the first node at or above it (walking up `parent_of`,
+    round a cycle too) that is `marked`, or None. One walk, top-down: each node is judged once, so a
+    chain 20,000 deep costs 20,000 steps, not 20,000²."""
+    walk = walk_up(starts, parent_of)
+    nearest: dict[Node, Node | None] = {}
+    for cycle in walk.cycles:  # parent_of(cycle[i]) is cycle[i + 1], and the last one's is cycle[0]
+        judged = [marked(node) for node in cycle]
+        first = judged.index(True) if any(judged) else None
+        after = None if first is None else cycle[first]
+        for i in range(len(cycle)):  # down the cycle from a marked node, so each one's parent is known
+            at = (first or 0) - i
+            after = cycle[at] if judged[at] else after
+            nearest[cycle[at]] = after
+    for node in walk.parents_first:
+        if node not in nearest:
+            nearest[node] = node if marked(node) else nearest.get(parent_of.get(node))  # type: ignore[arg-type]
+    return nearest
 
 
 def guard_departments(depts: DepartmentStep, lms: pl.DataFrame, protect: Protect, protected: set[str],
@@ -70,19 +114,32 @@ def guard_departments(depts: DepartmentStep, lms: pl.DataFrame, protect: Protect
     planned_parent = dict(depts.parent_of)
     lms_parent = dict(lms.select("id", "parent_id").iter_rows())
 
+    def ref_of(c: Change) -> str:
+        return c.target or NEW + c.key.strip().lower()
+
+    named: dict[str, str] = {}  # a protected department -> its code as messages name it
+
+    def marked(node: str) -> bool:
+        if node in protected:  # the code it keeps
+            named[node] = depts.lms_code_of.get(node) or ""
+        elif pattern.match(code := depts.code_of.get(node) or depts.lms_code_of.get(node) or ""):
+            named[node] = code  # the code the sheet gives it
+        return node in named
+
+    # the protected department nearest above each change (itself included), judged once for the
+    # whole plan as the sheet proposes it, so no row's verdict depends on the rows before it
+    guarded = [c for c in depts.changes if c.kind in (Kind.CREATE_DEPARTMENT, Kind.UPDATE_DEPARTMENT)]
+    nearest = nearest_marked([ref_of(c) for c in guarded], planned_parent, marked)
+
     def reason(c: Change) -> str | None:
-        ref = c.target or NEW + c.key.strip().lower()
         if c.target in protected:
             return f"department {depts.lms_code_of.get(c.target)} is protected ([protect] departments)"
-        node, hops = ref, 0
-        while node is not None and hops <= len(planned_parent):
-            code = depts.code_of.get(node) or depts.lms_code_of.get(node) or ""
-            if node in protected or pattern.match(code):
-                what = "created" if c.target is None else "changed"
-                under = "" if node == ref else f" under protected department {code}"
-                return f"department {c.key} would be {what}{under}; it would be protected ([protect] departments)"
-            node, hops = planned_parent.get(node), hops + 1
-        return None
+        node = nearest.get(ref_of(c))
+        if node is None:
+            return None
+        what = "created" if c.target is None else "changed"
+        under = "" if node == ref_of(c) else f" under protected department {named[node]}"
+        return f"department {c.key} would be {what}{under}; it would be protected ([protect] departments)"
 
     kept: list[Change] = []
     for c in depts.changes:
@@ -155,14 +212,15 @@ def protected_objects(snapshot_users: pl.DataFrame, snapshot_departments: pl.Dat
         rows = snapshot_departments.filter(pl.col("id").is_in(list(ids)))
         code = dict(snapshot_departments.select("id", "code").iter_rows())
         parent = dict(snapshot_departments.select("id", "parent_id").iter_rows())
+        top: dict[str, str] = {}  # each protected department -> the highest protected one above it (top-down)
+        for lid in walk_up(ids, parent).parents_first:
+            if lid in ids:
+                top[lid] = top.get(parent[lid], parent[lid]) if parent.get(lid) in ids else lid
         for lid, c in sorted(rows.select("id", "code").iter_rows(), key=lambda r: (r[1] or "").casefold()):
             if c and any(re.match(wildcard_regex([p]), c.strip()) for p in protect.departments):
                 why = f'[protect] departments "{first_pattern(c, protect.departments)}"'
             else:
-                top = parent.get(lid)
-                while top in parent and parent.get(top) in ids:
-                    top = parent[top]
-                why = f"under protected department {code.get(top)}"
+                why = f"under protected department {code.get(top[lid])}"
             out.append(ProtectedObject("department", c or lid, why))
     return out
 

@@ -19,7 +19,7 @@ from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, change_id
 from .frames import ERR, RowProblems, duplicated, has_duplicates, invalid_characters, neq, norm, zeros_dropped
 from .policy import FieldPolicy, gate
-from .protect import PROTECTED_ROW, Protect, mark_protected_users
+from .protect import PROTECTED_ROW, Protect, forgive_protected_rows, mark_protected_users
 
 STATUS_WORDS: dict[str, str] = {
     **dict.fromkeys(["active", "1", "yes", "y", "true", "enabled", "aktiv", "активен", "активный", "активна", "да"],
@@ -101,6 +101,7 @@ def plan_users(
     df = _mark_unknown_departments(rows, rules).collect(engine="in-memory")
     del rows
     df = rules.problems.collect(_resolve_supervisors(df, rules, known, repeated=repeated))
+    forgive_protected_rows(rules.problems, df)  # C2: a protected user's row is not checked further
     problems = rules.problems.problems()
     warn_by_row: dict[int, list[Problem]] = {}
     for p in problems:
