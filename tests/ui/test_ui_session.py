@@ -9,15 +9,13 @@ from tui_sync.model import Decision
 from tui_sync.ui.plan_rows import Filter
 from tui_sync.ui.session import Session
 
-from test_ui_support import demo  # noqa: F401
-
 
 def planned(config: Path):
     cfg = service.load(config)
     return cfg, asyncio.run(service.make_plan(cfg))
 
 
-def test_every_transition_bumps_the_version_and_makes_its_whole_change(demo):  # noqa: F811
+def test_every_transition_bumps_the_version_and_makes_its_whole_change(demo):
     cfg, result = planned(demo)
     s = Session(demo)
     seen = [s.version]
@@ -61,7 +59,7 @@ def test_every_transition_bumps_the_version_and_makes_its_whole_change(demo):  #
     assert s.applied and not s.dirty and s.unapplied() == 0
 
 
-def test_decisions_and_undo_keep_the_plan_and_its_version(demo):  # noqa: F811
+def test_decisions_and_undo_keep_the_plan_and_its_version(demo):
     cfg, result = planned(demo)
     s = Session(demo)
     s.set_config(cfg)
@@ -81,7 +79,7 @@ def test_decisions_and_undo_keep_the_plan_and_its_version(demo):  # noqa: F811
     assert s.version == version  # the plan is the same: decisions redraw the review, not every pane
 
 
-def test_a_kept_plan_keeps_the_undo_history_and_a_new_one_clears_it(demo):  # noqa: F811
+def test_a_kept_plan_keeps_the_undo_history_and_a_new_one_clears_it(demo):
     cfg, result = planned(demo)
     s = Session(demo)
     s.set_config(cfg)
@@ -93,7 +91,7 @@ def test_a_kept_plan_keeps_the_undo_history_and_a_new_one_clears_it(demo):  # no
     assert s.history == [] and s.view.filter.text == "lea" and s.cursor_id == "create_user:lea"
 
 
-def test_the_wizard_s_config_replaces_an_error_and_shows_its_dry_run(demo):  # noqa: F811
+def test_the_wizard_s_config_replaces_an_error_and_shows_its_dry_run(demo):
     cfg, result = planned(demo)
     s = Session(demo)
     s.config_unusable("There is no configuration yet")
