@@ -1,6 +1,8 @@
 """Sources: where each sheet comes from, what was read, its first rows, and every reading problem."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group
 from rich.text import Text
 from textual import work
@@ -19,6 +21,10 @@ from ..widgets.pane_bar import PaneBar
 from ..widgets.sheet_preview import SheetPreview
 from .notice import NoticeScreen
 from .pane import Pane
+
+if TYPE_CHECKING:
+    from ...service import CheckReport
+    from ..session import Session
 
 ENTITIES = (("departments", "Departments"), ("users", "Users"))
 
@@ -85,7 +91,7 @@ def problems_text(session, name: str, table, error: str | None) -> Group | str:
     return Group(*parts)
 
 
-def check_text(report, session) -> Group:
+def check_text(report: CheckReport, session: Session) -> Group:
     parts: list = []
     cfg = report.config
     if report.lms_error:
@@ -93,13 +99,13 @@ def check_text(report, session) -> Group:
     else:
         d, u = report.lms_counts or (0, 0)
         parts.append(Text(f"✓ LMS ({cfg.lms.kind}): reachable, {d} departments, {u} users", style=TONE_STYLE["approved"]))
-        for key, value in (getattr(report, "lms_facts", None) or {}).items():
+        for key, value in report.lms_facts.items():
             parts.append(literal(f"  {key}: {value}", "dim", lines=True))
     for sc in report.sources:
         parts.append(Text(""))
         ok = sc.error is None and sc.table is not None
         mark, style = ("✓", TONE_STYLE["approved"]) if ok else ("✖", TONE_STYLE["error"])
-        lines = sc.report.lines() if hasattr(sc.report, "lines") else [str(sc.error or "")]
+        lines = sc.report.lines()
         parts.append(literal(f"{mark} {sc.entity} — {lines[0]}", style, lines=True))
         for line in lines[1:]:
             parts.append(literal(line, "" if ok else TONE_STYLE["error"] if "NOT" in line else "", lines=True))
