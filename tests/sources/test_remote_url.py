@@ -5,6 +5,7 @@ time; the client trusts it through `ca_file`, as an operator would.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import io
@@ -272,11 +273,11 @@ def test_ca_file_that_does_not_exist_is_a_config_error(server, pki, tmp_path):
 
 
 def test_silence_longer_than_the_timeout_gives_up(server, pki, tmp_path):
-    url = server.route("/slow.csv", Reply(body=CSV, delay=3))
-    started = time.monotonic()
-    err = fail(source(url, pki, timeout=0.3), tmp_path)
-    assert time.monotonic() - started < 2
+    url = server.route("/slow.csv", Reply(body=CSV, delay=3))  # a real socket timeout: 0.3 s of silence
+    waits: list[float] = []
+    err = fail(source(url, pki, timeout=0.3), tmp_path, retry=dataclasses.replace(FAST, sleep=waits.append))
     assert "sent nothing for 0.3 s" in err.message and "timeout" in err.hint
+    assert waits == [] and len(server.hits("/slow.csv")) == 1  # silence is reported, not retried
 
 
 def test_cut_off_download_is_retried_then_reported(server, pki, tmp_path):
@@ -301,9 +302,9 @@ def test_connection_refused_is_retried_then_explained(pki, tmp_path):
 
 def test_429_waits_as_retry_after_says_in_seconds(server, pki, tmp_path):
     url = server.route("/f.csv", Reply(429, b"slow down", {"Retry-After": "1"}), Reply(body=CSV))
-    started = time.monotonic()
-    assert fetch_url(source(url, pki), tmp_path, retry=FAST).rows == 2
-    assert time.monotonic() - started >= 0.9 and len(server.hits("/f.csv")) == 2
+    waits: list[float] = []
+    assert fetch_url(source(url, pki), tmp_path, retry=dataclasses.replace(FAST, sleep=waits.append)).rows == 2
+    assert waits == [1.0] and len(server.hits("/f.csv")) == 2  # not FAST's backoff of a few ms
 
 
 def test_429_waits_as_retry_after_says_as_an_http_date(server, pki, tmp_path):
@@ -312,16 +313,17 @@ def test_429_waits_as_retry_after_says_as_an_http_date(server, pki, tmp_path):
         return Reply(429, b"", {"Retry-After": email.utils.format_datetime(when, usegmt=True)})
 
     url = server.route("/f.csv", busy, Reply(body=CSV))
-    started = time.monotonic()
-    assert fetch_url(source(url, pki), tmp_path, retry=FAST).rows == 2
-    assert time.monotonic() - started >= 0.9
+    waits: list[float] = []
+    assert fetch_url(source(url, pki), tmp_path, retry=dataclasses.replace(FAST, sleep=waits.append)).rows == 2
+    [wait] = waits  # the date is 2 s ahead, to the second: 1-2 s remain, far above FAST's backoff
+    assert 0.5 < wait <= 2 and len(server.hits("/f.csv")) == 2
 
 
 def test_a_retry_after_beyond_the_cap_is_reported_not_waited_for(server, pki, tmp_path):
     url = server.route("/f.csv", Reply(429, b"", {"Retry-After": "3600"}))
-    started = time.monotonic()
-    err = fail(source(url, pki), tmp_path)
-    assert time.monotonic() - started < 1
+    waits: list[float] = []
+    err = fail(source(url, pki), tmp_path, retry=dataclasses.replace(FAST, sleep=waits.append))
+    assert waits == [] and len(server.hits("/f.csv")) == 1
     assert "limiting requests" in err.message and "3,600 s" in err.message and "try again later" in err.hint
 
 
@@ -335,6 +337,16 @@ def test_server_errors_that_persist_are_reported_with_the_attempts(server, pki, 
     url = server.route("/f.csv", Reply(500))
     err = fail(source(url, pki), tmp_path)
     assert "500" in err.message and "3 attempts" in err.message
+
+
+def test_backoff_doubles_up_to_its_cap(server, pki, tmp_path):
+    url = server.route("/f.csv", Reply(500))
+    waits: list[float] = []
+    policy = RetryPolicy(attempts=5, base_delay=0.02, max_delay=0.05, sleep=waits.append)
+    err = fail(source(url, pki), tmp_path, retry=policy)
+    assert "5 attempts" in err.message and len(server.hits("/f.csv")) == 5
+    # 0.02, 0.04, then the cap 0.05 twice; each with up to 20 % jitter, never less
+    assert len(waits) == 4 and all(1.0 <= w / b <= 1.2 for w, b in zip(waits, (0.02, 0.04, 0.05, 0.05)))
 
 
 def test_parse_retry_after():

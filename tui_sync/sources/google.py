@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -399,7 +398,7 @@ def _call(ctx: _Ctx, fn: Callable[[], T]) -> T:
                               hint=error.hint)
         if attempt >= ctx.retry.attempts:
             raise SourceError(f"{error.message} ({attempt} attempts)", where=ctx.where, hint=error.hint)
-        time.sleep(ctx.retry.backoff(attempt - 1) if wait is None else wait)
+        ctx.retry.sleep(ctx.retry.backoff(attempt - 1) if wait is None else wait)
 
 
 def _in_sign_in(exc: BaseException) -> bool:

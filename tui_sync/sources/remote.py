@@ -56,12 +56,16 @@ def quiet_http_logs() -> None:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to retry transient failures."""
+    """How often and how long to retry transient failures.
+
+    `sleep` does every wait between attempts; tests pass one that records the waits asked for.
+    """
 
     attempts: int = 4  # tries in all
     base_delay: float = 0.5  # first backoff, doubled each time
     max_delay: float = 8.0  # longest backoff without a Retry-After
     max_retry_after: float = 60.0  # longest Retry-After honoured; a longer one is reported, not waited for
+    sleep: Callable[[float], None] = dataclasses.field(default=time.sleep, repr=False, compare=False)
 
     def backoff(self, retry: int) -> float:
         return min(self.max_delay, self.base_delay * 2**retry) * random.uniform(1.0, 1.2)
@@ -227,7 +231,7 @@ def download(url: str, cfg: SourceConfig, where: str, *, credentials: tuple[str,
                     raise SourceError(f"{e.message} ({attempt} attempts)", where=where, hint=e.hint) from None
                 wait = retry.backoff(attempt - 1) if wait is None else wait
                 log.info("%s: %s; trying again in %.1f s", where, transient.error.message, wait)
-                time.sleep(wait)
+                retry.sleep(wait)
 
 
 def _attempt(client: httpx.Client, url: str, cfg: SourceConfig, where: str,
