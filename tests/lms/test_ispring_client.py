@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -18,6 +18,25 @@ from tui_sync.lms.ispring import ISpringLMS
 
 FAST = RetryPolicy(attempts=4, backoff_base=0.01, backoff_max=0.05)
 Connect = Callable[..., ISpringLMS]
+
+
+class VirtualTime:
+    """A clock that only waits move: each wait is recorded and takes no real time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)  # let the other callers run, as a real wait would
+
+    def policy(self, base: RetryPolicy = FAST) -> RetryPolicy:
+        return dataclasses.replace(base, clock=self.clock, sleep=self.sleep)
 
 
 @pytest.fixture
@@ -349,13 +368,15 @@ async def test_batch_is_a_no_op_context(connect: Connect) -> None:
 # ---------------------------------------------------------------- politeness and resilience
 
 
-async def test_429_waits_at_least_retry_after(emu: ISpringEmulator, connect: Connect) -> None:
-    lms = connect()
+async def test_429_waits_as_retry_after_says(emu: ISpringEmulator, connect: Connect) -> None:
+    virtual = VirtualTime()
+    lms = connect(retry=virtual.policy())
     await lms.find_department("warm-up")  # the token
     emu.fail(429, retry_after=1, path="/department")
-    started = time.monotonic()
+    virtual.waits.clear()
     await lms.find_department("S")
-    assert time.monotonic() - started >= 1.0
+    # the rate limit's spacing (1/1000 s) before the first try, then the Retry-After, not FAST's backoff
+    assert virtual.waits == pytest.approx([1 / 1000, 1.0])
     assert emu.count("GET", "/department", status=429) == 1 and emu.count("GET", "/department", status=200) == 2
 
 
@@ -421,19 +442,26 @@ async def test_create_that_timed_out_after_the_write_makes_no_duplicate(
 
 
 async def test_rate_limit_spaces_requests_across_concurrent_calls(emu: ISpringEmulator, connect: Connect) -> None:
-    lms = connect(rate=20)
-    started = time.monotonic()
+    virtual = VirtualTime()
+    lms = connect(rate=20, retry=virtual.policy())
+    started = virtual.now
     await asyncio.gather(*(lms.find_department(f"X{i}") for i in range(6)))  # + 1 token request
-    assert time.monotonic() - started >= 6 / 20 - 0.02
+    assert emu.count("POST", "/api/v3/token") == 1 and emu.count("GET", "/department") == 6
+    # the first start is free; each of the other 6 waits for its slot, 1/20 s after the one before
+    assert virtual.waits == pytest.approx([1 / 20] * 6) and virtual.now - started == pytest.approx(6 / 20)
 
 
 async def test_rate_limiter_pause_holds_waiting_callers() -> None:
-    limiter = RateLimiter(100)
-    await limiter.acquire()
-    limiter.pause(0.2)
-    started = time.monotonic()
-    await limiter.acquire()
-    assert time.monotonic() - started >= 0.19
+    virtual = VirtualTime()
+    limiter = RateLimiter(10, clock=virtual.clock, sleep=virtual.sleep)
+    await limiter.acquire()  # the first start is free
+    asleep = asyncio.create_task(limiter.acquire())  # reserves the next slot, 0.1 s on, and sleeps
+    await asyncio.sleep(0)
+    assert virtual.waits == pytest.approx([0.1]) and not asleep.done()
+    paused_at = virtual.now
+    limiter.pause(0.5)  # a 429 while it sleeps
+    await asleep
+    assert virtual.waits == pytest.approx([0.1, 0.5]) and virtual.now == pytest.approx(paused_at + 0.5)
 
 
 async def test_secrets_never_reach_logs_or_errors(emu: ISpringEmulator, connect: Connect,

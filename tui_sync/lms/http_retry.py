@@ -20,8 +20,8 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -45,12 +45,18 @@ def quiet_http_logging() -> None:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently to retry a request that failed for a passing reason."""
+    """How often and how patiently to retry a request that failed for a passing reason.
+
+    `clock` and `sleep` time every wait of a `Requester`, its rate limit's and its retries';
+    tests pass a virtual pair that records the waits asked for instead of taking them.
+    """
 
     attempts: int = 6  # tries in all, the first included
     backoff_base: float = 0.5  # seconds before the first retry; doubles each time (with jitter)
     backoff_max: float = 30.0
     retry_after_max: float = 300.0  # a longer Retry-After is an error, not a wait
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep, repr=False, compare=False)
 
     def backoff(self, attempt: int) -> float:
         """The pause after failed attempt number `attempt` (1-based): exponential, jittered."""
@@ -63,12 +69,16 @@ class RateLimiter:
 
     Each caller reserves the next free slot and sleeps until it comes, so there is
     no lock and no polling. `pause(seconds)` (after a 429) holds every caller,
-    including those already asleep on a reservation.
+    including those already asleep on a reservation. Time is `clock` (seconds) and
+    waits are `sleep`.
     """
 
-    def __init__(self, rate: float, *, burst: int = 1) -> None:
+    def __init__(self, rate: float, *, burst: int = 1, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
+        self._clock = clock
+        self._sleep = sleep
         self.rate = rate
         self.interval = 1.0 / rate
         self._tolerance = max(0, burst - 1) * self.interval
@@ -77,21 +87,21 @@ class RateLimiter:
 
     async def acquire(self) -> None:
         while True:
-            now = time.monotonic()
+            now = self._clock()
             if now < self._paused_until:
-                await asyncio.sleep(self._paused_until - now)
+                await self._sleep(self._paused_until - now)
                 continue
             slot = max(self._next, now)
             self._next = slot + self.interval
             wait = slot - self._tolerance - now
             if wait <= 0:
                 return
-            await asyncio.sleep(wait)
-            if time.monotonic() >= self._paused_until:
+            await self._sleep(wait)
+            if self._clock() >= self._paused_until:
                 return
 
     def pause(self, seconds: float) -> None:
-        until = time.monotonic() + seconds
+        until = self._clock() + seconds
         self._paused_until = max(self._paused_until, until)
         self._next = max(self._next, until)
 
@@ -145,7 +155,7 @@ class Requester:
         service: str = "the LMS",
     ) -> None:
         self.client = client
-        self.limiter = RateLimiter(rate, burst=burst)
+        self.limiter = RateLimiter(rate, burst=burst, clock=retry.clock, sleep=retry.sleep)
         self.retry = retry
         self.service = redact_text(service)  # O1: it names the LMS in every message
         self.auth: Auth | None = None
@@ -239,7 +249,7 @@ class Requester:
                 )
             log.info("%s %s: %s; retrying in %.1f s (attempt %d of %d)",
                      method, path, problem, delay, attempt + 1, self.retry.attempts)
-            await asyncio.sleep(delay)
+            await self.retry.sleep(delay)
 
     def _transport_problem(self, exc: httpx.TransportError) -> str:
         if isinstance(exc, httpx.TimeoutException):
