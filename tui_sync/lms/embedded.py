@@ -79,6 +79,8 @@ _SUPERVISOR_COLUMNS = {"subordination": ("sub_mode", "sub_id"), "coSubordination
 
 
 def _int_id(value: Any) -> int | None:
+    if type(value) is str and value.isdigit():  # (the common case, asked of every change: first)
+        return int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().isdigit():
