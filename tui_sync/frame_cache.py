@@ -48,13 +48,20 @@ def token_schema(table: str, triggers: dict[str, str]) -> tuple[str, ...]:
     )
 
 
+PAUSE_TRIGGERS_FROM = 256  # rows: below it, dropping and re-creating the triggers costs more than they do
+
+
 @contextmanager
-def triggers_paused(conn: sqlite3.Connection, triggers: dict[str, str]) -> Iterator[None]:
-    """Around a set-based write inside the owner's write transaction, which renews the token when it
-    commits: the token's per-row triggers (`token_triggers`) are dropped and created again before the
-    transaction ends. They cost a third of a bulk insert; SQLite's schema changes are transactional,
-    so no other connection ever sees the tables without them, and a write that fails is rolled back
-    with the drop (the owner's transaction rolls back on any error)."""
+def triggers_paused(conn: sqlite3.Connection, triggers: dict[str, str], rows: int) -> Iterator[None]:
+    """Around a set-based write of `rows` rows inside the owner's write transaction, which renews the
+    token when it commits: the token's per-row triggers (`token_triggers`) are dropped and created
+    again before the transaction ends, when the write is large enough for that to pay. They cost a
+    third of a bulk insert; SQLite's schema changes are transactional, so no other connection ever
+    sees the tables without them, and a write that fails is rolled back with the drop (the owner's
+    transaction rolls back on any error)."""
+    if rows < PAUSE_TRIGGERS_FROM:
+        yield
+        return
     for name in triggers:
         conn.execute(f"DROP TRIGGER IF EXISTS {name}")
     yield

@@ -123,9 +123,11 @@ def test_a_write_by_another_program_is_seen_and_no_cache_is_kept(tmp_path: Path,
     ledger.record({}, {"1000": None})  # the next write of ours brings a token back
     frame = ledger.users()
     assert as_dict(frame)["999"] == "by hand" and len(cache_files(tmp_path)) == 1
-    with sqlite3.connect(tmp_path / "state.sqlite") as conn:  # and its triggers: another write is seen again
-        conn.execute("INSERT INTO ledger_users (lms_id, key) VALUES ('1001', 'by hand')")
-    assert as_dict(ledger.users())["1001"] == "by hand"
+    ledger.record({}, {str(i): None for i in range(2000, 2300)})  # large: its token's triggers paused
+    ledger.users()
+    with sqlite3.connect(tmp_path / "state.sqlite") as conn:  # and back: another write is seen again
+        conn.execute("UPDATE ledger_users SET key = 'by hand' WHERE lms_id = '2000'")  # (as many rows as cached)
+    assert as_dict(ledger.users())["2000"] == "by hand"
 
 
 def test_a_damaged_ledger_cache_is_ignored(tmp_path: Path, monkeypatch):

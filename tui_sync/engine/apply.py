@@ -233,14 +233,14 @@ class Applier:
                     outs.append(await self._check_and_write(phase, c))  # (one at a time: no limit to keep)
                     if outs[-1] is None:  # waiting for the grouped write
                         self.pending_keys |= keys
-                    if i % 25 == 24:
-                        await asyncio.sleep(0)  # a UI, a signal handler or a cancel gets its turn
+                    if i % 200 == 199:
+                        await asyncio.sleep(0)  # a UI, a signal handler or a cancel gets its turn (a few ms)
+            self.reads.clear()  # (the chunk's checks are done: its last writes need not keep them current)
             outs += await self._flush(phase)
             final = [o for o in outs if o is not None]
             rows = [(o.change.id, o.outcome, o.error, o.lms_id) for o in final]
             if self.lms_journal is not None:  # A2: committed with the writes it records, or neither is
                 await self.lms.journal(self.lms_journal, rows)
-        self.reads.clear()
         if self.lms_journal is None:
             self.journal(rows)
         created = [(o.change, o.lms_id) for o in final

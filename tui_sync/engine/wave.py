@@ -40,6 +40,7 @@ class Reads:
         self._ids: dict[str, UserRecord | None] = {}
         self._logins: dict[str, UserRecord | None] = {}
         self._emails: dict[str, UserRecord | None] = {}
+        self._where: dict[str, list[tuple[dict[str, UserRecord | None], str]]] = {}  # user id -> its entries
         self._departments: dict[str, DepartmentRecord] | None = None
         self._codes: dict[str, str] = {}  # folded code -> id
         self._departments_lock = asyncio.Lock()  # the changes of a wave ask at once: read once
@@ -60,17 +61,19 @@ class Reads:
             for table, key in ((self._ids, u.id), (self._logins, _fold(u.login)), (self._emails, _fold(u.email))):
                 if key in table:
                     table[key] = u
+                    self._where.setdefault(u.id, []).append((table, key))
 
     def clear(self) -> None:
-        self._ids, self._logins, self._emails = {}, {}, {}
+        self._ids, self._logins, self._emails, self._where = {}, {}, {}, {}
 
     def written(self, user_ids: set[str]) -> None:
-        """These users were written since the chunk's read: ask the LMS about them again."""
-        if not user_ids:
-            return
-        for table in (self._ids, self._logins, self._emails):
-            for key in [k for k, u in table.items() if k in user_ids or (u is not None and u.id in user_ids)]:
-                del table[key]
+        """These users were written since the chunk's read: ask the LMS about them again. (In the
+        order of the users written, not of the chunk's read: a chain of users, each waiting for the
+        last, writes one at a time.)"""
+        for uid in user_ids:
+            self._ids.pop(uid, None)
+            for table, key in self._where.pop(uid, ()):
+                table.pop(key, None)
 
     async def get_user(self, user_id: str) -> UserRecord | None:
         if user_id in self._ids:

@@ -113,8 +113,9 @@ class Abilities:
 class LMS(Protocol):
     """What tui_sync needs from an LMS. Ids are opaque strings.
 
-    The methods after `close` are optional: an LMS offers them when its `abilities` say so (the
-    bodies here are what an LMS that does not offer them answers)."""
+    The methods after `close` are optional. `warm` and `describe` do nothing unless an LMS has
+    something to do; the others an LMS offers when its `abilities` say so (here they refuse).
+    Both implementations subclass this protocol, so that they inherit these defaults."""
 
     abilities: Abilities = Abilities()
 

@@ -79,6 +79,8 @@ _SUPERVISOR_COLUMNS = {"subordination": ("sub_mode", "sub_id"), "coSubordination
 
 
 def _int_id(value: Any) -> int | None:
+    if type(value) is str and value.isdigit():  # (the common case, asked of every change: first)
+        return int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().isdigit():
@@ -494,7 +496,7 @@ class EmbeddedLMS(LMS):
                         for u, (r, _) in zip(users, prepared)]
                 if any(r[6] is None for r in rows) or embedded_bulk.missing(conn, "departments", (r[6] for r in rows)):
                     raise _OneByOne
-                with token_triggers_paused(conn):
+                with token_triggers_paused(conn, len(rows)):
                     return [str(i) for i in embedded_bulk.insert_users(conn, rows, [f for _, f in prepared])]
         except (LMSError, _OneByOne):
             pass
@@ -534,7 +536,7 @@ class EmbeddedLMS(LMS):
                 depts = {c["department_id"] for _, c in sets if "department_id" in c}
                 if None in depts or embedded_bulk.missing(conn, "departments", depts):
                     raise _OneByOne
-                with token_triggers_paused(conn):
+                with token_triggers_paused(conn, len(sets) + len(field_set) + len(field_clear)):
                     embedded_bulk.update_users(conn, sets, field_set, field_clear)
                 return [str(uid) for uid in ids]
         except (LMSError, _OneByOne):

@@ -120,10 +120,11 @@ def upgrade_schema(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-def token_triggers_paused(conn: sqlite3.Connection) -> AbstractContextManager[None]:
-    """Around a set-based write inside one of the embedded LMS's own write transactions (which renew
-    the token when they commit): the snapshot token's per-row triggers, paused (`frame_cache`)."""
-    return triggers_paused(conn, TOKEN_TRIGGERS)
+def token_triggers_paused(conn: sqlite3.Connection, rows: int) -> AbstractContextManager[None]:
+    """Around a set-based write of `rows` rows inside one of the embedded LMS's own write transactions
+    (which renew the token when they commit): the snapshot token's per-row triggers, paused when that
+    pays (`frame_cache.triggers_paused`)."""
+    return triggers_paused(conn, TOKEN_TRIGGERS, rows)
 
 
 def ci(value: str) -> str:

@@ -110,7 +110,7 @@ class Ledger:
 
         An id already in the ledger takes the new key. One transaction for both.
         """
-        with self._writing() as conn, triggers_paused(conn, _TOKEN_TRIGGERS):  # (renewed at commit)
+        with self._writing() as conn, triggers_paused(conn, _TOKEN_TRIGGERS, len(departments) + len(users)):
             for entity, entries in (("departments", departments), ("users", users)):
                 conn.executemany(
                     f"INSERT INTO {_TABLES[entity]} (lms_id, key) VALUES (?, ?)"

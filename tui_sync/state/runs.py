@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..files import create_private, private_dir
-from ..model import Outcome, Plan, RunStatus
+from ..model import Kind, Outcome, Plan, RunStatus
 from ..plan_io import read_plan, write_plan
 from ..safe_text import redact_text
 from .failures import check_folder, guarded, reading_uri, writable
@@ -145,12 +145,13 @@ class RunStore:
                     (now(), trigger, actor(), RunStatus.RUNNING.value, config, json.dumps(plan.sources),
                      json.dumps(plan.summary()), name))
                 run_id = int(cur.lastrowid)
-                con.executemany(
+                kinds, skipped, blocked = {k: k.value for k in Kind}, Outcome.SKIPPED.value, Outcome.BLOCKED.value
+                con.executemany(  # (a row per change of a plan of up to millions: the enums' values looked up once)
                     "INSERT INTO run_changes (run_id, seq, change_id, kind, key, outcome, error)"
                     " VALUES (?,?,?,?,?,?,?)",
-                    ((run_id, i, c.id, c.kind.value, c.key, o, _blocked_by(c) if o == Outcome.BLOCKED else None)
+                    ((run_id, i, c.id, kinds[c.kind], c.key, o, _blocked_by(c) if o == blocked else None)
                      for i, c in enumerate(plan.changes)
-                     for o in (outcomes.get(c.id, Outcome.SKIPPED.value),)))
+                     for o in (outcomes.get(c.id, skipped),)))
         except BaseException:  # no run was recorded: no copy is left behind for it
             copy.unlink(missing_ok=True)
             raise
