@@ -166,24 +166,37 @@ def guard_departments(depts: DepartmentStep, lms: pl.DataFrame, protect: Protect
     depts.changes[:] = kept
 
 
-def refuse_protected(plan: Plan, protect: Protect) -> list[Change]:
+def refuse_protected(plan: Plan, protect: Protect, departments: pl.DataFrame | None = None) -> list[Change]:
     """C2 at apply, for a saved plan (made, perhaps, before the protection): a change that names a
     protected login or department code — its key, or its login / code / parent before or after —
-    gets a `protected` error, so it is not applied (P1). The changes refused are returned.
-    (Sub-departments of a protected code are known from the LMS: the planner refuses those.)"""
+    gets a `protected` error, so it is not applied (P1). With the LMS's `departments` as they are
+    now, so does a department change inside a protected subtree: its target, or a parent before or
+    after, is a sub-department of a protected code (what the planner refuses). The changes refused
+    are returned."""
+    subtree = protected_departments(departments, protect) if departments is not None else set()
+    subtree_codes = {code.strip().casefold() for code in
+                     departments.filter(pl.col("id").is_in(list(subtree)))["code"].drop_nulls().to_list()
+                     } if subtree else set()
     refused: list[Change] = []
     for c in plan.changes:
         patterns = protect.users if c.entity == "user" else protect.departments
         if not patterns or any(p.code == PROTECTED for p in c.problems):
             continue
         pattern = re.compile(wildcard_regex(patterns))
-        names = [c.key, *(v for f in ("login", "code", "parentCode") for v in c.fields.get(f, ()))]
-        hit = next((v for v in names if isinstance(v, str) and pattern.match(v.strip())), None)
+        names = [v for v in (c.key, *(v for f in ("login", "code", "parentCode") for v in c.fields.get(f, ())))
+                 if isinstance(v, str)]
+        what = "login" if c.entity == "user" else "department"
+        hit = next((v for v in names if pattern.match(v.strip())), None)
         if hit is not None:
-            what = "login" if c.entity == "user" else "department"
-            c.problems.append(error(PROTECTED, c.entity, f"{what} {hit} is protected ([protect] {c.entity}s): "
-                                                         "this change is not applied", key=c.key))
-            refused.append(c)
+            why = f"{what} {hit} is protected ([protect] {c.entity}s)"
+        elif c.entity == "department" and (c.target in subtree or any(
+                v.strip().casefold() in subtree_codes for v in names)):
+            inside = c.key if c.target in subtree else next(v for v in names if v.strip().casefold() in subtree_codes)
+            why = f"department {inside} is protected ([protect] departments: it is inside a protected department)"
+        else:
+            continue
+        c.problems.append(error(PROTECTED, c.entity, f"{why}: this change is not applied", key=c.key))
+        refused.append(c)
     return refused
 
 
