@@ -13,13 +13,14 @@ from ..model import Change, Kind, Plan, Severity, error, warning
 from ..rule_settings import Protect, matches_any, wildcard_regex
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, Target
-from .frames import ERR, RowProblems, duplicated
+from .frames import ERR, RowProblems
 
 PROTECTED = "protected"  # the problem code
 
 
 PROTECTED_ROW = "__protected"  # a row that names a protected LMS user: it yields no change (a warning)
 IDENTIFYING = ("identity_conflict", "login_taken", "email_taken")  # U2, U3: what says a row names no one user
+DUPLICATES = ("duplicate_login", "duplicate_email", "duplicate_user_key")  # U3: nor does a row that another repeats
 
 
 def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, protected: pl.Series | None,
@@ -32,16 +33,18 @@ def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, pr
     if protected is None:
         return lz.with_columns(pl.lit(False).alias(PROTECTED_ROW))
     at = pl.lit(protected).gather(pl.col("target")).fill_null(False)
-    # identified without doubt: no identification problem marked (pending), no U3 duplicate
+    # identified without doubt: no identification problem marked (pending), no U3 duplicate (collected)
     unsure = pl.any_horizontal(pl.lit(False), *(pl.col(m[0]) for m in rp.marks if m[1] in IDENTIFYING))
-    duplicate = pl.any_horizontal(duplicated(n) for n in ("login_n", "email_n", "key_n"))
+    duplicates = [f.filter(pl.col("code").is_in(DUPLICATES))["row"] for f in rp.frames]
+    duplicate = pl.col(ROW).is_in(pl.concat(duplicates).implode()) if duplicates else pl.lit(False)
     lz = lz.with_columns((at & ~unsure & ~duplicate).alias(PROTECTED_ROW))
 
     def lms_login(hit: pl.DataFrame) -> pl.DataFrame:
         return hit.with_columns(pl.lit(logins).gather(pl.col("target")).alias("__lms_login"))
 
     # U2: two rows that identify one protected user (one of them with errors U2 passed over)
-    twice = pl.col(PROTECTED_ROW) & (pl.len().over(pl.when(pl.col(PROTECTED_ROW)).then(pl.col("target"))) > 1)
+    named = pl.col("target").filter(pl.col(PROTECTED_ROW))  # (few rows: a window over all of them costs more)
+    twice = pl.col(PROTECTED_ROW) & pl.col("target").is_in(named.filter(named.is_duplicated()).implode())
     lz = rp.mark(lz, twice, "identity_conflict",
                  pl.format("another row identifies the same LMS user ({})", pl.col("__lms_login")),
                  key="login", column=column, enrich=lms_login)
