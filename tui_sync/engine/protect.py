@@ -19,8 +19,8 @@ PROTECTED = "protected"  # the problem code
 
 
 PROTECTED_ROW = "__protected"  # a row that names a protected LMS user: it yields no change (a warning)
-IDENTIFYING = ("identity_conflict", "login_taken", "email_taken")  # U2, U3: what says a row names no one user
-DUPLICATES = ("duplicate_login", "duplicate_email", "duplicate_user_key")  # U3: nor does a row that another repeats
+IDENTIFYING = ("identity_conflict", "login_taken", "email_taken")  # U2, U3: a row that may name another user
+DUPLICATES = ("duplicate_login", "duplicate_email", "duplicate_user_key")  # U3: so may a row another repeats
 
 
 def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, protected: pl.Series | None,
@@ -67,8 +67,10 @@ def forgive_protected_rows(rp: RowProblems, df: pl.DataFrame) -> None:
     (a blank required cell, an unknown department, an unknown supervisor...) is withdrawn but the
     `protected` warning. An export of the LMS, read back as the users sheet, then plans nothing for
     the admin it lists."""
-    rows = df.filter(pl.col(PROTECTED_ROW))[ROW].implode()
-    rp.frames[:] = [f.filter(~pl.col("row").is_in(rows) | (pl.col("code") == PROTECTED)) for f in rp.frames]
+    rows = df.filter(pl.col(PROTECTED_ROW))[ROW]
+    if rows.len():
+        rp.frames[:] = [f.filter(~pl.col("row").is_in(rows.implode()) | (pl.col("code") == PROTECTED))
+                        for f in rp.frames]
 
 
 def protected_departments(lms: pl.DataFrame, protect: Protect) -> set[str]:
