@@ -230,10 +230,24 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
     else:  # C2: a saved plan may predate the protection; what it names now is not written
         from .engine.protect import refuse_protected  # (deferred for start-up)
 
-        refuse_protected(plan, cfg.protect)
+        refuse_protected(plan, cfg.protect, await _departments_now(cfg) if cfg.protect.departments and any(
+            c.entity == "department" for c in plan.changes) else None)
     if approve:
         approve_plan(plan, approve)
     return await apply_plan(cfg, plan, trigger=trigger, progress=progress, cancel=cancel)
+
+
+async def _departments_now(cfg: Config) -> pl.DataFrame:
+    """The LMS's departments as they are now (id, code, parent_id), in one read where the LMS can."""
+    lms = open_lms(cfg)
+    try:
+        if not lms.abilities.read_departments:
+            return (await lms.snapshot()).departments
+        records = await lms.read_departments()
+        return pl.DataFrame([(d.id, d.code, d.parent_id) for d in records], orient="row",
+                            schema={"id": pl.String, "code": pl.String, "parent_id": pl.String})
+    finally:
+        await lms.close()
 
 
 async def resume(cfg: Config, *, progress=None, cancel=None) -> Run | None:

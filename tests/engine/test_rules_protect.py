@@ -185,3 +185,24 @@ def test_c2_a_row_that_may_not_identify_a_protected_user_is_checked_as_any_row()
     assert sorted((pr.code, pr.row) for pr in p.problems) == [
         ("identity_conflict", 2), ("identity_conflict", 3), ("missing_value", 2)]
     assert "another row identifies the same LMS user (admin)" in p.problems[0].message
+
+
+def test_c2_at_apply_a_saved_plan_is_refused_inside_a_protected_subtree_as_the_lms_holds_it():
+    from tui_sync.engine.protect import refuse_protected
+
+    lms = snapshot([*LMS_DEPTS, dict(id="8", code="OPS", name="Ops", parent="1")],
+                   [dict(id="u1", login="a", department="1")])
+    rows = [HQ, dict(code="EXT", name="External"), dict(code="EXT-A", name="External A", parentCode="EXT"),
+            dict(code="EXT-B", name="Ext B renamed", parentCode="EXT-A"),
+            dict(code="OPS", name="Ops", parentCode="EXT-B"), dict(code="NEW", name="New", parentCode="EXT-A"),
+            dict(code="FINE", name="Fine", parentCode="OPS")]
+    plan = make_plan(rows, [user("a", "EXT-B")], lms)  # made before the protection
+    assert {c.key for c in plan.changes} == {"EXT-B", "OPS", "NEW", "FINE", "a"}
+    protect = Protect(departments=("ext",))
+    assert refuse_protected(plan, protect) == []  # (by name alone: none of them is EXT)
+    refused = refuse_protected(plan, protect, lms.departments)
+    assert sorted(c.key for c in refused) == ["EXT-B", "NEW", "OPS"]  # renamed, created under, moved into
+    assert [c.blocked for c in plan.changes if c.key in ("FINE", "a")] == [False, False]
+    [ops] = [c for c in refused if c.key == "OPS"]
+    assert ops.problems[-1].message == ("department EXT-B is protected ([protect] departments: it is inside a "
+                                        "protected department): this change is not applied")

@@ -13,13 +13,14 @@ from ..model import Change, Kind, Plan, Severity, error, warning
 from ..rule_settings import Protect, matches_any, wildcard_regex
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, Target
-from .frames import ERR, RowProblems, duplicated
+from .frames import ERR, RowProblems
 
 PROTECTED = "protected"  # the problem code
 
 
 PROTECTED_ROW = "__protected"  # a row that names a protected LMS user: it yields no change (a warning)
-IDENTIFYING = ("identity_conflict", "login_taken", "email_taken")  # U2, U3: what says a row names no one user
+IDENTIFYING = ("identity_conflict", "login_taken", "email_taken")  # U2, U3: a row that may name another user
+DUPLICATES = ("duplicate_login", "duplicate_email", "duplicate_user_key")  # U3: so may a row another repeats
 
 
 def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, protected: pl.Series | None,
@@ -32,16 +33,18 @@ def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, pr
     if protected is None:
         return lz.with_columns(pl.lit(False).alias(PROTECTED_ROW))
     at = pl.lit(protected).gather(pl.col("target")).fill_null(False)
-    # identified without doubt: no identification problem marked (pending), no U3 duplicate
+    # identified without doubt: no identification problem marked (pending), no U3 duplicate (collected)
     unsure = pl.any_horizontal(pl.lit(False), *(pl.col(m[0]) for m in rp.marks if m[1] in IDENTIFYING))
-    duplicate = pl.any_horizontal(duplicated(n) for n in ("login_n", "email_n", "key_n"))
+    duplicates = [f.filter(pl.col("code").is_in(DUPLICATES))["row"] for f in rp.frames]
+    duplicate = pl.col(ROW).is_in(pl.concat(duplicates).implode()) if duplicates else pl.lit(False)
     lz = lz.with_columns((at & ~unsure & ~duplicate).alias(PROTECTED_ROW))
 
     def lms_login(hit: pl.DataFrame) -> pl.DataFrame:
         return hit.with_columns(pl.lit(logins).gather(pl.col("target")).alias("__lms_login"))
 
     # U2: two rows that identify one protected user (one of them with errors U2 passed over)
-    twice = pl.col(PROTECTED_ROW) & (pl.len().over(pl.when(pl.col(PROTECTED_ROW)).then(pl.col("target"))) > 1)
+    named = pl.col("target").filter(pl.col(PROTECTED_ROW))  # (few rows: a window over all of them costs more)
+    twice = pl.col(PROTECTED_ROW) & pl.col("target").is_in(named.filter(named.is_duplicated()).implode())
     lz = rp.mark(lz, twice, "identity_conflict",
                  pl.format("another row identifies the same LMS user ({})", pl.col("__lms_login")),
                  key="login", column=column, enrich=lms_login)
@@ -64,8 +67,10 @@ def forgive_protected_rows(rp: RowProblems, df: pl.DataFrame) -> None:
     (a blank required cell, an unknown department, an unknown supervisor...) is withdrawn but the
     `protected` warning. An export of the LMS, read back as the users sheet, then plans nothing for
     the admin it lists."""
-    rows = df.filter(pl.col(PROTECTED_ROW))[ROW].implode()
-    rp.frames[:] = [f.filter(~pl.col("row").is_in(rows) | (pl.col("code") == PROTECTED)) for f in rp.frames]
+    rows = df.filter(pl.col(PROTECTED_ROW))[ROW]
+    if rows.len():
+        rp.frames[:] = [f.filter(~pl.col("row").is_in(rows.implode()) | (pl.col("code") == PROTECTED))
+                        for f in rp.frames]
 
 
 def protected_departments(lms: pl.DataFrame, protect: Protect) -> set[str]:
@@ -166,24 +171,37 @@ def guard_departments(depts: DepartmentStep, lms: pl.DataFrame, protect: Protect
     depts.changes[:] = kept
 
 
-def refuse_protected(plan: Plan, protect: Protect) -> list[Change]:
+def refuse_protected(plan: Plan, protect: Protect, departments: pl.DataFrame | None = None) -> list[Change]:
     """C2 at apply, for a saved plan (made, perhaps, before the protection): a change that names a
     protected login or department code — its key, or its login / code / parent before or after —
-    gets a `protected` error, so it is not applied (P1). The changes refused are returned.
-    (Sub-departments of a protected code are known from the LMS: the planner refuses those.)"""
+    gets a `protected` error, so it is not applied (P1). With the LMS's `departments` as they are
+    now, so does a department change inside a protected subtree: its target, or a parent before or
+    after, is a sub-department of a protected code (what the planner refuses). The changes refused
+    are returned."""
+    subtree = protected_departments(departments, protect) if departments is not None else set()
+    subtree_codes = {code.strip().casefold() for code in
+                     departments.filter(pl.col("id").is_in(list(subtree)))["code"].drop_nulls().to_list()
+                     } if subtree else set()
     refused: list[Change] = []
     for c in plan.changes:
         patterns = protect.users if c.entity == "user" else protect.departments
         if not patterns or any(p.code == PROTECTED for p in c.problems):
             continue
         pattern = re.compile(wildcard_regex(patterns))
-        names = [c.key, *(v for f in ("login", "code", "parentCode") for v in c.fields.get(f, ()))]
-        hit = next((v for v in names if isinstance(v, str) and pattern.match(v.strip())), None)
+        names = [v for v in (c.key, *(v for f in ("login", "code", "parentCode") for v in c.fields.get(f, ())))
+                 if isinstance(v, str)]
+        what = "login" if c.entity == "user" else "department"
+        hit = next((v for v in names if pattern.match(v.strip())), None)
         if hit is not None:
-            what = "login" if c.entity == "user" else "department"
-            c.problems.append(error(PROTECTED, c.entity, f"{what} {hit} is protected ([protect] {c.entity}s): "
-                                                         "this change is not applied", key=c.key))
-            refused.append(c)
+            why = f"{what} {hit} is protected ([protect] {c.entity}s)"
+        elif c.entity == "department" and (c.target in subtree or any(
+                v.strip().casefold() in subtree_codes for v in names)):
+            inside = c.key if c.target in subtree else next(v for v in names if v.strip().casefold() in subtree_codes)
+            why = f"department {inside} is protected ([protect] departments: it is inside a protected department)"
+        else:
+            continue
+        c.problems.append(error(PROTECTED, c.entity, f"{why}: this change is not applied", key=c.key))
+        refused.append(c)
     return refused
 
 
