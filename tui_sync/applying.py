@@ -15,6 +15,7 @@ import polars as pl
 
 from .config import Config, PolicyConfig
 from .engine.apply import Applier, Progress, selected
+from .engine.protect import refuse_protected
 from .errors import Exit, SyncError, UsageError
 from .gcpause import gc_paused
 from .lms.base import LMS, Snapshot
@@ -24,7 +25,7 @@ from .plan_io import write_plan
 from .planning import make_plan, plan_seal
 from .safe_text import safe_message
 from .state.ledger import Ledger
-from .state.lock import SyncLock
+from .state.lock import SyncLock, SyncRunning
 from .state.runs import Run, RunStore
 
 
@@ -164,6 +165,8 @@ async def resume(cfg: Config, *, progress=None, cancel=None, lock: bool = True) 
             raise UsageError(f"the interrupted apply (run {run.id}) cannot be resumed: {e.message}", where=e.where,
                              hint="`tui-sync apply --abandon` closes it without writing anything more; "
                                   "then plan afresh") from None
+        # C2: protection added since the run began holds for what is left of it
+        store.block(run.id, await refuse_protected_now(cfg, plan))
         store.reopen(run.id)
         return await _execute(cfg, store, run.id, plan, progress=progress, cancel=cancel)
 
@@ -186,6 +189,51 @@ def abandon(cfg: Config) -> list[Run]:
                 thread.submit(asyncio.run, _take_stopped_journal(cfg, store, run.id)).result()
             closed.append(store.abandon(run.id))
     return closed
+
+
+async def refuse_protected_now(cfg: Config, plan: Plan) -> list[Change]:
+    """C2 at apply for a plan made earlier (saved, or an interrupted run's): what `[protect]` covers
+    now is not written — a change naming a protected login or code, or a department change inside a
+    protected subtree as the LMS holds it now (read only when department protection and department
+    changes are both there)."""
+    departments = await _departments_now(cfg) if cfg.protect.departments and any(
+        c.entity == "department" for c in plan.changes) else None
+    return refuse_protected(plan, cfg.protect, departments)
+
+
+async def _departments_now(cfg: Config) -> pl.DataFrame:
+    """The LMS's departments as they are now (id, code, parent_id), in one read where the LMS can."""
+    lms = open_lms(cfg)
+    try:
+        if not lms.abilities.read_departments:
+            return (await lms.snapshot()).departments
+        records = await lms.read_departments()
+        return pl.DataFrame([(d.id, d.code, d.parent_id) for d in records], orient="row",
+                            schema={"id": pl.String, "code": pl.String, "parent_id": pl.String})
+    finally:
+        await lms.close()
+
+
+def settle_stopped(cfg: Config) -> None:
+    """Before the history is shown (A3): a run whose process is gone is marked interrupted, and what
+    it applied is taken in from the LMS's journal (as a resume or `--abandon` would first), so it
+    shows as applied. Nothing is done while a sync holds the lock (its run is live) or when no run
+    was left unfinished."""
+    store = RunStore(cfg.state)
+    if store.unfinished() is None:
+        return
+    lock = SyncLock(cfg.state, "runs")
+    try:
+        lock.acquire()
+    except SyncRunning:
+        return
+    try:
+        store.mark_interrupted()
+        if (run := store.unfinished()) is not None:
+            with ThreadPoolExecutor(1) as thread:  # (see abandon: the caller may be running an event loop)
+                thread.submit(asyncio.run, _take_stopped_journal(cfg, store, run.id)).result()
+    finally:
+        lock.release()
 
 
 async def _take_stopped_journal(cfg: Config, store: RunStore, run_id: int) -> None:

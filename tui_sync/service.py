@@ -228,26 +228,12 @@ async def apply(cfg: Config, *, plan: Plan | None = None, approve: str | None = 
                                   "`tui-sync apply --plan plan.json`")
         plan = (await make_plan(cfg, resolutions, progress=download)).plan
     else:  # C2: a saved plan may predate the protection; what it names now is not written
-        from .engine.protect import refuse_protected  # (deferred for start-up)
+        from .applying import refuse_protected_now  # (deferred for start-up)
 
-        refuse_protected(plan, cfg.protect, await _departments_now(cfg) if cfg.protect.departments and any(
-            c.entity == "department" for c in plan.changes) else None)
+        await refuse_protected_now(cfg, plan)
     if approve:
         approve_plan(plan, approve)
     return await apply_plan(cfg, plan, trigger=trigger, progress=progress, cancel=cancel)
-
-
-async def _departments_now(cfg: Config) -> pl.DataFrame:
-    """The LMS's departments as they are now (id, code, parent_id), in one read where the LMS can."""
-    lms = open_lms(cfg)
-    try:
-        if not lms.abilities.read_departments:
-            return (await lms.snapshot()).departments
-        records = await lms.read_departments()
-        return pl.DataFrame([(d.id, d.code, d.parent_id) for d in records], orient="row",
-                            schema={"id": pl.String, "code": pl.String, "parent_id": pl.String})
-    finally:
-        await lms.close()
 
 
 async def resume(cfg: Config, *, progress=None, cancel=None) -> Run | None:
@@ -271,14 +257,19 @@ async def run(cfg: Config, *, trigger: str = "run", progress=None, cancel=None,
 
 
 def runs(cfg: Config, limit: int = 200) -> list[Run]:
-    from .state.runs import RunStore  # (deferred for start-up)
+    """The run history, newest first; an interrupted run shows what it applied (`settle_stopped`)."""
+    from .applying import settle_stopped  # (deferred for start-up, as the run store below)
+    from .state.runs import RunStore
 
+    settle_stopped(cfg)
     return RunStore(cfg.state).list(limit)
 
 
 def run_details(cfg: Config, run_id: int) -> Run:
-    from .state.runs import RunStore  # (deferred for start-up)
+    from .applying import settle_stopped  # (deferred for start-up, as the run store below)
+    from .state.runs import RunStore
 
+    settle_stopped(cfg)
     run = RunStore(cfg.state).get(run_id)
     if run is None:
         raise UsageError(f"there is no run {run_id}", where=str(cfg.state),

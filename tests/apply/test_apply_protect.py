@@ -62,3 +62,33 @@ def test_c2_a_saved_plan_writes_nothing_inside_a_department_protected_since(ws):
     now = departments(ws)
     assert now == {"HQ": ("Headquarters", None), "P": ("Partner", None), "X": ("Ext X", "P"), "Y": ("Ext Y", "X"),
                    "OLD": ("Old", "X"), "FREE": ("Renamed free", "HQ")}
+
+
+def test_c2_a_resumed_run_writes_nothing_inside_a_department_protected_since_it_began(ws):
+    plan = asyncio.run(service.make_plan(ws.config)).plan
+    cancel = asyncio.Event()
+
+    def progress(p) -> None:
+        if p.done >= 1:
+            cancel.set()
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(service.apply(ws.config, plan=plan, approve="all", progress=progress, cancel=cancel))
+    run = service.unfinished_run(ws.config)
+    assert run is not None
+    before = {c.change_id: c.outcome for c in run.changes}
+    inside = ("update_department:x", "update_department:y", "delete_department:old", "create_department:newd")
+    assert any(before[cid] != "applied" for cid in inside)  # (something inside is left for the resume)
+    edit(ws.root / "tui-sync.toml", "[users.mapping]", '[protect]\ndepartments = ["p"]\n\n[users.mapping]')
+    after = {c.change_id: (c.outcome, c.error) for c in asyncio.run(service.resume(ws.config)).changes}
+    for cid in inside:
+        assert after[cid][0] == ("applied" if before[cid] == "applied" else "blocked"), (cid, after[cid])
+        if before[cid] != "applied":
+            assert "is protected ([protect] departments" in after[cid][1]
+    assert after["create_user:bob.berg"][0] == "applied" and after["update_department:free"][0] == "applied"
+    unchanged = {"X": ("Ext X", "P"), "Y": ("Ext Y", "X"), "OLD": ("Old", "X")}
+    now = departments(ws)
+    for code, (cid, was) in {"X": ("update_department:x", unchanged["X"]), "Y": ("update_department:y", unchanged["Y"]),
+                             "OLD": ("delete_department:old", unchanged["OLD"])}.items():
+        if before[cid] != "applied":
+            assert now[code] == was
+    assert ("NEWD" in now) == (before["create_department:newd"] == "applied")

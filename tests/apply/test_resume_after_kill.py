@@ -194,6 +194,12 @@ def test_apply_killed_between_chunks_at_scale_leaves_a_journal_that_matches_the_
         assert all(str(users[creates[cid]][0]) == outcomes[cid][1] for cid in applied if cid in creates)
         updated = {login for cid, (login, (_, after)) in updates.items() if users[login][1] == after}
         assert updated == {updates[cid][0] for cid in applied if cid in updates}
+        # A3: the history shows the killed apply as interrupted, with what it applied (taken in from the
+        # LMS's journal as a resume would take it, and nothing else)
+        shown = subprocess.run([sys.executable, "-m", "tui_sync.cli", "--config", str(ws / "tui-sync.toml"), "runs"],
+                               capture_output=True, text=True, check=True).stdout
+        assert f"interrupted  {len(applied)} applied, {60_000 - len(applied)} pending" in shown, shown
+        assert _lms_journal_rows(ws) == 0 and _journal_and_lms(ws)[0] == outcomes
     finish(ws, "apply", "--resume")
     outcomes, users = _journal_and_lms(ws)
     assert {o for o, _ in outcomes.values()} == {"applied"} and len(outcomes) == 60_000

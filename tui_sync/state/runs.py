@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..files import create_private, private_dir
-from ..model import Kind, Outcome, Plan, RunStatus
+from ..model import Change, Kind, Outcome, Plan, RunStatus
 from ..plan_io import read_plan, write_plan
 from ..safe_text import redact_text
 from .failures import check_folder, guarded, reading_uri, writable
@@ -158,6 +158,17 @@ class RunStore:
         return run_id
 
     @guarded("record the outcome of changes")
+    def block(self, run_id: int, changes: list[Change]) -> None:
+        """Changes of a run found blocked after it began (C2 at a resume): recorded as blocked, with
+        their problems, unless already applied."""
+        if not changes:
+            return
+        with closing(self._connect()) as con, con:
+            con.executemany(
+                "UPDATE run_changes SET outcome=?, error=?, at=? WHERE run_id=? AND change_id=? AND outcome != 'applied'",
+                ((Outcome.BLOCKED.value, _blocked_by(c), now(), run_id, c.id) for c in changes))
+
+    @guarded("record the outcome of changes")
     def record(self, run_id: int, results: Iterable[tuple[str, str, str | None, str | None]]) -> None:
         """(change_id, outcome, error, lms_id) for several changes, in one transaction.
         Called around every chunk of writes, so it keeps its connection open until `finish`."""
@@ -199,10 +210,8 @@ class RunStore:
     def finish(self, run_id: int, status: str, message: str | None = None) -> Run:
         self.close()
         with closing(self._connect()) as con, con:
-            counts = {f"{k}:{o}": n for k, o, n in con.execute(
-                "SELECT kind, outcome, COUNT(*) FROM run_changes WHERE run_id=? GROUP BY kind, outcome", (run_id,))}
             con.execute("UPDATE runs SET ended=?, status=?, counts=?, message=? WHERE id=?",
-                        (now(), status, json.dumps(outcome_counts(counts)), message and redact_text(message), run_id))
+                        (now(), status, json.dumps(_counts(con, run_id)), message and redact_text(message), run_id))
         run = self.get(run_id)
         assert run is not None
         return run
@@ -286,7 +295,7 @@ class RunStore:
             return []
         with closing(con):
             rows = con.execute(f"SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        return [_run(r) for r in rows]
+            return [_with_counts(con, _run(r)) for r in rows]
 
     @guarded("read the run history")
     def get(self, run_id: int, with_changes: bool = True) -> Run | None:
@@ -297,7 +306,7 @@ class RunStore:
             r = con.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id=?", (run_id,)).fetchone()
             if r is None:
                 return None
-            run = _run(r)
+            run = _with_counts(con, _run(r))
             if with_changes:
                 run.changes = [ChangeOutcome(*x) for x in con.execute(
                     "SELECT change_id, kind, key, outcome, error, lms_id, at FROM run_changes WHERE run_id=? ORDER BY seq",
@@ -344,6 +353,18 @@ def totals(run: Run) -> Counter:
         if isinstance(per, dict):
             c.update(per)
     return c
+
+
+def _counts(con: sqlite3.Connection, run_id: int) -> dict[str, dict[str, int]]:
+    return outcome_counts({f"{k}:{o}": n for k, o, n in con.execute(
+        "SELECT kind, outcome, COUNT(*) FROM run_changes WHERE run_id=? GROUP BY kind, outcome", (run_id,))})
+
+
+def _with_counts(con: sqlite3.Connection, run: Run) -> Run:
+    """A run that has not ended counts its outcomes so far (a finished run's are kept with it)."""
+    if run.status in (RunStatus.RUNNING, RunStatus.INTERRUPTED):
+        run.counts = _counts(con, run.id)
+    return run
 
 
 def _run(r: tuple) -> Run:
