@@ -361,10 +361,12 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers, *,
         return df
     df = df.with_columns(pl.coalesce(_at(known.ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
     by_login = _users_by_login(df, known.users, repeated)
-    for f, n in linked:  # (login_n is unique in by_login: the join keeps the rows; only its result is kept)
+    # both columns looked up in one join (login_n is unique in by_login: the join keeps the rows)
+    asked = pl.concat([df.select(pl.col(n).alias("login_n")) for _, n in linked])
+    found = asked.join(by_login, on="login_n", how="left", maintain_order="left")["sref"]
+    df = df.with_columns(found.slice(i * df.height, df.height).alias(f + "_ref") for i, (f, _) in enumerate(linked))
+    for f, n in linked:
         ref = f + "_ref"
-        df = df.with_columns(df.select(n).join(by_login.rename({"login_n": n, "sref": ref}), on=n, how="left",
-                                               maintain_order="left")[ref])
         df = rules.mark(df, pl.col(n).is_not_null() & pl.col(ref).is_null(), "unknown_supervisor",
                         pl.format("{} {} is not a user in the file or the LMS; the link is set to inherited",
                                   pl.lit(rules.mapping.get(f)), pl.col(f)),
