@@ -133,16 +133,17 @@ def _identify(acting: list[Change], lms: pl.DataFrame, ledger: pl.DataFrame,
     targets = pl.Series("id", list({c.target for c in acting}), dtype=pl.String).implode()
     # (filters by the set of targets rather than joins: the large side is not hashed)
     now = lms.filter(pl.col("id").is_in(targets))
-    keys = ledger.filter(pl.col("lms_id").is_in(targets))
-    key_of = dict(zip(keys["lms_id"].to_list(), keys["key"].to_list()))
-    key_of.update(matched)
-    names = [n for n in now.columns if n != "id"]
-    seen = dict(zip(now["id"].to_list(), zip(*(now[n].to_list() for n in names))))
-    fields = (*names, "key")
+    keys = ledger.filter(pl.col("lms_id").is_in(targets)).select(pl.col("lms_id").alias("id"), "key")
+    known = now.join(keys, on="id", how="left")  # (ids are unique on both sides)
+    # one identity per target, shared by its changes: a value nothing changes once planned
+    identity_of = dict(zip(known["id"].to_list(), known.drop("id").to_dicts()))
+    for target, key in matched.items():  # the key after this plan: the row's
+        if target in identity_of:
+            identity_of[target]["key"] = key
     for c in acting:
-        values = seen.get(c.target)
-        if values is not None:
-            c.identity = dict(zip(fields, (*values, key_of.get(c.target))))
+        identity = identity_of.get(c.target)
+        if identity is not None:
+            c.identity = identity
 
 
 def _vanished(ledger: pl.DataFrame, lms: pl.DataFrame) -> list[str]:

@@ -83,14 +83,15 @@ def plan_users(
     custom = [f for f in df.columns if f != ROW and f not in USER_STANDARD_FIELDS]
     lms_custom = {c[len(CUSTOM_PREFIX):].casefold(): c for c in lms.columns if c.startswith(CUSTOM_PREFIX)}
 
-    keys = _compared_keys(df).collect(engine="in-memory")
+    # the sheet's keys and the LMS's users are computed at the same time (each query is mostly serial)
+    keys, users, entries = pl.collect_all([_compared_keys(df), *_lms_queries(lms, ledger)], engine="in-memory")
+    known = _known_users(users, entries, protect)
+    del users, entries
     rows = _check_uniqueness(_check_fields(keys.lazy(), rules, extra_required), rules, keys)
     del keys
     # these problems are collected before the joins, which repeat a row for each LMS user it finds
     # (an LMS with two users of one email, a ledger with one key twice)
-    # (the LMS's side after them: computed at the same time, their scratch space would add up)
     checked = rows.collect(engine="in-memory")
-    known = _known_users(lms, ledger, protect)
     found, repeated = _find_users(rules.problems.collect(checked), known, rules.use_key)
     del checked  # (what is not needed any more is freed as the plan goes: a million rows each)
 
@@ -205,21 +206,25 @@ def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules, keys: pl.DataFrame) -> 
     return rows
 
 
-def _known_users(lms: pl.DataFrame, ledger: pl.DataFrame, protect: Protect) -> _KnownUsers:
-    """The LMS's users by position, the ledger's entries placed on them (L1), the protected ones (C2)."""
+def _lms_queries(lms: pl.DataFrame, ledger: pl.DataFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The LMS's users with their compared login and email and their position (IX), and the
+    ledger's entries (lms_id, key) placed on those positions (null: the user vanished). Ids are
+    unique in both, so the join finds at most one user for each entry, and sorting by the entry's
+    place restores the ledger's order (cheaper than a join that keeps it)."""
     users = lms.lazy().with_columns(norm("login").alias("login_n"), norm("email").alias("email_n")).with_row_index(IX)
-    # the ledger's entries (lms_id, key) by position in the LMS (null: the user vanished); ids are
-    # unique in both, so the join finds at most one user for each entry, and sorting by the entry's
-    # place restores the ledger's order (cheaper than a join that keeps it)
     entries = (ledger.lazy().with_row_index("__entry")
                .join(users.select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left")
                .sort("__entry").drop("__entry").with_columns(norm("key").alias("key_n")))
-    users, entries = pl.collect_all([users, entries], engine="in-memory")
+    return users, entries
+
+
+def _known_users(users: pl.DataFrame, entries: pl.DataFrame, protect: Protect) -> _KnownUsers:
+    """The LMS's users by position, the ledger's entries placed on them (L1), the protected ones (C2)."""
     protected = users.select(protect.user_mask(pl.col("login"))).to_series() if protect.users else None
     vanished = entries.filter(pl.col(IX).is_null())["lms_id"].to_list()
     entries = entries.filter(pl.col(IX).is_not_null())
-    return _KnownUsers(users, entries, _by_position(entries, True, lms.height, pl.Boolean, False),
-                       _by_position(entries, entries["key"], lms.height, pl.String), protected, vanished)
+    return _KnownUsers(users, entries, _by_position(entries, True, users.height, pl.Boolean, False),
+                       _by_position(entries, entries["key"], users.height, pl.String), protected, vanished)
 
 
 def _by_position(entries: pl.DataFrame, values: pl.Series | bool, n: int, dtype: type[pl.DataType],
@@ -362,10 +367,12 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers, *,
         return df
     df = df.with_columns(pl.coalesce(_at(known.ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
     by_login = _users_by_login(df, known.users, repeated)
-    for f, n in linked:  # (login_n is unique in by_login: the join keeps the rows; only its result is kept)
+    # both columns looked up in one join (login_n is unique in by_login: the join keeps the rows)
+    asked = pl.concat([df.select(pl.col(n).alias("login_n")) for _, n in linked])
+    found = asked.join(by_login, on="login_n", how="left", maintain_order="left")["sref"]
+    df = df.with_columns(found.slice(i * df.height, df.height).alias(f + "_ref") for i, (f, _) in enumerate(linked))
+    for f, n in linked:
         ref = f + "_ref"
-        df = df.with_columns(df.select(n).join(by_login.rename({"login_n": n, "sref": ref}), on=n, how="left",
-                                               maintain_order="left")[ref])
         df = rules.mark(df, pl.col(n).is_not_null() & pl.col(ref).is_null(), "unknown_supervisor",
                         pl.format("{} {} is not a user in the file or the LMS; the link is set to inherited",
                                   pl.lit(rules.mapping.get(f)), pl.col(f)),
