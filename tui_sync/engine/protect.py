@@ -151,24 +151,31 @@ def guard_departments(depts: DepartmentStep, lms: pl.DataFrame, protect: Protect
         why = reason(c) if c.kind in (Kind.CREATE_DEPARTMENT, Kind.UPDATE_DEPARTMENT) else None
         if why is None:
             kept.append(c)
-            continue
-        depts.problems.append(warning(PROTECTED, "department", f"{why}: this row changes nothing",
-                                      row=c.row, column=column, key=c.key))
-        code_n = c.key.strip().lower()
-        if c.target is None:  # users cannot be placed in a department that is not created
-            ref = NEW + code_n
-            depts.parent_of.pop(ref, None)
-            depts.create_id.pop(ref, None)
-            depts.by_code[code_n] = Target(None, False, f"department {c.key} (row {c.row}) is not created: {why}")
-            continue
-        depts.parent_of[c.target] = lms_parent.get(c.target)
-        now = depts.lms_code_of.get(c.target)
-        if now is not None:
-            depts.code_of[c.target] = now
-            depts.by_code.setdefault(now.strip().lower(), Target(c.target, True))
-        if c.target in protected:
-            depts.matched.pop(c.target, None)
+        else:
+            depts.problems.append(warning(PROTECTED, "department", f"{why}: this row changes nothing",
+                                          row=c.row, column=column, key=c.key))
+            _as_the_lms_has_it(depts, c, why, lms_parent, protected)
     depts.changes[:] = kept
+
+
+def _as_the_lms_has_it(depts: DepartmentStep, c: Change, why: str, lms_parent: dict[str, str | None],
+                       protected: set[str]) -> None:
+    """C2: what the rest of the plan sees of a department whose change was held back — as the LMS
+    has it (its code and parent), or, for one not created, a target users cannot be placed in."""
+    code_n = c.key.strip().lower()
+    if c.target is None:  # users cannot be placed in a department that is not created
+        ref = NEW + code_n
+        depts.parent_of.pop(ref, None)
+        depts.create_id.pop(ref, None)
+        depts.by_code[code_n] = Target(None, False, f"department {c.key} (row {c.row}) is not created: {why}")
+        return
+    depts.parent_of[c.target] = lms_parent.get(c.target)
+    now = depts.lms_code_of.get(c.target)
+    if now is not None:
+        depts.code_of[c.target] = now
+        depts.by_code.setdefault(now.strip().lower(), Target(c.target, True))
+    if c.target in protected:
+        depts.matched.pop(c.target, None)
 
 
 def refuse_protected(plan: Plan, protect: Protect, departments: pl.DataFrame | None = None) -> list[Change]:
