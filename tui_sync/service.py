@@ -316,8 +316,11 @@ def run_plan(cfg: Config, run_id: int) -> Plan | None:
 
 
 def unfinished_run(cfg: Config) -> Run | None:
-    from .state.runs import RunStore  # (deferred for start-up)
+    """The apply left unfinished, if any, with what it applied (`settle_stopped`)."""
+    from .applying import settle_stopped  # (deferred for start-up, as the run store below)
+    from .state.runs import RunStore
 
+    settle_stopped(cfg)
     return RunStore(cfg.state).unfinished()
 
 

@@ -224,6 +224,10 @@ def test_an_apply_killed_then_abandoned_records_what_it_applied_as_applied(tmp_p
         time.sleep(0.02)
     p.send_signal(signal.SIGKILL)
     assert p.wait() == -signal.SIGKILL
+    # what the UI offers to resume names what the killed apply applied (taken in from the LMS's journal)
+    offered = service.unfinished_run(load_config(ws / "tui-sync.toml"))
+    assert offered is not None and offered.status == "interrupted"
+    assert Counter(c.outcome for c in offered.changes)["applied"] >= 5000 and _lms_journal_rows(ws) == 0
     assert finish(ws, "apply", "--abandon") == 0
     assert _lms_journal_rows(ws) == 0
     with sqlite3.connect(ws / ".tui-sync" / "state.sqlite") as con:  # the run history alone
