@@ -22,7 +22,7 @@ from .config import CONFIG_NAME
 from .errors import Exit, SyncError, UsageError
 from .files import GuardedOutput, write_output
 from .model import NOT_APPLIED, Outcome, Resolution
-from .plan_io import read_plan, write_json
+from .plan_io import write_json
 from .report import apply_summary, plan_summary, run_csv, run_text, runs_table
 from .safe_text import escape_controls as esc
 from .safe_text import escape_output, json_text, redact_text
@@ -200,7 +200,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import notify
+    from . import notify  # (deferred, as every command's own modules: --help and the other commands skip them)
     from .state.lock import SyncRunning
 
     cfg = service.load(args.config)
@@ -220,13 +220,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    from . import daemon
+    from . import daemon  # (deferred: see cmd_run)
 
     return daemon.main(service.load(args.config))
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    from .ossched import render
+    from .ossched import render  # (deferred: see cmd_run)
 
     sys.stdout.write(render(service.load(args.config), args.print_format))
     return Exit.OK
@@ -239,7 +239,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         plan = service.run_plan(cfg, run.id)
         fmt = args.format
         if fmt == "json":
-            from .run_log import run_json_text
+            from .run_log import run_json_text  # (deferred: see cmd_run)
 
             sys.stdout.write(run_json_text(run, plan))
         elif fmt == "csv":

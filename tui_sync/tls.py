@@ -38,7 +38,7 @@ def ssl_context(ca_file: Path | None = None) -> ssl.SSLContext:
     loaded |= {os.path.realpath(p) for p in (paths.openssl_cafile, paths.openssl_capath) if p}
     if not ctx.cert_store_stats().get("x509_ca"):
         try:  # no system store Python can see (e.g. python.org builds on macOS)
-            import certifi
+            import certifi  # (optional: only where Python sees no system store)
 
             ctx.load_verify_locations(certifi.where())
         except (ImportError, OSError, ssl.SSLError):

@@ -10,7 +10,7 @@ import polars as pl
 
 from ..hierarchy import Node, walk_up
 from ..model import Change, Kind, Plan, Severity, error, warning
-from ..rule_settings import Protect, matches_any, wildcard_regex
+from ..rule_settings import Protect, wildcard_regex
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, Target
 from .frames import ERR, RowProblems

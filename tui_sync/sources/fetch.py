@@ -96,7 +96,7 @@ class SourceReport:
 def describe_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | None = None,
                     cache: FetchCache | None = None) -> SourceReport:
     """Reach and read one source, and say what was found (never raises `SyncError`)."""
-    from tui_sync.sources.links import redact_url
+    from tui_sync.sources.links import redact_url  # (deferred: see fetch_source)
 
     cache = cache if cache is not None else FetchCache()
     where = str(cfg.path) if cfg.kind == "file" else redact_url(cfg.url or "")

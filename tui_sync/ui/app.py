@@ -22,23 +22,28 @@ from .. import service
 from ..config import Config
 from ..errors import SyncError
 from ..model import Decision, Kind, Outcome, Resolution
+from . import saved_review
 from .failures import ReportsWorkerErrors, failure_text, log_traceback
 from .keys import active_keys, known_ids, ours
 from .literal import readable, visible
 from .messages import PlanChanged, PlanReady, SourceProgress, SourcesRead
+from .plan_rows import Filter
 from .screens.apply import ApplyScreen
 from .screens.confirm import ConfirmScreen
 from .screens.keys_help import KeysScreen
 from .screens.mapping import MappingScreen
+from .screens.notice import NoticeScreen
 from .screens.pane import Pane
+from .screens.pick import PickScreen
 from .screens.problems import ProblemsScreen
+from .screens.prompt import PromptScreen
+from .screens.resolve import ResolveScreen
 from .screens.review import ReviewScreen
-from .screens.runs import RunsScreen
+from .screens.runs import ExportScreen, RunsScreen
 from .screens.sources import SourcesScreen
 from .screens.wizard import WizardScreen
-from . import saved_review
-from .plan_rows import Filter
 from .session import Session
+from .widgets.plan_table import PlanTable
 
 PANE_SCREENS: dict[str, type[Pane]] = {
     "sources": SourcesScreen, "mapping": MappingScreen, "review": ReviewScreen,
@@ -483,13 +488,6 @@ def _filter(saved: dict[str, str]) -> Filter:
 
 
 def _modal_classes() -> list[type]:
-    from .screens.notice import NoticeScreen
-    from .screens.pick import PickScreen
-    from .screens.prompt import PromptScreen
-    from .screens.resolve import ResolveScreen
-    from .screens.runs import ExportScreen
-    from .widgets.plan_table import PlanTable
-
     return [ApplyScreen, ConfirmScreen, KeysScreen, WizardScreen, NoticeScreen, PickScreen, PromptScreen,
             ResolveScreen, ExportScreen, PlanTable]
 

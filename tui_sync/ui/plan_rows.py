@@ -10,8 +10,11 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
+import polars as pl
+
 from ..model import A1_PHASE, KIND_ORDER, Change, Decision, Kind, Plan
 from ..report import GLYPH
+from ..sources.table import ROW
 
 KIND_LABEL: dict[Kind, str] = {
     Kind.CREATE_DEPARTMENT: "create dept",
@@ -270,10 +273,6 @@ def glyph(kind: Kind) -> str:
 
 def sheet_row(sources, entity: str, row: int) -> dict[str, str | None] | None:
     """The cells of spreadsheet row `row` of the departments or users sheet, by header."""
-    import polars as pl
-
-    from ..sources.table import ROW
-
     table = sources.departments if entity == "department" else sources.users
     if table is None or ROW not in table.df.columns:
         return None

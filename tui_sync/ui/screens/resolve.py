@@ -5,6 +5,7 @@ department picked from a searchable list (a resolution: the plan is made again).
 """
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -44,8 +45,6 @@ class ResolveScreen(ModalScreen[tuple[str, str] | None]):
         yield KeysFooter()
 
     def body(self):
-        from rich.console import Group
-
         b = self.blockers
         parts: list = [Text("The department is no longer in the sheet, but it cannot be deleted while it "
                             "still has these after the sync:", style="bold")]

@@ -25,6 +25,7 @@ from .confirm import ConfirmScreen
 from .pane import Pane
 from .pick import PickScreen
 from .resolve import ResolveScreen
+from .scope_report import ScopeReportScreen
 
 SHOWN_NAMES = 5
 
@@ -197,8 +198,6 @@ class ReviewScreen(Pane):
 
     def action_scope_report(self) -> None:
         """C1, C2 on request: the rows the scope leaves out, the objects the protection covers."""
-        from .scope_report import ScopeReportScreen
-
         if self.session.cfg is not None:
             self.app.push_screen(ScopeReportScreen(self.session.cfg, self.session.result))
 

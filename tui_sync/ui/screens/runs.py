@@ -13,10 +13,11 @@ from textual.widgets import DataTable, Input, RadioSet, Static
 from textual.worker import get_current_worker
 
 from ... import service
+from ...errors import UsageError
 from ...model import NOT_APPLIED, Outcome, RunStatus
 from ...report import run_csv, run_text, why_not_applied
-from ..literal import literal, readable, visible
 from ...run_log import details, resolutions, row_problems, run_json_text
+from ..literal import literal, readable, visible
 from ..messages import RunExported, RunsLoaded
 from ..plan_rows import TONE_STYLE
 from ..widgets.keys_footer import KeysFooter
@@ -242,8 +243,6 @@ class RunsScreen(Pane):
 
     @work(thread=True, name="export", group="export", exclusive=True, exit_on_error=False, description="Exporting")
     def export_worker(self, run, fmt: str, path: Path, plan=None) -> None:
-        from ...errors import UsageError
-
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(run_log(run, fmt, plan), encoding="utf-8")

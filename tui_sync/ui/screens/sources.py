@@ -1,6 +1,7 @@
 """Sources: where each sheet comes from, what was read, its first rows, and every reading problem."""
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from rich.console import Group
@@ -21,6 +22,7 @@ from ..widgets.pane_bar import PaneBar
 from ..widgets.sheet_preview import SheetPreview
 from .notice import NoticeScreen
 from .pane import Pane
+from .scope_report import scope_text
 
 if TYPE_CHECKING:
     from ...service import CheckReport
@@ -189,8 +191,6 @@ class SourcesScreen(Pane):
                 preview.show_table(table)
 
     def scope_counts(self, name: str, table) -> Text:
-        from .scope_report import scope_text
-
         cfg = self.session.cfg
         scope = getattr(cfg, name).scope
         cache = self._scope_counts
@@ -224,8 +224,6 @@ class SourcesScreen(Pane):
     @work(thread=True, name="check", group="check", exclusive=True, exit_on_error=False,
           description="Testing the connection")
     def check_worker(self, cfg) -> None:
-        import asyncio
-
         report = asyncio.run(service.check(cfg))
         self.post_message(CheckDone(report))
 

@@ -5,6 +5,7 @@ Every key, field, value and message is literal text (F4): Rich tables read plain
 strings as markup."""
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -106,7 +107,5 @@ class ChangeDetail(VerticalScroll, can_focus=True):
         yield Static(id="detail-body")
 
     def show_parts(self, parts: list) -> None:
-        from rich.console import Group
-
         self.query_one("#detail-body", Static).update(Group(*parts) if parts else "")
         self.scroll_home(animate=False)
