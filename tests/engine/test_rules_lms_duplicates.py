@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 from builders import codes, kinds, make_plan, snapshot, user
+from tui_sync.model import Resolution
 
 DEPTS = [dict(code="HQ", name="HQ")]
 LMS_DEPTS = [dict(id="1", code="HQ", name="HQ")]
@@ -142,3 +143,30 @@ def test_p1_change_ids_are_unique_and_rows_with_errors_change_nothing_whatever_t
         targets = [c.target for c in plan.changes if c.kind.value == "update_user"]
         assert len(targets) == len(set(targets))
         assert set(plan.matched_users) <= set(snap.users["id"])
+
+
+def test_d5_moving_two_users_of_one_login_in_case_makes_two_changes_the_delete_waits_for():
+    snap = snapshot([dict(id="1", code="HQ"), dict(id="2", code="OPS")],
+                    [dict(id="12", login="ann.lee", department="2"), dict(id="57", login="Ann.Lee", department="2")])
+    plan = make_plan(DEPTS, [user("cy")], snap, ledger_departments=["1", "2"],
+                     resolutions=[Resolution("OPS", "HQ")])
+    moves = [(c.id, c.target) for c in plan.changes if c.kind.value == "update_user"]
+    assert sorted(moves) == [("update_user:ann.lee#12", "12"), ("update_user:ann.lee#57", "57")]
+    [delete] = [c for c in plan.changes if c.kind.value == "delete_department"]
+    assert sorted(delete.depends_on) == ["update_user:ann.lee#12", "update_user:ann.lee#57"]
+
+
+def test_p1_logins_that_case_fold_alike_make_two_creates_told_apart_by_row():
+    plan = make_plan(DEPTS, [user("straße"), user("strasse"), user("cy", subordination="straße")],
+                     lms(), user_columns=USER_COLUMNS)
+    creates = [c for c in plan.changes if c.kind.value == "create_user"]
+    assert [(c.id, c.key) for c in creates] == [
+        ("create_user:strasse#row2", "straße"), ("create_user:strasse#row3", "strasse"), ("create_user:cy", "cy")]
+    assert creates[2].depends_on == ["create_user:strasse#row2", "create_user:strasse#row3"]
+
+
+def test_p1_two_lms_departments_of_one_code_in_case_get_two_ids():
+    snap = snapshot([dict(id="1", code="OPS"), dict(id="2", code="ops")], [])
+    plan = make_plan([dict(code="OPS", name="Ops")], [user("a", dept="OPS")], snap, ledger_departments=["1", "2"])
+    ids = [c.id for c in plan.changes]
+    assert len(ids) == len(set(ids))

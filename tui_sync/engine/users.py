@@ -9,7 +9,6 @@ columns (`RowProblems.mark`); their problems are collected in one pass.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -498,16 +497,9 @@ def _removals(known: _KnownUsers, pointer_ix: pl.DataFrame) -> list[Change]:
     gone = (known.users.filter(pl.lit(known.managed) & ~pl.lit(pointed) & (pl.col("status") == Status.ACTIVE.value)
                                & unprotected)
             .sort("login_n", maintain_order=True))
-    out = [Change(change_id(Kind.INACTIVATE_USER, login), Kind.INACTIVATE_USER, login,
-                  {"status": (Status.ACTIVE.value, Status.INACTIVE.value)}, target=uid)
-           for uid, login in gone.select("id", "login").iter_rows()]
-    # P1: change ids are unique: users whose logins differ only in case (iSpring allows it) are told
-    # apart by their LMS ids
-    count = Counter(c.id for c in out)
-    for c in out:
-        if count[c.id] > 1:
-            c.id = f"{c.id}#{c.target}"
-    return out
+    return [Change(change_id(Kind.INACTIVATE_USER, login), Kind.INACTIVATE_USER, login,
+                   {"status": (Status.ACTIVE.value, Status.INACTIVE.value)}, target=uid)
+            for uid, login in gone.select("id", "login").iter_rows()]
 
 
 def _deps(dref: str | None, sup: str | None, cosup: str | None, depts: DepartmentStep) -> list[str]:
