@@ -8,6 +8,7 @@ import random
 
 from builders import codes, kinds, make_plan, snapshot, user
 from tui_sync.model import Resolution
+from tui_sync.plan_shape import plan_problem
 
 DEPTS = [dict(code="HQ", name="HQ")]
 LMS_DEPTS = [dict(id="1", code="HQ", name="HQ")]
@@ -115,33 +116,41 @@ def test_u6_two_managed_users_of_one_login_in_case_are_removed_under_two_ids():
 
 
 def _hostile_case(r: random.Random):
-    """A small random LMS with logins, emails and ledger keys repeated in other cases, and a sheet
-    that names them, with supervisors and statuses."""
+    """A small random LMS with logins, emails, ledger keys and department codes repeated in other
+    cases, and sheets that name them, with supervisors, statuses and a department to remove."""
     names = ["ann", "Ann", "ANN", "bob", "Bob", "cy"]
+    depts = [dict(id="1", code="HQ"), dict(id="2", code="OPS"), dict(id="3", code="ops", parent=r.choice([None, "2"]))]
     users = [dict(id=str(10 + i), login=r.choice(names), email=r.choice(names) + "@x.org",
-                  status=r.choice(["active", "inactive"]), sup=r.choice([None, "10", "11"]))
+                  department=r.choice(["1", "2", "3"]), status=r.choice(["active", "inactive"]),
+                  sup=r.choice([None, "10", "11"]))
              for i in range(r.randint(1, 6))]
     ledger = {u["id"]: r.choice(["K1", "k1", "K2", None]) for u in users if r.random() < 0.6}
-    rows = []
-    for j in range(r.randint(1, 4)):
-        rows.append(user(r.choice(["ann", "bob", "cy", "dee", f"new{j}"]), email=r.choice(names).lower() + "@x.org",
-                         userUniqueKey=r.choice(["K1", "K2", ""]), subordination=r.choice([*names, "", "dee"]),
-                         coSubordination=r.choice(["", "ann", "bob"]), jobTitle=f"T{j}",
-                         status=r.choice(["", "inactive", "active"])))
-    return lms(*users), rows, ledger
+    rows = [user(r.choice(["ann", "bob", "cy", "dee", f"new{j}"]), dept=r.choice(["HQ", "OPS", "ops"]),
+                 email=r.choice(names).lower() + "@x.org", userUniqueKey=r.choice(["K1", "K2", ""]),
+                 subordination=r.choice([*names, "", "dee"]), coSubordination=r.choice(["", "ann", "bob"]),
+                 jobTitle=f"T{j}", status=r.choice(["", "inactive", "active"]))
+            for j in range(r.randint(1, 4))]
+    dept_rows = [dict(code="HQ", name="HQ"), *([dict(code="OPS", name="Ops")] if r.random() < 0.5 else [])]
+    resolutions = [Resolution("OPS", "HQ")] if r.random() < 0.5 else []
+    return snapshot(depts, users), rows, ledger, dept_rows, resolutions
 
 
 def test_p1_change_ids_are_unique_and_rows_with_errors_change_nothing_whatever_the_lms_holds():
     r = random.Random(20261205)
     for _ in range(150):
-        snap, rows, ledger = _hostile_case(r)
-        plan = make_plan(DEPTS, rows, snap, ledger_users=ledger, user_columns=USER_COLUMNS)
+        snap, rows, ledger, dept_rows, resolutions = _hostile_case(r)
+        plan = make_plan(dept_rows, rows, snap, ledger_users=ledger, ledger_departments=["1", "2", "3"],
+                         user_columns=USER_COLUMNS, resolutions=resolutions)
+        case = (rows, snap.users.to_dicts(), ledger, dept_rows, resolutions)
         ids = [c.id for c in plan.changes]
-        assert len(ids) == len(set(ids)), (rows, snap.users.to_dicts(), ledger)
+        assert len(ids) == len(set(ids)), case
+        assert plan_problem(plan.changes) is None, case  # what apply --plan checks: unique ids, known dependencies
         bad = {p.row for p in plan.problems if p.is_error and p.entity == "user"}
-        assert not [c.id for c in plan.changes if c.row in bad], (rows, snap.users.to_dicts(), ledger)
+        # (a D5 move names the row that points to the user it moves, errors or not)
+        assert not [c.id for c in plan.changes
+                    if c.entity == "user" and c.row in bad and set(c.fields) != {"departmentId"}], case
         targets = [c.target for c in plan.changes if c.kind.value == "update_user"]
-        assert len(targets) == len(set(targets))
+        assert len(targets) == len(set(targets)), case
         assert set(plan.matched_users) <= set(snap.users["id"])
 
 
@@ -154,6 +163,7 @@ def test_d5_moving_two_users_of_one_login_in_case_makes_two_changes_the_delete_w
     assert sorted(moves) == [("update_user:ann.lee#12", "12"), ("update_user:ann.lee#57", "57")]
     [delete] = [c for c in plan.changes if c.kind.value == "delete_department"]
     assert sorted(delete.depends_on) == ["update_user:ann.lee#12", "update_user:ann.lee#57"]
+    assert plan_problem(plan.changes) is None
 
 
 def test_p1_logins_that_case_fold_alike_make_two_creates_told_apart_by_row():
@@ -163,10 +173,20 @@ def test_p1_logins_that_case_fold_alike_make_two_creates_told_apart_by_row():
     assert [(c.id, c.key) for c in creates] == [
         ("create_user:strasse#row2", "straße"), ("create_user:strasse#row3", "strasse"), ("create_user:cy", "cy")]
     assert creates[2].depends_on == ["create_user:strasse#row2", "create_user:strasse#row3"]
+    assert plan_problem(plan.changes) is None
 
 
 def test_p1_two_lms_departments_of_one_code_in_case_get_two_ids():
     snap = snapshot([dict(id="1", code="OPS"), dict(id="2", code="ops")], [])
     plan = make_plan([dict(code="OPS", name="Ops")], [user("a", dept="OPS")], snap, ledger_departments=["1", "2"])
-    ids = [c.id for c in plan.changes]
-    assert len(ids) == len(set(ids))
+    assert sorted(c.id for c in plan.changes if c.kind.value == "update_department") == [
+        "update_department:ops#1", "update_department:ops#2"]
+    assert plan_problem(plan.changes) is None
+
+
+def test_p1_deleting_a_department_and_its_child_of_one_code_in_case_waits_on_the_child_only():
+    snap = snapshot([dict(id="1", code="HQ"), dict(id="2", code="OPS"), dict(id="3", code="ops", parent="2")], [])
+    plan = make_plan([dict(code="HQ", name="HQ")], [user("a")], snap, ledger_departments=["1", "2", "3"])
+    deletes = {c.id: c.depends_on for c in plan.changes if c.kind.value == "delete_department"}
+    assert deletes == {"delete_department:ops#3": [], "delete_department:ops#2": ["delete_department:ops#3"]}
+    assert plan_problem(plan.changes) is None

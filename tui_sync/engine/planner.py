@@ -129,7 +129,7 @@ def _unique_ids(changes: list[Change]) -> None:
     """P1: a plan's change ids are unique. An id is made of a case-folded key, and an LMS may hold two
     objects whose keys differ only in case (iSpring allows it), or keys may fold alike (`straße`,
     `strasse`): such changes are told apart by their target (LMS id), else their row, and a change
-    that depended on the shared id depends on each of them."""
+    that depended on the shared id depends on each of them (but itself)."""
     ids = [c.id for c in changes]
     if len(set(ids)) == len(ids):
         return
@@ -142,7 +142,7 @@ def _unique_ids(changes: list[Change]) -> None:
             c.id = renamed[c.id][-1]
     for c in changes:
         if any(d in renamed for d in c.depends_on):
-            c.depends_on = list(dict.fromkeys(n for d in c.depends_on for n in renamed.get(d, [d])))
+            c.depends_on = list(dict.fromkeys(n for d in c.depends_on for n in renamed.get(d, [d]) if n != c.id))
 
 
 def _identify(acting: list[Change], lms: pl.DataFrame, ledger: pl.DataFrame,
