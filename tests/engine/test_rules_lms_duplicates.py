@@ -65,7 +65,8 @@ def test_u2_login_and_email_each_held_twice_are_one_problem_naming_both():
     plan = make_plan(DEPTS, [user("ann", email="a@example.com")], snap)
     [p] = plan.problems
     assert p.code == "identity_conflict" and p.column == "login"
-    assert "login ann: ids 12 (ann), 57 (ANN)" in p.message and "email a@example.com: ids 12 (ann), 60 (cy)" in p.message
+    assert "login ann: ids 12 (ann), 57 (ANN)" in p.message
+    assert "email a@example.com: ids 12 (ann), 60 (cy)" in p.message
 
 
 def test_l1_a_key_the_ledger_holds_for_two_users_is_only_an_identity_conflict():
