@@ -4,6 +4,7 @@ Pure: reads nothing and writes nothing; `service` gathers the inputs.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -94,6 +95,7 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
     deletes, delete_problems, blocked_by = plan_deletes(depts, users, snap.departments, snap.users, resolutions)
 
     changes: list[Change] = depts.changes + users.changes + deletes
+    _unique_ids(changes)
     acting = {"user": [], "department": []}
     for c in changes:  # (a set of kinds: `Change.entity`, a property of a property, is slow over a large plan)
         if c.target is not None:
@@ -121,6 +123,26 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
 
 
 _USER_KINDS = frozenset(k for k in Kind if k.entity == "user")
+
+
+def _unique_ids(changes: list[Change]) -> None:
+    """P1: a plan's change ids are unique. An id is made of a case-folded key, and an LMS may hold two
+    objects whose keys differ only in case (iSpring allows it), or keys may fold alike (`straße`,
+    `strasse`): such changes are told apart by their target (LMS id), else their row, and a change
+    that depended on the shared id depends on each of them (but itself)."""
+    ids = [c.id for c in changes]
+    if len(set(ids)) == len(ids):
+        return
+    count = Counter(ids)
+    renamed: dict[str, list[str]] = {}
+    for i, c in enumerate(changes):
+        if count[c.id] > 1:
+            apart = c.target if c.target is not None else f"row{c.row if c.row is not None else i}"
+            renamed.setdefault(c.id, []).append(f"{c.id}#{apart}")
+            c.id = renamed[c.id][-1]
+    for c in changes:
+        if any(d in renamed for d in c.depends_on):
+            c.depends_on = list(dict.fromkeys(n for d in c.depends_on for n in renamed.get(d, [d]) if n != c.id))
 
 
 def _identify(acting: list[Change], lms: pl.DataFrame, ledger: pl.DataFrame,

@@ -89,19 +89,19 @@ def plan_users(
     del users, entries
     rows = _check_uniqueness(_check_fields(keys.lazy(), rules, extra_required), rules, keys)
     del keys
-    # these problems are collected before the joins, which repeat a row for each LMS user it finds
-    # (an LMS with two users of one email, a ledger with one key twice)
+    # these problems are collected before the joins, which may find several LMS users for a row
+    # (an LMS with two users of one email, a ledger with one key twice: `_many_users`)
     checked = rows.collect(engine="in-memory")
-    found, repeated = _find_users(rules.problems.collect(checked), known, rules.use_key)
+    found, many = _find_users(rules.problems.collect(checked), known, rules.use_key)
     del checked  # (what is not needed any more is freed as the plan goes: a million rows each)
 
-    rows = _mark_taken(_identify(_find_departments(found, depts).lazy(), rules, known), rules)
+    rows = _mark_taken(_identify(_find_departments(found, depts).lazy(), rules, known, many=many is not None), rules)
     del found
     rows = mark_protected_users(rows, rules.problems, protect, known.protected, known.users["login"],
                                 mapping.get("login"))  # C2
     df = _mark_unknown_departments(rows, rules).collect(engine="in-memory")
     del rows
-    df = rules.problems.collect(_resolve_supervisors(df, rules, known, repeated=repeated))
+    df = rules.problems.collect(_resolve_supervisors(df, rules, known))
     forgive_protected_rows(rules.problems, df)  # C2: a protected user's row is not checked further
     problems = rules.problems.problems()
     warn_by_row: dict[int, list[Problem]] = {}
@@ -110,6 +110,8 @@ def plan_users(
             warn_by_row.setdefault(p.row, []).append(p)
 
     pointer_ix = df.select("by_key", "by_login", "by_email", ROW)  # U6: what rows point to, errors or not
+    if many is not None:  # (and the rows that match several users, to each of them)
+        pointer_ix = pl.concat([pointer_ix, many.select(pointer_ix.columns)])
     keep = _planned_columns(df, custom, policy or {})
     good = df.select(*keep, ERR, PROTECTED_ROW).lazy().filter(~pl.col(ERR))
     del df
@@ -236,13 +238,13 @@ def _by_position(entries: pl.DataFrame, values: pl.Series | bool, n: int, dtype:
     return out
 
 
-def _find_users(rows: pl.DataFrame, known: _KnownUsers, use_key: bool) -> tuple[pl.DataFrame, bool]:
+def _find_users(rows: pl.DataFrame, known: _KnownUsers, use_key: bool) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """U2's lookups: `by_login` and `by_email`, the positions of the LMS users that hold the row's
     login and email, and `by_key`, of the user the ledger holds under the row's unique key. Each
     join carries only its key (a join that carries the whole sheet costs twice as much), and its
-    result is set beside the rows. When the LMS holds a login or an email twice, or the ledger a
-    key, a row finds two users: then the whole rows are joined, a row repeated for each user it
-    finds (and True is returned with them)."""
+    result is set beside the rows. When the LMS holds a login or an email twice (in another case:
+    iSpring allows it), or the ledger a key, a row may find two users: `_many_users` then keeps one
+    row each and returns what the rows that found several point to (U6); else None."""
     lookups = [("login_n", known.users, "by_login"), ("email_n", known.users, "by_email")]
     if use_key:
         lookups.append(("key_n", known.ledger, "by_key"))
@@ -252,22 +254,67 @@ def _find_users(rows: pl.DataFrame, known: _KnownUsers, use_key: bool) -> tuple[
 
     found = pl.collect_all([lookup(rows.lazy().select(k), k, side, name).select(name) for k, side, name in lookups],
                            engine="in-memory")
-    repeated = any(f.height != rows.height for f in found)
-    if repeated:
-        whole = rows.lazy()
+    many = None
+    if any(f.height != rows.height for f in found):
+        whole = rows.lazy().select(ROW, *(k for k, _, _ in lookups))
         for k, side, name in lookups:
             whole = lookup(whole, k, side, name)
-        rows = whole.collect(engine="in-memory")
+        rows, many = _many_users(rows, whole.collect(engine="in-memory"), known, [n for _, _, n in lookups])
     else:
         rows = rows.hstack([f.to_series() for f in found])
     if not use_key:
         rows = rows.with_columns(pl.lit(None, known.users.schema[IX]).alias("by_key"))
-    return rows, repeated
+        if many is not None:
+            many = many.with_columns(pl.lit(None, known.users.schema[IX]).alias("by_key"))
+    return rows, many
 
 
-def _identify(rows: pl.LazyFrame, rules: _Rules, known: _KnownUsers) -> pl.LazyFrame:
+MANY = "__many"  # U2: why the row matches more than one LMS user (null: it does not)
+MANY_FIELD = "__many_field"  # the first field that matches several: where the problem is shown
+_MANY_SAYS = {
+    "by_login": ("login", "the LMS holds {n} users with login {value}: ids {ids}; merge or rename one in the LMS"),
+    "by_email": ("email", "the LMS holds {n} users with email {value}: ids {ids}; "
+                          "merge them or change the email of one in the LMS"),
+    "by_key": ("userUniqueKey", "the ledger records unique key {value} for {n} LMS users: ids {ids}; "
+                                "delete or merge the wrong one in the LMS (its ledger entry goes with it)"),
+}
+
+
+def _many_users(rows: pl.DataFrame, whole: pl.DataFrame, known: _KnownUsers,
+                names: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """U2 where a lookup found several LMS users for a row (`whole`: the lookups joined, a row repeated
+    for each user found). A row that found one user by each lookup keeps it; a row that found more
+    finds nobody (`by_*` null: no target, no other identification problem) and carries in MANY the
+    users it matches, for one `identity_conflict`. Also returns the repeated lookups of those rows:
+    a row with errors still points to every user it matches (U6)."""
+    found = (whole.group_by(ROW, maintain_order=True)  # (in the rows' order: the joins kept it)
+             .agg(pl.col(n).drop_nulls().unique().sort() for n in names)
+             .with_columns(pl.any_horizontal(pl.col(n).list.len() > 1 for n in names).alias("several")))
+    rows = rows.hstack(found.select(pl.when(~pl.col("several")).then(pl.col(n).list.first()).alias(n) for n in names))
+    at = found["several"].arg_true()
+    ids, logins = known.ids.to_list(), known.users["login"].to_list()
+    value_of = {"by_login": "login", "by_email": "email", "by_key": "userUniqueKey"}
+    why: list[str | None] = [None] * rows.height
+    where: list[str | None] = [None] * rows.height
+    for i, row in zip(at.to_list(), found.select(names).gather(at).iter_rows(named=True)):
+        parts = []
+        for n in names:
+            if len(row[n]) > 1:
+                where[i] = where[i] or _MANY_SAYS[n][0]
+                listed = ", ".join(f"{ids[x]} ({logins[x]})" for x in row[n])
+                parts.append(_MANY_SAYS[n][1].format(n=len(row[n]), value=rows[value_of[n]][i], ids=listed))
+        why[i] = "; ".join(parts) + "; the row is not applied"
+    rows = rows.with_columns(pl.Series(MANY, why, pl.String), pl.Series(MANY_FIELD, where, pl.String))
+    return rows, whole.filter(pl.col(ROW).is_in(found[ROW].gather(at).implode())).select(*names, ROW)
+
+
+def _identify(rows: pl.LazyFrame, rules: _Rules, known: _KnownUsers, *, many: bool) -> pl.LazyFrame:
     """U2: `target` is the LMS user a row identifies (by key, else by login and email, found by
-    `_find_users`), `rule` how. Conflicting answers are `identity_conflict`."""
+    `_find_users`), `rule` how. Conflicting answers are `identity_conflict`, and so is a row that
+    matches several LMS users (`many`: some row does; `_many_users`)."""
+    if many:
+        for f in ("login", "email", "userUniqueKey"):
+            rows = rules.mark(rows, pl.col(MANY_FIELD) == f, "identity_conflict", pl.col(MANY), field=f)
     split = pl.col("by_login").is_not_null() & pl.col("by_email").is_not_null() & (pl.col("by_login") != pl.col("by_email"))
     rows = rows.with_columns(pl.when(split).then(None).otherwise(pl.coalesce("by_login", "by_email")).alias("by_le"))
     rows = rows.with_columns(
@@ -357,26 +404,35 @@ def _mark_unknown_departments(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame
                       field="departmentId")
 
 
-def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers, *, repeated: bool) -> pl.DataFrame:
+def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) -> pl.DataFrame:
     """U7: a supervisor is a user in the file (row without error) or in the LMS, by the logins after
     the plan; `<field>_ref` is that user (U10: an LMS id, or "new:" + login). Unknown and self
-    links are warnings, and the link is set to inherited. `repeated`: the joins of U2 repeated a
-    row (an LMS with two users of one login or email)."""
+    links are warnings, and the link is set to inherited; so is a login the LMS holds for several
+    users (in other cases), which names none of them."""
     linked = [(f, n) for f, n in (("subordination", "sup_n"), ("coSubordination", "cosup_n")) if f in df.columns]
     if not linked:
         return df
     df = df.with_columns(pl.coalesce(_at(known.ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
-    by_login = _users_by_login(df, known.users, repeated)
+    by_login, several = _users_by_login(df, known.users)
     # both columns looked up in one join (login_n is unique in by_login: the join keeps the rows)
     asked = pl.concat([df.select(pl.col(n).alias("login_n")) for _, n in linked])
     found = asked.join(by_login, on="login_n", how="left", maintain_order="left")["sref"]
     df = df.with_columns(found.slice(i * df.height, df.height).alias(f + "_ref") for i, (f, _) in enumerate(linked))
     for f, n in linked:
         ref = f + "_ref"
-        df = rules.mark(df, pl.col(n).is_not_null() & pl.col(ref).is_null(), "unknown_supervisor",
+        unknown = pl.col(n).is_not_null() & pl.col(ref).is_null()
+        ambiguous = pl.col(n).is_in(several["login_n"].implode()) if several is not None else None
+        df = rules.mark(df, unknown if ambiguous is None else unknown & ~ambiguous, "unknown_supervisor",
                         pl.format("{} {} is not a user in the file or the LMS; the link is set to inherited",
                                   pl.lit(rules.mapping.get(f)), pl.col(f)),
                         field=f, severity=Severity.WARNING)
+        if ambiguous is not None:
+            df = rules.mark(df, ambiguous, "unknown_supervisor",
+                            pl.format("{} {} names {} LMS users: ids {}; merge or rename one in the LMS; "
+                                      "the link is set to inherited",
+                                      pl.lit(rules.mapping.get(f)), pl.col(f), pl.col("__n"), pl.col("__ids")),
+                            field=f, severity=Severity.WARNING,
+                            enrich=lambda hit, n=n: hit.join(several.rename({"login_n": n}), on=n, how="left"))
         df = rules.mark(df, pl.col(ref).is_not_null() & (pl.col(ref) == pl.col("ref")), "self_supervision",
                         pl.format("{} cannot supervise themself; the link is set to inherited", pl.col("login")),
                         field=f, severity=Severity.WARNING)
@@ -384,21 +440,31 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers, *,
     return df
 
 
-def _users_by_login(df: pl.DataFrame, users: pl.DataFrame, repeated: bool) -> pl.DataFrame:
+def _users_by_login(df: pl.DataFrame, users: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """login_n -> sref: every user by the login it has after the plan (U7, U10): the rows without
-    error, and the LMS's users no row names (a login in both: the row's)."""
+    error, and the LMS's users no row names. (A login in both cannot be: a row without error that
+    holds an LMS user's login has that user as its target, U2.) A login the LMS holds for several
+    of those users (in other cases) names none of them (sref null); they are also returned (login_n,
+    __n, __ids), else None."""
     good = df.lazy().filter(~pl.col(ERR)).select("target", "login_n", "ref").collect(engine="in-memory")
     sheet = good.select("login_n", pl.col("ref").alias("sref"))  # (logins unique: duplicates are errors)
     targeted = pl.repeat(False, users.height, eager=True)  # by position: a row without error names it
     at = good["target"].drop_nulls()
     if at.len():
         targeted.scatter(at, True)
-    unnamed = users.filter(~pl.lit(targeted))
-    if repeated:
-        # An LMS user whose login a row without error holds is found by that row's login (U2), so it
-        # is its target, unless the LMS holds that login twice: only then does the login need a look.
-        unnamed = unnamed.join(sheet.select("login_n"), on="login_n", how="anti")
-    return pl.concat([unnamed.select("login_n", pl.col("id").alias("sref")).unique("login_n", keep="last"), sheet])
+    unnamed = users.filter(~pl.lit(targeted)).select("login_n", pl.col("id").alias("sref"))
+    lms = unnamed.unique("login_n", keep="last")
+    several = None
+    if lms.height != unnamed.height:  # (a login held twice, or blank logins)
+        several = (users.filter(~pl.lit(targeted) & duplicated("login_n"))
+                   .group_by("login_n").agg(pl.len().alias("__n"), pl.format("{} ({})", "id", "login").alias("__ids"))
+                   .with_columns(pl.col("__ids").list.join(", ")))
+        if several.height:
+            lms = lms.with_columns(pl.when(pl.col("login_n").is_in(several["login_n"].implode()))
+                                   .then(None).otherwise(pl.col("sref")).alias("sref"))
+        else:
+            several = None
+    return pl.concat([lms, sheet]), several
 
 
 def _planned_columns(df: pl.DataFrame, custom: list[str], policy: dict[str, FieldPolicy]) -> list[str]:
