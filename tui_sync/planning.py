@@ -71,13 +71,52 @@ class Sources:
 
 
 def read_sources(cfg: Config, *, progress=None) -> Sources:
-    """Both sources; two tabs of one workbook or spreadsheet are fetched once (one download, one Sheets quota)."""
+    """Both sources; two tabs of one workbook or spreadsheet are fetched once (one download, one Sheets quota).
+
+    Two local files are read at the same time: the departments on a thread of their own while
+    this one reads the users (parsing and hashing run outside the GIL). Downloads go one after
+    the other, so that `progress` follows one at a time. When both fail, the departments'
+    failure is the one reported, as when they are read in turn."""
     from .sources.fetch import FetchCache, read_together  # (see the module's docstring: loaded on first use)
 
     cache = FetchCache()
     read_together([cfg.departments.source, cfg.users.source], cfg.state, cache)
-    return Sources(read_source(cfg, "departments", cache=cache, progress=progress),
-                   read_source(cfg, "users", cache=cache, progress=progress))
+    if (cfg.departments.source.kind, cfg.users.source.kind) != ("file", "file"):
+        return Sources(read_source(cfg, "departments", cache=cache, progress=progress),
+                       read_source(cfg, "users", cache=cache, progress=progress))
+    departments = _Beside(read_source, cfg, "departments", cache=cache, progress=progress)
+    try:
+        users = read_source(cfg, "users", cache=cache, progress=progress)
+    except BaseException:
+        departments.result()  # (the departments' failure, when both fail, is the one to fix first)
+        raise
+    return Sources(departments.result(), users)
+
+
+class _Beside:
+    """`fn(*args, **kwargs)` on a daemon thread (see `_reading`); `result()` waits for it and
+    returns its value or raises its exception."""
+
+    def __init__(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> None:
+        self._outcome: tuple[Any, bool] | None = None
+
+        def work() -> None:
+            try:
+                self._outcome = (fn(*args, **kwargs), False)
+            except BaseException as e:  # handed to `result()` as it is
+                self._outcome = (e, True)
+
+        self._thread = threading.Thread(target=work, name=f"tui-sync: {getattr(fn, '__name__', 'reading')}",
+                                        daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        assert self._outcome is not None
+        value, failed = self._outcome
+        if failed:
+            raise value
+        return value
 
 
 async def snapshot(cfg: Config) -> Snapshot:
@@ -151,5 +190,10 @@ async def _reading(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
             loop.call_soon_threadsafe(settle, value, failed)
 
-    threading.Thread(target=work, name=f"tui-sync: {getattr(fn, '__name__', 'reading')}", daemon=True).start()
-    return await done
+    thread = threading.Thread(target=work, name=f"tui-sync: {getattr(fn, '__name__', 'reading')}", daemon=True)
+    thread.start()
+    try:
+        return await done
+    finally:
+        if done.done() and not done.cancelled():  # (it has handed over its outcome: it ends at once)
+            thread.join()
