@@ -4,7 +4,8 @@ the CLI and the UI, and applying (`applying.run_unattended`) plans with them too
 
 Nothing here writes to the LMS or the ledger (L1). The source readers and the plan seal are
 imported where they are first used: they pull in httpx, openpyxl and the key store, which a
-command that only opens the UI or lists runs does not need at start-up.
+command that only opens the UI or lists runs does not need at start-up. The planner is imported
+by the first plan, while its sources are read.
 """
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
 from .config import Config, EntityConfig
-from .engine.planner import Inputs, build_plan
 from .errors import ConfigError
 from .lms.base import Snapshot
 from .lms.open import embedded_path, open_lms
@@ -149,14 +150,14 @@ async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
         return led.departments(), led.users()
 
     # (the threads first: an embedded LMS reads its snapshot without yielding to the loop)
-    read_sheets, managed, snap = await asyncio.gather(
+    read_sheets, managed, engine, snap = await asyncio.gather(
         _reading(read_sources, cfg, progress=progress) if sources is None else _given(sources),
-        _reading(ledger), snapshot(cfg), return_exceptions=True)
-    for outcome in (read_sheets, snap, managed):
+        _reading(ledger), _reading(_planner), snapshot(cfg), return_exceptions=True)
+    for outcome in (read_sheets, snap, managed, engine):
         if isinstance(outcome, BaseException):
             raise outcome
     try:
-        plan = build_plan(Inputs(
+        plan = engine.build_plan(engine.Inputs(
             read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap, *managed,
             department_scope=cfg.departments.scope, user_scope=cfg.users.scope, protect=cfg.protect,
             department_fields=cfg.departments.fields, user_fields=cfg.users.fields,
@@ -165,6 +166,14 @@ async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
         e.where = f"{cfg.path}: {e.where}" if e.where else str(cfg.path)
         raise
     return PlanResult(plan, read_sheets, snap)
+
+
+def _planner() -> ModuleType:
+    """The engine's planner, imported on a thread while the sources are read (its import is
+    the largest part of tui_sync's own start-up)."""
+    from .engine import planner
+
+    return planner
 
 
 async def _given(value):
