@@ -15,7 +15,7 @@ from tui_sync.sources.table import SheetOptions, Table
 from tui_sync.sources.xlsx_reader import read_xlsx
 
 _HASH_ALONGSIDE = 4 << 20  # bytes from which the fingerprint is computed while the sheet is parsed
-_PARSE_FROM_PATH = 32 << 20  # a CSV file this large is parsed from its path rather than from its bytes
+_PARSE_FROM_PATH = _HASH_ALONGSIDE  # a CSV file this large is parsed from its path rather than from its bytes
 _HEAD = 1 << 20
 
 
@@ -94,12 +94,13 @@ def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None) -> T
 
 def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_result) -> Table | None:
     """A large CSV parsed from its path while the fingerprint is computed from a second, streamed
-    read of it (neither holds the whole file); None when it needs reading as bytes (`read_csv_path`),
-    holds a NUL character (`read_bytes` names the line) or is no CSV."""
+    read of it (neither holds the whole file, and polars maps the file rather than copying it);
+    None when it needs reading as bytes (`read_csv_path`), holds a NUL character (`read_bytes`
+    names the line), is no CSV or bears a workbook's name."""
     with open(path, "rb") as fh:
         head = fh.read(_HEAD)
-    if detect_format(head, where) != "csv":
-        return None
+    if detect_format(head, where) != "csv" or suffix_of(where) in WORKBOOK_SUFFIXES:
+        return None  # (F2: a workbook's name on CSV text gets `read_bytes`'s note)
     digest = hashlib.sha256()
     found: dict[str, object] = {}  # "nul": the file holds a NUL byte; "error": reading it failed
 
