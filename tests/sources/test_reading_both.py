@@ -4,6 +4,7 @@ in turn), and no reading thread outlives the read."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 
 import pytest
@@ -52,4 +53,40 @@ def test_a_bad_users_sheet_beside_a_good_departments_sheet_is_reported(tmp_path)
         asyncio.run(service.make_plan(ws.config))
     assert err.value.where.endswith("users.csv")
     assert "empty" in str(err.value)
+    assert reading_threads() == []
+
+
+# A users sheet of some megabytes: parsed from its path, fingerprinted while the plan is made.
+MANY = 60_000
+
+
+def big_users(ws: Workspace) -> bytes:
+    ws.sheets([dept("HQ")], [person(f"user{i}.x", Title="Engineer " + "x" * 20) for i in range(MANY)])
+    data = (ws.root / "users.csv").read_bytes()
+    assert len(data) > 4 << 20
+    return data
+
+
+def test_a_large_sheet_s_fingerprint_is_in_the_plan_and_the_sources(tmp_path):
+    ws = Workspace(tmp_path)
+    data = big_users(ws)
+    result = asyncio.run(service.make_plan(ws.config))
+    fingerprint = hashlib.sha256(data).hexdigest()
+    assert result.plan.sources["users"]["fingerprint"] == fingerprint  # P3
+    assert (result.sources.users.fingerprint, result.sources.users.size_bytes) == (fingerprint, len(data))
+    assert result.plan.sources["departments"]["fingerprint"] == \
+        hashlib.sha256((tmp_path / "departments.csv").read_bytes()).hexdigest()
+    assert result.sources.users.rows == MANY
+    assert reading_threads() == []
+
+
+def test_a_nul_late_in_a_large_sheet_is_reported_before_a_broken_lms(tmp_path):
+    ws = Workspace(tmp_path)
+    data = big_users(ws)
+    (tmp_path / "users.csv").write_bytes(data.replace(b"user59000.x@", b"user59000.x\x00@"))
+    (tmp_path / "lms.sqlite").write_bytes(b"this is no database " * 100)
+    with pytest.raises(SourceError) as err:
+        asyncio.run(service.make_plan(ws.config))
+    assert err.value.where.endswith("users.csv")
+    assert "contains a NUL character (line 59002)" in str(err.value)
     assert reading_threads() == []
