@@ -14,7 +14,6 @@ from tui_sync.errors import SourceError
 from tui_sync.sources.csv_reader import read_csv, read_csv_path
 from tui_sync.sources.detect import WORKBOOK_SUFFIXES, XLSX_TYPES, detect_format, suffix_of
 from tui_sync.sources.table import SheetOptions, Table
-from tui_sync.sources.xlsx_reader import read_xlsx
 
 _HASH_ALONGSIDE = 4 << 20  # bytes from which the fingerprint is computed while the sheet is parsed
 _PARSE_FROM_PATH = _HASH_ALONGSIDE  # a CSV file this large is parsed from its path rather than from its bytes
@@ -33,7 +32,7 @@ def read_bytes(data: bytes, name: str, opts: SheetOptions, content_type: str | N
     else:
         digest.update(data)
     try:
-        table = read_csv(data, name, opts) if fmt == "csv" else read_xlsx(data, name, opts, kind=fmt)
+        table = read_csv(data, name, opts) if fmt == "csv" else _read_workbook(data, name, opts, fmt)
     finally:
         if hashing is not None:
             hashing.join()  # (a failed read too: no thread outlives it)
@@ -43,6 +42,12 @@ def read_bytes(data: bytes, name: str, opts: SheetOptions, content_type: str | N
         called = f"named {suffix}" if suffix in WORKBOOK_SUFFIXES else "served as an XLSX workbook"
         notes = (f"the file is {called}, but it holds CSV text: read it as CSV",) + notes
     return dataclasses.replace(table, size_bytes=len(data), fingerprint=digest.hexdigest(), notes=notes)
+
+
+def _read_workbook(data: bytes, name: str, opts: SheetOptions, fmt: str) -> Table:
+    from tui_sync.sources.xlsx_reader import read_xlsx  # (deferred: a CSV source, the common case, needs none of it)
+
+    return read_xlsx(data, name, opts, kind=fmt)
 
 
 def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None, *,
