@@ -4,7 +4,8 @@ the CLI and the UI, and applying (`applying.run_unattended`) plans with them too
 
 Nothing here writes to the LMS or the ledger (L1). The source readers and the plan seal are
 imported where they are first used: they pull in httpx, openpyxl and the key store, which a
-command that only opens the UI or lists runs does not need at start-up.
+command that only opens the UI or lists runs does not need at start-up. The planner is imported
+by the first plan, while its sources are read.
 """
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
 from .config import Config, EntityConfig
-from .engine.planner import Inputs, build_plan
 from .errors import ConfigError
 from .lms.base import Snapshot
 from .lms.open import embedded_path, open_lms
@@ -56,12 +57,13 @@ def plan_seal(cfg: Config, *, create: bool = True) -> Seal:
     return Seal(key or b"", str(cfg.base_dir.resolve()), lms_identity(cfg))
 
 
-def read_source(cfg: Config, name: str, *, cache=None, progress=None) -> Table:
-    """One source (`departments` or `users`), from a file, a URL or a Google Sheet."""
+def read_source(cfg: Config, name: str, *, cache=None, progress=None, later=None) -> Table:
+    """One source (`departments` or `users`), from a file, a URL or a Google Sheet. `later`: see
+    `sources.local.read_file`."""
     from .sources.fetch import fetch_source  # (see the module's docstring: loaded on first use)
 
     entity: EntityConfig = getattr(cfg, name)
-    return fetch_source(entity.source, cfg.state, cache=cache, progress=progress)
+    return fetch_source(entity.source, cfg.state, cache=cache, progress=progress, later=later)
 
 
 @dataclass
@@ -70,14 +72,56 @@ class Sources:
     users: Table
 
 
-def read_sources(cfg: Config, *, progress=None) -> Sources:
-    """Both sources; two tabs of one workbook or spreadsheet are fetched once (one download, one Sheets quota)."""
+def read_sources(cfg: Config, *, progress=None, later: dict[str, list] | None = None) -> Sources:
+    """Both sources; two tabs of one workbook or spreadsheet are fetched once (one download, one Sheets quota).
+
+    Two local files are read at the same time: the departments on a thread of their own while
+    this one reads the users (parsing and hashing run outside the GIL). Downloads go one after
+    the other, so that `progress` follows one at a time. When both fail, the departments'
+    failure is the one reported, as when they are read in turn. `later` (by source name): see
+    `sources.local.read_file`."""
     from .sources.fetch import FetchCache, read_together  # (see the module's docstring: loaded on first use)
 
     cache = FetchCache()
     read_together([cfg.departments.source, cfg.users.source], cfg.state, cache)
-    return Sources(read_source(cfg, "departments", cache=cache, progress=progress),
-                   read_source(cfg, "users", cache=cache, progress=progress))
+    later = later or {}
+    if (cfg.departments.source.kind, cfg.users.source.kind) != ("file", "file"):
+        return Sources(read_source(cfg, "departments", cache=cache, progress=progress, later=later.get("departments")),
+                       read_source(cfg, "users", cache=cache, progress=progress, later=later.get("users")))
+    departments = _Beside(read_source, cfg, "departments", cache=cache, progress=progress,
+                          later=later.get("departments"))
+    try:
+        users = read_source(cfg, "users", cache=cache, progress=progress, later=later.get("users"))
+    except BaseException:
+        departments.result()  # (the departments' failure, when both fail, is the one to fix first)
+        raise
+    return Sources(departments.result(), users)
+
+
+class _Beside:
+    """`fn(*args, **kwargs)` on a daemon thread (see `_reading`); `result()` waits for it and
+    returns its value or raises its exception."""
+
+    def __init__(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> None:
+        self._outcome: tuple[Any, bool] | None = None
+
+        def work() -> None:
+            try:
+                self._outcome = (fn(*args, **kwargs), False)
+            except BaseException as e:  # handed to `result()` as it is
+                self._outcome = (e, True)
+
+        self._thread = threading.Thread(target=work, name=f"tui-sync: {getattr(fn, '__name__', 'reading')}",
+                                        daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        assert self._outcome is not None
+        value, failed = self._outcome
+        if failed:
+            raise value
+        return value
 
 
 async def snapshot(cfg: Config) -> Snapshot:
@@ -102,30 +146,66 @@ async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
 
     The sources, the ledger and the LMS are read at the same time (sources and ledger on
     threads; the readers spend their time in polars, SQLite, hashing or the network, all
-    outside the GIL). Failures are reported in the order an operator fixes them: the
-    sources first, then the LMS, then the state folder.
+    outside the GIL), and a large sheet file is fingerprinted while the plan is made (the
+    plan's core does not use both cores; the reading does). Failures are reported in the
+    order an operator fixes them: the sources first, then the LMS, then the state folder.
     """
     def ledger() -> tuple[pl.DataFrame, pl.DataFrame]:
         led = Ledger(cfg.state)
         return led.departments(), led.users()
 
-    # (the threads first: an embedded LMS reads its snapshot without yielding to the loop)
-    read_sheets, managed, snap = await asyncio.gather(
-        _reading(read_sources, cfg, progress=progress) if sources is None else _given(sources),
-        _reading(ledger), snapshot(cfg), return_exceptions=True)
-    for outcome in (read_sheets, snap, managed):
-        if isinstance(outcome, BaseException):
-            raise outcome
+    later: dict[str, list] = {"departments": [], "users": []}
     try:
-        plan = build_plan(Inputs(
-            read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap, *managed,
-            department_scope=cfg.departments.scope, user_scope=cfg.users.scope, protect=cfg.protect,
-            department_fields=cfg.departments.fields, user_fields=cfg.users.fields,
-        ), resolutions)
-    except ConfigError as e:  # C1: a scope that does not fit its sheet; the engine does not know the file
-        e.where = f"{cfg.path}: {e.where}" if e.where else str(cfg.path)
+        # (the threads first: an embedded LMS reads its snapshot without yielding to the loop)
+        read_sheets, managed, engine, snap = await asyncio.gather(
+            _reading(read_sources, cfg, progress=progress, later=later) if sources is None else _given(sources),
+            _reading(ledger), _reading(_planner), snapshot(cfg), return_exceptions=True)
+        try:
+            for outcome in (read_sheets, snap, managed, engine):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            try:
+                plan = engine.build_plan(engine.Inputs(
+                    read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap,
+                    *managed, department_scope=cfg.departments.scope, user_scope=cfg.users.scope,
+                    protect=cfg.protect, department_fields=cfg.departments.fields, user_fields=cfg.users.fields,
+                ), resolutions)
+            except ConfigError as e:  # C1: a scope that does not fit its sheet; the engine does not know the file
+                e.where = f"{cfg.path}: {e.where}" if e.where else str(cfg.path)
+                raise
+        except Exception:
+            if not isinstance(read_sheets, BaseException):
+                _fingerprinted(read_sheets, later)  # (a sheet's own failure, found meanwhile, comes first)
+            raise
+        read_sheets = _fingerprinted(read_sheets, later)
+    except Exception:
+        for pending in later["departments"] + later["users"]:
+            pending.wait()  # (no thread outlives a failed plan; Ctrl-C does not wait: they end by themselves)
         raise
+    for name in ("departments", "users"):  # (P3: what was read)
+        plan.sources[name]["fingerprint"] = getattr(read_sheets, name).fingerprint
     return PlanResult(plan, read_sheets, snap)
+
+
+def _fingerprinted(sheets: Sources, later: dict[str, list]) -> Sources:
+    """The sheets with the fingerprints computed while planning (`sources.local.read_file`); a failure
+    found meanwhile (a NUL character, a file changed while read) is raised, the departments' first."""
+    if not (later["departments"] or later["users"]):
+        return sheets
+    tables = {name: getattr(sheets, name) for name in ("departments", "users")}
+    for name, table in tables.items():
+        for pending in later[name]:
+            table = pending.table()
+        tables[name] = table
+    return Sources(**tables)
+
+
+def _planner() -> ModuleType:
+    """The engine's planner, imported on a thread while the sources are read (its import is
+    the largest part of tui_sync's own start-up)."""
+    from .engine import planner
+
+    return planner
 
 
 async def _given(value):
@@ -151,5 +231,10 @@ async def _reading(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
             loop.call_soon_threadsafe(settle, value, failed)
 
-    threading.Thread(target=work, name=f"tui-sync: {getattr(fn, '__name__', 'reading')}", daemon=True).start()
-    return await done
+    thread = threading.Thread(target=work, name=f"tui-sync: {getattr(fn, '__name__', 'reading')}", daemon=True)
+    thread.start()
+    try:
+        return await done
+    finally:
+        if done.done() and not done.cancelled():  # (it has handed over its outcome: it ends at once)
+            thread.join()

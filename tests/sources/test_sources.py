@@ -364,10 +364,10 @@ def test_a_small_csv_with_control_characters_in_a_cell_is_still_csv():
 LARGE_ROWS = 560_000  # ~40 MB: over the size from which a CSV file is parsed from its path
 
 
-def large_csv(sep: str = ",", eol: str = "\n") -> bytes:
-    i = pl.int_range(0, LARGE_ROWS, eager=True).cast(pl.String)
+def large_csv(sep: str = ",", eol: str = "\n", rows: int = LARGE_ROWS) -> bytes:
+    i = pl.int_range(0, rows, eager=True).cast(pl.String)
     frame = pl.DataFrame({"Login": "user" + i, "Email": "user" + i + "@example.com", "Name": "Jürgen Müller " + i,
-                          "Dept": "D" + i.str.slice(0, 3), "Note": pl.repeat(" padded ", LARGE_ROWS, eager=True)})
+                          "Dept": "D" + i.str.slice(0, 3), "Note": pl.repeat(" padded ", rows, eager=True)})
     return frame.write_csv(separator=sep, line_terminator=eol).encode()
 
 
@@ -398,6 +398,28 @@ def test_a_large_csv_file_that_needs_care_gets_the_same_message(tmp_path, damage
     with pytest.raises(SourceError) as err:
         read_file(p, OPTS)
     assert message in str(err.value) and err.value.where == str(p)
+
+
+def test_a_csv_file_of_a_few_megabytes_reads_as_its_bytes_do(tmp_path):
+    """From 4 MB a CSV file is parsed from its path (as large ones are): the same table, fingerprint and notes."""
+    data = large_csv(rows=80_000)
+    assert 4 << 20 < len(data) < 32 << 20
+    p = tmp_path / "users.csv"
+    p.write_bytes(data)
+    table, same = read_file(p, OPTS), read_bytes(data, str(p), OPTS)
+    assert table.df.equals(same.df) and table.df.height == 80_000
+    assert (table.fingerprint, table.size_bytes, table.headers, table.encoding, table.notes) == \
+        (hashlib.sha256(data).hexdigest(), len(data), same.headers, "utf-8", ())
+
+
+def test_a_large_csv_file_named_as_a_workbook_is_read_as_csv_and_says_so(tmp_path):
+    """F2: the bytes decide, and the note tells, whatever the file's size."""
+    data = large_csv(rows=80_000)
+    p = tmp_path / "users.xlsx"
+    p.write_bytes(data)
+    table = read_file(p, OPTS)
+    assert table.df.equals(read_bytes(data, str(p), OPTS).df) and table.format == "csv"
+    assert any("named .xlsx, but it holds CSV text" in n for n in table.notes)
 
 
 def test_a_large_cp1251_file_is_read_as_cp1251(tmp_path):

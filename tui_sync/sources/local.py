@@ -6,16 +6,17 @@ import hashlib
 import os
 import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tui_sync.errors import SourceError
 from tui_sync.sources.csv_reader import read_csv, read_csv_path
 from tui_sync.sources.detect import WORKBOOK_SUFFIXES, XLSX_TYPES, detect_format, suffix_of
 from tui_sync.sources.table import SheetOptions, Table
-from tui_sync.sources.xlsx_reader import read_xlsx
 
 _HASH_ALONGSIDE = 4 << 20  # bytes from which the fingerprint is computed while the sheet is parsed
-_PARSE_FROM_PATH = 32 << 20  # a CSV file this large is parsed from its path rather than from its bytes
+_PARSE_FROM_PATH = _HASH_ALONGSIDE  # a CSV file this large is parsed from its path rather than from its bytes
 _HEAD = 1 << 20
 
 
@@ -30,9 +31,11 @@ def read_bytes(data: bytes, name: str, opts: SheetOptions, content_type: str | N
         hashing.start()
     else:
         digest.update(data)
-    table = read_csv(data, name, opts) if fmt == "csv" else read_xlsx(data, name, opts, kind=fmt)
-    if hashing is not None:
-        hashing.join()
+    try:
+        table = read_csv(data, name, opts) if fmt == "csv" else _read_workbook(data, name, opts, fmt)
+    finally:
+        if hashing is not None:
+            hashing.join()  # (a failed read too: no thread outlives it)
     notes = table.notes
     suffix, mime = suffix_of(name), (content_type or "").split(";", 1)[0].strip().lower()
     if fmt == "csv" and (suffix in WORKBOOK_SUFFIXES or mime in XLSX_TYPES):  # F2: the bytes decided
@@ -41,9 +44,21 @@ def read_bytes(data: bytes, name: str, opts: SheetOptions, content_type: str | N
     return dataclasses.replace(table, size_bytes=len(data), fingerprint=digest.hexdigest(), notes=notes)
 
 
-def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None) -> Table:
+def _read_workbook(data: bytes, name: str, opts: SheetOptions, fmt: str) -> Table:
+    from tui_sync.sources.xlsx_reader import read_xlsx  # (deferred: a CSV source, the common case, needs none of it)
+
+    return read_xlsx(data, name, opts, kind=fmt)
+
+
+def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None, *,
+              later: list[Fingerprinting] | None = None) -> Table:
     """Read a local CSV or XLSX file; every failure is a `SourceError` with where = the path and a hint.
-    A file over `max_bytes` is refused (a source's setting); None reads any size (`lms load`)."""
+    A file over `max_bytes` is refused (a source's setting); None reads any size (`lms load`).
+
+    With `later`, a large CSV file's table comes back as soon as it is parsed, without its
+    fingerprint: a `Fingerprinting` appended to `later` computes it on a thread meanwhile, and
+    its `table()` is the whole table, or the failure the read would have had (a NUL character,
+    a file changed while read)."""
     path = Path(path)
     where = str(path)
     try:
@@ -73,7 +88,7 @@ def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None) -> T
         raise _too_big(where, st.st_size, max_bytes)
     try:
         if st.st_size >= _PARSE_FROM_PATH:
-            table = _read_large_csv(path, where, opts, st)
+            table = _read_large_csv(path, where, opts, st, max_bytes, later)
             if table is not None:
                 return table
         with open(path, "rb") as fh:
@@ -92,14 +107,16 @@ def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None) -> T
     return read_bytes(data, where, opts)
 
 
-def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_result) -> Table | None:
+def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_result, max_bytes: int | None,
+                    later: list[Fingerprinting] | None) -> Table | None:
     """A large CSV parsed from its path while the fingerprint is computed from a second, streamed
-    read of it (neither holds the whole file); None when it needs reading as bytes (`read_csv_path`),
-    holds a NUL character (`read_bytes` names the line) or is no CSV."""
+    read of it (neither holds the whole file, and polars maps the file rather than copying it);
+    None when it needs reading as bytes (`read_csv_path`), holds a NUL character (`read_bytes`
+    names the line), is no CSV or bears a workbook's name."""
     with open(path, "rb") as fh:
         head = fh.read(_HEAD)
-    if detect_format(head, where) != "csv":
-        return None
+    if detect_format(head, where) != "csv" or suffix_of(where) in WORKBOOK_SUFFIXES:
+        return None  # (F2: a workbook's name on CSV text gets `read_bytes`'s note)
     digest = hashlib.sha256()
     found: dict[str, object] = {}  # "nul": the file holds a NUL byte; "error": reading it failed
 
@@ -114,6 +131,14 @@ def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_
             found["error"] = exc
 
     hashing = threading.Thread(target=fingerprint, name="tui-sync: fingerprint", daemon=True)
+    if later is not None:
+        table = read_csv_path(path, head, where, opts)
+        if table is None:
+            return None
+        hashing.start()  # (after the parse, which has both cores: it runs beside what the caller does next)
+        later.append(Fingerprinting(table, path, hashing, digest, found, lambda: read_file(path, opts, max_bytes),
+                                    before))
+        return table
     hashing.start()
     try:
         table = read_csv_path(path, head, where, opts)
@@ -123,11 +148,48 @@ def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_
         raise found["error"]  # (reported as the read's own failure)
     if table is None or found.get("nul"):
         return None
+    _unchanged(path, where, before)
+    return dataclasses.replace(table, size_bytes=before.st_size, fingerprint=digest.hexdigest())
+
+
+def _unchanged(path: Path, where: str, before: os.stat_result) -> None:
     after = path.stat()
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-        raise SourceError("the file changed while it was being read", where=where,
-                          hint="wait until whatever writes it has finished, then try again")
-    return dataclasses.replace(table, size_bytes=before.st_size, fingerprint=digest.hexdigest())
+        raise _changed(where)
+
+
+def _changed(where: str) -> SourceError:
+    return SourceError("the file changed while it was being read", where=where,
+                       hint="wait until whatever writes it has finished, then try again")
+
+
+class Fingerprinting:
+    """A large CSV file's fingerprint, computed on a thread after its table was handed over
+    (`read_file(later=...)`)."""
+
+    def __init__(self, table: Table, path: Path, thread: threading.Thread, digest: Any, found: dict[str, object],
+                 read_again: Callable[[], Table], before: os.stat_result) -> None:
+        self._table, self._path, self._thread, self._digest, self._found = table, path, thread, digest, found
+        self._read_again, self._before = read_again, before
+
+    def wait(self) -> None:
+        """Until the thread has ended (whatever it found)."""
+        self._thread.join()
+
+    def table(self) -> Table:
+        """The table with its size and fingerprint; or the `SourceError` of a read from start to end when
+        the file holds a NUL character or could not be read again (`read_file` names the line, or says
+        why); or, when that read succeeds, that the file changed meanwhile."""
+        self.wait()
+        where = self._table.source
+        if self._found:
+            self._read_again()
+            raise _changed(where)
+        try:
+            _unchanged(self._path, where, self._before)
+        except OSError:  # (gone since)
+            raise _changed(where) from None
+        return dataclasses.replace(self._table, size_bytes=self._before.st_size, fingerprint=self._digest.hexdigest())
 
 
 def _too_big(where: str, size: int, limit: int) -> SourceError:
@@ -146,4 +208,4 @@ def size_text(n: float) -> str:
     return f"{n:,.1f} GB"
 
 
-__all__ = ["read_bytes", "read_file", "size_text"]
+__all__ = ["Fingerprinting", "read_bytes", "read_file", "size_text"]
