@@ -5,6 +5,8 @@ it still names each of them (D4); a user or a child placed in that code is told 
 from __future__ import annotations
 
 from builders import codes, kinds, make_plan, snapshot, user
+from tui_sync.model import Resolution
+from tui_sync.plan_shape import plan_problem
 
 TWINS = [dict(id="1", code="HQ"), dict(id="5", code="OPS", name="Ops"), dict(id="9", code="ops", name="ops")]
 HQ = dict(code="HQ", name="HQ")
@@ -89,3 +91,13 @@ def test_l1_a_key_the_ledger_holds_for_two_departments_is_only_an_identity_confl
     assert (unknown.code, unknown.row) == ("unknown_department", 2)
     assert plan.matched_departments == {"1": "K0"}
 
+
+
+def test_d5_moving_the_users_of_two_doomed_departments_of_one_code_in_case_moves_both():
+    snap = snapshot(TWINS, [dict(id="20", login="a", department="5"), dict(id="21", login="b", department="9")])
+    plan = make_plan([HQ], [user("c")], snap, ledger_departments=["1", "5", "9"],
+                     resolutions=[Resolution("ops", "HQ")])
+    moves = sorted((c.key, c.fields["departmentId"]) for c in plan.changes if c.kind.value == "update_user")
+    assert moves == [("a", ("OPS", "HQ")), ("b", ("ops", "HQ"))]
+    assert [p for p in plan.problems if p.is_error] == []
+    assert plan_problem(plan.changes) is None
