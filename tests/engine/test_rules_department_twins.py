@@ -78,6 +78,14 @@ def test_d2_a_row_with_a_new_unique_key_and_a_code_held_twice_is_one_identity_co
     assert [(p.code, p.row, p.column, p.message) for p in plan.problems] == [("identity_conflict", 3, "code", SAYS)]
 
 
+def test_d2_a_known_unique_key_does_not_settle_a_code_the_lms_holds_twice():
+    plan = make_plan([dict(HQ, departmentUniqueKey="K0"), dict(OPS, departmentUniqueKey="K5")], [user("a")],
+                     snapshot(TWINS), ledger_departments={"1": "K0", "5": "K5", "9": None})
+    assert department_changes(plan) == []
+    assert [(p.code, p.row, p.column, p.message) for p in plan.problems] == [("identity_conflict", 3, "code", SAYS)]
+    assert "delete_department" not in kinds(plan)
+
+
 def test_l1_a_key_the_ledger_holds_for_two_departments_is_only_an_identity_conflict():
     snap = snapshot([dict(id="1", code="HQ"), dict(id="5", code="OPS"), dict(id="9", code="SALES")])
     plan = make_plan([dict(HQ, departmentUniqueKey="K0"), dict(code="OPS", name="Renamed", departmentUniqueKey="K5")],
