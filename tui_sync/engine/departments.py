@@ -183,7 +183,7 @@ def _d2_several(df: pl.DataFrame, height: int, mapping: dict[str, str], lms: pl.
     """D2 where the lookups found several LMS departments for a row (the joins repeated it: the LMS
     holds its code in two cases, as iSpring allows; the ledger holds its key for two departments).
     Such a row finds none (no change: one `identity_conflict` at the first such column, naming
-    them); the others keep what they found. Returns the rows once each, and the LMS ids the rows
+    them); the others keep what they found. Returns the rows once each, and every LMS id the rows
     that found several point to (D4: they still name them)."""
     if df.height == height:
         return df, set()
@@ -201,9 +201,9 @@ def _d2_several(df: pl.DataFrame, height: int, mapping: dict[str, str], lms: pl.
     for row in found.iter_rows(named=True):
         parts = []
         for n in lookups:
+            several.update(row[n])  # (what it finds by one lookup, and by the other)
             if len(row[n]) > 1:
                 ids = sorted(row[n], key=position.__getitem__)
-                several.update(ids)
                 where.setdefault(row[ROW], n)
                 value = value_of[row[ROW]][0 if n == "by_code" else 1]
                 listed = ", ".join(f"{lms_id} ({code_of[lms_id]})" for lms_id in ids)
@@ -336,6 +336,7 @@ class _Hierarchy:
                 continue
             if row["parent_n"] == row["code_n"]:
                 self.fail(row, "department_cycle", f"department {row['code']} names itself as its parent")
+                work.extend(self.children.get(row["code_n"], ()))  # (a child settled before it fails too)
                 continue
             parent = self.by_code.get(row["parent_n"])
             if parent is None or not parent.ok:
