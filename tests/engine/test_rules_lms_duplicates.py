@@ -177,11 +177,11 @@ def test_p1_logins_that_case_fold_alike_make_two_creates_told_apart_by_row():
     assert plan_problem(plan.changes) is None
 
 
-def test_p1_two_lms_departments_of_one_code_in_case_get_two_ids():
+def test_d2_a_row_that_names_two_lms_departments_of_one_code_in_case_updates_neither():
     snap = snapshot([dict(id="1", code="OPS"), dict(id="2", code="ops")], [])
     plan = make_plan([dict(code="OPS", name="Ops")], [user("a", dept="OPS")], snap, ledger_departments=["1", "2"])
-    assert sorted(c.id for c in plan.changes if c.kind.value == "update_department") == [
-        "update_department:ops#1", "update_department:ops#2"]
+    assert plan.changes == []
+    assert codes(plan) == {"identity_conflict": [2], "unknown_department": [2]}
     assert plan_problem(plan.changes) is None
 
 

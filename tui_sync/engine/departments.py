@@ -72,10 +72,13 @@ def plan_departments(
         pl.lit(False).alias(ERR),
     )
     df = _d1_required_and_unique(df, mapping, marks, use_key)
-    df = _d2_match_by_key_or_code(df, mapping, lms, known, marks) if use_key else _d2_match_by_code(df, lms)
+    if use_key:
+        df, several = _d2_match_by_key_or_code(df, mapping, lms, known, marks)
+    else:
+        df, several = _d2_match_by_code(df, mapping, lms, marks)
     df = _d2_one_row_per_department(df, mapping, marks)
 
-    named = set(df["by_code"].drop_nulls().to_list())
+    named = set(df["by_code"].drop_nulls().to_list()) | several
     if use_key:
         named |= set(df["by_key"].drop_nulls().to_list())
     managed = set(known["lms_id"].to_list()) - protected  # C2: a protected department's deletion is never planned
@@ -124,20 +127,26 @@ def _d1_required_and_unique(df: pl.DataFrame, mapping: dict[str, str], marks: Ro
     return df
 
 
-def _d2_match_by_code(df: pl.DataFrame, lms: pl.DataFrame) -> pl.DataFrame:
-    """D2 without a unique key: a row is the LMS department with its code."""
+def _d2_match_by_code(df: pl.DataFrame, mapping: dict[str, str], lms: pl.DataFrame,
+                      marks: RowProblems) -> tuple[pl.DataFrame, set[str]]:
+    """D2 without a unique key: a row is the LMS department with its code (`_d2_several`: unless
+    the LMS holds that code more than once)."""
+    height = df.height
     df = df.join(lms.select("code_n", pl.col("id").alias("by_code")), on="code_n", how="left")
+    df, several = _d2_several(df, height, mapping, lms, marks)
     return df.with_columns(pl.col("by_code").alias("target"),
-                           pl.when(pl.col("by_code").is_not_null()).then(pl.lit("code")).alias("rule"))
+                           pl.when(pl.col("by_code").is_not_null()).then(pl.lit("code")).alias("rule")), several
 
 
 def _d2_match_by_key_or_code(df: pl.DataFrame, mapping: dict[str, str], lms: pl.DataFrame, known: pl.DataFrame,
-                             marks: RowProblems) -> pl.DataFrame:
+                             marks: RowProblems) -> tuple[pl.DataFrame, set[str]]:
     """D2 with a unique key: by the key through the ledger, else (once) by code; a code held by a
     department the ledger knows under another key, or a key and a code naming two departments,
-    is `identity_conflict`."""
+    is `identity_conflict`, and so is a row either finds several departments by (`_d2_several`)."""
+    height = df.height
     df = df.join(lms.select("code_n", pl.col("id").alias("by_code")), on="code_n", how="left")
     df = df.join(known.select("key_n", pl.col("lms_id").alias("by_key")), on="key_n", how="left")
+    df, several = _d2_several(df, height, mapping, lms, marks)
     df = df.join(known.select(pl.col("lms_id").alias("by_code"), pl.col("key_n").alias("code_key")),
                  on="by_code", how="left")
     df = df.with_columns(
@@ -158,7 +167,56 @@ def _d2_match_by_key_or_code(df: pl.DataFrame, mapping: dict[str, str], lms: pl.
         "identity_conflict",
         pl.format("unique key {} names one department but code {} is held by another one in the LMS",
                   pl.col("departmentUniqueKey"), pl.col("code")),
-        key="code", column=mapping.get("code"))
+        key="code", column=mapping.get("code")), several
+
+
+# D2: what a row that finds several LMS departments by one lookup is told, and where
+_SEVERAL_SAYS = {
+    "by_key": ("departmentUniqueKey", "the ledger records unique key {value} for {n} LMS departments: ids {ids}; "
+                                      "delete or merge the wrong one in the LMS (its ledger entry goes with it)"),
+    "by_code": ("code", "the LMS holds {n} departments with code {value}: ids {ids}; merge or rename one in the LMS"),
+}
+
+
+def _d2_several(df: pl.DataFrame, height: int, mapping: dict[str, str], lms: pl.DataFrame,
+                marks: RowProblems) -> tuple[pl.DataFrame, set[str]]:
+    """D2 where the lookups found several LMS departments for a row (the joins repeated it: the LMS
+    holds its code in two cases, as iSpring allows; the ledger holds its key for two departments).
+    Such a row finds none (no change: one `identity_conflict` at the first such column, naming
+    them); the others keep what they found. Returns the rows once each, and every LMS id the rows
+    that found several point to (D4: they still name them)."""
+    if df.height == height:
+        return df, set()
+    lookups = [n for n in _SEVERAL_SAYS if n in df.columns]
+    found = df.group_by(ROW, maintain_order=True).agg(pl.col(n).drop_nulls().unique() for n in lookups)
+    found = found.filter(pl.any_horizontal(pl.col(n).list.len() > 1 for n in lookups))
+    df = df.unique(ROW, keep="first", maintain_order=True)
+    if not found.height:
+        return df, set()
+    position = {lms_id: i for i, lms_id in enumerate(lms["id"].to_list())}
+    code_of = dict(lms.select("id", "code").iter_rows())
+    value_of = dict(zip(df[ROW].to_list(), df.select(
+        "code", "departmentUniqueKey" if "departmentUniqueKey" in df.columns else pl.lit(None)).iter_rows()))
+    why, where, several = {}, {}, set()
+    for row in found.iter_rows(named=True):
+        parts = []
+        for n in lookups:
+            several.update(row[n])  # (what it finds by one lookup, and by the other)
+            if len(row[n]) > 1:
+                ids = sorted(row[n], key=position.__getitem__)
+                where.setdefault(row[ROW], n)
+                value = value_of[row[ROW]][0 if n == "by_code" else 1]
+                listed = ", ".join(f"{lms_id} ({code_of[lms_id]})" for lms_id in ids)
+                parts.append(_SEVERAL_SAYS[n][1].format(n=len(ids), value=value, ids=listed))
+        why[row[ROW]] = "; ".join(parts) + "; the row is not applied"
+    at = pl.col(ROW).is_in(list(why))
+    df = df.with_columns(pl.col(ROW).replace_strict(why, default=None, return_dtype=pl.String).alias("__why"),
+                         pl.col(ROW).replace_strict(where, default=None, return_dtype=pl.String).alias("__where"))
+    for n in lookups:
+        df = marks.add(df, pl.col("__where") == n, "identity_conflict", pl.col("__why"), key="code",
+                       column=mapping.get(_SEVERAL_SAYS[n][0]))
+    return df.with_columns(pl.when(at).then(None).otherwise(pl.col(n)).alias(n) for n in lookups
+                           ).drop("__why", "__where"), several
 
 
 def _d2_one_row_per_department(df: pl.DataFrame, mapping: dict[str, str], marks: RowProblems) -> pl.DataFrame:
@@ -185,17 +243,28 @@ def _codes_after_plan(lms_rows: dict[str, dict], rows: list[dict], managed: set[
                       named: set[str]) -> dict[str, Target]:
     """What each normalised code names after the plan (U4, D3): a row's department (an LMS id or
     NEW+code, set as the row's `ref`), else the LMS department no row claims; one being deleted (D4)
-    or whose row has an error is not usable."""
+    or whose row has an error is not usable, nor is a code that several LMS departments that stay
+    hold (in other cases, as iSpring allows) and no row claims."""
     claimed = {row["target"] for row in rows if row["target"]}
     by_code: dict[str, Target] = {}
+    staying: dict[str, list[str]] = {}  # code -> the unclaimed LMS departments that stay, when several
     for lms_id, department in lms_rows.items():
-        if lms_id in claimed or not department["code_n"]:
+        code_n = department["code_n"]
+        if lms_id in claimed or not code_n:
             continue
+        before = by_code.get(code_n)
         if lms_id in managed and lms_id not in named:
-            by_code[department["code_n"]] = Target(
-                lms_id, False, f"department {department['code']} is to be deleted (no row names it)")
+            if before is None or not before.ok:
+                by_code[code_n] = Target(lms_id, False, f"department {department['code']} is to be deleted "
+                                                        "(no row names it)")
+        elif before is not None and before.ok:
+            staying.setdefault(code_n, [before.ref]).append(lms_id)
         else:
-            by_code[department["code_n"]] = Target(lms_id, True)
+            by_code[code_n] = Target(lms_id, True)
+    for code_n, ids in staying.items():
+        listed = ", ".join(f"{lms_id} ({lms_rows[lms_id]['code']})" for lms_id in ids)
+        by_code[code_n] = Target(None, False, f"the LMS holds {len(ids)} departments with code {code_n}: ids {listed}; "
+                                              "merge or rename one in the LMS")
     for row in rows:
         if row["code_n"] is None:
             continue
@@ -267,6 +336,7 @@ class _Hierarchy:
                 continue
             if row["parent_n"] == row["code_n"]:
                 self.fail(row, "department_cycle", f"department {row['code']} names itself as its parent")
+                work.extend(self.children.get(row["code_n"], ()))  # (a child settled before it fails too)
                 continue
             parent = self.by_code.get(row["parent_n"])
             if parent is None or not parent.ok:

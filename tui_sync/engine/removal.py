@@ -79,22 +79,26 @@ def _d5_occupants(doomed: set[str], users: UserStep, lms_users: pl.DataFrame) ->
 def _d5_resolve(resolutions: list[Resolution], doomed: list[str], depts: DepartmentStep, users: UserStep,
                 occupants: _Occupants) -> list[Problem]:
     """D5 resolutions (`--move-users-of CODE --to CODE`): move the users who would stay. One that names
-    no department to be deleted is a warning; a `--to` that cannot take them is a usage error."""
+    no department to be deleted is a warning; a `--to` that cannot take them is a usage error. A code
+    several departments to be deleted hold (in other cases, as iSpring allows) moves the users of each."""
     problems: list[Problem] = []
-    by_code_n = {(depts.lms_code_of.get(lms_id) or "").casefold(): lms_id for lms_id in doomed}
+    by_code_n: dict[str, list[str]] = {}
+    for lms_id in doomed:
+        by_code_n.setdefault((depts.lms_code_of.get(lms_id) or "").casefold(), []).append(lms_id)
     for resolution in resolutions:
-        department = by_code_n.get(resolution.move_users_of.casefold())
-        if department is None:
+        departments = by_code_n.get(resolution.move_users_of.casefold(), [])
+        if not departments:
             problems.append(warning(
                 "resolution_unused", "department",
                 f"--move-users-of {resolution.move_users_of}: that department is not planned for deletion",
                 key=resolution.move_users_of))
             continue
         to = depts.by_code.get(resolution.to.casefold())
-        if to is None or not to.ok or to.ref == department:
+        if to is None or not to.ok or to.ref in departments:
             why = to.reason if to and to.reason else "no usable department has that code"
             raise UsageError(f"--to {resolution.to}: {why}", hint="pick a department that stays after the sync")
-        _move_users(department, resolution.to, to, depts, users, occupants)
+        for department in departments:
+            _move_users(department, resolution.to, to, depts, users, occupants)
     return problems
 
 
