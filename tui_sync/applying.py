@@ -25,7 +25,7 @@ from .plan_io import write_plan
 from .planning import make_plan, plan_seal
 from .safe_text import safe_message
 from .state.ledger import Ledger
-from .state.lock import SyncLock, SyncRunning
+from .state.lock import SyncLock
 from .state.runs import Run, RunStore
 
 
@@ -218,20 +218,23 @@ def settle_stopped(cfg: Config) -> None:
     """Before the history is shown (A3): a run whose process is gone is marked interrupted, and what
     it applied is taken in from the LMS's journal (as a resume or `--abandon` would first), so it
     shows as applied. Nothing is done while a sync holds the lock (its run is live) or when no run
-    was left unfinished."""
+    was left unfinished. Best effort: where the state folder cannot be written (read-only, full),
+    the history is shown as it stands."""
     store = RunStore(cfg.state)
     if store.unfinished() is None:
         return
     lock = SyncLock(cfg.state, "runs")
     try:
         lock.acquire()
-    except SyncRunning:
+    except SyncError:  # (a sync is running: its run is live; or the folder is read-only)
         return
     try:
         store.mark_interrupted()
         if (run := store.unfinished()) is not None:
             with ThreadPoolExecutor(1) as thread:  # (see abandon: the caller may be running an event loop)
                 thread.submit(asyncio.run, _take_stopped_journal(cfg, store, run.id)).result()
+    except SyncError:
+        pass
     finally:
         lock.release()
 

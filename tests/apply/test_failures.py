@@ -14,6 +14,7 @@ import os
 import shlex
 import socket
 import stat
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -161,6 +162,24 @@ def test_a_read_only_state_folder_still_shows_the_run_history(tmp_path, capsys):
         assert code == Exit.OK and "completed" in out, err
         code, out, err = cli(capsys, ws, "runs", "show", "1", "--format", "json")
         assert code == Exit.OK and json.loads(out)["status"] == "completed"
+
+
+def test_a_read_only_state_folder_still_shows_an_apply_left_unfinished(tmp_path, capsys):
+    """A3: `runs` takes an unfinished run's journal in when it can; on a read-only state folder it
+    shows the history as it stands instead of failing."""
+    with tmpfs(tmp_path / "disk"):
+        ws, _ = _read_only_state(tmp_path)
+        assert main(["--config", str(ws.root / "tui-sync.toml"), "apply", "--approve", "none"]) == Exit.OK
+        con = sqlite3.connect(tmp_path / "disk" / "state" / "state.sqlite")
+        with con:  # (as a killed apply leaves it)
+            con.execute("UPDATE runs SET status='running'")
+        con.close()
+        remount_read_only(tmp_path / "disk")
+        capsys.readouterr()
+        code, out, err = cli(capsys, ws, "runs")
+        assert code == Exit.OK and "running" in out, err
+        code, out, err = cli(capsys, ws, "runs", "show", "1", "--format", "json")
+        assert code == Exit.OK and json.loads(out)["status"] == "running", err
 
 
 def test_plan_with_the_state_path_a_file_fails_instead_of_planning_with_an_empty_ledger(tmp_path, capsys):
