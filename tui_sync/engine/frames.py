@@ -128,17 +128,17 @@ class RowProblems:
 CONTROL_CHARACTERS = r"[\x00-\x1F\x7F-\x9F\x{2028}\x{2029}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
 
 
-def invalid_characters(rp: RowProblems, frame: pl.DataFrame | pl.LazyFrame, fields: tuple[str, ...],
+def invalid_characters(problems: RowProblems, frame: pl.DataFrame | pl.LazyFrame, fields: tuple[str, ...],
                        mapping: dict[str, str], *, key: str) -> pl.DataFrame | pl.LazyFrame:
     """F4: a login, email, code or key holding a control character or a line break is an error
     (`invalid_characters`) at its cell: such a value cannot be matched, nor shown or written safely."""
     for f in fields:
         if f in frame.collect_schema().names():
-            frame = rp.mark(frame, pl.col(f).str.contains(CONTROL_CHARACTERS), "invalid_characters",
-                            pl.format("{} {} holds a control character, a line break or a text-direction override; "
-                                      "the row is not applied",
-                                      pl.lit(mapping.get(f, f)), pl.col(f)),
-                            key=key, column=mapping.get(f))
+            frame = problems.mark(frame, pl.col(f).str.contains(CONTROL_CHARACTERS), "invalid_characters",
+                                  pl.format("{} {} holds a control character, a line break or a text-direction "
+                                            "override; the row is not applied",
+                                            pl.lit(mapping.get(f, f)), pl.col(f)),
+                                  key=key, column=mapping.get(f))
     return frame
 
 

@@ -23,7 +23,7 @@ IDENTIFYING = ("identity_conflict", "login_taken", "email_taken")  # U2, U3: a r
 DUPLICATES = ("duplicate_login", "duplicate_email", "duplicate_user_key")  # U3: so may a row another repeats
 
 
-def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, protected: pl.Series | None,
+def mark_protected_users(rows: pl.LazyFrame, problems: RowProblems, protect: Protect, protected: pl.Series | None,
                          logins: pl.Series, column: str | None) -> pl.LazyFrame:
     """C2 on the users sheet, after identification (`target`: the LMS user's position, `protected`:
     which LMS users are protected, by position). A row that identifies a protected user, and no other
@@ -31,13 +31,13 @@ def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, pr
     (`forgive_protected_rows`). A row that would create a user with a protected login, or give one
     to another user, is an error."""
     if protected is None:
-        return lz.with_columns(pl.lit(False).alias(PROTECTED_ROW))
+        return rows.with_columns(pl.lit(False).alias(PROTECTED_ROW))
     at = pl.lit(protected).gather(pl.col("target")).fill_null(False)
     # identified without doubt: no identification problem marked (pending), no U3 duplicate (collected)
-    unsure = pl.any_horizontal(pl.lit(False), *(pl.col(m[0]) for m in rp.marks if m[1] in IDENTIFYING))
-    duplicates = [f.filter(pl.col("code").is_in(DUPLICATES))["row"] for f in rp.frames]
+    unsure = pl.any_horizontal(pl.lit(False), *(pl.col(m[0]) for m in problems.marks if m[1] in IDENTIFYING))
+    duplicates = [f.filter(pl.col("code").is_in(DUPLICATES))["row"] for f in problems.frames]
     duplicate = pl.col(ROW).is_in(pl.concat(duplicates).implode()) if duplicates else pl.lit(False)
-    lz = lz.with_columns((at & ~unsure & ~duplicate).alias(PROTECTED_ROW))
+    rows = rows.with_columns((at & ~unsure & ~duplicate).alias(PROTECTED_ROW))
 
     def lms_login(hit: pl.DataFrame) -> pl.DataFrame:
         return hit.with_columns(pl.lit(logins).gather(pl.col("target")).alias("__lms_login"))
@@ -45,32 +45,32 @@ def mark_protected_users(lz: pl.LazyFrame, rp: RowProblems, protect: Protect, pr
     # U2: two rows that identify one protected user (one of them with errors U2 passed over)
     named = pl.col("target").filter(pl.col(PROTECTED_ROW))  # (few rows: a window over all of them costs more)
     twice = pl.col(PROTECTED_ROW) & pl.col("target").is_in(named.filter(named.is_duplicated()).implode())
-    lz = rp.mark(lz, twice, "identity_conflict",
-                 pl.format("another row identifies the same LMS user ({})", pl.col("__lms_login")),
-                 key="login", column=column, enrich=lms_login)
-    lz = lz.with_columns((pl.col(PROTECTED_ROW) & ~twice).alias(PROTECTED_ROW))
-    lz = rp.mark(lz, pl.col(PROTECTED_ROW), PROTECTED,
-                 pl.format("LMS user {} is protected ([protect] users): this row changes nothing",
-                           pl.col("__lms_login")),
-                 key="login", column=column, severity=Severity.WARNING, enrich=lms_login)
-    return rp.mark(lz, ~pl.col(ERR) & ~at & protect.user_mask(pl.col("login")), PROTECTED,
-                   pl.when(pl.col("target").is_null())
-                   .then(pl.format("login {} is protected ([protect] users): no user is created with it",
-                                   pl.col("login")))
-                   .otherwise(pl.format("login {} is protected ([protect] users): LMS user {} cannot take it",
-                                        pl.col("login"), pl.col("__lms_login"))),
-                   key="login", column=column, enrich=lms_login)
+    rows = problems.mark(rows, twice, "identity_conflict",
+                         pl.format("another row identifies the same LMS user ({})", pl.col("__lms_login")),
+                         key="login", column=column, enrich=lms_login)
+    rows = rows.with_columns((pl.col(PROTECTED_ROW) & ~twice).alias(PROTECTED_ROW))
+    rows = problems.mark(rows, pl.col(PROTECTED_ROW), PROTECTED,
+                         pl.format("LMS user {} is protected ([protect] users): this row changes nothing",
+                                   pl.col("__lms_login")),
+                         key="login", column=column, severity=Severity.WARNING, enrich=lms_login)
+    return problems.mark(rows, ~pl.col(ERR) & ~at & protect.user_mask(pl.col("login")), PROTECTED,
+                         pl.when(pl.col("target").is_null())
+                         .then(pl.format("login {} is protected ([protect] users): no user is created with it",
+                                         pl.col("login")))
+                         .otherwise(pl.format("login {} is protected ([protect] users): LMS user {} cannot take it",
+                                              pl.col("login"), pl.col("__lms_login"))),
+                         key="login", column=column, enrich=lms_login)
 
 
-def forgive_protected_rows(rp: RowProblems, df: pl.DataFrame) -> None:
+def forgive_protected_rows(problems: RowProblems, df: pl.DataFrame) -> None:
     """C2: a PROTECTED_ROW changes nothing, so its cells are not checked: every problem found at it
     (a blank required cell, an unknown department, an unknown supervisor...) is withdrawn but the
     `protected` warning. An export of the LMS, read back as the users sheet, then plans nothing for
     the admin it lists."""
     rows = df.filter(pl.col(PROTECTED_ROW))[ROW]
     if rows.len():
-        rp.frames[:] = [f.filter(~pl.col("row").is_in(rows.implode()) | (pl.col("code") == PROTECTED))
-                        for f in rp.frames]
+        problems.frames[:] = [f.filter(~pl.col("row").is_in(rows.implode()) | (pl.col("code") == PROTECTED))
+                              for f in problems.frames]
 
 
 def protected_departments(lms: pl.DataFrame, protect: Protect) -> set[str]:

@@ -65,10 +65,10 @@ def counts_text(view: PlanView, narrow: bool = False) -> Text:
     t.append("│ ", style="dim")
     if view.blocked:
         t.append(f"{view.blocked} blocked ", style=TONE_STYLE["error"])
-    rp = view.row_problems
-    if rp:
-        errors = sum(1 for p in rp if p.is_error)
-        t.append(f"{len(rp)} row problems" + (f" ({errors} errors)" if errors and not narrow else ""),
+    row_problems = view.row_problems
+    if row_problems:
+        errors = sum(1 for p in row_problems if p.is_error)
+        t.append(f"{len(row_problems)} row problems" + (f" ({errors} errors)" if errors and not narrow else ""),
                  style=TONE_STYLE["warning"])
     out = view.plan.summary().get("out_of_scope", 0)  # C1
     if out:
