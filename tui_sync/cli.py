@@ -289,16 +289,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tui-sync", description="Keep an LMS's departments and users in step with HR's sheets.")
     p.add_argument("--config", type=Path, default=Path(CONFIG_NAME), help=f"config file (default ./{CONFIG_NAME})")
     sub = p.add_subparsers(dest="command")
+    # (in this order: it is the order of `tui-sync --help`)
+    _add_plan_commands(sub)
+    _add_unattended_commands(sub)
+    _add_runs_command(sub)
+    _add_lms_data_commands(sub)
+    _add_demo_command(sub)
+    return p
 
-    def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="config file")
 
+def _add_config(sp: argparse.ArgumentParser) -> None:
+    """`--config` after the command too (`tui-sync plan --config x.toml`)."""
+    sp.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="config file")
+
+
+def _add_plan_commands(sub) -> None:
+    """check, plan and apply: what an operator runs by hand."""
     sp = sub.add_parser("check", help="validate the config, reach every source and the LMS, report mapping problems")
-    common(sp)
+    _add_config(sp)
     sp.set_defaults(func=cmd_check)
 
     sp = sub.add_parser("plan", help="build a plan: a summary, or the plan JSON with --json")
-    common(sp)
+    _add_config(sp)
     sp.add_argument("--json", action="store_true", help="print the plan JSON on stdout (only the JSON)")
     sp.add_argument("--out", type=Path, help="save the plan JSON to this file")
     sp.add_argument("-v", "--verbose", action="store_true", help="list every change in the summary")
@@ -307,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_plan)
 
     sp = sub.add_parser("apply", help="apply the approved changes of a saved plan, or of a fresh one")
-    common(sp)
+    _add_config(sp)
     sp.add_argument("--plan", type=Path, help="a plan saved by `plan --out` (decisions may be edited)")
     sp.add_argument("--approve", choices=("all", "safe", "none"),
                     help="turn pending decisions into approvals first (safe: all but what inactivates, "
@@ -319,32 +331,41 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--to", action="append", metavar="CODE")
     sp.set_defaults(func=cmd_apply)
 
+
+def _add_unattended_commands(sub) -> None:
+    """run, daemon and schedule: syncs by the config's [policy] and [schedule] (S1)."""
     sp = sub.add_parser("run", help="one unattended sync by the config's [policy] (what the schedule runs)")
-    common(sp)
+    _add_config(sp)
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("daemon", help="run the [schedule] until stopped (SIGTERM, or Ctrl+C)")
-    common(sp)
+    _add_config(sp)
     sp.set_defaults(func=cmd_daemon)
 
     sp = sub.add_parser("schedule", help="print the [schedule] as a systemd timer or crontab lines")
-    common(sp)
+    _add_config(sp)
     sp.add_argument("--print", dest="print_format", choices=("systemd", "cron"), required=True,
                     help="systemd: a .service and a .timer unit; cron: crontab lines")
     sp.set_defaults(func=cmd_schedule)
 
+
+def _add_runs_command(sub) -> None:
+    """runs [show ID]: the run log (A3)."""
     sp = sub.add_parser("runs", help="past runs and their outcomes")
-    common(sp)
+    _add_config(sp)
     sp.add_argument("--json", action="store_true")
     rsub = sp.add_subparsers(dest="runs_command")
     show = rsub.add_parser("show", help="one run's log")
-    common(show)
+    _add_config(show)
     show.add_argument("id", type=int)
     show.add_argument("--format", choices=("txt", "csv", "json"), default="txt")
     sp.set_defaults(func=cmd_runs)
 
+
+def _add_lms_data_commands(sub) -> None:
+    """export (F3: it reads back as no change) and lms load/dump for the embedded LMS."""
     sp = sub.add_parser("export", help="write the LMS's departments and users as sheets in the mapped layout")
-    common(sp)
+    _add_config(sp)
     sp.add_argument("--departments", type=Path, required=True, help="a .csv or .xlsx file to write")
     sp.add_argument("--users", type=Path, required=True, help="a .csv or .xlsx file to write")
     sp.add_argument("--guard-formulas", action="store_true",
@@ -353,22 +374,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_export)
 
     sp = sub.add_parser("lms", help="the embedded LMS: load from sheets, dump")
-    common(sp)
+    _add_config(sp)
     lsub = sp.add_subparsers(dest="lms_command", required=True)
     lp = lsub.add_parser("load", help="replace the embedded LMS's contents from sheets in the LMS vocabulary")
-    common(lp)
+    _add_config(lp)
     lp.add_argument("--departments", type=Path, required=True)
     lp.add_argument("--users", type=Path, required=True)
     lp = lsub.add_parser("dump", help="print the embedded LMS's contents (the root left out)")
-    common(lp)
+    _add_config(lp)
     lp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_lms)
 
+
+def _add_demo_command(sub) -> None:
     sp = sub.add_parser("demo", help="copy sample_data to a folder, fill the embedded LMS with a prior state, open the UI")
     sp.add_argument("--dir", type=Path, help="working folder (default ./tui-sync-demo)")
     sp.add_argument("--no-ui", action="store_true", help="print the plan instead of opening the UI")
     sp.set_defaults(func=cmd_demo)
-    return p
 
 
 def _quiet_stdout() -> None:

@@ -183,73 +183,111 @@ class Requester:
         """The 2xx response; raises `ApiError`, `UnclearOutcome` or `LMSError` otherwise.
 
         `what` completes "could not …" in messages, e.g. "create user jdoe".
+        A2: transient failures (timeouts, cut connections, 429, 5xx) are retried with backoff.
         """
         renewed = False
         attempt = 0
         while True:
             attempt += 1
-            headers: dict[str, str] = {}
-            if authenticate and self.auth is not None:
-                headers = await self.auth.headers()
-            started = time.monotonic()
-            try:
-                async with self._slots:
-                    await self.limiter.acquire()
-                    started = time.monotonic()
-                    response = await self.client.request(
-                        method, path, params=params, json=json, data=data, headers=headers,
-                    )
-            except httpx.TransportError as exc:
-                trust = untrusted(exc, host_of(str(self.client.base_url.join(path))), "in [lms]")
-                if trust is not None:
-                    raise LMSError(trust[0], where=self.service, hint=trust[1]) from None
-                problem = self._transport_problem(exc)
-                log.debug("%s %s: %s after %.2f s", method, path, problem, time.monotonic() - started)
-                if not idempotent and not isinstance(exc, _NOT_SENT):
-                    raise UnclearOutcome(
-                        f"{problem} while trying to {what}; it may or may not have been done",
-                        where=self.service,
-                    ) from None
+            headers = await self._auth_headers(authenticate)
+            answer, started = await self._send(method, path, params=params, json=json, data=data, headers=headers)
+            if isinstance(answer, httpx.TransportError):
+                problem = self._transport_failure(answer, method, path, what, idempotent, started)
                 delay = self.retry.backoff(attempt)
             else:
-                status = response.status_code
+                status = answer.status_code
                 log.debug("%s %s → %d (%.3f s)", method, path, status, time.monotonic() - started)
                 if status < 300:
-                    return response
+                    return answer
                 if status == 401 and authenticate and self.auth is not None:
                     if not renewed and await self.auth.refresh(headers):
                         renewed = True
                         attempt -= 1  # a renewal is not a failed attempt
                         continue
                     raise self.auth.rejected(what)
-                if status == 429:
-                    retry_after = _retry_after(response.headers.get("Retry-After"))
-                    if retry_after is not None and retry_after > self.retry.retry_after_max:
-                        raise LMSError(
-                            f"{self.service} asks to wait {retry_after:.0f} s before the next request "
-                            f"(while trying to {what})", hint="try again later",
-                        )
-                    delay = retry_after if retry_after is not None else self.retry.backoff(attempt)
-                    self.limiter.pause(delay)  # everyone waits, not just this request
-                    problem = "HTTP 429 (too many requests)"
-                elif status >= 500:
-                    problem = f"HTTP {status} ({_api_message(response, self.redact) or response.reason_phrase})"
-                    if not idempotent:
-                        raise UnclearOutcome(
-                            f"{self.service} answered {problem} while trying to {what}; "
-                            "it may or may not have been done", where=self.service,
-                        )
-                    delay = self.retry.backoff(attempt)
-                else:
-                    raise self._refusal(response, what, attempt)
-            if attempt >= self.retry.attempts:
-                raise LMSError(
-                    f"could not {what}: {problem}, {attempt} attempts in all", where=self.service,
-                    hint="the LMS may be down or overloaded; try again later",
-                )
+                problem, delay = self._failed_status(answer, what, idempotent, attempt)
+            self._give_up_when_out_of_attempts(attempt, what, problem)
             log.info("%s %s: %s; retrying in %.1f s (attempt %d of %d)",
                      method, path, problem, delay, attempt + 1, self.retry.attempts)
             await self.retry.sleep(delay)
+
+    async def _auth_headers(self, authenticate: bool) -> dict[str, str]:
+        if authenticate and self.auth is not None:
+            return await self.auth.headers()
+        return {}
+
+    async def _send(self, method: str, path: str, *, params: Any, json: Any, data: Mapping[str, str] | None,
+                    headers: dict[str, str]) -> tuple[httpx.Response | httpx.TransportError, float]:
+        """Wait for a free slot and the shared rate limit, then send once.
+
+        Returns the response, or the transport error that stopped it, and when the sending started.
+        """
+        async with self._slots:
+            await self.limiter.acquire()
+            started = time.monotonic()
+            try:
+                response = await self.client.request(
+                    method, path, params=params, json=json, data=data, headers=headers,
+                )
+            except httpx.TransportError as exc:
+                return exc, started
+            return response, started
+
+    def _transport_failure(self, exc: httpx.TransportError, method: str, path: str, what: str,
+                           idempotent: bool, started: float) -> str:
+        """The problem to retry after a transport error; raises when it must not be retried.
+
+        An untrusted certificate is named with how to trust it (O3). A request that is not
+        idempotent and may have reached the server is not repeated blindly (A2): `UnclearOutcome`.
+        """
+        trust = untrusted(exc, host_of(str(self.client.base_url.join(path))), "in [lms]")
+        if trust is not None:
+            raise LMSError(trust[0], where=self.service, hint=trust[1]) from None
+        problem = self._transport_problem(exc)
+        log.debug("%s %s: %s after %.2f s", method, path, problem, time.monotonic() - started)
+        if not idempotent and not isinstance(exc, _NOT_SENT):
+            raise UnclearOutcome(
+                f"{problem} while trying to {what}; it may or may not have been done",
+                where=self.service,
+            ) from None
+        return problem
+
+    def _failed_status(self, response: httpx.Response, what: str, idempotent: bool,
+                       attempt: int) -> tuple[str, float]:
+        """(problem, seconds to wait) for a status worth retrying (429, 5xx); raises otherwise.
+
+        A2: a 429 honours `Retry-After` and pauses every request; one that asks for longer than
+        `retry_after_max` is an error. A 5xx to a request that is not idempotent is `UnclearOutcome`.
+        Any other status is a refusal (`ApiError`).
+        """
+        status = response.status_code
+        if status == 429:
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            if retry_after is not None and retry_after > self.retry.retry_after_max:
+                raise LMSError(
+                    f"{self.service} asks to wait {retry_after:.0f} s before the next request "
+                    f"(while trying to {what})", hint="try again later",
+                )
+            delay = retry_after if retry_after is not None else self.retry.backoff(attempt)
+            self.limiter.pause(delay)  # everyone waits, not just this request
+            return "HTTP 429 (too many requests)", delay
+        if status >= 500:
+            problem = f"HTTP {status} ({_api_message(response, self.redact) or response.reason_phrase})"
+            if not idempotent:
+                raise UnclearOutcome(
+                    f"{self.service} answered {problem} while trying to {what}; "
+                    "it may or may not have been done", where=self.service,
+                )
+            return problem, self.retry.backoff(attempt)
+        raise self._refusal(response, what, attempt)
+
+    def _give_up_when_out_of_attempts(self, attempt: int, what: str, problem: str) -> None:
+        """O3: after the last attempt, say what failed and how often."""
+        if attempt >= self.retry.attempts:
+            raise LMSError(
+                f"could not {what}: {problem}, {attempt} attempts in all", where=self.service,
+                hint="the LMS may be down or overloaded; try again later",
+            )
 
     def _transport_problem(self, exc: httpx.TransportError) -> str:
         if isinstance(exc, httpx.TimeoutException):

@@ -146,58 +146,94 @@ def is_utf8(data: bytes) -> bool:
     return True
 
 
-def decode(data: bytes, encoding: str | None, source: str) -> tuple[bytes, str, list[str], str | None]:
+_Decoded = tuple[bytes, str, list[str], str | None]  # UTF-8 bytes, encoding used, notes, guessed sample
+
+
+def decode(data: bytes, encoding: str | None, source: str) -> _Decoded:
     """Decode `data` → (UTF-8 bytes without BOM, the encoding used, notes, and when the code page
     was guessed, a sample of the non-ASCII text it reads)."""
-    notes: list[str] = []
     name = (encoding or "auto").strip()
     if name.lower() == "auto":
-        if data.startswith(UTF8_BOM):
-            body = data[len(UTF8_BOM):]
-            if not is_utf8(body) or b"\x00" in body:
-                text = _strict(data, "utf-8", source, offset=len(UTF8_BOM), bom="UTF-8")
-                _refuse_nul(text, source)
-            return body, "utf-8-sig", notes, None
-        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            codec = "utf-16-le" if data.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"
-            text = _strict(data, codec, source, offset=2, bom="UTF-16")
-            _refuse_nul(text, source)
-            return text.encode("utf-8"), codec, notes, None
-        head = data[:8192]
-        if b"\x00" in head:
-            codec = guess_utf16(head)
-            if codec is None:
-                raise SourceError(
-                    "this is a binary file, not CSV text",
-                    where=source, hint="the source must be an .xlsx workbook or a CSV text file",
-                )
-            text = _strict(data, codec, source, offset=0, bom=None)
-            _refuse_nul(text, source)
-            return text.encode("utf-8"), codec, notes, None
-        if is_utf8(data):
-            if b"\x00" in data:
-                _refuse_nul(data.decode("utf-8"), source)
-            return data, "utf-8", notes, None
-        try:  # the exact answer (is_utf8 never says yes wrongly)
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            first_bad = exc.start
-        else:
-            if b"\x00" in data:
-                _refuse_nul(text, source)
-            return data, "utf-8", notes, None
-        guess = guess_code_page(data, first_bad)
-        if guess is None:
-            raise SourceError(
-                "cannot read the text: it is not UTF-8, and no European or Cyrillic code page reads it",
-                where=source,
-                hint='set encoding = "…" to the file\'s code page, or save it from Excel as "CSV UTF-8"',
-            )
-        text = _strict(data, guess.encoding, source, offset=0, bom=None)
-        _refuse_nul(text, source)
-        notes.append(guessed_note(guess.encoding, guess.sample))
-        return text.encode("utf-8"), guess.encoding, notes, guess.sample
+        return _decode_auto(data, source)
+    return _decode_named(data, name, source)
 
+
+def _decode_auto(data: bytes, source: str) -> _Decoded:
+    """F1: a BOM decides; then UTF-16 without a BOM (NULs in the head); then UTF-8; otherwise
+    the likeliest code page, guessed and noted."""
+    by_bom = _decode_by_bom(data, source)
+    if by_bom is not None:
+        return by_bom
+    head = data[:8192]
+    if b"\x00" in head:
+        return _decode_utf16_without_bom(data, head, source)
+    first_bad = _first_bad_utf8(data, source)
+    if first_bad is None:
+        return data, "utf-8", [], None
+    return _decode_guessed_code_page(data, first_bad, source)
+
+
+def _decode_by_bom(data: bytes, source: str) -> _Decoded | None:
+    """F1: a UTF-8 or UTF-16 byte-order mark decides the encoding; None without one."""
+    if data.startswith(UTF8_BOM):
+        body = data[len(UTF8_BOM):]
+        if not is_utf8(body) or b"\x00" in body:
+            text = _strict(data, "utf-8", source, offset=len(UTF8_BOM), bom="UTF-8")
+            _refuse_nul(text, source)
+        return body, "utf-8-sig", [], None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        codec = "utf-16-le" if data.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"
+        text = _strict(data, codec, source, offset=2, bom="UTF-16")
+        _refuse_nul(text, source)
+        return text.encode("utf-8"), codec, [], None
+    return None
+
+
+def _decode_utf16_without_bom(data: bytes, head: bytes, source: str) -> _Decoded:
+    """NULs in the head: UTF-16 without a BOM if they sit in every other byte, else a binary file."""
+    codec = guess_utf16(head)
+    if codec is None:
+        raise SourceError(
+            "this is a binary file, not CSV text",
+            where=source, hint="the source must be an .xlsx workbook or a CSV text file",
+        )
+    text = _strict(data, codec, source, offset=0, bom=None)
+    _refuse_nul(text, source)
+    return text.encode("utf-8"), codec, [], None
+
+
+def _first_bad_utf8(data: bytes, source: str) -> int | None:
+    """None when `data` is UTF-8 (a NUL in it is refused), else the offset of its first bad byte."""
+    if is_utf8(data):
+        if b"\x00" in data:
+            _refuse_nul(data.decode("utf-8"), source)
+        return None
+    try:  # the exact answer (is_utf8 never says yes wrongly)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    if b"\x00" in data:
+        _refuse_nul(text, source)
+    return None
+
+
+def _decode_guessed_code_page(data: bytes, first_bad: int, source: str) -> _Decoded:
+    """F1: not UTF-8, so the likeliest European or Cyrillic code page, with a note naming the
+    guess and a sample of what it reads (`encoding_guessed`)."""
+    guess = guess_code_page(data, first_bad)
+    if guess is None:
+        raise SourceError(
+            "cannot read the text: it is not UTF-8, and no European or Cyrillic code page reads it",
+            where=source,
+            hint='set encoding = "…" to the file\'s code page, or save it from Excel as "CSV UTF-8"',
+        )
+    text = _strict(data, guess.encoding, source, offset=0, bom=None)
+    _refuse_nul(text, source)
+    return text.encode("utf-8"), guess.encoding, [guessed_note(guess.encoding, guess.sample)], guess.sample
+
+
+def _decode_named(data: bytes, name: str, source: str) -> _Decoded:
+    """F1: `encoding = "…"` on a source overrides the guess; undecodable bytes are an error."""
     try:
         info = codecs.lookup(name)
     except LookupError:
@@ -208,10 +244,10 @@ def decode(data: bytes, encoding: str | None, source: str) -> tuple[bytes, str, 
         offset = len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0
         text = _strict(data, "utf-8", source, offset=offset, bom=None, named=name)
         _refuse_nul(text, source)
-        return data[offset:], name, notes, None
+        return data[offset:], name, [], None
     text = _strict(data, info.name, source, offset=0, bom=None, named=name)
     _refuse_nul(text, source)
-    return text.encode("utf-8"), name, notes, None
+    return text.encode("utf-8"), name, [], None
 
 
 def _strict(data: bytes, codec: str, source: str, *, offset: int, bom: str | None, named: str | None = None) -> str:

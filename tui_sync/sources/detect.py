@@ -55,12 +55,34 @@ def suffix_of(name: str) -> str:
 
 
 def detect_format(data: bytes, name: str, content_type: str | None = None) -> str:
-    """Return "csv", "xlsx", "xls" or "ods" for these bytes, or raise `SourceError` (where = `name`)."""
+    """Return "csv", "xlsx", "xls" or "ods" for these bytes, or raise `SourceError` (where = `name`).
+
+    F2: the content decides; the Content-Type and the name only break ties for binary
+    bytes that no signature names.
+    """
     if not data:
         raise SourceError("the file is empty (0 bytes)", where=name,
                           hint="check that this is the right file and that it was saved with its data")
 
     # 1. Content.
+    kind = _workbook_by_signature(data, name)
+    if kind is not None:
+        return kind
+    _refuse_other_binary_kinds(data, name)
+    _refuse_markup(data, name)
+
+    # 2. Text is CSV, whatever the name or Content-Type say ("users.xlsx" saved from a CSV export).
+    if _is_text(data):
+        return "csv"
+
+    # 3. Binary that no signature names: a Content-Type or name of a workbook lets the XLSX reader
+    #    explain what is wrong with it.
+    return _binary_by_name(name, content_type)
+
+
+def _workbook_by_signature(data: bytes, name: str) -> str | None:
+    """The format ("xls", "xlsx" or "ods") when the bytes start like a workbook (an OLE2 file or a
+    zip), else None; raises for an encrypted workbook or an OpenDocument file that is not a spreadsheet."""
     if data.startswith(CFB_MAGIC) or data.startswith(CFB_MAGIC[:4]):
         if "EncryptedPackage".encode("utf-16-le") in data[:1_000_000]:
             raise SourceError(
@@ -79,6 +101,11 @@ def detect_format(data: bytes, name: str, content_type: str | None = None) -> st
         return "xlsx"
     if data.startswith(EMPTY_ZIP_MAGIC):
         return "xlsx"  # an empty zip: the XLSX reader says it is not a readable workbook
+    return None
+
+
+def _refuse_other_binary_kinds(data: bytes, name: str) -> None:
+    """A PDF, an image or a gzip file is named for what it is."""
     if data.startswith(b"%PDF"):
         raise SourceError("this is a PDF document, not a sheet", where=name,
                           hint="point the source at the spreadsheet itself (.xlsx or CSV)")
@@ -92,27 +119,30 @@ def detect_format(data: bytes, name: str, content_type: str | None = None) -> st
     if data.startswith(b"\x1f\x8b"):
         raise SourceError("this is a gzip-compressed file, not a sheet", where=name,
                           hint="decompress it first, or point the source at the .xlsx or CSV itself")
+
+
+def _refuse_markup(data: bytes, name: str) -> None:
+    """Text that starts like markup is an Excel 2003 XML spreadsheet or a web page (often a login
+    or share page served instead of the file, O3), never CSV."""
     head = _text_head(data)
-    if _WEB_START.match(head):
-        low = head[:4096].lower()
-        if low.startswith(b"<?xml") and _SPREADSHEET_ML in low:
-            raise SourceError(
-                "this is an Excel 2003 XML spreadsheet, which tui_sync does not read",
-                where=name, hint="open it in Excel and save as .xlsx (Excel Workbook) or CSV",
-            )
+    if not _WEB_START.match(head):
+        return
+    low = head[:4096].lower()
+    if low.startswith(b"<?xml") and _SPREADSHEET_ML in low:
         raise SourceError(
-            "this is a web page, not the file — a login or share page?",
-            where=name,
-            hint="use a direct download link (not the page that shows or shares the file) and check the "
-                 "username and password; open the link in a private browser window to see what it returns",
+            "this is an Excel 2003 XML spreadsheet, which tui_sync does not read",
+            where=name, hint="open it in Excel and save as .xlsx (Excel Workbook) or CSV",
         )
+    raise SourceError(
+        "this is a web page, not the file — a login or share page?",
+        where=name,
+        hint="use a direct download link (not the page that shows or shares the file) and check the "
+             "username and password; open the link in a private browser window to see what it returns",
+    )
 
-    # 2. Text is CSV, whatever the name or Content-Type say ("users.xlsx" saved from a CSV export).
-    if _is_text(data):
-        return "csv"
 
-    # 3. Binary that no signature names: a Content-Type or name of a workbook lets the XLSX reader
-    #    explain what is wrong with it.
+def _binary_by_name(name: str, content_type: str | None) -> str:
+    """F2's tie-break: "xlsx" when the Content-Type or the name says workbook; raises otherwise."""
     mime = (content_type or "").split(";", 1)[0].strip().lower()
     if mime in XLSX_TYPES or suffix_of(name) in XLSX_SUFFIXES:
         return "xlsx"

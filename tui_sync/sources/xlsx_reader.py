@@ -193,76 +193,105 @@ def inspect_zip(data: bytes, source: str, kind: str = "xlsx") -> _ZipFacts:
     """Refuse zip bombs and damaged archives before any parser inflates them; collect sheet facts
     (`kind` "xlsx" or "ods")."""
     label = WORKBOOKS[kind]
-    if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        looks_like_text = b"\x00" not in data[:8192]
-        try:
-            data[:8192].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            looks_like_text = looks_like_text and exc.start > 8000  # cut inside a character at the end
-        raise SourceError(
-            f"not a readable {label}: it is a zip archive, and this is not one",
-            where=source,
-            hint="it looks like text: if it is CSV, give it a .csv name" if looks_like_text else _NOT_READABLE_HINT,
-        )
+    _refuse_non_zip(data, source, label)
+    zf, infos = _open_zip(data, source, label)
+    with zf:
+        _refuse_declared_bomb(infos, source)
+        _refuse_zip_without_workbook({i.filename for i in infos}, source, kind, label)
+        facts = _ZipFacts()
+        unpacked = 0
+        for info in infos:
+            if not info.is_dir():
+                unpacked = _inflate_entry(zf, info, unpacked, facts, source, label)
+        return facts
+
+
+def _refuse_non_zip(data: bytes, source: str, label: str) -> None:
+    """F2: a workbook's bytes must be a zip; text named like a workbook is pointed to CSV (O3)."""
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return
+    looks_like_text = b"\x00" not in data[:8192]
+    try:
+        data[:8192].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        looks_like_text = looks_like_text and exc.start > 8000  # cut inside a character at the end
+    raise SourceError(
+        f"not a readable {label}: it is a zip archive, and this is not one",
+        where=source,
+        hint="it looks like text: if it is CSV, give it a .csv name" if looks_like_text else _NOT_READABLE_HINT,
+    )
+
+
+def _open_zip(data: bytes, source: str, label: str) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """The archive and its entries; a damaged or truncated zip is a clear `SourceError` (O3)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
+        return zf, zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
         raise SourceError(
             f"not a readable {label}: the zip archive is damaged or truncated ({exc})",
             where=source, hint=_NOT_READABLE_HINT,
         ) from None
-    with zf:
-        if len(infos) > MAX_ENTRIES:
-            raise _bomb(source, f"it holds {len(infos):,} entries (the limit is {MAX_ENTRIES:,})")
-        total = sum(i.file_size for i in infos)
-        if total > MAX_TOTAL_UNCOMPRESSED:
-            raise _bomb(source, f"it would unpack to {_size(total)} (the limit is {_size(MAX_TOTAL_UNCOMPRESSED)})")
-        for info in infos:
-            if info.file_size > RATIO_MIN_SIZE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise _bomb(source, f"entry {info.filename!r} would unpack {_size(info.compress_size)} to "
-                                    f"{_size(info.file_size)} (more than {MAX_RATIO}:1)")
-        names = {i.filename for i in infos}
-        if not any(n.lower().endswith(_WORKBOOK_PART[kind]) for n in names):
-            what = ("a Word document" if any(n.startswith("word/") for n in names)
-                    else "a PowerPoint file" if any(n.startswith("ppt/") for n in names)
-                    else "a zip archive that holds no workbook")
-            raise SourceError(f"not a readable {label}: this is {what}", where=source,
-                              hint="point the source at the .xlsx workbook itself")
-        facts = _ZipFacts()
-        unpacked = 0
-        for info in infos:
-            if info.is_dir():
-                continue
-            lower = info.filename.lower()
-            keep = lower.endswith("workbook.xml") or lower.endswith("workbook.xml.rels")
-            is_sheet = lower.startswith("xl/worksheets/") and lower.endswith(".xml")
-            stats = _SheetStats() if is_sheet else None
-            kept: list[bytes] = []
-            tail = b""
-            try:
-                with zf.open(info) as fh:
-                    while chunk := fh.read(_CHUNK):
-                        unpacked += len(chunk)
-                        if unpacked > MAX_TOTAL_UNCOMPRESSED:
-                            raise _bomb(source, f"it unpacks to more than {_size(MAX_TOTAL_UNCOMPRESSED)}")
-                        if keep:
-                            kept.append(chunk)
-                        if stats is not None:
-                            tail = _scan(tail, chunk, stats)
-            except SourceError:
-                raise
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
-                    RuntimeError) as exc:
-                raise SourceError(
-                    f"not a readable {label}: entry {info.filename!r} is damaged ({exc})",
-                    where=source, hint=_NOT_READABLE_HINT,
-                ) from None
-            if keep:
-                facts.entries[info.filename] = b"".join(kept)
-            if stats is not None:
-                facts.sheets[info.filename] = stats
-        return facts
+
+
+def _refuse_declared_bomb(infos: list[zipfile.ZipInfo], source: str) -> None:
+    """Zip-bomb checks on the sizes the archive declares: entry count, total size, per-entry ratio."""
+    if len(infos) > MAX_ENTRIES:
+        raise _bomb(source, f"it holds {len(infos):,} entries (the limit is {MAX_ENTRIES:,})")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_TOTAL_UNCOMPRESSED:
+        raise _bomb(source, f"it would unpack to {_size(total)} (the limit is {_size(MAX_TOTAL_UNCOMPRESSED)})")
+    for info in infos:
+        if info.file_size > RATIO_MIN_SIZE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise _bomb(source, f"entry {info.filename!r} would unpack {_size(info.compress_size)} to "
+                                f"{_size(info.file_size)} (more than {MAX_RATIO}:1)")
+
+
+def _refuse_zip_without_workbook(names: set[str], source: str, kind: str, label: str) -> None:
+    """F2: a zip that holds no workbook part is named for what it is (a Word or PowerPoint file …)."""
+    if any(n.lower().endswith(_WORKBOOK_PART[kind]) for n in names):
+        return
+    what = ("a Word document" if any(n.startswith("word/") for n in names)
+            else "a PowerPoint file" if any(n.startswith("ppt/") for n in names)
+            else "a zip archive that holds no workbook")
+    raise SourceError(f"not a readable {label}: this is {what}", where=source,
+                      hint="point the source at the .xlsx workbook itself")
+
+
+def _inflate_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, unpacked: int, facts: _ZipFacts,
+                   source: str, label: str) -> int:
+    """Inflate one entry with a hard cap on the bytes unpacked so far (the zip-bomb check that
+    does not trust declared sizes), which also verifies its checksum; keep the workbook parts
+    and scan worksheets into `facts`. Returns the bytes unpacked so far."""
+    lower = info.filename.lower()
+    keep = lower.endswith("workbook.xml") or lower.endswith("workbook.xml.rels")
+    is_sheet = lower.startswith("xl/worksheets/") and lower.endswith(".xml")
+    stats = _SheetStats() if is_sheet else None
+    kept: list[bytes] = []
+    tail = b""
+    try:
+        with zf.open(info) as fh:
+            while chunk := fh.read(_CHUNK):
+                unpacked += len(chunk)
+                if unpacked > MAX_TOTAL_UNCOMPRESSED:
+                    raise _bomb(source, f"it unpacks to more than {_size(MAX_TOTAL_UNCOMPRESSED)}")
+                if keep:
+                    kept.append(chunk)
+                if stats is not None:
+                    tail = _scan(tail, chunk, stats)
+    except SourceError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+            RuntimeError) as exc:
+        raise SourceError(
+            f"not a readable {label}: entry {info.filename!r} is damaged ({exc})",
+            where=source, hint=_NOT_READABLE_HINT,
+        ) from None
+    if keep:
+        facts.entries[info.filename] = b"".join(kept)
+    if stats is not None:
+        facts.sheets[info.filename] = stats
+    return unpacked
 
 
 def _scan(tail: bytes, chunk: bytes, stats: _SheetStats) -> bytes:
