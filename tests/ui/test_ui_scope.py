@@ -110,6 +110,20 @@ async def test_the_sources_pane_counts_a_sheet_read_anew_in_a_worker_showing_cou
         assert 'exclude[1]: Grade is "C1" — keeps 293, drops 6' in users_problems(app)
 
 
+async def test_the_sources_pane_counts_anew_when_the_scope_changed_since_the_plan(demo: Path):
+    """C1: the plan's keeps and drops are for the rules it was made with, not for edited ones."""
+    async with users_source(demo) as (app, pilot):
+        edit(demo, 'values = ["C1"] }', 'values = ["C1", "C2"] }')
+        app.session.set_config(service.load(app.session.config_path))  # the same sheets, other rules
+        app.screen.session_changed()
+        assert "scope: counting…" in users_problems(app)
+        await settle(pilot)
+        shown = users_problems(app)
+        assert 'exclude[1]: Grade is "C1" or "C2" — keeps' in shown
+        assert 'exclude[1]: Grade is "C1" — keeps 293, drops 6' not in shown
+        assert 'exclude[2]: Login matches "*.schmidt" — keeps 297, drops 2' in shown
+
+
 async def test_the_sources_pane_says_which_scope_rule_does_not_fit_the_sheet(demo: Path):
     """C1: a rule naming a column the sheet lacks: no plan; the pane says what, where and what to do."""
     misfit = '[users.scope]\nexclude = [{ column = "Contract", values = ["temp"] }]\n\n[schedule]'
