@@ -2,7 +2,7 @@
 
 A worker posts its reply to the app, screen or widget that started it (`post_message` is
 safe from a thread), which handles it in an `on_...` method on the UI thread. The replies
-of the wizard, scope report and export workers are for that one node: they do not bubble.
+of the wizard, scope report, scope counts and export workers are for that one node: they do not bubble.
 Dataclasses, as Textual's own messages are.
 """
 from __future__ import annotations
@@ -21,8 +21,10 @@ from ..service import CheckReport, PlanResult
 if TYPE_CHECKING:  # types only: the run history and applying load when first used
     from pathlib import Path
 
+    from ..rule_settings import Scope
     from ..service import Table
     from ..state.runs import Run
+    from .screens.scope_report import ScopeCounts
     from .widgets.lines_view import Cell
 
 
@@ -128,6 +130,18 @@ class ScopeReportBuilt(Message):
 
     bubble = False
     lines: list[list[Cell]]
+
+
+@dataclass
+class ScopeCounted(Message):
+    """The Sources pane's `scope counts` worker counted `[<entity>.scope]` over `table` (C1): the
+    counts, or why the scope does not fit the sheet."""
+
+    bubble = False
+    entity: str  # "departments" or "users"
+    table: Table
+    scope: Scope
+    counts: ScopeCounts | str
 
 
 @dataclass

@@ -2,6 +2,8 @@
 leaves out and the LMS objects the protection covers, each with the rule that applied."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -97,18 +99,47 @@ class ScopeReportScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-def scope_text(cfg, name: str, counts) -> Text:
+@dataclass(frozen=True)
+class ScopeCounts:
+    """What `[<name>.scope]` does to a sheet, as the Sources pane shows it (C1): rows out of scope
+    of the rows read, and each rule's (keeps, drops)."""
+
+    rows: int
+    out_of_scope: int
+    rules: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def counted(cls, scoped) -> ScopeCounts:
+        """From an engine `Scoped` (service.scope_counts: a pass over the sheet)."""
+        return cls(scoped.table.rows + scoped.out_of_scope, scoped.out_of_scope,
+                   tuple((c.keeps, c.drops) for c in scoped.counts))
+
+    @classmethod
+    def planned(cls, source: dict, scope, rows: int) -> ScopeCounts | None:
+        """From a plan's `sources[<name>]`, which records each rule's keeps and drops as the plan
+        scoped its sheet; None when it recorded none or other rules than `scope`'s."""
+        rules = source.get("scope")
+        if not rules or "out_of_scope" not in source or \
+                [r.get("rule") for r in rules] != [scope.describe(i) for i in range(len(scope.rules))]:
+            return None
+        return cls(rows, source["out_of_scope"], tuple((r["keeps"], r["drops"]) for r in rules))
+
+
+def scope_text(cfg, name: str, counts: ScopeCounts | SyncError | str | None) -> Text:
     """The Sources pane's lines for `[<name>.scope]`: each rule with the rows it keeps and drops
-    (`counts`: an engine Scoped, or a SyncError when a rule does not fit the sheet)."""
+    (`counts`: a SyncError or failure text when a rule does not fit the sheet; None: still counting)."""
     scope = getattr(cfg, name).scope
     t = Text()
-    if isinstance(counts, SyncError):
+    if counts is None:
+        t.append("scope: counting…", style="dim")
+        return t
+    if isinstance(counts, (SyncError, str)):
         t.append(f"✖ {counts}", style=TONE_STYLE["error"])
         return t
-    t.append(f"scope: {counts.out_of_scope} of {counts.table.rows + counts.out_of_scope} rows out of scope "
+    t.append(f"scope: {counts.out_of_scope} of {counts.rows} rows out of scope "
              "(review: o lists them)", style="bold")
-    for i, c in enumerate(counts.counts):
+    for i, (keeps, drops) in enumerate(counts.rules):
         t.append("\n  ")
         t.append(visible(scope.describe(i)))
-        t.append(f" — keeps {c.keeps}, drops {c.drops}", style="dim")
+        t.append(f" — keeps {keeps}, drops {drops}", style="dim")
     return t

@@ -11,18 +11,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
 
 from ... import service
 from ...errors import SyncError
 from ..literal import literal, visible
-from ..messages import CheckDone, SourceProgress
+from ..messages import CheckDone, ScopeCounted, SourceProgress
 from ..plan_rows import TONE_STYLE
 from ..widgets.keys_footer import KeysFooter
 from ..widgets.pane_bar import PaneBar
 from ..widgets.sheet_preview import SheetPreview
 from .notice import NoticeScreen
 from .pane import Pane
-from .scope_report import scope_text
+from .scope_report import ScopeCounts, scope_text
 
 if TYPE_CHECKING:
     from ...service import CheckReport
@@ -120,6 +121,11 @@ def check_text(report: CheckReport, session: Session) -> Group:
     return Group(*parts)
 
 
+def _same(a: dict[str, tuple], b: dict[str, tuple]) -> bool:
+    """The same sheets (the very tables read) with equal scopes."""
+    return a.keys() == b.keys() and all(a[n][0] is b[n][0] and a[n][1] == b[n][1] for n in a)
+
+
 class SourcePanel(Vertical):
     def __init__(self, name: str) -> None:
         super().__init__(id=f"source-{name}", classes="source-panel")
@@ -144,6 +150,7 @@ class SourcesScreen(Pane):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._scope_counts: dict[str, tuple] = {}  # sheet name -> (table, scope, counts): one pass per sheet read
+        self._counting: dict[str, tuple] = {}  # sheet name -> (table, scope) the `scope counts` worker counts
         self._was_reading = False  # the sheets were being read when the pane last redrew
 
     def compose(self) -> ComposeResult:
@@ -178,30 +185,66 @@ class SourcesScreen(Pane):
 
     def show_tables(self) -> None:
         s = self.session
+        waiting: dict[str, tuple] = {}
         for name, _ in ENTITIES:
             panel = self.query_one(f"#source-{name}", SourcePanel)
             table = s.table(name)
             panel.query_one(".source-info", Static).update(source_info(s, name, table))
             problems = problems_text(s, name, table, s.table_errors.get(name))
-            if table is not None and getattr(s.cfg, name).scope:  # C1: each rule, with what it keeps and drops
-                problems = Group(problems, self.scope_counts(name, table))
+            scope = getattr(s.cfg, name).scope
+            if table is not None and scope:  # C1: each rule, with what it keeps and drops
+                counts = self.scope_counts(name, table, scope)
+                if counts is None:
+                    waiting[name] = (table, scope)
+                problems = Group(problems, scope_text(s.cfg, name, counts))
             panel.query_one(".source-problems", Static).update(problems)
             preview = panel.query_one(SheetPreview)
             if preview.shown is not table:
                 preview.show_table(table)
+        if waiting and not _same(waiting, self._counting):
+            self._counting = waiting
+            self.count_worker(s.cfg, waiting)
 
-    def scope_counts(self, name: str, table) -> Text:
-        cfg = self.session.cfg
-        scope = getattr(cfg, name).scope
-        cache = self._scope_counts
-        hit = cache.get(name)
-        if hit is None or hit[0] is not table or hit[1] != scope:  # once per sheet read: a pass over it
+    def scope_counts(self, name: str, table, scope) -> ScopeCounts | str | None:
+        """What the scope does to the sheet: as the plan made from this very sheet recorded it, or as
+        counted once per sheet read by the `scope counts` worker (None: not counted yet)."""
+        hit = self._scope_counts.get(name)
+        if hit is not None and hit[0] is table and hit[1] == scope:
+            return hit[2]
+        s = self.session
+        if s.sources is not None and s.result is not None and getattr(s.sources, name) is table:
+            return ScopeCounts.planned(s.result.plan.sources.get(name, {}), scope, table.rows)
+        return None
+
+    @work(thread=True, name="scope counts", group="scope-counts", exclusive=True, exit_on_error=False,
+          description="Counting the rows each scope rule keeps and drops")
+    def count_worker(self, cfg, waiting: dict[str, tuple]) -> None:
+        """A pass over each sheet (a million rows: too long for the UI thread)."""
+        for name, (table, scope) in waiting.items():
             try:
-                counts = service.scope_counts(cfg, name, table)
+                counts: ScopeCounts | str = ScopeCounts.counted(service.scope_counts(cfg, name, table))
             except SyncError as e:
-                counts = e
-            hit = cache[name] = (table, scope, counts)
-        return scope_text(cfg, name, hit[2])
+                counts = str(e)
+            if get_current_worker().is_cancelled:
+                return
+            self.post_message(ScopeCounted(name, table, scope, counts))
+
+    def on_scope_counted(self, message: ScopeCounted) -> None:
+        name = message.entity
+        self._scope_counts[name] = (message.table, message.scope, message.counts)
+        pending = self._counting.get(name)
+        if pending is not None and pending[0] is message.table and pending[1] == message.scope:
+            del self._counting[name]  # (counted: no longer in flight)
+        if self.session.cfg is not None:
+            self.show_tables()
+
+    def worker_failed(self, name: str, text: str) -> None:
+        if name == "scope counts":  # (a bug, reported by the app): shown in place of the counts
+            for entity, (table, scope) in self._counting.items():
+                self._scope_counts[entity] = (table, scope, text)
+            self._counting = {}
+            if self.session.cfg is not None:
+                self.show_tables()
 
     def action_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{name}"
