@@ -156,19 +156,19 @@ async def resume(cfg: Config, *, progress=None, cancel=None, lock: bool = True) 
     async def go() -> Run | None:
         store = RunStore(cfg.state)
         store.mark_interrupted()
-        run = store.unfinished()
-        if run is None:
+        run_id = store.unfinished_id()
+        if run_id is None:
             return None
         try:
-            plan = store.load_plan(run.id)
+            plan = store.load_plan(run_id)
         except SyncError as e:
-            raise UsageError(f"the interrupted apply (run {run.id}) cannot be resumed: {e.message}", where=e.where,
+            raise UsageError(f"the interrupted apply (run {run_id}) cannot be resumed: {e.message}", where=e.where,
                              hint="`tui-sync apply --abandon` closes it without writing anything more; "
                                   "then plan afresh") from None
         # C2: protection added since the run began holds for what is left of it
-        store.block(run.id, await refuse_protected_now(cfg, plan))
-        store.reopen(run.id)
-        return await _execute(cfg, store, run.id, plan, progress=progress, cancel=cancel)
+        store.block(run_id, await refuse_protected_now(cfg, plan))
+        store.reopen(run_id)
+        return await _execute(cfg, store, run_id, plan, progress=progress, cancel=cancel)
 
     if not lock:
         return await go()
@@ -182,12 +182,9 @@ def abandon(cfg: Config) -> list[Run]:
     with SyncLock(cfg.state, "apply --abandon"):
         store = RunStore(cfg.state)
         store.mark_interrupted()
-        while (run := store.unfinished()) is not None:
-            # what it applied is recorded as applied: the LMS's journal first, on a thread of its own (this
-            # function is synchronous, and its caller may be running an event loop)
-            with ThreadPoolExecutor(1) as thread:
-                thread.submit(asyncio.run, _take_stopped_journal(cfg, store, run.id)).result()
-            closed.append(store.abandon(run.id))
+        while (run_id := store.unfinished_id()) is not None:
+            _take_stopped_journal_now(cfg, store, run_id)  # what it applied is recorded as applied
+            closed.append(store.abandon(run_id))
     return closed
 
 
@@ -221,7 +218,7 @@ def settle_stopped(cfg: Config) -> None:
     was left unfinished. Best effort: where the state folder cannot be written (read-only, full),
     the history is shown as it stands."""
     store = RunStore(cfg.state)
-    if store.unfinished() is None:
+    if store.unfinished_id() is None:
         return
     lock = SyncLock(cfg.state, "runs")
     try:
@@ -230,13 +227,19 @@ def settle_stopped(cfg: Config) -> None:
         return
     try:
         store.mark_interrupted()
-        if (run := store.unfinished()) is not None:
-            with ThreadPoolExecutor(1) as thread:  # (see abandon: the caller may be running an event loop)
-                thread.submit(asyncio.run, _take_stopped_journal(cfg, store, run.id)).result()
+        if (run_id := store.unfinished_id()) is not None:
+            _take_stopped_journal_now(cfg, store, run_id)
     except SyncError:
         pass
     finally:
         lock.release()
+
+
+def _take_stopped_journal_now(cfg: Config, store: RunStore, run_id: int) -> None:
+    """`_take_stopped_journal` from synchronous code, on a thread of its own (the caller may be
+    running an event loop: the UI, the daemon)."""
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, _take_stopped_journal(cfg, store, run_id)).result()
 
 
 async def _take_stopped_journal(cfg: Config, store: RunStore, run_id: int) -> None:

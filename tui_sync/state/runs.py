@@ -275,13 +275,19 @@ class RunStore:
 
     @guarded("read the run history")
     def unfinished(self) -> Run | None:
-        """The latest run that did not complete (interrupted or left running)."""
+        """The latest run that did not complete (interrupted or left running), with its changes."""
+        run_id = self.unfinished_id()
+        return self.get(run_id) if run_id is not None else None
+
+    @guarded("read the run history")
+    def unfinished_id(self) -> int | None:
+        """The id of `unfinished()`, without reading its changes."""
         con = self._connect(create=False)
         if con is None:
             return None
         with closing(con):
             row = con.execute("SELECT id FROM runs WHERE status IN ('running','interrupted') ORDER BY id DESC LIMIT 1").fetchone()
-        return self.get(row[0]) if row else None
+        return row[0] if row else None
 
     @guarded("read a run's saved plan")
     def load_plan(self, run_id: int) -> Plan:
