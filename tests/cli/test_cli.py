@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from tui_sync.cli import main
@@ -233,3 +235,20 @@ def test_plan_verbose_shows_an_absent_value_as_a_dash_not_none(capsys, demo):
     code, out, _ = run(capsys, demo, "plan", "-v")
     line = next(x for x in out.splitlines() if "create_department BER-ESG" in x)
     assert "code: — → BER-ESG" in line and "None" not in out
+
+
+def test_plan_as_a_process_of_its_own_ends_with_its_whole_output_written(capsys, demo, tmp_path):
+    """The `tui-sync` command leaves a finished plan at once (`cli.script`): what it wrote to the pipe
+    and to --out is whole, and the exit code is the plan's."""
+    saved = tmp_path / "plan.json"
+    done = subprocess.run([sys.executable, "-m", "tui_sync.cli", "--config", str(demo), "plan", "--json",
+                           "--out", str(saved)], capture_output=True, check=False)
+    assert done.returncode == Exit.ROW_ERRORS  # (the demo's sheets hold rows with errors)
+    assert b"plan saved to" in done.stderr
+    piped, written = json.loads(done.stdout), json.loads(saved.read_bytes())
+    code, out, _ = run(capsys, demo, "plan", "--json")
+    in_process = json.loads(out)
+    assert code == Exit.ROW_ERRORS
+    for plan in (piped, written):
+        assert plan["digest"].startswith("hmac-sha256:")
+        assert plan["changes"] == in_process["changes"] and plan["problems"] == in_process["problems"]
