@@ -18,12 +18,12 @@ KINDS = {"space": " ", "tab": "\t", "NBSP": "\u00a0", "U+3000": "\u3000", "BOM":
 
 
 @cache
-def clean_csv(sep: str = ",") -> bytes:
+def clean_csv(sep: str = ",", eol: str = "\n") -> bytes:
     """Spaces and non-ASCII text inside cells, none at an edge, no quotes, an empty cell per row."""
     i = pl.int_range(0, ROWS, eager=True).cast(pl.String)
     frame = pl.DataFrame({"Login": "user" + i, "Name": "Jürgen Müller " + i, "City": pl.repeat("Санкт-Петербург", ROWS, eager=True),
                           "Manager": pl.repeat(None, ROWS, dtype=pl.String, eager=True), "Phone": "+49 30 " + i})
-    return frame.write_csv(separator=sep).encode()
+    return frame.write_csv(separator=sep, line_terminator=eol).encode()
 
 
 def scanned(data: bytes, chunk: int = 1 << 20) -> bool:
@@ -43,8 +43,9 @@ def read_both(tmp_path, data: bytes):
     return table
 
 
-def test_a_clean_file_is_proven_clean_and_reads_as_its_bytes_do(tmp_path):
-    data = clean_csv()
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_a_clean_file_is_proven_clean_and_reads_as_its_bytes_do(tmp_path, eol):
+    data = clean_csv(eol=eol)
     assert len(data) > 4 << 20 and scanned(data) and scanned(b"\xef\xbb\xbf" + data)  # (a BOM is no cell)
     table = read_both(tmp_path, data)
     assert table.df.row(5)[:5] == ("user5", "Jürgen Müller 5", "Санкт-Петербург", None, "+49 30 5")
@@ -52,12 +53,13 @@ def test_a_clean_file_is_proven_clean_and_reads_as_its_bytes_do(tmp_path):
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("where", ["leading, mid-row", "trailing, mid-row", "trailing, line end", "leading, line start"])
-def test_edge_whitespace_of_every_kind_is_found_and_trimmed(tmp_path, kind, where):
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_edge_whitespace_of_every_kind_is_found_and_trimmed(tmp_path, kind, where, eol):
     ws = KINDS[kind]
-    row = {"leading, mid-row": f"user7,{ws}Anna,Wien,,+1\n", "trailing, mid-row": f"user7,Anna{ws},Wien,,+1\n",
-           "trailing, line end": f"user7,Anna,Wien,,+1{ws}\n", "leading, line start": f"{ws}user7,Anna,Wien,,+1\n"}[where]
-    lines = clean_csv().split(b"\n")
-    data = b"\n".join(lines[:8] + [row.encode()[:-1]] + lines[9:])  # (user7's line, row 9)
+    row = {"leading, mid-row": f"user7,{ws}Anna,Wien,,+1", "trailing, mid-row": f"user7,Anna{ws},Wien,,+1",
+           "trailing, line end": f"user7,Anna,Wien,,+1{ws}", "leading, line start": f"{ws}user7,Anna,Wien,,+1"}[where]
+    lines = clean_csv(eol=eol).split(eol.encode())
+    data = eol.encode().join(lines[:8] + [row.encode()] + lines[9:])  # (user7's line, row 9)
     assert not scanned(data)
     table = read_both(tmp_path, data)
     assert table.df.row(7)[:5] == ("user7", "Anna", "Wien", None, "+1")
@@ -84,8 +86,12 @@ def test_a_quoted_cell_with_the_delimiter_is_kept_whole(tmp_path):
 
 
 @pytest.mark.parametrize("data, clean", [
-    (b"a,b\n1,2", True), (b"a,b\n1,2 ", False), (b"a,b\n1,2 \n", False), (b"a,b\n1,2\r\n", False),
-    (b"a,b\n1,\n", True), (b"a,b\n,1\n", True), (b'a,b\n"1",2\n', False), (b"a,b\n1,2\x0b\n", False),
+    (b"a,b\n1,2", True), (b"a,b\n1,2 ", False), (b"a,b\n1,2 \n", False), (b"a,b\n1,\n", True),
+    (b"a,b\n,1\n", True), (b'a,b\n"1",2\n', False), (b"a,b\n1,2\x0b\n", False),
+    # CRLF: polars reads past the carriage return that ends a line, and keeps any other
+    (b"a,b\r\n1,2\r\n", True), (b"a,b\r\n1,\r\n\r\n", True), (b"a,b\r\n1,2 \r\n", False),
+    (b"a,b\r\n1,\r2\r\n", False), (b"a,b\r\n1,2\r\r\n", False), (b"a,b\r\n\r1,2\r\n", False),
+    (b"a,b\n1,2\r", True), (b"a,b\n1,2 \r", False),
 ])
 def test_the_proof_on_small_inputs(data, clean):
     assert scanned(data) is clean
@@ -95,9 +101,10 @@ def test_the_proof_on_small_inputs(data, clean):
 def test_a_pair_or_a_character_cut_between_two_chunks_is_found(cut):
     """The bytes come in chunks: a space next to a delimiter, or a non-breaking space (two bytes),
     split between two of them is found all the same."""
-    for bad in (b"a,b\n1, x\n", b"a,b\n1,x \n", "a,b\n1,x\u3000y\n".encode(), "a,b\n1,x\u00a0y\n".encode()):
+    for bad in (b"a,b\n1, x\n", b"a,b\n1,x \n", "a,b\n1,x\u3000y\n".encode(), "a,b\n1,x\u00a0y\n".encode(),
+                b"a,b\r\n1,x \r\n", b"a,b\r\n1,\rx\r\n"):
         assert not scanned(bad, chunk=cut), (bad, cut)
-    assert scanned(b"a,b\n1,x y\n", chunk=cut)
+    assert scanned(b"a,b\n1,x y\n", chunk=cut) and scanned(b"a,b\r\n1,x y\r\n", chunk=cut)
 
 
 def test_a_tab_separated_file_is_proven_with_its_own_delimiter():
@@ -108,3 +115,12 @@ def test_a_tab_separated_file_is_proven_with_its_own_delimiter():
     spoilt = EdgeScan("\t")
     spoilt.feed(data.replace(b"\tJ", b"\t J", 1))
     assert not spoilt.clean()
+
+
+def test_a_crlf_file_with_empty_last_cells_and_a_blank_line_is_proven_and_read_as_its_bytes_do(tmp_path):
+    lines = clean_csv(eol="\r\n").split(b"\r\n")
+    data = b"\r\n".join(lines[:8] + [b"user7,Anna,Wien,,", b""] + lines[9:-1]) + b"\r"  # (ends in a lone CR)
+    assert scanned(data)
+    df = read_both(tmp_path, data).df
+    assert df.row(7)[:5] == ("user7", "Anna", "Wien", None, None) and df.row(8)[0] == "user8"  # (the blank row goes)
+    assert df["Phone"][-1] == f"+49 30 {ROWS - 1}"
