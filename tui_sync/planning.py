@@ -57,13 +57,12 @@ def plan_seal(cfg: Config, *, create: bool = True) -> Seal:
     return Seal(key or b"", str(cfg.base_dir.resolve()), lms_identity(cfg))
 
 
-def read_source(cfg: Config, name: str, *, cache=None, progress=None, later=None) -> Table:
-    """One source (`departments` or `users`), from a file, a URL or a Google Sheet. `later`: see
-    `sources.local.read_file`."""
+def read_source(cfg: Config, name: str, *, cache=None, progress=None) -> Table:
+    """One source (`departments` or `users`), from a file, a URL or a Google Sheet."""
     from .sources.fetch import fetch_source  # (see the module's docstring: loaded on first use)
 
     entity: EntityConfig = getattr(cfg, name)
-    return fetch_source(entity.source, cfg.state, cache=cache, progress=progress, later=later)
+    return fetch_source(entity.source, cfg.state, cache=cache, progress=progress)
 
 
 @dataclass
@@ -72,26 +71,23 @@ class Sources:
     users: Table
 
 
-def read_sources(cfg: Config, *, progress=None, later: dict[str, list] | None = None) -> Sources:
+def read_sources(cfg: Config, *, progress=None) -> Sources:
     """Both sources; two tabs of one workbook or spreadsheet are fetched once (one download, one Sheets quota).
 
     Two local files are read at the same time: the departments on a thread of their own while
     this one reads the users (parsing and hashing run outside the GIL). Downloads go one after
     the other, so that `progress` follows one at a time. When both fail, the departments'
-    failure is the one reported, as when they are read in turn. `later` (by source name): see
-    `sources.local.read_file`."""
+    failure is the one reported, as when they are read in turn."""
     from .sources.fetch import FetchCache, read_together  # (see the module's docstring: loaded on first use)
 
     cache = FetchCache()
     read_together([cfg.departments.source, cfg.users.source], cfg.state, cache)
-    later = later or {}
     if (cfg.departments.source.kind, cfg.users.source.kind) != ("file", "file"):
-        return Sources(read_source(cfg, "departments", cache=cache, progress=progress, later=later.get("departments")),
-                       read_source(cfg, "users", cache=cache, progress=progress, later=later.get("users")))
-    departments = _Beside(read_source, cfg, "departments", cache=cache, progress=progress,
-                          later=later.get("departments"))
+        return Sources(read_source(cfg, "departments", cache=cache, progress=progress),
+                       read_source(cfg, "users", cache=cache, progress=progress))
+    departments = _Beside(read_source, cfg, "departments", cache=cache, progress=progress)
     try:
-        users = read_source(cfg, "users", cache=cache, progress=progress, later=later.get("users"))
+        users = read_source(cfg, "users", cache=cache, progress=progress)
     except BaseException:
         departments.result()  # (the departments' failure, when both fail, is the one to fix first)
         raise
@@ -146,58 +142,32 @@ async def make_plan(cfg: Config, resolutions: list[Resolution] | None = None,
 
     The sources, the ledger and the LMS are read at the same time (sources and ledger on
     threads; the readers spend their time in polars, SQLite, hashing or the network, all
-    outside the GIL), and a large sheet file is fingerprinted while the plan is made (the
-    plan's core does not use both cores; the reading does). Failures are reported in the
-    order an operator fixes them: the sources first, then the LMS, then the state folder.
+    outside the GIL). Failures are reported in the order an operator fixes them: the sources
+    first, then the LMS, then the state folder.
     """
     def ledger() -> tuple[pl.DataFrame, pl.DataFrame]:
         led = Ledger(cfg.state)
         return led.departments(), led.users()
 
-    later: dict[str, list] = {"departments": [], "users": []}
+    # (the threads first: an embedded LMS reads its snapshot without yielding to the loop)
+    read_sheets, managed, engine, snap = await asyncio.gather(
+        _reading(read_sources, cfg, progress=progress) if sources is None else _given(sources),
+        _reading(ledger), _reading(_planner), snapshot(cfg), return_exceptions=True)
+    for outcome in (read_sheets, snap, managed, engine):
+        if isinstance(outcome, BaseException):
+            raise outcome
     try:
-        # (the threads first: an embedded LMS reads its snapshot without yielding to the loop)
-        read_sheets, managed, engine, snap = await asyncio.gather(
-            _reading(read_sources, cfg, progress=progress, later=later) if sources is None else _given(sources),
-            _reading(ledger), _reading(_planner), snapshot(cfg), return_exceptions=True)
-        try:
-            for outcome in (read_sheets, snap, managed, engine):
-                if isinstance(outcome, BaseException):
-                    raise outcome
-            try:
-                plan = engine.build_plan(engine.Inputs(
-                    read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap,
-                    *managed, department_scope=cfg.departments.scope, user_scope=cfg.users.scope,
-                    protect=cfg.protect, department_fields=cfg.departments.fields, user_fields=cfg.users.fields,
-                ), resolutions)
-            except ConfigError as e:  # C1: a scope that does not fit its sheet; the engine does not know the file
-                e.where = f"{cfg.path}: {e.where}" if e.where else str(cfg.path)
-                raise
-        except Exception:
-            if not isinstance(read_sheets, BaseException):
-                _fingerprinted(read_sheets, later)  # (a sheet's own failure, found meanwhile, comes first)
-            raise
-        read_sheets = _fingerprinted(read_sheets, later)
-    except Exception:
-        for pending in later["departments"] + later["users"]:
-            pending.wait()  # (no thread outlives a failed plan; Ctrl-C does not wait: they end by themselves)
+        plan = engine.build_plan(engine.Inputs(
+            read_sheets.departments, read_sheets.users, cfg.departments.mapping, cfg.users.mapping, snap,
+            *managed, department_scope=cfg.departments.scope, user_scope=cfg.users.scope,
+            protect=cfg.protect, department_fields=cfg.departments.fields, user_fields=cfg.users.fields,
+        ), resolutions)
+    except ConfigError as e:  # C1: a scope that does not fit its sheet; the engine does not know the file
+        e.where = f"{cfg.path}: {e.where}" if e.where else str(cfg.path)
         raise
     for name in ("departments", "users"):  # (P3: what was read)
         plan.sources[name]["fingerprint"] = getattr(read_sheets, name).fingerprint
     return PlanResult(plan, read_sheets, snap)
-
-
-def _fingerprinted(sheets: Sources, later: dict[str, list]) -> Sources:
-    """The sheets with the fingerprints computed while planning (`sources.local.read_file`); a failure
-    found meanwhile (a NUL character, a file changed while read) is raised, the departments' first."""
-    if not (later["departments"] or later["users"]):
-        return sheets
-    tables = {name: getattr(sheets, name) for name in ("departments", "users")}
-    for name, table in tables.items():
-        for pending in later[name]:
-            table = pending.table()
-        tables[name] = table
-    return Sources(**tables)
 
 
 def _planner() -> ModuleType:

@@ -19,6 +19,7 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -72,25 +73,37 @@ def read_csv(data: bytes, source: str, opts: SheetOptions) -> Table:
                  encoding_guessed=guessed, delimiter=delimiter, notes=tuple(notes))
 
 
-def read_csv_path(path: Path, head: bytes, source: str, opts: SheetOptions) -> Table | None:
-    """A large CSV file parsed by polars straight from its path (mapped, never held as bytes beside
-    the frame), when `head` (its first bytes) shows the common case: UTF-8 (with or without a BOM),
-    the header on row 1, line feeds. None when the file needs `read_csv`'s care (another encoding,
-    a broken quote, ragged rows …), or when polars refuses it: the caller then reads the bytes.
-    NUL characters are the caller's to look for (as it fingerprints the file)."""
+def path_delimiter(head: bytes, source: str, opts: SheetOptions) -> str | None:
+    """The delimiter of a CSV file that polars can parse straight from its path, judged by `head`
+    (its first bytes): the common case, UTF-8 (with or without a BOM), the header on row 1, line
+    feeds. None when the file needs `read_csv`'s care (another encoding, a blank header row …)."""
     if (opts.header_row != 1 or (opts.encoding or "auto").strip().lower() != "auto"
             or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head or b"\n" not in head):
         return None
     body = head[len(UTF8_BOM):] if head.startswith(UTF8_BOM) else head
     if not _first_line(body).strip(b" \t\r\n,;|\xc2\xa0"):
         return None  # (a blank header row: `read_csv` says where the header may be)
-    delimiter = resolve_delimiter(opts.delimiter, source) or sniff_delimiter(body)
+    return resolve_delimiter(opts.delimiter, source) or sniff_delimiter(body)
+
+
+def read_csv_path(path: Path, head: bytes, source: str, opts: SheetOptions, *,
+                  trimmed: Callable[[], bool] | None = None) -> Table | None:
+    """A large CSV file parsed by polars straight from its path (mapped, never held as bytes beside
+    the frame), when `path_delimiter` finds one. None when the file needs `read_csv`'s care
+    (another encoding, a broken quote, ragged rows …), or when polars refuses it: the caller then
+    reads the bytes. NUL characters are the caller's to look for (as it fingerprints the file).
+    `trimmed()`, asked once the file is parsed, tells whether the file was proven to need no
+    trimming (`edges.EdgeScan`, run by the caller as it fingerprints the file)."""
+    delimiter = path_delimiter(head, source, opts)
+    if delimiter is None:
+        return None
     try:
         grid = pl.read_csv(path, has_header=False, infer_schema=False, separator=delimiter, quote_char='"',
                            raise_if_empty=False, eol_char="\n")
     except pl.exceptions.PolarsError:  # (not UTF-8 after all, ragged rows, stray quotes)
         return None
-    df, headers = normalize_grid(grid, source=source, header_row=1, ragged_as_cells=True)
+    df, headers = normalize_grid(grid, source=source, header_row=1, ragged_as_cells=True,
+                                 trimmed=trimmed is not None and trimmed())
     return Table(df=df, headers=headers, source=source, format="csv",
                  encoding="utf-8-sig" if head.startswith(UTF8_BOM) else "utf-8", delimiter=delimiter)
 

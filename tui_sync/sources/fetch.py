@@ -15,7 +15,7 @@ from tui_sync.config import SourceConfig
 from tui_sync.errors import ConfigError, SyncError
 from tui_sync.safe_text import escape_controls
 from tui_sync.sources.cache import FetchCache
-from tui_sync.sources.local import Fingerprinting, read_file
+from tui_sync.sources.local import read_file
 from tui_sync.sources.table import Table
 
 Progress = Callable[[int, "int | None"], None]
@@ -24,13 +24,12 @@ Progress = Callable[[int, "int | None"], None]
 
 
 def fetch_source(cfg: SourceConfig, state_dir: Path, *, progress: Progress | None = None,
-                 cache: FetchCache | None = None, later: list[Fingerprinting] | None = None) -> Table:
-    """Read a source (`kind` file, url or google_sheets). Failures are `SourceError` / `ConfigError`.
-    `later`: see `read_file` (a large local CSV file may leave its fingerprint there)."""
+                 cache: FetchCache | None = None) -> Table:
+    """Read a source (`kind` file, url or google_sheets). Failures are `SourceError` / `ConfigError`."""
     if cfg.kind == "file":
         if cfg.path is None:
             raise ConfigError('kind = "file" needs path = "…"')
-        return read_file(cfg.path, cfg.options, cfg.max_bytes, later=later)
+        return read_file(cfg.path, cfg.options, cfg.max_bytes)
     if cfg.kind == "url":
         from tui_sync.sources.remote import fetch_url  # (deferred, like Google below: only a URL source needs httpx)
 

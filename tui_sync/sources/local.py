@@ -6,12 +6,11 @@ import hashlib
 import os
 import stat
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from tui_sync.errors import SourceError
-from tui_sync.sources.csv_reader import read_csv, read_csv_path
+from tui_sync.sources.csv_reader import path_delimiter, read_csv, read_csv_path
+from tui_sync.sources.edges import EdgeScan
 from tui_sync.sources.detect import WORKBOOK_SUFFIXES, XLSX_TYPES, detect_format, suffix_of
 from tui_sync.sources.table import SheetOptions, Table
 
@@ -50,15 +49,9 @@ def _read_workbook(data: bytes, name: str, opts: SheetOptions, fmt: str) -> Tabl
     return read_xlsx(data, name, opts, kind=fmt)
 
 
-def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None, *,
-              later: list[Fingerprinting] | None = None) -> Table:
+def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None) -> Table:
     """Read a local CSV or XLSX file; every failure is a `SourceError` with where = the path and a hint.
-    A file over `max_bytes` is refused (a source's setting); None reads any size (`lms load`).
-
-    With `later`, a large CSV file's table comes back as soon as it is parsed, without its
-    fingerprint: a `Fingerprinting` appended to `later` computes it on a thread meanwhile, and
-    its `table()` is the whole table, or the failure the read would have had (a NUL character,
-    a file changed while read)."""
+    A file over `max_bytes` is refused (a source's setting); None reads any size (`lms load`)."""
     path = Path(path)
     where = str(path)
     try:
@@ -88,7 +81,7 @@ def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None, *,
         raise _too_big(where, st.st_size, max_bytes)
     try:
         if st.st_size >= _PARSE_FROM_PATH:
-            table = _read_large_csv(path, where, opts, st, max_bytes, later)
+            table = _read_large_csv(path, where, opts, st)
             if table is not None:
                 return table
         with open(path, "rb") as fh:
@@ -107,49 +100,58 @@ def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None, *,
     return read_bytes(data, where, opts)
 
 
-def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_result, max_bytes: int | None,
-                    later: list[Fingerprinting] | None) -> Table | None:
-    """A large CSV parsed from its path while the fingerprint is computed from a second, streamed
-    read of it (neither holds the whole file, and polars maps the file rather than copying it);
-    None when it needs reading as bytes (`read_csv_path`), holds a NUL character (`read_bytes`
-    names the line), is no CSV or bears a workbook's name."""
+def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_result) -> Table | None:
+    """A large CSV parsed from its path while a thread reads it once more, in chunks, to fingerprint
+    it and to prove that no cell needs trimming (`edges.EdgeScan`, which spares normalising the
+    cost of asking every cell): neither holds the whole file, and polars maps the file rather than
+    copying it. None when it needs reading as bytes (`read_csv_path`), holds a NUL character
+    (`read_bytes` names the line), is no CSV or bears a workbook's name."""
     with open(path, "rb") as fh:
         head = fh.read(_HEAD)
     if detect_format(head, where) != "csv" or suffix_of(where) in WORKBOOK_SUFFIXES:
         return None  # (F2: a workbook's name on CSV text gets `read_bytes`'s note)
-    digest = hashlib.sha256()
-    found: dict[str, object] = {}  # "nul": the file holds a NUL byte; "error": reading it failed
-
-    def fingerprint() -> None:
-        try:
-            with open(path, "rb") as fh:
-                while chunk := fh.read(_HEAD):
-                    digest.update(chunk)
-                    if b"\x00" in chunk:
-                        found["nul"] = True
-        except OSError as exc:
-            found["error"] = exc
-
-    hashing = threading.Thread(target=fingerprint, name="tui-sync: fingerprint", daemon=True)
-    if later is not None:
-        table = read_csv_path(path, head, where, opts)
-        if table is None:
-            return None
-        hashing.start()  # (after the parse, which has both cores: it runs beside what the caller does next)
-        later.append(Fingerprinting(table, path, hashing, digest, found, lambda: read_file(path, opts, max_bytes),
-                                    before))
-        return table
-    hashing.start()
+    delimiter = path_delimiter(head, where, opts)
+    if delimiter is None:
+        return None
+    reading = _Reading(path, EdgeScan(delimiter))
     try:
-        table = read_csv_path(path, head, where, opts)
+        table = read_csv_path(path, head, where, opts, trimmed=reading.clean)
     finally:
-        hashing.join()
-    if isinstance(found.get("error"), OSError):
-        raise found["error"]  # (reported as the read's own failure)
-    if table is None or found.get("nul"):
+        reading.join()  # (a failed parse too: no thread outlives it)
+    if reading.error is not None:
+        raise reading.error  # (reported as the read's own failure)
+    if table is None or reading.nul:
         return None
     _unchanged(path, where, before)
-    return dataclasses.replace(table, size_bytes=before.st_size, fingerprint=digest.hexdigest())
+    return dataclasses.replace(table, size_bytes=before.st_size, fingerprint=reading.digest.hexdigest())
+
+
+class _Reading(threading.Thread):
+    """One pass over a file in chunks, beside its parse: its fingerprint (P3), whether it holds a
+    NUL character, and its `EdgeScan`."""
+
+    def __init__(self, path: Path, scan: EdgeScan) -> None:
+        super().__init__(name="tui-sync: fingerprint", daemon=True)
+        self.path, self.scan = path, scan
+        self.digest = hashlib.sha256()
+        self.nul = False
+        self.error: OSError | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            with open(self.path, "rb") as fh:
+                while chunk := fh.read(_HEAD):
+                    self.digest.update(chunk)
+                    self.nul = self.nul or b"\x00" in chunk
+                    self.scan.feed(chunk)
+        except OSError as exc:
+            self.error = exc
+
+    def clean(self) -> bool:
+        """Whether the whole file was read and proven to need no trimming (waits for the pass)."""
+        self.join()
+        return self.error is None and not self.nul and self.scan.clean()
 
 
 def _unchanged(path: Path, where: str, before: os.stat_result) -> None:
@@ -161,35 +163,6 @@ def _unchanged(path: Path, where: str, before: os.stat_result) -> None:
 def _changed(where: str) -> SourceError:
     return SourceError("the file changed while it was being read", where=where,
                        hint="wait until whatever writes it has finished, then try again")
-
-
-class Fingerprinting:
-    """A large CSV file's fingerprint, computed on a thread after its table was handed over
-    (`read_file(later=...)`)."""
-
-    def __init__(self, table: Table, path: Path, thread: threading.Thread, digest: Any, found: dict[str, object],
-                 read_again: Callable[[], Table], before: os.stat_result) -> None:
-        self._table, self._path, self._thread, self._digest, self._found = table, path, thread, digest, found
-        self._read_again, self._before = read_again, before
-
-    def wait(self) -> None:
-        """Until the thread has ended (whatever it found)."""
-        self._thread.join()
-
-    def table(self) -> Table:
-        """The table with its size and fingerprint; or the `SourceError` of a read from start to end when
-        the file holds a NUL character or could not be read again (`read_file` names the line, or says
-        why); or, when that read succeeds, that the file changed meanwhile."""
-        self.wait()
-        where = self._table.source
-        if self._found:
-            self._read_again()
-            raise _changed(where)
-        try:
-            _unchanged(self._path, where, self._before)
-        except OSError:  # (gone since)
-            raise _changed(where) from None
-        return dataclasses.replace(self._table, size_bytes=self._before.st_size, fingerprint=self._digest.hexdigest())
 
 
 def _too_big(where: str, size: int, limit: int) -> SourceError:
@@ -208,4 +181,4 @@ def size_text(n: float) -> str:
     return f"{n:,.1f} GB"
 
 
-__all__ = ["Fingerprinting", "read_bytes", "read_file", "size_text"]
+__all__ = ["read_bytes", "read_file", "size_text"]

@@ -67,6 +67,7 @@ def normalize_grid(
     columns: Sequence[str] | None = None,
     what: str = "the file",
     ragged_as_cells: bool = False,
+    trimmed: bool = False,
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """Turn a raw grid (row 0 = the header row) into the normalised frame and its headers.
 
@@ -74,7 +75,8 @@ def normalize_grid(
     A, B, C …); `what` names the sheet in messages ("the file", "sheet 'Users'").
     With `ragged_as_cells` (CSV), data beyond the last header is reported as
     "row 7 has 6 cells but the header has 5 columns"; otherwise as a column
-    with data but no header.
+    with data but no header. `trimmed`: the caller has proven that no data cell has whitespace
+    at an edge or is empty text (`edges.EdgeScan`), so the cells are not asked one by one.
     """
     if grid.width == 0 or grid.height == 0:
         raise _empty(what, source)
@@ -89,7 +91,8 @@ def normalize_grid(
     body = grid.slice(1)
     body = body.with_columns(_row_numbers(body, header_row + 1))  # P2: rows as a spreadsheet numbers them
     _check_cell_sizes(body, pos, letters, raw_headers, source=source, header_row=header_row)
-    body = _trimmed(body, pos)
+    if not trimmed:
+        body = _trimmed(body, pos)
     headers = [clean_header(h) for h in raw_headers]
     has_data = body.select(pl.col(c).is_not_null().any() for c in pos).row(0) if body.height else (False,) * width
     sheet = _Sheet(body, pos, letters, headers, has_data, source, header_row)
