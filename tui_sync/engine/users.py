@@ -83,6 +83,8 @@ def plan_users(
     custom = [f for f in df.columns if f != ROW and f not in USER_STANDARD_FIELDS]
     lms_custom = {c[len(CUSTOM_PREFIX):].casefold(): c for c in lms.columns if c.startswith(CUSTOM_PREFIX)}
 
+    # (a snapshot read in batches is in chunks: one chunk makes each gather by position several times cheaper)
+    lms, ledger = lms.rechunk(), ledger.rechunk()
     # the sheet's keys and the LMS's users are computed at the same time (each query is mostly serial)
     keys, users, entries = pl.collect_all([_compared_keys(df), *_lms_queries(lms, ledger)], engine="in-memory")
     known = _known_users(users, entries, protect)
