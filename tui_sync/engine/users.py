@@ -17,7 +17,8 @@ from ..lms.base import CUSTOM_PREFIX, NO_SUPERVISOR
 from ..model import USER_REQUIRED, USER_STANDARD_FIELDS, Change, Kind, Problem, Severity, Status
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, change_id
-from .frames import ERR, RowProblems, duplicated, has_duplicates, invalid_characters, neq, norm, zeros_dropped
+from .frames import (ERR, RowProblems, duplicated, has_duplicates, invalid_characters, neq, norm, positions,
+                     zeros_dropped)
 from .policy import FieldPolicy, gate
 from .protect import PROTECTED_ROW, Protect, forgive_protected_rows, mark_protected_users
 
@@ -213,13 +214,16 @@ def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules, keys: pl.DataFrame) -> 
 def _lms_queries(lms: pl.DataFrame, ledger: pl.DataFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """The LMS's users with their compared login and email and their position (IX), and the
     ledger's entries (lms_id, key) placed on those positions (null: the user vanished). Ids are
-    unique in both, so the join finds at most one user for each entry, and sorting by the entry's
-    place restores the ledger's order (cheaper than a join that keeps it)."""
+    unique in both, so each entry finds at most one user."""
     users = lms.lazy().with_columns(norm("login").alias("login_n"), norm("email").alias("email_n")).with_row_index(IX)
-    entries = (ledger.lazy().with_row_index("__entry")
-               .join(users.select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left")
-               .sort("__entry").drop("__entry").with_columns(norm("key").alias("key_n")))
-    return users, entries
+    placed = positions(ledger["lms_id"], lms["id"])
+    if placed is None:  # (an LMS that holds an id twice: each entry is placed on each of them)
+        entries = (ledger.lazy().with_row_index("__entry")
+                   .join(users.select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left")
+                   .sort("__entry").drop("__entry"))
+    else:
+        entries = ledger.lazy().with_columns(placed.alias(IX))
+    return users, entries.with_columns(norm("key").alias("key_n"))
 
 
 def _known_users(users: pl.DataFrame, entries: pl.DataFrame, protect: Protect) -> _KnownUsers:
@@ -243,7 +247,7 @@ def _by_position(entries: pl.DataFrame, values: pl.Series | bool, n: int, dtype:
 def _find_users(rows: pl.DataFrame, known: _KnownUsers, use_key: bool) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """U2's lookups: `by_login` and `by_email`, the positions of the LMS users that hold the row's
     login and email, and `by_key`, of the user the ledger holds under the row's unique key. Each
-    join carries only its key (a join that carries the whole sheet costs twice as much), and its
+    lookup carries only its key (a join that carries the whole sheet costs twice as much), and its
     result is set beside the rows. When the LMS holds a login or an email twice (in another case:
     iSpring allows it), or the ledger a key, a row may find two users: `_many_users` then keeps one
     row each and returns what the rows that found several point to (U6); else None."""
@@ -254,16 +258,15 @@ def _find_users(rows: pl.DataFrame, known: _KnownUsers, use_key: bool) -> tuple[
     def lookup(frame: pl.LazyFrame, key: str, side: pl.DataFrame, name: str) -> pl.LazyFrame:
         return frame.join(side.lazy().select(key, pl.col(IX).alias(name)), on=key, how="left", maintain_order="left")
 
-    found = pl.collect_all([lookup(rows.lazy().select(k), k, side, name).select(name) for k, side, name in lookups],
-                           engine="in-memory")
+    found = [positions(rows[k], side[k]) for k, side, _ in lookups]  # (None: a row finds several users)
     many = None
-    if any(f.height != rows.height for f in found):
+    if any(at is None for at in found):
         whole = rows.lazy().select(ROW, *(k for k, _, _ in lookups))
         for k, side, name in lookups:
             whole = lookup(whole, k, side, name)
         rows, many = _many_users(rows, whole.collect(engine="in-memory"), known, [n for _, _, n in lookups])
     else:
-        rows = rows.hstack([f.to_series() for f in found])
+        rows = rows.hstack([side[IX].gather(at).alias(name) for at, (_, side, name) in zip(found, lookups)])
     if not use_key:
         rows = rows.with_columns(pl.lit(None, known.users.schema[IX]).alias("by_key"))
         if many is not None:
