@@ -174,10 +174,17 @@ def _compared_keys(df: pl.DataFrame) -> pl.LazyFrame:
         norm("login").alias("login_n"), norm("email").alias("email_n"), opt("userUniqueKey").alias("key_n"),
         norm("departmentId").alias("dept_n"), opt("subordination").alias("sup_n"),
         opt("coSubordination").alias("cosup_n"),
-        (pl.col("status").str.strip_chars().str.to_lowercase().replace_strict(STATUS_WORDS, default=None)
-         if "status" in df.columns else pl.lit(None, pl.String)).alias("status_v"),
+        (pl.lit(_statuses(df["status"])) if "status" in df.columns else pl.lit(None, pl.String)).alias("status_v"),
         pl.lit(False).alias(ERR),
     )
+
+
+def _statuses(status: pl.Series) -> pl.Series:
+    """U5: each status as a status word reads (null: blank, or no status word), worked out once for
+    each distinct value (a sheet holds a few) rather than for each row."""
+    distinct = status.drop_nulls().unique()
+    read = distinct.str.strip_chars().str.to_lowercase().replace_strict(STATUS_WORDS, default=None)
+    return status.replace_strict(distinct, read, default=None, return_dtype=pl.String)
 
 
 def _check_fields(rows: pl.LazyFrame, rules: _Rules, extra_required: tuple[str, ...]) -> pl.LazyFrame:
@@ -419,9 +426,11 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) ->
         return df
     df = df.with_columns(pl.coalesce(_at(known.ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
     by_login, several = _users_by_login(df, known.users)
-    # both columns looked up in one join (login_n is unique in by_login: the join keeps the rows)
+    # both columns looked up in one join (login_n is unique in by_login: the join keeps the rows), on
+    # the users some row names (far fewer than all: the join's table is small)
     asked = pl.concat([df.select(pl.col(n).alias("login_n")) for _, n in linked])
-    found = asked.join(by_login, on="login_n", how="left", maintain_order="left")["sref"]
+    named = by_login.filter(pl.col("login_n").is_in(asked["login_n"].drop_nulls().implode()))
+    found = asked.join(named, on="login_n", how="left", maintain_order="left")["sref"]
     df = df.with_columns(found.slice(i * df.height, df.height).alias(f + "_ref") for i, (f, _) in enumerate(linked))
     for f, n in linked:
         ref = f + "_ref"
