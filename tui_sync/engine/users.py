@@ -98,7 +98,7 @@ def plan_users(
     found, many = _find_users(rules.problems.collect(checked), known, rules.use_key)
     del checked  # (what is not needed any more is freed as the plan goes: a million rows each)
 
-    rows = _mark_taken(_identify(_find_departments(found, depts).lazy(), rules, known, many=many is not None), rules)
+    rows = _mark_taken(_identify(_find_departments(found, depts), rules, known, many=many is not None), rules)
     del found
     rows = mark_protected_users(rows, rules.problems, protect, known.protected, known.users["login"],
                                 mapping.get("login"))  # C2
@@ -320,10 +320,14 @@ def _many_users(rows: pl.DataFrame, whole: pl.DataFrame, known: _KnownUsers,
     return rows, whole.filter(pl.col(ROW).is_in(found[ROW].gather(at).implode())).select(*names, ROW)
 
 
-def _identify(rows: pl.LazyFrame, rules: _Rules, known: _KnownUsers, *, many: bool) -> pl.LazyFrame:
+def _identify(found: pl.DataFrame, rules: _Rules, known: _KnownUsers, *, many: bool) -> pl.LazyFrame:
     """U2: `target` is the LMS user a row identifies (by key, else by login and email, found by
     `_find_users`), `rule` how. Conflicting answers are `identity_conflict`, and so is a row that
     matches several LMS users (`many`: some row does; `_many_users`)."""
+    # a row's target is the first user its lookups found, or none: two rows can only identify one
+    # user if two rows found one first (most often no two rows do, and that rule is not checked)
+    shared = has_duplicates(found.select(pl.coalesce("by_key", "by_login", "by_email")).to_series())
+    rows = found.lazy()
     if many:
         for f in ("login", "email", "userUniqueKey"):
             rows = rules.mark(rows, pl.col(MANY_FIELD) == f, "identity_conflict", pl.col(MANY), field=f)
@@ -339,12 +343,14 @@ def _identify(rows: pl.LazyFrame, rules: _Rules, known: _KnownUsers, *, many: bo
     if rules.use_key:  # the key the ledger holds for the user that login/email point to
         key_n = _by_position(known.ledger, known.ledger["key_n"], known.users.height, pl.String)
         rows = rows.with_columns(_at(key_n, "target").alias("target_key"))
-    return _mark_conflicts(rows, rules, known.users["login"], split)
+    return _mark_conflicts(rows, rules, known.users["login"], split, shared=shared)
 
 
-def _mark_conflicts(rows: pl.LazyFrame, rules: _Rules, logins: pl.Series, split: pl.Expr) -> pl.LazyFrame:
+def _mark_conflicts(rows: pl.LazyFrame, rules: _Rules, logins: pl.Series, split: pl.Expr, *,
+                    shared: bool) -> pl.LazyFrame:
     """U2: login and email that find two users, a key and login/email that find two users, an LMS
-    user known under another key, two rows that identify one user: `identity_conflict`."""
+    user known under another key, two rows that identify one user (`shared`: two rows found one
+    user first): `identity_conflict`."""
     def names(hit: pl.DataFrame) -> pl.DataFrame:
         """LMS logins of the users a problem row points to (only for the rows with problems)."""
         return hit.with_columns(_at(logins, src).alias(dst) for src, dst in (
@@ -366,6 +372,8 @@ def _mark_conflicts(rows: pl.LazyFrame, rules: _Rules, logins: pl.Series, split:
                           pl.format("LMS user {} is known under another unique key ({})", pl.col("l4"),
                                     pl.col("target_key")),
                           field="userUniqueKey", enrich=names)
+    if not shared:
+        return rows
     good_target = pl.when(~pl.col(ERR)).then(pl.col("target"))  # (one key for the window, not two)
     return rules.mark(rows, good_target.is_not_null() & (pl.len().over(good_target) > 1), "identity_conflict",
                       pl.format("another row identifies the same LMS user ({})", pl.col("l4")),
