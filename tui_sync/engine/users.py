@@ -265,7 +265,10 @@ def _find_users(rows: pl.DataFrame, known: _KnownUsers, use_key: bool) -> tuple[
     def lookup(frame: pl.LazyFrame, key: str, side: pl.DataFrame, name: str) -> pl.LazyFrame:
         return frame.join(side.lazy().select(key, pl.col(IX).alias(name)), on=key, how="left", maintain_order="left")
 
-    found = [positions(rows[k], side[k]) for k, side, _ in lookups]  # (None: a row finds several users)
+    by_login = positions(rows["login_n"], known.users["login_n"])  # (None: a row finds several users)
+    found = [by_login, _email_positions(rows["email_n"], known.users["email_n"], by_login)]
+    if use_key:
+        found.append(positions(rows["key_n"], known.ledger["key_n"]))
     many = None
     if any(at is None for at in found):
         whole = rows.lazy().select(ROW, *(k for k, _, _ in lookups))
@@ -279,6 +282,20 @@ def _find_users(rows: pl.DataFrame, known: _KnownUsers, use_key: bool) -> tuple[
         if many is not None:
             many = many.with_columns(pl.lit(None, known.users.schema[IX]).alias("by_key"))
     return rows, many
+
+
+def _email_positions(emails: pl.Series, lms_emails: pl.Series, by_login: pl.Series | None) -> pl.Series | None:
+    """`positions` of the rows' emails among the LMS users' (U2). Most rows' email is the email of
+    the user their login found: when the LMS holds no email twice, that user is the only one that
+    holds it, and only the other rows are looked up."""
+    if by_login is None or has_duplicates(lms_emails):
+        return positions(emails, lms_emails)
+    same = (lms_emails.gather(by_login) == emails).fill_null(False)
+    found = pl.select(pl.when(same).then(by_login)).to_series()
+    others = (~same).arg_true()
+    if others.len():
+        found.scatter(others, positions(emails.gather(others), lms_emails))
+    return found
 
 
 MANY = "__many"  # U2: why the row matches more than one LMS user (null: it does not)
@@ -516,9 +533,9 @@ def _removals(known: _KnownUsers, pointer_ix: pl.DataFrame) -> list[Change]:
         if at.len():
             pointed.scatter(at, True)
     unprotected = ~pl.lit(known.protected) if known.protected is not None else pl.lit(True)
-    gone = (known.users.filter(pl.lit(known.managed) & ~pl.lit(pointed) & (pl.col("status") == Status.ACTIVE.value)
-                               & unprotected)
-            .sort("login_n", maintain_order=True))
+    gone = (known.users.lazy().select("id", "login", "login_n", "status")
+            .filter(pl.lit(known.managed) & ~pl.lit(pointed) & (pl.col("status") == Status.ACTIVE.value) & unprotected)
+            .sort("login_n", maintain_order=True).collect(engine="in-memory"))
     return [Change(change_id(Kind.INACTIVATE_USER, login), Kind.INACTIVATE_USER, login,
                    {"status": (Status.ACTIVE.value, Status.INACTIVE.value)}, target=uid)
             for uid, login in gone.select("id", "login").iter_rows()]
