@@ -541,6 +541,18 @@ def _removals(known: _KnownUsers, pointer_ix: pl.DataFrame) -> list[Change]:
             for uid, login in gone.select("id", "login").iter_rows()]
 
 
+def _depends_on(rows: pl.DataFrame, depts: DepartmentStep) -> list[list[str]]:
+    """Each row's change depends on the creates of the department and the supervisors it names that
+    the plan creates; only the rows that name one are walked (most name none)."""
+    refs = [pl.col(c) if c in rows.columns else pl.lit(None, pl.String).alias(c)
+            for c in ("dref", "subordination_ref", "coSubordination_ref")]
+    depends_on: list[list[str]] = [[] for _ in range(rows.height)]
+    at = rows.select(pl.any_horizontal(r.str.starts_with(NEW) for r in refs).fill_null(False)).to_series().arg_true()
+    for i, (dref, sup, cosup) in zip(at.to_list(), rows.select(refs).gather(at).iter_rows()):
+        depends_on[i] = _deps(dref, sup, cosup, depts)
+    return depends_on
+
+
 def _deps(dref: str | None, sup: str | None, cosup: str | None, depts: DepartmentStep) -> list[str]:
     out = []
     if dref and dref.startswith(NEW) and dref in depts.create_id:
@@ -595,11 +607,9 @@ def _creates(rows: pl.DataFrame, custom: list[str], warn_by_row, depts: Departme
                 fields[f] = (None, value)
     out = []
     prefix = Kind.CREATE_USER.value + ":"
-    for fields, row, login, dref, key, sup, cosup in zip(
-            fields_of, cols[ROW], cols["login"], cols["dref"], cols.get("userUniqueKey", none),
-            cols.get("subordination_ref", none), cols.get("coSubordination_ref", none)):
-        out.append(Change(prefix + login.casefold(), Kind.CREATE_USER, login, fields, row=row,
-                          depends_on=_deps(dref, sup, cosup, depts),
+    for fields, row, login, key, depends_on in zip(fields_of, cols[ROW], cols["login"], cols.get("userUniqueKey", none),
+                                                   _depends_on(rows, depts)):
+        out.append(Change(prefix + login.casefold(), Kind.CREATE_USER, login, fields, row=row, depends_on=depends_on,
                           problems=list(warn_by_row[row]) if row in warn_by_row else [], unique_key=key))
     return out
 
@@ -693,14 +703,12 @@ def _update_changes(rows: pl.DataFrame, fields_of: list[dict], targets: list[str
     (U5). Login and email changed together under a unique key is a warning (U2)."""
     out: list[Change] = []
     none = [None] * rows.height
-    cols = {c: rows[c].to_list() for c in (ROW, "login", "rule", "now_status", "status_v", "chg_status", "dref",
-                                           "userUniqueKey", "subordination_ref", "coSubordination_ref")
-            if c in rows.columns}
+    cols = {c: rows[c].to_list() for c in (ROW, "login", "rule", "now_status", "status_v", "chg_status",
+                                           "userUniqueKey") if c in rows.columns}
     update, active = Kind.UPDATE_USER.value + ":", Status.ACTIVE.value
-    for i, (row, login, rule, target, before, after, status_changed, dref, key, sup, cosup) in enumerate(zip(
+    for i, (row, login, rule, target, before, after, status_changed, key, depends_on) in enumerate(zip(
             cols[ROW], cols["login"], cols["rule"], targets, cols["now_status"], cols["status_v"],
-            cols["chg_status"], cols["dref"], cols.get("userUniqueKey", none),
-            cols.get("subordination_ref", none), cols.get("coSubordination_ref", none))):
+            cols["chg_status"], cols.get("userUniqueKey", none), _depends_on(rows, depts))):
         fields = fields_of[i]
         warns = list(warn_by_row[row]) if row in warn_by_row else []
         if rule == "userUniqueKey" and "login" in fields and "email" in fields:
@@ -717,7 +725,7 @@ def _update_changes(rows: pl.DataFrame, fields_of: list[dict], targets: list[str
                 fields["status"] = (before, after)  # inactive <-> terminated is an update (U5)
         if fields:
             out.append(Change(update + login.casefold(), Kind.UPDATE_USER, login, fields, row=row, rule=rule,
-                              target=target, depends_on=_deps(dref, sup, cosup, depts), problems=warns))
+                              target=target, depends_on=depends_on, problems=warns))
             warns = []
         if status_kind:
             out.append(Change(change_id(status_kind, login), status_kind, login, {"status": (before, after)},
