@@ -451,12 +451,11 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) ->
         return df
     df = df.with_columns(pl.coalesce(_at(known.ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
     by_login, several = _users_by_login(df, known.users)
-    # both columns looked up in one join (login_n is unique in by_login: the join keeps the rows), on
-    # the users some row names (far fewer than all: the join's table is small)
-    asked = pl.concat([df.select(pl.col(n).alias("login_n")) for _, n in linked])
-    named = by_login.filter(pl.col("login_n").is_in(asked["login_n"].drop_nulls().implode()))
-    found = asked.join(named, on="login_n", how="left", maintain_order="left")["sref"]
-    df = df.with_columns(found.slice(i * df.height, df.height).alias(f + "_ref") for i, (f, _) in enumerate(linked))
+    # looked up among the users some row names (far fewer than all: the join's table is small), found
+    # by their logins' hashes (a hash shared by chance only keeps one user more: the joins compare logins)
+    asked = pl.concat([df[n].drop_nulls() for _, n in linked]).hash()
+    named = by_login.filter(pl.col("login_n").hash().is_in(asked.implode()))
+    df = df.with_columns(_supervisor_refs(df[n], named).alias(f + "_ref") for f, n in linked)
     for f, n in linked:
         ref = f + "_ref"
         unknown = pl.col(n).is_not_null() & pl.col(ref).is_null()
@@ -477,6 +476,20 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) ->
                         field=f, severity=Severity.WARNING)
         df = df.with_columns(pl.when(pl.col(ref) == pl.col("ref")).then(None).otherwise(pl.col(ref)).alias(ref))
     return df
+
+
+def _supervisor_refs(logins: pl.Series, named: pl.DataFrame) -> pl.Series:
+    """U7: the `sref` of the user each login names (login_n is unique in `named`: a join keeps the
+    rows); a column mostly blank (functional managers) is looked up on its values only."""
+    present = logins.is_not_null()
+    if present.sum() > logins.len() // 2:
+        return logins.to_frame("login_n").join(named, on="login_n", how="left", maintain_order="left")["sref"]
+    at = present.arg_true()
+    found = logins.gather(at).to_frame("login_n").join(named, on="login_n", how="left", maintain_order="left")
+    refs = pl.repeat(None, logins.len(), dtype=pl.String, eager=True)
+    if at.len():
+        refs.scatter(at, found["sref"])
+    return refs
 
 
 def _users_by_login(df: pl.DataFrame, users: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
