@@ -549,8 +549,9 @@ def _removals(known: _KnownUsers, pointer_ix: pl.DataFrame) -> list[Change]:
     gone = (known.users.lazy().select("id", "login", "login_n", "status")
             .filter(pl.lit(known.managed) & ~pl.lit(pointed) & (pl.col("status") == Status.ACTIVE.value) & unprotected)
             .sort("login_n", maintain_order=True).collect(engine="in-memory"))
-    return [Change(change_id(Kind.INACTIVATE_USER, login), Kind.INACTIVATE_USER, login,
-                   {"status": (Status.ACTIVE.value, Status.INACTIVE.value)}, target=uid)
+    inactivate, status = Kind.INACTIVATE_USER, (Status.ACTIVE.value, Status.INACTIVE.value)
+    prefix = inactivate.value + ":"  # (as change_id makes it, once)
+    return [Change(prefix + login.casefold(), inactivate, login, {"status": status}, target=uid)
             for uid, login in gone.select("id", "login").iter_rows()]
 
 
@@ -593,7 +594,8 @@ def _logins_of(rows: pl.DataFrame, columns: list[str], lmsu: pl.DataFrame) -> di
         return {}
     ids = pl.concat([rows[c] for c in cols]).drop_nulls().unique()
     # (a filter by a set of a few ids, not a join: the LMS side is not hashed)
-    return dict(lmsu.filter(pl.col("id").is_in(ids.implode())).select("id", "login").iter_rows())
+    return dict(lmsu.lazy().select("id", "login").filter(pl.col("id").is_in(ids.implode())).collect(
+        engine="in-memory").iter_rows())
 
 
 def _creates(rows: pl.DataFrame, custom: list[str], warn_by_row, depts: DepartmentStep, lmsu) -> list[Change]:
