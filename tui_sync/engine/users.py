@@ -17,7 +17,8 @@ from ..lms.base import CUSTOM_PREFIX, NO_SUPERVISOR
 from ..model import USER_REQUIRED, USER_STANDARD_FIELDS, Change, Kind, Problem, Severity, Status
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, change_id
-from .frames import ERR, RowProblems, duplicated, has_duplicates, invalid_characters, neq, norm, zeros_dropped
+from .frames import (ERR, RowProblems, duplicated, has_duplicates, invalid_characters, neq, norm, positions,
+                     zeros_dropped)
 from .policy import FieldPolicy, gate
 from .protect import PROTECTED_ROW, Protect, forgive_protected_rows, mark_protected_users
 
@@ -83,6 +84,8 @@ def plan_users(
     custom = [f for f in df.columns if f != ROW and f not in USER_STANDARD_FIELDS]
     lms_custom = {c[len(CUSTOM_PREFIX):].casefold(): c for c in lms.columns if c.startswith(CUSTOM_PREFIX)}
 
+    # (a snapshot read in batches is in chunks: one chunk makes each gather by position several times cheaper)
+    lms, ledger = lms.rechunk(), ledger.rechunk()
     # the sheet's keys and the LMS's users are computed at the same time (each query is mostly serial)
     keys, users, entries = pl.collect_all([_compared_keys(df), *_lms_queries(lms, ledger)], engine="in-memory")
     known = _known_users(users, entries, protect)
@@ -95,7 +98,7 @@ def plan_users(
     found, many = _find_users(rules.problems.collect(checked), known, rules.use_key)
     del checked  # (what is not needed any more is freed as the plan goes: a million rows each)
 
-    rows = _mark_taken(_identify(_find_departments(found, depts).lazy(), rules, known, many=many is not None), rules)
+    rows = _mark_taken(_identify(_find_departments(found, depts), rules, known, many=many is not None), rules)
     del found
     rows = mark_protected_users(rows, rules.problems, protect, known.protected, known.users["login"],
                                 mapping.get("login"))  # C2
@@ -171,10 +174,17 @@ def _compared_keys(df: pl.DataFrame) -> pl.LazyFrame:
         norm("login").alias("login_n"), norm("email").alias("email_n"), opt("userUniqueKey").alias("key_n"),
         norm("departmentId").alias("dept_n"), opt("subordination").alias("sup_n"),
         opt("coSubordination").alias("cosup_n"),
-        (pl.col("status").str.strip_chars().str.to_lowercase().replace_strict(STATUS_WORDS, default=None)
-         if "status" in df.columns else pl.lit(None, pl.String)).alias("status_v"),
+        (pl.lit(_statuses(df["status"])) if "status" in df.columns else pl.lit(None, pl.String)).alias("status_v"),
         pl.lit(False).alias(ERR),
     )
+
+
+def _statuses(status: pl.Series) -> pl.Series:
+    """U5: each status as a status word reads (null: blank, or no status word), worked out once for
+    each distinct value (a sheet holds a few) rather than for each row."""
+    distinct = status.drop_nulls().unique()
+    read = distinct.str.strip_chars().str.to_lowercase().replace_strict(STATUS_WORDS, default=None)
+    return status.replace_strict(distinct, read, default=None, return_dtype=pl.String)
 
 
 def _check_fields(rows: pl.LazyFrame, rules: _Rules, extra_required: tuple[str, ...]) -> pl.LazyFrame:
@@ -211,13 +221,16 @@ def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules, keys: pl.DataFrame) -> 
 def _lms_queries(lms: pl.DataFrame, ledger: pl.DataFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """The LMS's users with their compared login and email and their position (IX), and the
     ledger's entries (lms_id, key) placed on those positions (null: the user vanished). Ids are
-    unique in both, so the join finds at most one user for each entry, and sorting by the entry's
-    place restores the ledger's order (cheaper than a join that keeps it)."""
+    unique in both, so each entry finds at most one user."""
     users = lms.lazy().with_columns(norm("login").alias("login_n"), norm("email").alias("email_n")).with_row_index(IX)
-    entries = (ledger.lazy().with_row_index("__entry")
-               .join(users.select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left")
-               .sort("__entry").drop("__entry").with_columns(norm("key").alias("key_n")))
-    return users, entries
+    placed = positions(ledger["lms_id"], lms["id"])
+    if placed is None:  # (an LMS that holds an id twice: each entry is placed on each of them)
+        entries = (ledger.lazy().with_row_index("__entry")
+                   .join(users.select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left")
+                   .sort("__entry").drop("__entry"))
+    else:
+        entries = ledger.lazy().with_columns(placed.alias(IX))
+    return users, entries.with_columns(norm("key").alias("key_n"))
 
 
 def _known_users(users: pl.DataFrame, entries: pl.DataFrame, protect: Protect) -> _KnownUsers:
@@ -241,7 +254,7 @@ def _by_position(entries: pl.DataFrame, values: pl.Series | bool, n: int, dtype:
 def _find_users(rows: pl.DataFrame, known: _KnownUsers, use_key: bool) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """U2's lookups: `by_login` and `by_email`, the positions of the LMS users that hold the row's
     login and email, and `by_key`, of the user the ledger holds under the row's unique key. Each
-    join carries only its key (a join that carries the whole sheet costs twice as much), and its
+    lookup carries only its key (a join that carries the whole sheet costs twice as much), and its
     result is set beside the rows. When the LMS holds a login or an email twice (in another case:
     iSpring allows it), or the ledger a key, a row may find two users: `_many_users` then keeps one
     row each and returns what the rows that found several point to (U6); else None."""
@@ -252,21 +265,37 @@ def _find_users(rows: pl.DataFrame, known: _KnownUsers, use_key: bool) -> tuple[
     def lookup(frame: pl.LazyFrame, key: str, side: pl.DataFrame, name: str) -> pl.LazyFrame:
         return frame.join(side.lazy().select(key, pl.col(IX).alias(name)), on=key, how="left", maintain_order="left")
 
-    found = pl.collect_all([lookup(rows.lazy().select(k), k, side, name).select(name) for k, side, name in lookups],
-                           engine="in-memory")
+    by_login = positions(rows["login_n"], known.users["login_n"])  # (None: a row finds several users)
+    found = [by_login, _email_positions(rows["email_n"], known.users["email_n"], by_login)]
+    if use_key:
+        found.append(positions(rows["key_n"], known.ledger["key_n"]))
     many = None
-    if any(f.height != rows.height for f in found):
+    if any(at is None for at in found):
         whole = rows.lazy().select(ROW, *(k for k, _, _ in lookups))
         for k, side, name in lookups:
             whole = lookup(whole, k, side, name)
         rows, many = _many_users(rows, whole.collect(engine="in-memory"), known, [n for _, _, n in lookups])
     else:
-        rows = rows.hstack([f.to_series() for f in found])
+        rows = rows.hstack([side[IX].gather(at).alias(name) for at, (_, side, name) in zip(found, lookups)])
     if not use_key:
         rows = rows.with_columns(pl.lit(None, known.users.schema[IX]).alias("by_key"))
         if many is not None:
             many = many.with_columns(pl.lit(None, known.users.schema[IX]).alias("by_key"))
     return rows, many
+
+
+def _email_positions(emails: pl.Series, lms_emails: pl.Series, by_login: pl.Series | None) -> pl.Series | None:
+    """`positions` of the rows' emails among the LMS users' (U2). Most rows' email is the email of
+    the user their login found: when the LMS holds no email twice, that user is the only one that
+    holds it, and only the other rows are looked up."""
+    if by_login is None or has_duplicates(lms_emails):
+        return positions(emails, lms_emails)
+    same = (lms_emails.gather(by_login) == emails).fill_null(False)
+    found = pl.select(pl.when(same).then(by_login)).to_series()
+    others = (~same).arg_true()
+    if others.len():
+        found.scatter(others, positions(emails.gather(others), lms_emails))
+    return found
 
 
 MANY = "__many"  # U2: why the row matches more than one LMS user (null: it does not)
@@ -308,10 +337,14 @@ def _many_users(rows: pl.DataFrame, whole: pl.DataFrame, known: _KnownUsers,
     return rows, whole.filter(pl.col(ROW).is_in(found[ROW].gather(at).implode())).select(*names, ROW)
 
 
-def _identify(rows: pl.LazyFrame, rules: _Rules, known: _KnownUsers, *, many: bool) -> pl.LazyFrame:
+def _identify(found: pl.DataFrame, rules: _Rules, known: _KnownUsers, *, many: bool) -> pl.LazyFrame:
     """U2: `target` is the LMS user a row identifies (by key, else by login and email, found by
     `_find_users`), `rule` how. Conflicting answers are `identity_conflict`, and so is a row that
     matches several LMS users (`many`: some row does; `_many_users`)."""
+    # a row's target is the first user its lookups found, or none: two rows can only identify one
+    # user if two rows found one first (most often no two rows do, and that rule is not checked)
+    shared = has_duplicates(found.select(pl.coalesce("by_key", "by_login", "by_email")).to_series())
+    rows = found.lazy()
     if many:
         for f in ("login", "email", "userUniqueKey"):
             rows = rules.mark(rows, pl.col(MANY_FIELD) == f, "identity_conflict", pl.col(MANY), field=f)
@@ -327,12 +360,14 @@ def _identify(rows: pl.LazyFrame, rules: _Rules, known: _KnownUsers, *, many: bo
     if rules.use_key:  # the key the ledger holds for the user that login/email point to
         key_n = _by_position(known.ledger, known.ledger["key_n"], known.users.height, pl.String)
         rows = rows.with_columns(_at(key_n, "target").alias("target_key"))
-    return _mark_conflicts(rows, rules, known.users["login"], split)
+    return _mark_conflicts(rows, rules, known.users["login"], split, shared=shared)
 
 
-def _mark_conflicts(rows: pl.LazyFrame, rules: _Rules, logins: pl.Series, split: pl.Expr) -> pl.LazyFrame:
+def _mark_conflicts(rows: pl.LazyFrame, rules: _Rules, logins: pl.Series, split: pl.Expr, *,
+                    shared: bool) -> pl.LazyFrame:
     """U2: login and email that find two users, a key and login/email that find two users, an LMS
-    user known under another key, two rows that identify one user: `identity_conflict`."""
+    user known under another key, two rows that identify one user (`shared`: two rows found one
+    user first): `identity_conflict`."""
     def names(hit: pl.DataFrame) -> pl.DataFrame:
         """LMS logins of the users a problem row points to (only for the rows with problems)."""
         return hit.with_columns(_at(logins, src).alias(dst) for src, dst in (
@@ -354,6 +389,8 @@ def _mark_conflicts(rows: pl.LazyFrame, rules: _Rules, logins: pl.Series, split:
                           pl.format("LMS user {} is known under another unique key ({})", pl.col("l4"),
                                     pl.col("target_key")),
                           field="userUniqueKey", enrich=names)
+    if not shared:
+        return rows
     good_target = pl.when(~pl.col(ERR)).then(pl.col("target"))  # (one key for the window, not two)
     return rules.mark(rows, good_target.is_not_null() & (pl.len().over(good_target) > 1), "identity_conflict",
                       pl.format("another row identifies the same LMS user ({})", pl.col("l4")),
@@ -414,10 +451,11 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) ->
         return df
     df = df.with_columns(pl.coalesce(_at(known.ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
     by_login, several = _users_by_login(df, known.users)
-    # both columns looked up in one join (login_n is unique in by_login: the join keeps the rows)
-    asked = pl.concat([df.select(pl.col(n).alias("login_n")) for _, n in linked])
-    found = asked.join(by_login, on="login_n", how="left", maintain_order="left")["sref"]
-    df = df.with_columns(found.slice(i * df.height, df.height).alias(f + "_ref") for i, (f, _) in enumerate(linked))
+    # looked up among the users some row names (far fewer than all: the join's table is small), found
+    # by their logins' hashes (a hash shared by chance only keeps one user more: the joins compare logins)
+    asked = pl.concat([df[n].drop_nulls() for _, n in linked]).hash()
+    named = by_login.filter(pl.col("login_n").hash().is_in(asked.implode()))
+    df = df.with_columns(_supervisor_refs(df[n], named).alias(f + "_ref") for f, n in linked)
     for f, n in linked:
         ref = f + "_ref"
         unknown = pl.col(n).is_not_null() & pl.col(ref).is_null()
@@ -438,6 +476,20 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) ->
                         field=f, severity=Severity.WARNING)
         df = df.with_columns(pl.when(pl.col(ref) == pl.col("ref")).then(None).otherwise(pl.col(ref)).alias(ref))
     return df
+
+
+def _supervisor_refs(logins: pl.Series, named: pl.DataFrame) -> pl.Series:
+    """U7: the `sref` of the user each login names (login_n is unique in `named`: a join keeps the
+    rows); a column mostly blank (functional managers) is looked up on its values only."""
+    present = logins.is_not_null()
+    if present.sum() > logins.len() // 2:
+        return logins.to_frame("login_n").join(named, on="login_n", how="left", maintain_order="left")["sref"]
+    at = present.arg_true()
+    found = logins.gather(at).to_frame("login_n").join(named, on="login_n", how="left", maintain_order="left")
+    refs = pl.repeat(None, logins.len(), dtype=pl.String, eager=True)
+    if at.len():
+        refs.scatter(at, found["sref"])
+    return refs
 
 
 def _users_by_login(df: pl.DataFrame, users: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
@@ -494,12 +546,25 @@ def _removals(known: _KnownUsers, pointer_ix: pl.DataFrame) -> list[Change]:
         if at.len():
             pointed.scatter(at, True)
     unprotected = ~pl.lit(known.protected) if known.protected is not None else pl.lit(True)
-    gone = (known.users.filter(pl.lit(known.managed) & ~pl.lit(pointed) & (pl.col("status") == Status.ACTIVE.value)
-                               & unprotected)
-            .sort("login_n", maintain_order=True))
-    return [Change(change_id(Kind.INACTIVATE_USER, login), Kind.INACTIVATE_USER, login,
-                   {"status": (Status.ACTIVE.value, Status.INACTIVE.value)}, target=uid)
+    gone = (known.users.lazy().select("id", "login", "login_n", "status")
+            .filter(pl.lit(known.managed) & ~pl.lit(pointed) & (pl.col("status") == Status.ACTIVE.value) & unprotected)
+            .sort("login_n", maintain_order=True).collect(engine="in-memory"))
+    inactivate, status = Kind.INACTIVATE_USER, (Status.ACTIVE.value, Status.INACTIVE.value)
+    prefix = inactivate.value + ":"  # (as change_id makes it, once)
+    return [Change(prefix + login.casefold(), inactivate, login, {"status": status}, target=uid)
             for uid, login in gone.select("id", "login").iter_rows()]
+
+
+def _depends_on(rows: pl.DataFrame, depts: DepartmentStep) -> list[list[str]]:
+    """Each row's change depends on the creates of the department and the supervisors it names that
+    the plan creates; only the rows that name one are walked (most name none)."""
+    refs = [pl.col(c) if c in rows.columns else pl.lit(None, pl.String).alias(c)
+            for c in ("dref", "subordination_ref", "coSubordination_ref")]
+    depends_on: list[list[str]] = [[] for _ in range(rows.height)]
+    at = rows.select(pl.any_horizontal(r.str.starts_with(NEW) for r in refs).fill_null(False)).to_series().arg_true()
+    for i, (dref, sup, cosup) in zip(at.to_list(), rows.select(refs).gather(at).iter_rows()):
+        depends_on[i] = _deps(dref, sup, cosup, depts)
+    return depends_on
 
 
 def _deps(dref: str | None, sup: str | None, cosup: str | None, depts: DepartmentStep) -> list[str]:
@@ -529,7 +594,8 @@ def _logins_of(rows: pl.DataFrame, columns: list[str], lmsu: pl.DataFrame) -> di
         return {}
     ids = pl.concat([rows[c] for c in cols]).drop_nulls().unique()
     # (a filter by a set of a few ids, not a join: the LMS side is not hashed)
-    return dict(lmsu.filter(pl.col("id").is_in(ids.implode())).select("id", "login").iter_rows())
+    return dict(lmsu.lazy().select("id", "login").filter(pl.col("id").is_in(ids.implode())).collect(
+        engine="in-memory").iter_rows())
 
 
 def _creates(rows: pl.DataFrame, custom: list[str], warn_by_row, depts: DepartmentStep, lmsu) -> list[Change]:
@@ -556,11 +622,9 @@ def _creates(rows: pl.DataFrame, custom: list[str], warn_by_row, depts: Departme
                 fields[f] = (None, value)
     out = []
     prefix = Kind.CREATE_USER.value + ":"
-    for fields, row, login, dref, key, sup, cosup in zip(
-            fields_of, cols[ROW], cols["login"], cols["dref"], cols.get("userUniqueKey", none),
-            cols.get("subordination_ref", none), cols.get("coSubordination_ref", none)):
-        out.append(Change(prefix + login.casefold(), Kind.CREATE_USER, login, fields, row=row,
-                          depends_on=_deps(dref, sup, cosup, depts),
+    for fields, row, login, key, depends_on in zip(fields_of, cols[ROW], cols["login"], cols.get("userUniqueKey", none),
+                                                   _depends_on(rows, depts)):
+        out.append(Change(prefix + login.casefold(), Kind.CREATE_USER, login, fields, row=row, depends_on=depends_on,
                           problems=list(warn_by_row[row]) if row in warn_by_row else [], unique_key=key))
     return out
 
@@ -654,14 +718,12 @@ def _update_changes(rows: pl.DataFrame, fields_of: list[dict], targets: list[str
     (U5). Login and email changed together under a unique key is a warning (U2)."""
     out: list[Change] = []
     none = [None] * rows.height
-    cols = {c: rows[c].to_list() for c in (ROW, "login", "rule", "now_status", "status_v", "chg_status", "dref",
-                                           "userUniqueKey", "subordination_ref", "coSubordination_ref")
-            if c in rows.columns}
+    cols = {c: rows[c].to_list() for c in (ROW, "login", "rule", "now_status", "status_v", "chg_status",
+                                           "userUniqueKey") if c in rows.columns}
     update, active = Kind.UPDATE_USER.value + ":", Status.ACTIVE.value
-    for i, (row, login, rule, target, before, after, status_changed, dref, key, sup, cosup) in enumerate(zip(
+    for i, (row, login, rule, target, before, after, status_changed, key, depends_on) in enumerate(zip(
             cols[ROW], cols["login"], cols["rule"], targets, cols["now_status"], cols["status_v"],
-            cols["chg_status"], cols["dref"], cols.get("userUniqueKey", none),
-            cols.get("subordination_ref", none), cols.get("coSubordination_ref", none))):
+            cols["chg_status"], cols.get("userUniqueKey", none), _depends_on(rows, depts))):
         fields = fields_of[i]
         warns = list(warn_by_row[row]) if row in warn_by_row else []
         if rule == "userUniqueKey" and "login" in fields and "email" in fields:
@@ -678,7 +740,7 @@ def _update_changes(rows: pl.DataFrame, fields_of: list[dict], targets: list[str
                 fields["status"] = (before, after)  # inactive <-> terminated is an update (U5)
         if fields:
             out.append(Change(update + login.casefold(), Kind.UPDATE_USER, login, fields, row=row, rule=rule,
-                              target=target, depends_on=_deps(dref, sup, cosup, depts), problems=warns))
+                              target=target, depends_on=depends_on, problems=warns))
             warns = []
         if status_kind:
             out.append(Change(change_id(status_kind, login), status_kind, login, {"status": (before, after)},
