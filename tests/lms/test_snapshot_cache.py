@@ -296,3 +296,27 @@ async def test_a_cache_cut_short_or_not_utf8_is_ignored(db: Path, monkeypatch):
     with monkeypatch.context() as m:
         no_database_reads(m)
         assert (await snap(db)).users.equals(good)
+
+
+@pytest.mark.parametrize("order", ["by id", "shuffled"])
+def test_custom_fields_land_on_their_users_in_any_row_order(order: str):
+    from tui_sync.lms.embedded_frames import users_frame
+
+    n = 40
+    users = pl.DataFrame({
+        "id": list(range(1, n + 1)), "login": [f"u{i}" for i in range(1, n + 1)], "email": None,
+        "firstName": None, "lastName": None, "department_id": 1, "status": "active", "sub_mode": "inherit",
+        "sub_id": None, "cosub_mode": "inherit", "cosub_id": None, "phone": None, "jobTitle": None,
+    }, schema_overrides={c: pl.String for c in ("email", "firstName", "lastName", "phone", "jobTitle")})
+    fields = pl.DataFrame({  # badge for every user, room for every third
+        "user_id": [*range(1, n + 1), *range(3, n + 1, 3)],
+        "name": ["badge"] * n + ["room"] * len(range(3, n + 1, 3)),
+        "value": [f"b{i}" for i in range(1, n + 1)] + [f"r{i}" for i in range(3, n + 1, 3)],
+    })
+    if order == "shuffled":  # (as a load may hand them over: the merge is only for rows in id order)
+        users, fields = users.sample(fraction=1, shuffle=True, seed=1), fields.sample(fraction=1, shuffle=True, seed=2)
+    frame = users_frame(users, fields, root=0)
+    assert frame.columns[-2:] == ["custom:badge", "custom:room"]
+    assert frame["login"].to_list() == users["login"].to_list()  # the users' order
+    by_login = {row["login"]: (row["custom:badge"], row["custom:room"]) for row in frame.iter_rows(named=True)}
+    assert by_login == {f"u{i}": (f"b{i}", f"r{i}" if i % 3 == 0 else None) for i in range(1, n + 1)}
