@@ -320,3 +320,11 @@ def test_custom_fields_land_on_their_users_in_any_row_order(order: str):
     assert frame["login"].to_list() == users["login"].to_list()  # the users' order
     by_login = {row["login"]: (row["custom:badge"], row["custom:room"]) for row in frame.iter_rows(named=True)}
     assert by_login == {f"u{i}": (f"b{i}", f"r{i}" if i % 3 == 0 else None) for i in range(1, n + 1)}
+
+
+async def test_a_cache_an_earlier_version_wrote_is_still_used(db: Path, monkeypatch):
+    cache, users = await cached_and_read(db, monkeypatch)
+    users.write_ipc(cache, compression="lz4")  # text as it is, compressed: as tui_sync wrote it before
+    with monkeypatch.context() as m:
+        no_database_reads(m)
+        assert (await snap(db)).users.equals(users)
