@@ -18,11 +18,14 @@ as it is). Reading is the cost that counts (every plan, on the same cores as the
 sheet): polars checks every string it reads (UTF-8, view bounds), and a million
 users hold sixteen million of them; a dictionary's few thousand are checked once
 and a gather shares them. Measured on 1M users x 16 columns (bench/plan_scale.py's
-organisation): LZ4 56 MB read in 0.31 CPU s, uncompressed 295 MB in 0.21 with a
-transient 640 MB resident (the file is mapped), coded 156 MB in 0.12 with 390 MB;
-coded with LZ4 41 MB but 0.18 s, which is why the file is not compressed. A read
-that fails any check (not Arrow, rows or columns not as expected, a dictionary out
-of place or a position past its end, text that is not UTF-8) is no cache.
+organisation), CPU s and peak resident MB of a read alone: LZ4 56 MB file 0.31 s,
+417 MB; uncompressed 295 MB, 0.21 s, 643 MB; coded 156 MB, 0.13 s, 390 MB; coded
+with LZ4 41 MB but 0.18 s, which is why the file is not compressed. A read that
+fails any check (not Arrow, rows or columns not as expected, a dictionary that
+does not fit its column or a position past its end, text that is not UTF-8) is no
+cache. Like the database beside it, the file has no checksum (LZ4's went with the
+compression): it is only ever published whole (`write_cached`), and damage the
+disk does inside valid text is the file system's to catch.
 """
 from __future__ import annotations
 
