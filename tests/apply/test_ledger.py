@@ -160,3 +160,19 @@ def test_a_cache_file_left_half_written_is_removed_once_it_is_old(tmp_path: Path
     ledger.record({}, {"new": None})
     ledger.users()  # writes the new cache, and tidies up
     assert not old.exists() and fresh.exists()
+
+
+def test_a_ledger_without_keys_is_cached_coded_and_read_back(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(ledger_module, "CACHE_MIN_ROWS", 10)
+    ledger = Ledger(tmp_path)
+    ledger.record({}, {str(i): None for i in range(100)})  # no unique key: one (null) key for all
+    ledger.warm()
+    (cache,) = cache_files(tmp_path)
+    assert pl.read_ipc_schema(cache)["key"] == pl.UInt8  # (frame_cache: a column of few values, coded)
+    with sqlite3.connect(tmp_path / "state.sqlite") as conn:  # what is read now is the file's
+        conn.execute("DROP TRIGGER ledger_stale_ledger_users_update")
+        conn.execute("UPDATE ledger_users SET key = 'not from the cache'")
+    conn.close()
+    frame = ledger.users()
+    assert frame.schema == {"lms_id": pl.String, "key": pl.String}
+    assert as_dict(frame) == {str(i): None for i in range(100)}

@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tui_sync import frame_cache
 from tui_sync.lms import embedded
 from tui_sync.lms.base import UserRecord
 from tui_sync.lms.embedded import EmbeddedLMS
@@ -223,3 +224,107 @@ async def test_the_cache_a_load_leaves_holds_what_the_database_holds(db: Path, m
     from_database = await snap(db)
     assert from_cache.users.equals(from_database.users)
     assert from_cache.custom_fields == from_database.custom_fields == ("badge", "room")
+
+
+# --- the file's layout (frame_cache): text columns of few values are stored coded --------------
+
+def many_users(n: int = 64) -> tuple[list[dict], list[dict]]:
+    """`n` users whose status, department, job title and badge repeat (coded), logins and emails not."""
+    departments = [{"code": code, "name": code, "parentCode": None} for code in ("HQ", "LAB")]
+    return departments, [
+        {"login": f"u{i}", "email": f"u{i}@example.com", "firstName": "F", "lastName": "L",
+         "departmentId": ("HQ", "LAB")[i % 2], "jobTitle": "Engineer" if i % 3 else None,
+         "custom": {"badge": "blue"} if i % 4 else {}} for i in range(n)]
+
+
+async def cached_and_read(db: Path, monkeypatch) -> tuple[Path, pl.DataFrame]:
+    """The cache `lms load` leaves, and the users read from it alone."""
+    lms = EmbeddedLMS(db)
+    try:
+        await lms.load(*many_users())
+        with monkeypatch.context() as m:
+            no_database_reads(m)
+            users = (await lms.snapshot()).users
+    finally:
+        await lms.close()
+    [cache] = caches(db)
+    return cache, users
+
+
+async def test_columns_of_few_values_are_stored_coded_and_read_back_as_text(db: Path, monkeypatch):
+    cache, from_cache = await cached_and_read(db, monkeypatch)
+    stored = pl.read_ipc(cache)
+    assert stored.schema["status"] in (pl.UInt8, pl.UInt16, pl.UInt32)  # one value: coded
+    assert stored.schema["jobTitle"] in (pl.UInt8, pl.UInt16, pl.UInt32)  # (nulls too)
+    assert stored.schema["login"] == pl.String  # all distinct: as it is
+    assert stored.columns[-1] == frame_cache.DICTIONARIES
+    cache.unlink()
+    from_database = await snap(db)
+    assert from_cache.equals(from_database.users) and from_cache.schema == from_database.users.schema
+    assert from_cache["jobTitle"].null_count() == 22 and set(from_cache["custom:badge"].drop_nulls()) == {"blue"}
+
+
+def rewritten(cache: Path, change) -> None:
+    """The cache file with its stored (coded) frame changed by `change`, under the same name."""
+    change(pl.read_ipc(cache)).write_ipc(cache)
+
+
+@pytest.mark.parametrize("damage", [
+    pytest.param(lambda f: f.with_columns(pl.col("status") + 5), id="a position past its dictionary"),
+    pytest.param(lambda f: f.with_columns(pl.col(frame_cache.DICTIONARIES).shift(1)), id="dictionaries moved"),
+    pytest.param(lambda f: f.with_columns(pl.col(frame_cache.DICTIONARIES).shift(-1)), id="a dictionary too many"),
+    pytest.param(lambda f: f.with_columns(pl.col("status").cast(pl.String)), id="a dictionary for text"),
+    pytest.param(lambda f: f.drop(frame_cache.DICTIONARIES), id="no dictionaries"),
+    pytest.param(lambda f: f.with_columns(pl.col(frame_cache.DICTIONARIES).cast(pl.List(pl.Int64), strict=False)),
+                 id="dictionaries of numbers"),
+])
+async def test_a_cache_whose_codes_do_not_decode_is_ignored(db: Path, monkeypatch, damage):
+    cache, good = await cached_and_read(db, monkeypatch)
+    rewritten(cache, damage)
+    assert (await snap(db)).users.equals(good)
+
+
+async def test_a_cache_cut_short_or_not_utf8_is_ignored(db: Path, monkeypatch):
+    cache, good = await cached_and_read(db, monkeypatch)
+    whole = cache.read_bytes()
+    cache.write_bytes(whole[:len(whole) // 2])
+    assert (await snap(db)).users.equals(good)
+    assert b"u10@example.com" in whole  # (uncompressed: the text is in the file as it is)
+    cache.write_bytes(whole.replace(b"u10@example.com", b"u10@\xff\xfeample.com"))
+    assert (await snap(db)).users.equals(good)
+    cache.write_bytes(whole)  # and the file itself was good
+    with monkeypatch.context() as m:
+        no_database_reads(m)
+        assert (await snap(db)).users.equals(good)
+
+
+@pytest.mark.parametrize("order", ["by id", "shuffled"])
+def test_custom_fields_land_on_their_users_in_any_row_order(order: str):
+    from tui_sync.lms.embedded_frames import users_frame
+
+    n = 40
+    users = pl.DataFrame({
+        "id": list(range(1, n + 1)), "login": [f"u{i}" for i in range(1, n + 1)], "email": None,
+        "firstName": None, "lastName": None, "department_id": 1, "status": "active", "sub_mode": "inherit",
+        "sub_id": None, "cosub_mode": "inherit", "cosub_id": None, "phone": None, "jobTitle": None,
+    }, schema_overrides={c: pl.String for c in ("email", "firstName", "lastName", "phone", "jobTitle")})
+    fields = pl.DataFrame({  # badge for every user, room for every third
+        "user_id": [*range(1, n + 1), *range(3, n + 1, 3)],
+        "name": ["badge"] * n + ["room"] * len(range(3, n + 1, 3)),
+        "value": [f"b{i}" for i in range(1, n + 1)] + [f"r{i}" for i in range(3, n + 1, 3)],
+    })
+    if order == "shuffled":  # (as a load may hand them over: the merge is only for rows in id order)
+        users, fields = users.sample(fraction=1, shuffle=True, seed=1), fields.sample(fraction=1, shuffle=True, seed=2)
+    frame = users_frame(users, fields, root=0)
+    assert frame.columns[-2:] == ["custom:badge", "custom:room"]
+    assert frame["login"].to_list() == users["login"].to_list()  # the users' order
+    by_login = {row["login"]: (row["custom:badge"], row["custom:room"]) for row in frame.iter_rows(named=True)}
+    assert by_login == {f"u{i}": (f"b{i}", f"r{i}" if i % 3 == 0 else None) for i in range(1, n + 1)}
+
+
+async def test_a_cache_an_earlier_version_wrote_is_still_used(db: Path, monkeypatch):
+    cache, users = await cached_and_read(db, monkeypatch)
+    users.write_ipc(cache, compression="lz4")  # text as it is, compressed: as tui_sync wrote it before
+    with monkeypatch.context() as m:
+        no_database_reads(m)
+        assert (await snap(db)).users.equals(users)

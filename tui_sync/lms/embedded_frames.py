@@ -52,7 +52,7 @@ def read_users(conn: sqlite3.Connection) -> tuple[pl.DataFrame, pl.DataFrame]:
         lo, hi, _ = lo_hi
         users.append(read_columns(
             conn, "(SELECT * FROM users WHERE id BETWEEN ? AND ? ORDER BY id)", _USER_COLUMNS, (lo, hi)))
-        fields.append(read_columns(
+        fields.append(read_columns(  # (in the primary key's order, as a rule: `users_frame` then merges)
             conn, "user_fields WHERE user_id BETWEEN ? AND ?", _FIELD_COLUMNS, (lo, hi)))
         last = hi
     empty = {name: dtype for _, name, dtype in _USER_COLUMNS}
@@ -65,15 +65,19 @@ def read_users(conn: sqlite3.Connection) -> tuple[pl.DataFrame, pl.DataFrame]:
 def users_frame(users: pl.DataFrame, fields: pl.DataFrame, root: int) -> pl.DataFrame:
     """The snapshot's users (USER_SCHEMA, then the custom fields) from the rows of `users` and `user_fields`."""
     custom_columns: list[str] = []
-    if fields.height:
-        wide = fields.with_columns(name=pl.lit(CUSTOM_PREFIX) + pl.col("name")).pivot(
-            on="name", index="user_id", values="value",
-        )
-        custom_columns = sorted(c for c in wide.columns if c != "user_id")
-        users = users.join(
-            wide.select("user_id", *custom_columns), left_on="id", right_on="user_id",
-            how="left", maintain_order="left",
-        )
+    ids_sorted = bool(fields.height) and users["id"].is_sorted()
+    if ids_sorted:
+        users = users.with_columns(pl.col("id").set_sorted())
+    for name in sorted(fields["name"].unique()):
+        # one join per field: a value per user and name (user_fields' primary key), so a left join adds
+        # a column; where both sides are in id order (as SQLite reads them) polars merges them, which
+        # costs half what a pivot and one join did
+        column = CUSTOM_PREFIX + name
+        values = fields.filter(pl.col("name") == name).select("user_id", pl.col("value").alias(column))
+        if ids_sorted and values["user_id"].is_sorted():
+            values = values.with_columns(pl.col("user_id").set_sorted())
+        users = users.join(values, left_on="id", right_on="user_id", how="left", maintain_order="left")
+        custom_columns.append(column)
     return users.select(
         pl.col("id").cast(pl.String),
         "login", "email", "firstName", "lastName",
