@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -170,8 +171,10 @@ def write_cached(path: Path, frame: pl.DataFrame, infix: str) -> None:
             os.fsync(out.fileno())
         os.replace(tmp, path)
         prefix = path.name[:path.name.index(infix) + len(infix)]
-        for old in path.parent.glob(glob.escape(prefix) + "*.arrow"):
-            if old.name != path.name:
+        # older states' files, and those of earlier layouts: `<database><kind>-v<n>-<token>.arrow`
+        kind = re.sub(r"-v\d+-$", "-v", prefix)
+        for old in path.parent.glob(glob.escape(kind) + "*.arrow"):
+            if old.name != path.name and re.fullmatch(re.escape(kind) + r"(\d+-)?[0-9a-f]*\.arrow", old.name):
                 old.unlink(missing_ok=True)
         # and what a writer stopped halfway left (a plan interrupted at once, a killed process)
         abandoned = time.time() - ABANDONED_AFTER

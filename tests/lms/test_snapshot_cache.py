@@ -322,9 +322,18 @@ def test_custom_fields_land_on_their_users_in_any_row_order(order: str):
     assert by_login == {f"u{i}": (f"b{i}", f"r{i}" if i % 3 == 0 else None) for i in range(1, n + 1)}
 
 
-async def test_a_cache_an_earlier_version_wrote_is_still_used(db: Path, monkeypatch):
+async def test_a_cache_stored_without_codes_is_read_as_it_is(db: Path, monkeypatch):
     cache, users = await cached_and_read(db, monkeypatch)
-    users.write_ipc(cache, compression="lz4")  # text as it is, compressed: as tui_sync wrote it before
+    users.write_ipc(cache, compression="lz4")  # text as it is (a small frame, or columns of many values)
     with monkeypatch.context() as m:
         no_database_reads(m)
         assert (await snap(db)).users.equals(users)
+
+
+async def test_a_cache_of_the_earlier_layout_is_not_read_and_goes_with_the_next(db: Path, monkeypatch):
+    cache, users = await cached_and_read(db, monkeypatch)
+    earlier = cache.with_name(cache.name.replace(".snapshot-v2-", ".snapshot-v1-"))
+    cache.rename(earlier)  # as tui_sync wrote it before: the same token, the columns as text, LZ4
+    users.with_columns(pl.lit("from the v1 file").alias("jobTitle")).write_ipc(earlier, compression="lz4")
+    assert (await snap(db)).users.equals(users)  # read from the database, and cached anew
+    assert caches(db) == [cache]

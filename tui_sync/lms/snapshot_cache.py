@@ -1,8 +1,10 @@
 """The embedded LMS's snapshot cache: the users frame of a large snapshot, kept beside the
-database as `<database>.snapshot-v1-<token hex>.arrow` (v1: the layout of
-`embedded_frames.users_frame`), named by the database's token (`frame_cache`: every
-write transaction of `EmbeddedLMS` renews it; `embedded_schema.TOKEN_TRIGGERS` clear it
-for any other writer).
+database as `<database>.snapshot-v2-<token hex>.arrow`, named by the database's token
+(`frame_cache`: every write transaction of `EmbeddedLMS` renews it;
+`embedded_schema.TOKEN_TRIGGERS` clear it for any other writer).
+
+v2: the columns of `embedded_frames.users_frame`, stored as `frame_cache` codes them.
+A v1 file (the same columns as text, LZ4) is not read; the next cache written removes it.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from .base import CUSTOM_PREFIX, USER_SCHEMA
 from .embedded_schema import TOKEN_TABLE
 
 SNAPSHOT_CACHE_MIN_USERS = CACHE_MIN_ROWS
-_INFIX = ".snapshot-v1-"
+_INFIX = ".snapshot-v2-"
 
 
 def cache_path(database: Path, token: bytes) -> Path:
