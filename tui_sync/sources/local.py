@@ -102,8 +102,8 @@ def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None) -> T
 
 def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_result) -> Table | None:
     """A large CSV parsed from its path while a thread reads it once more, in chunks, to fingerprint
-    it and to prove that no cell needs trimming (`edges.EdgeScan`, which spares normalising the
-    cost of asking every cell): neither holds the whole file, and polars maps the file rather than
+    it and to find which columns can hold a cell needing trimming (`edges.EdgeScan`, which spares
+    normalising the cost of asking every cell of the others): neither holds the whole file, and polars maps the file rather than
     copying it. None when it needs reading as bytes (`read_csv_path`), holds a NUL character
     (`read_bytes` names the line), is no CSV or bears a workbook's name."""
     with open(path, "rb") as fh:
@@ -115,7 +115,7 @@ def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_
         return None
     reading = _Reading(path, EdgeScan(delimiter))
     try:
-        table = read_csv_path(path, head, where, opts, trimmed=reading.clean)
+        table = read_csv_path(path, head, where, opts, trim_columns=reading.trim_columns)
     finally:
         reading.join()  # (a failed parse too: no thread outlives it)
     if reading.error is not None:
@@ -148,10 +148,11 @@ class _Reading(threading.Thread):
         except OSError as exc:
             self.error = exc
 
-    def clean(self) -> bool:
-        """Whether the whole file was read and proven to need no trimming (waits for the pass)."""
+    def trim_columns(self) -> set[int] | None:
+        """The columns that can hold a cell needing trimming (waits for the pass); None: all of them,
+        or the file could not be read to its end."""
         self.join()
-        return self.error is None and not self.nul and self.scan.clean()
+        return None if self.error is not None or self.nul else self.scan.columns()
 
 
 def _unchanged(path: Path, where: str, before: os.stat_result) -> None:
