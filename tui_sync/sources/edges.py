@@ -71,16 +71,17 @@ class EdgeScan:
             return
         if self._body < 0 and b"\n" in chunk:
             self._body = self._offset + chunk.find(b"\n") + 1
+        start = self._offset - len(self._carry)  # (of the line the chunk goes on with)
         seam = self._tail + chunk[:2]
-        if (any(c in chunk for c in self._singles) or any(pair in seam for pair in self._pairs)
-                or any(b"\r" in part and _LONE_CR.search(part) for part in (seam, chunk))
+        if any(pair in seam for pair in self._pairs):
+            self._locate(self._carry + chunk[:2], start, self._pairs)  # (a line's start and two bytes: cheap)
+        if (any(c in chunk for c in self._singles) or any(b"\r" in part and _LONE_CR.search(part) for part in (seam, chunk))
                 or (any(f in chunk or f in self._tail for f in _NON_ASCII_FIRST) and self._non_ascii_space(chunk))):
-            self._locate(self._carry + chunk, self._offset - len(self._carry))  # (rare: found one by one)
-        else:
-            self._batch.append((chunk, self._carry, self._offset))
-            self._batch_cr = self._batch_cr or b"\r" in chunk
-            if len(self._batch) >= _BATCH:
-                self._search_batch()
+            self._locate(self._carry + chunk, start, others=True)  # (rare: found one by one)
+        self._batch.append((chunk, self._carry, start))  # (spaces next to delimiters: by polars)
+        self._batch_cr = self._batch_cr or b"\r" in chunk
+        if len(self._batch) >= _BATCH:
+            self._search_batch()
         newline = chunk.rfind(b"\n")
         self._carry = self._carry + chunk if newline < 0 else chunk[newline + 1:]
         self._tail = (self._tail + chunk[-2:])[-2:]
@@ -93,7 +94,7 @@ class EdgeScan:
         if self._batch and self._columns is not None:
             self._search_batch()
         if self._carry and self._columns is not None:  # (the last line, unended: a space may end the file)
-            self._locate(self._carry, self._offset - len(self._carry), last=True)
+            self._locate(self._carry, self._offset - len(self._carry), self._pairs, others=True, last=True)
         return self._columns
 
     def _non_ascii_space(self, chunk: bytes) -> bool:
@@ -106,29 +107,32 @@ class EdgeScan:
         batch, pairs = self._batch, self._pairs[:4] + (self._pairs[4:] if self._batch_cr else ())
         self._batch, self._batch_cr = [], False
         found = pl.DataFrame({"b": pl.Series([chunk for chunk, _, _ in batch], dtype=pl.Binary)}).select(
-            pl.any_horizontal(pl.col("b").bin.contains(pair) for pair in pairs)).to_series()
-        for (chunk, carry, offset), hit in zip(batch, found):
-            if hit and self._columns is not None:
-                self._locate(carry + chunk, offset - len(carry))
+            pl.col("b").bin.contains(pair).alias(str(i)) for i, pair in enumerate(pairs))
+        for (chunk, carry, start), hits in zip(batch, found.rows()):
+            if any(hits) and self._columns is not None:
+                self._locate(carry + chunk, start, tuple(pair for pair, hit in zip(pairs, hits) if hit))
 
-    def _locate(self, text: bytes, offset: int, last: bool = False) -> None:
+    def _locate(self, text: bytes, offset: int, pairs: tuple[bytes, ...] = (), *, others: bool = False,
+                last: bool = False) -> None:
         """Each place in `text` (which starts a line, at `offset` in the file; the file's `last`
-        bytes) marks its column; over the budget, every column is asked."""
-        self._budget -= len(text)
-        if self._budget < 0:
-            self._columns = None
-            return
+        bytes) marks its column: the spaces next to `pairs`' other byte, and with `others` the
+        other kinds of place. Over the budget, every column is asked."""
+        if len(text) > 4096:
+            self._budget -= len(text)
+            if self._budget < 0:
+                self._columns = None
+                return
         places = [0] if text.startswith(b" ") else []
         if last and text.endswith((b" ", b"\r")):
             places.append(len(text) - 1)
-        for found in self._pairs + tuple(self._singles):
+        for found in pairs + (tuple(self._singles) if others else ()):
             at = text.find(found)
             while at >= 0:
-                places.append(at + 1 if found.endswith(b" ") and len(found) == 2 else at)  # (the space's place)
+                places.append(at + 1 if len(found) == 2 and found.endswith(b" ") else at)  # (the space's place)
                 at = text.find(found, at + 1)
-        if any(f in text for f in _NON_ASCII_FIRST):
+        if others and any(f in text for f in _NON_ASCII_FIRST):
             places.extend(m.start() for m in _NON_ASCII_RE.finditer(text))
-        if b"\r" in text:
+        if others and b"\r" in text:
             places.extend(m.start() for m in _LONE_CR.finditer(text))  # (one that ends the text: see the next seam)
         for at in places:
             if self._body < 0 or offset + at < self._body:
