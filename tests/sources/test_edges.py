@@ -11,6 +11,7 @@ import pytest
 
 from tui_sync.sources.edges import EdgeScan
 from tui_sync.sources.local import read_bytes, read_file
+from tui_sync.sources.normalize import normalize_grid
 from tui_sync.sources.table import SheetOptions
 
 OPTS = SheetOptions()
@@ -148,3 +149,13 @@ def test_typographic_characters_are_no_whitespace(tmp_path):
     data = clean_csv().replace("Санкт-Петербург".encode(), "«Санкт–Петербург’s»".encode())
     assert scanned(data) == set()
     assert read_both(tmp_path, data).df["City"][3] == "«Санкт–Петербург’s»"
+
+
+def test_normalize_asks_only_the_columns_it_is_given():
+    """`trim_columns` (what a scan found) is taken at its word: the cells of the other columns are
+    not asked; the headers are cleaned all the same."""
+    grid = pl.DataFrame({"a": [" Code ", " 1 ", ""], "b": ["Name", " x ", ""], "c": ["Note", "n", "m"]})
+    df, headers = normalize_grid(grid, source="s", trim_columns={0})
+    assert headers == ("Code", "Name", "Note")
+    assert df.rows() == [("1", " x ", "n", 2), (None, "", "m", 3)]
+    assert normalize_grid(grid, source="s")[0].rows() == [("1", "x", "n", 2), (None, None, "m", 3)]
