@@ -27,7 +27,7 @@ import polars as pl
 
 from tui_sync.sources.normalize import WHITESPACE
 
-DELIMITERS = ",;|\t"  # the delimiters a scan knows (a space, say, would make every cell an edge)
+_DELIMITERS = ",;|\t"  # the delimiters a scan knows (a space, say, would make every cell an edge)
 _NON_ASCII = [ch.encode() for ch in WHITESPACE if not ch.isascii()]
 _NON_ASCII_FIRST = sorted({seq[:1] for seq in _NON_ASCII})  # the bytes such a character starts with
 _NON_ASCII_RE = re.compile(b"|".join(re.escape(seq) for seq in _NON_ASCII))
@@ -48,11 +48,11 @@ class EdgeScan:
     searched place by place, and only so many."""
 
     def __init__(self, delimiter: str) -> None:
-        self._columns: set[int] | None = set() if delimiter in DELIMITERS else None
+        self._columns: set[int] | None = set() if delimiter in _DELIMITERS else None
         self._sep = sep = delimiter.encode()
         self._pairs = (sep + b" ", b" " + sep, b"\n ", b" \n", b" \r")  # (" \r": CRLF's)
         self._singles = [c for c in _CONTROLS if c != sep]
-        self._batch: list[tuple[bytes, bytes, int]] = []  # (chunk, the start of its first line, offset)
+        self._batch: list[tuple[bytes, bytes, int]] = []  # (chunk, the line it goes on with, where that starts)
         self._batch_cr = False  # a chunk of the batch holds a carriage return: look for " \r" too
         self._offset = 0  # of the next chunk in the file
         self._body = -1  # where the line after the header row starts (-1: not yet seen); the header is cleaned on its own
