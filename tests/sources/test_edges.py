@@ -1,5 +1,6 @@
-"""P2: a large CSV file proven clean of edge whitespace (`EdgeScan`) skips asking every cell, and
-anything the proof cannot rule out is still trimmed as every sheet's cells are."""
+"""P2: the cells of a large CSV file's columns that its bytes show cannot need trimming
+(`EdgeScan`) are not asked one by one, and every cell the scan cannot rule out is still trimmed
+as every sheet's cells are."""
 from __future__ import annotations
 
 import hashlib
@@ -10,6 +11,7 @@ import pytest
 
 from tui_sync.sources.edges import EdgeScan
 from tui_sync.sources.local import read_bytes, read_file
+from tui_sync.sources.normalize import normalize_grid
 from tui_sync.sources.table import SheetOptions
 
 OPTS = SheetOptions()
@@ -26,11 +28,17 @@ def clean_csv(sep: str = ",", eol: str = "\n") -> bytes:
     return frame.write_csv(separator=sep, line_terminator=eol).encode()
 
 
-def scanned(data: bytes, chunk: int = 1 << 20) -> bool:
-    scan = EdgeScan(",")
+def with_line(data: bytes, index: int, line: str, eol: str = "\n") -> bytes:
+    lines = data.split(eol.encode())
+    return eol.encode().join(lines[:index] + [line.encode()] + lines[index + 1:])
+
+
+def scanned(data: bytes, chunk: int = 1 << 20, sep: str = ",") -> set[int] | None:
+    """The columns the scan says to ask, the bytes fed `chunk` at a time."""
+    scan = EdgeScan(sep)
     for start in range(0, len(data), chunk):
         scan.feed(data[start:start + chunk])
-    return scan.clean()
+    return scan.columns()
 
 
 def read_both(tmp_path, data: bytes):
@@ -44,83 +52,110 @@ def read_both(tmp_path, data: bytes):
 
 
 @pytest.mark.parametrize("eol", ["\n", "\r\n"])
-def test_a_clean_file_is_proven_clean_and_reads_as_its_bytes_do(tmp_path, eol):
+def test_a_clean_file_needs_no_column_asked_and_reads_as_its_bytes_do(tmp_path, eol):
     data = clean_csv(eol=eol)
-    assert len(data) > 4 << 20 and scanned(data) and scanned(b"\xef\xbb\xbf" + data)  # (a BOM is no cell)
+    assert len(data) > 4 << 20 and scanned(data) == set() and scanned(b"\xef\xbb\xbf" + data) == set()  # (a BOM is no cell)
     table = read_both(tmp_path, data)
     assert table.df.row(5)[:5] == ("user5", "Jürgen Müller 5", "Санкт-Петербург", None, "+49 30 5")
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("where", ["leading, mid-row", "trailing, mid-row", "trailing, line end", "leading, line start"])
+@pytest.mark.parametrize("where, column", [("leading, mid-row", 1), ("trailing, mid-row", 1), ("trailing, line end", 4),
+                                           ("leading, line start", 0)])
 @pytest.mark.parametrize("eol", ["\n", "\r\n"])
-def test_edge_whitespace_of_every_kind_is_found_and_trimmed(tmp_path, kind, where, eol):
+def test_edge_whitespace_of_every_kind_is_found_in_its_column_and_trimmed(tmp_path, kind, where, column, eol):
     ws = KINDS[kind]
     row = {"leading, mid-row": f"user7,{ws}Anna,Wien,,+1", "trailing, mid-row": f"user7,Anna{ws},Wien,,+1",
            "trailing, line end": f"user7,Anna,Wien,,+1{ws}", "leading, line start": f"{ws}user7,Anna,Wien,,+1"}[where]
-    lines = clean_csv(eol=eol).split(eol.encode())
-    data = eol.encode().join(lines[:8] + [row.encode()] + lines[9:])  # (user7's line, row 9)
-    assert not scanned(data)
+    data = with_line(clean_csv(eol=eol), 8, row, eol)  # (user7's line, row 9)
+    assert scanned(data) == {column}
     table = read_both(tmp_path, data)
     assert table.df.row(7)[:5] == ("user7", "Anna", "Wien", None, "+1")
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_whitespace_inside_a_cell_is_kept(tmp_path, kind):
-    """A space inside a cell leaves the proof standing; any other whitespace only spoils it."""
+    """A space inside a cell leaves its column unasked; any other whitespace has it asked."""
     ws = KINDS[kind]
     data = clean_csv().replace(b"+49 30 7\n", f"+49{ws}30 7\n".encode(), 1)
-    assert scanned(data) is (ws == " ")
+    assert scanned(data) == (set() if ws == " " else {4})
     assert read_both(tmp_path, data).df["Phone"][7] == f"+49{ws}30 7"  # (kept: not at an edge)
+
+
+def test_a_header_with_spaces_around_it_has_no_column_asked(tmp_path):
+    data = clean_csv().replace(b"Login,Name,", b" Login ,Name\xc2\xa0,", 1)
+    assert scanned(data) == set()  # (the header row is cleaned on its own)
+    assert read_both(tmp_path, data).headers[:2] == ("Login", "Name")
 
 
 def test_a_quoted_cell_with_the_delimiter_is_kept_whole(tmp_path):
     """"Smith, John" looks like a cell that starts with a space; it is not one, and stays as it is.
-    A quoted cell that does start with one is trimmed."""
+    A quoted cell that does start with one is trimmed, a quoted empty one is blank."""
     data = clean_csv().replace(b"J\xc3\xbcrgen M\xc3\xbcller 7,", b'"Smith, John",', 1)
     data = data.replace(b"J\xc3\xbcrgen M\xc3\xbcller 8,", b'" Doe, Jane ",', 1)
     data = data.replace(b"J\xc3\xbcrgen M\xc3\xbcller 9,", b'"",', 1)
-    assert not scanned(data)  # (a quote: every line is no longer one row, nor every cell between delimiters)
+    assert scanned(data) is None  # (a quote: a line is no longer a row, nor a cell what lies between delimiters)
     names = read_both(tmp_path, data).df["Name"]
     assert names[7:10].to_list() == ["Smith, John", "Doe, Jane", None]
 
 
-@pytest.mark.parametrize("data, clean", [
-    (b"a,b\n1,2", True), (b"a,b\n1,2 ", False), (b"a,b\n1,2 \n", False), (b"a,b\n1,\n", True),
-    (b"a,b\n,1\n", True), (b'a,b\n"1",2\n', False), (b"a,b\n1,2\x0b\n", False),
+def test_many_cells_to_trim_have_every_column_asked(tmp_path):
+    data = clean_csv().replace(b",+49 30 ", b", +49 30 ")
+    assert scanned(data) is None
+    assert read_both(tmp_path, data).df["Phone"][7] == "+49 30 7"
+
+
+@pytest.mark.parametrize("data, columns", [
+    (b"a,b\n1,2", set()), (b"a,b\n1,2 ", {1}), (b"a,b\n1,2 \n", {1}), (b"a,b\n1,\n", set()),
+    (b"a,b\n,1\n", set()), (b'a,b\n"1",2\n', None), (b"a,b\n1,2\x0b\n", {1}), (b"a,b\n1,2\n 3,4\n", {0}),
+    (b"a,b,c\n1\n2 \n3,4,5\n", {0}),  # (a short row: its last cell is in its own column)
     # CRLF: polars reads past the carriage return that ends a line, and keeps any other
-    (b"a,b\r\n1,2\r\n", True), (b"a,b\r\n1,\r\n\r\n", True), (b"a,b\r\n1,2 \r\n", False),
-    (b"a,b\r\n1,\r2\r\n", False), (b"a,b\r\n1,2\r\r\n", False), (b"a,b\r\n\r1,2\r\n", False),
-    (b"a,b\n1,2\r", True), (b"a,b\n1,2 \r", False),
+    (b"a,b\r\n1,2\r\n", set()), (b"a,b\r\n1,\r\n\r\n", set()), (b"a,b\r\n1,2 \r\n", {1}),
+    (b"a,b\r\n1,\r2\r\n", {1}), (b"a,b\r\n1,2\r\r\n", {1}), (b"a,b\r\n\r1,2\r\n", {0}),
+    (b"a,b\n1,2\r", {1}), (b"a,b\n1,2 \r", {1}),
 ])
-def test_the_proof_on_small_inputs(data, clean):
-    assert scanned(data) is clean
+def test_the_columns_to_ask_in_small_inputs(data, columns):
+    assert scanned(data) == columns
 
 
 @pytest.mark.parametrize("cut", range(1, 6))
-def test_a_pair_or_a_character_cut_between_two_chunks_is_found(cut):
+def test_a_place_cut_between_two_chunks_is_found(cut):
     """The bytes come in chunks: a space next to a delimiter, or a non-breaking space (two bytes),
     split between two of them is found all the same."""
     for bad in (b"a,b\n1, x\n", b"a,b\n1,x \n", "a,b\n1,x\u3000y\n".encode(), "a,b\n1,x\u00a0y\n".encode(),
-                b"a,b\r\n1,x \r\n", b"a,b\r\n1,\rx\r\n"):
-        assert not scanned(bad, chunk=cut), (bad, cut)
-    assert scanned(b"a,b\n1,x y\n", chunk=cut) and scanned(b"a,b\r\n1,x y\r\n", chunk=cut)
+                b"a,b\r\n1,x \r\n", b"a,b\r\n1,\rx\r\n", b"a,b\n1,x\n2, y\n", b"a,b\n1,x\n y,2\n"):
+        assert scanned(bad, chunk=cut) == ({0} if b"\n y" in bad else {1}), (bad, cut)
+    assert scanned(b"a,b\n1,x y\n", chunk=cut) == set() and scanned(b"a,b\r\n1,x y\r\n", chunk=cut) == set()
 
 
-def test_a_tab_separated_file_is_proven_with_its_own_delimiter():
+def test_a_tab_separated_file_is_scanned_with_its_own_delimiter():
     data = clean_csv("\t")
-    scan = EdgeScan("\t")
-    scan.feed(data)
-    assert scan.clean()
-    spoilt = EdgeScan("\t")
-    spoilt.feed(data.replace(b"\tJ", b"\t J", 1))
-    assert not spoilt.clean()
+    assert scanned(data, sep="\t") == set()
+    assert scanned(data.replace(b"\tJ", b"\t J", 1), sep="\t") == {1}
 
 
-def test_a_crlf_file_with_empty_last_cells_and_a_blank_line_is_proven_and_read_as_its_bytes_do(tmp_path):
+def test_a_crlf_file_with_empty_last_cells_and_a_blank_line_reads_as_its_bytes_do(tmp_path):
     lines = clean_csv(eol="\r\n").split(b"\r\n")
-    data = b"\r\n".join(lines[:8] + [b"user7,Anna,Wien,,", b""] + lines[9:-1]) + b"\r"  # (ends in a lone CR)
-    assert scanned(data)
+    data = b"\r\n".join(lines[:8] + [b"user7,Anna,Wien,,", b""] + lines[9:-1])
+    assert scanned(data) == set()
     df = read_both(tmp_path, data).df
     assert df.row(7)[:5] == ("user7", "Anna", "Wien", None, None) and df.row(8)[0] == "user8"  # (the blank row goes)
     assert df["Phone"][-1] == f"+49 30 {ROWS - 1}"
+
+
+def test_typographic_characters_are_no_whitespace(tmp_path):
+    """« », ’ and – start with the bytes a non-breaking or an ideographic space starts with; they
+    are no whitespace, and leave their columns unasked."""
+    data = clean_csv().replace("Санкт-Петербург".encode(), "«Санкт–Петербург’s»".encode())
+    assert scanned(data) == set()
+    assert read_both(tmp_path, data).df["City"][3] == "«Санкт–Петербург’s»"
+
+
+def test_normalize_asks_only_the_columns_it_is_given():
+    """`trim_columns` (what a scan found) is taken at its word: the cells of the other columns are
+    not asked; the headers are cleaned all the same."""
+    grid = pl.DataFrame({"a": [" Code ", " 1 ", ""], "b": ["Name", " x ", ""], "c": ["Note", "n", "m"]})
+    df, headers = normalize_grid(grid, source="s", trim_columns={0})
+    assert headers == ("Code", "Name", "Note")
+    assert df.rows() == [("1", " x ", "n", 2), (None, "", "m", 3)]
+    assert normalize_grid(grid, source="s")[0].rows() == [("1", "x", "n", 2), (None, None, "m", 3)]

@@ -19,7 +19,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import polars as pl
@@ -87,13 +87,13 @@ def path_delimiter(head: bytes, source: str, opts: SheetOptions) -> str | None:
 
 
 def read_csv_path(path: Path, head: bytes, source: str, opts: SheetOptions, *,
-                  trimmed: Callable[[], bool] | None = None) -> Table | None:
+                  trim_columns: Callable[[], Collection[int] | None] | None = None) -> Table | None:
     """A large CSV file parsed by polars straight from its path (mapped, never held as bytes beside
     the frame), when `path_delimiter` finds one. None when the file needs `read_csv`'s care
     (another encoding, a broken quote, ragged rows …), or when polars refuses it: the caller then
     reads the bytes. NUL characters are the caller's to look for (as it fingerprints the file).
-    `trimmed()`, asked once the file is parsed, tells whether the file was proven to need no
-    trimming (`edges.EdgeScan`, run by the caller as it fingerprints the file)."""
+    `trim_columns()`, asked once the file is parsed, tells which columns can hold a cell that needs
+    trimming (`edges.EdgeScan`, run by the caller as it fingerprints the file; None: all)."""
     delimiter = path_delimiter(head, source, opts)
     if delimiter is None:
         return None
@@ -103,7 +103,7 @@ def read_csv_path(path: Path, head: bytes, source: str, opts: SheetOptions, *,
     except pl.exceptions.PolarsError:  # (not UTF-8 after all, ragged rows, stray quotes)
         return None
     df, headers = normalize_grid(grid, source=source, header_row=1, ragged_as_cells=True,
-                                 trimmed=trimmed is not None and trimmed())
+                                 trim_columns=None if trim_columns is None else trim_columns())
     return Table(df=df, headers=headers, source=source, format="csv",
                  encoding="utf-8-sig" if head.startswith(UTF8_BOM) else "utf-8", delimiter=delimiter)
 

@@ -1,20 +1,22 @@
-"""Whether any cell of a CSV file can need trimming, judged from its bytes as they stream by.
+"""Which columns of a CSV file can hold a cell that needs trimming, judged from its bytes as they
+stream by.
 
 `normalize_grid` trims every cell of WHITESPACE and turns empty cells into null (P2). Asking
 every cell of a large sheet costs more than parsing it, and almost always finds nothing. A file
 read as polars reads it (`csv_reader.read_csv_path`) is scanned instead while it is
-fingerprinted, and proven clean when
+fingerprinted. When it holds no quote, every line is one row and a cell is the text between two
+delimiters (polars reads an empty one as null, never as ""), so a cell can need trimming only
+where
 
-- it holds no quote: every line is one row, and a cell is the text between two delimiters
-  (polars reads an empty one as null, never as ""),
-- no space stands next to a delimiter or a line end (nor ends the file),
-- a carriage return only ends a line (CRLF: polars reads past the one before a line feed),
-- it holds no other whitespace character at all: no tab (unless it is the delimiter) or other
-  control in WHITESPACE, and none of its non-ASCII characters (a non-breaking space, U+3000, a
+- a space stands next to a delimiter or a line end (or ends the file),
+- a carriage return does not end a line (CRLF: polars reads past the one before a line feed),
+- any other whitespace character stands at all: a tab (unless it is the delimiter) or another
+  control in WHITESPACE, or one of its non-ASCII characters (a non-breaking space, U+3000, a
   byte-order mark, a zero-width space …).
 
-Anything else (a quoted "Smith, John", a non-breaking space inside a name) only means "not
-proven": the cells are then checked one by one, as any sheet's are.
+Such places are rare: each is found, and the column it is in (the delimiters before it on its
+line) is asked cell by cell, as any sheet's are; the others are not. A quote anywhere, or too
+many such places, and every column is asked.
 """
 from __future__ import annotations
 
@@ -25,69 +27,119 @@ import polars as pl
 
 from tui_sync.sources.normalize import WHITESPACE
 
-DELIMITERS = ",;|\t"  # the delimiters a scan knows (a space, say, would make every cell an edge)
+_DELIMITERS = ",;|\t"  # the delimiters a scan knows (a space, say, would make every cell an edge)
 _NON_ASCII = [ch.encode() for ch in WHITESPACE if not ch.isascii()]
 _NON_ASCII_FIRST = sorted({seq[:1] for seq in _NON_ASCII})  # the bytes such a character starts with
 _NON_ASCII_RE = re.compile(b"|".join(re.escape(seq) for seq in _NON_ASCII))
-_BOM = codecs.BOM_UTF8
 _CONTROLS = [ch.encode() for ch in WHITESPACE if ch.isascii() and ch not in " \n\r"]
-_LONE_CR = re.compile(rb"\r[^\n]")  # (a carriage return that does not end a line stays in a cell)
+_LONE_CR = re.compile(rb"\r(?=[^\n])")  # (a carriage return that does not end a line stays in a cell)
+_BOM = codecs.BOM_UTF8
 _BATCH = 8  # chunks searched for spaces by one polars call (one call per chunk costs more than the search)
+_BUDGET = 16 << 20  # bytes searched in Python (slowly); more, and every column is asked
+_MAX_PLACES = 10_000  # places found one by one; more, and every column is asked
+_MAX_LINE = 1 << 20  # a longer line (a broken file?) has every column asked
 
 
 class EdgeScan:
-    """Fed a file's bytes in order (`feed`), says whether no cell of it can have whitespace at an
-    edge nor be empty text (`clean`). Cheap: single bytes are looked for in each chunk while it is
-    in the cache, pairs by polars a few chunks at a time."""
+    """Fed a file's bytes in order (`feed`), tells which columns (by position) can hold a cell with
+    whitespace at an edge or empty text (`columns`). Cheap where there is none: single bytes are
+    looked for in each chunk while it is in the cache, spaces next to delimiters by polars a few
+    chunks at a time; only a chunk with such a place (or the first byte of a non-ASCII one) is
+    searched place by place, and only so many."""
 
     def __init__(self, delimiter: str) -> None:
-        self._proven = delimiter in DELIMITERS
-        sep = delimiter.encode()
-        self._pairs = (sep + b" ", b" " + sep, b"\n ", b" \n")
-        self._singles = [b'"'] + [c for c in _CONTROLS if c != sep]
-        self._batch: list[bytes] = []
-        self._batch_cr = False  # a chunk of the batch holds a carriage return (CRLF): look for " \r" too
-        self._tail = b""  # the last bytes fed: a pair or a character may straddle two chunks
-        self._first = True
+        self._columns: set[int] | None = set() if delimiter in _DELIMITERS else None
+        self._sep = sep = delimiter.encode()
+        self._pairs = (sep + b" ", b" " + sep, b"\n ", b" \n", b" \r")  # (" \r": CRLF's)
+        self._singles = [c for c in _CONTROLS if c != sep]
+        self._batch: list[tuple[bytes, bytes, int]] = []  # (chunk, the line it goes on with, where that starts)
+        self._batch_cr = False  # a chunk of the batch holds a carriage return: look for " \r" too
+        self._offset = 0  # of the next chunk in the file
+        self._body = -1  # where the line after the header row starts (-1: not yet seen); the header is cleaned on its own
+        self._carry = b""  # the start of the line the next chunk goes on with
+        self._tail = b""  # the last two bytes fed: a pair or a character may straddle two chunks
+        self._budget = _BUDGET
+        self._places = 0
 
     def feed(self, chunk: bytes) -> None:
-        if self._first and chunk:
-            self._first = False
-            chunk = chunk.removeprefix(_BOM)  # (polars reads past it; so does the header's cleaning)
-        if not (self._proven and chunk):
+        if self._columns is None or not chunk:
             return
-        if any(byte in chunk for byte in self._singles) or self._has_non_ascii_whitespace(chunk):
-            self._proven = False
+        if not self._offset:
+            chunk = chunk.removeprefix(_BOM)  # (polars reads past it, as the header's cleaning does)
+        if b'"' in chunk:
+            self._columns = None  # (quoted cells: a line is no longer a row, nor a cell what lies between delimiters)
             return
+        if self._body < 0 and b"\n" in chunk:
+            self._body = self._offset + chunk.find(b"\n") + 1
+        start = self._offset - len(self._carry)  # (of the line the chunk goes on with)
         seam = self._tail + chunk[:2]
-        if any(pair in seam for pair in self._pairs + (b" \r",)) or self._has_lone_cr(chunk, seam):
-            self._proven = False
-            return
-        self._tail = (self._tail + chunk[-2:])[-2:]
+        if any(pair in seam for pair in self._pairs):
+            self._locate(self._carry + chunk[:2], start, self._pairs)  # (a line's start and two bytes: cheap)
+        if (any(c in chunk for c in self._singles) or any(b"\r" in part and _LONE_CR.search(part) for part in (seam, chunk))
+                or (any(f in chunk or f in self._tail for f in _NON_ASCII_FIRST) and self._non_ascii_space(chunk))):
+            self._locate(self._carry + chunk, start, others=True)  # (rare: found one by one)
+        self._batch.append((chunk, self._carry, start))  # (spaces next to delimiters: by polars)
         self._batch_cr = self._batch_cr or b"\r" in chunk
-        self._batch.append(chunk)
         if len(self._batch) >= _BATCH:
             self._search_batch()
+        newline = chunk.rfind(b"\n")
+        self._carry = self._carry + chunk if newline < 0 else chunk[newline + 1:]
+        self._tail = (self._tail + chunk[-2:])[-2:]
+        self._offset += len(chunk)
+        if len(self._carry) > _MAX_LINE:
+            self._columns = None
 
-    def clean(self) -> bool:
-        """True when no cell can need trimming (the bytes fed are the whole file)."""
-        if self._batch and self._proven:
+    def columns(self) -> set[int] | None:
+        """The columns to ask cell by cell (the bytes fed are the whole file); None: all of them."""
+        if self._batch and self._columns is not None:
             self._search_batch()
-        return self._proven and not self._tail.endswith(b" ")  # (a space at the very end ends a cell)
+        if self._carry and self._columns is not None:  # (the last line, unended: a space may end the file)
+            self._locate(self._carry, self._offset - len(self._carry), self._pairs, others=True, last=True)
+        return self._columns
 
-    @staticmethod
-    def _has_lone_cr(chunk: bytes, seam: bytes) -> bool:
-        return any(b"\r" in part and _LONE_CR.search(part) is not None for part in (seam, chunk))
-
-    def _has_non_ascii_whitespace(self, chunk: bytes) -> bool:
-        if not any(first in chunk or first in self._tail for first in _NON_ASCII_FIRST):
-            return False  # (the common case: not even the first byte of one)
-        return _NON_ASCII_RE.search(self._tail + chunk) is not None
+    def _non_ascii_space(self, chunk: bytes) -> bool:
+        """Whether the chunk holds a non-ASCII whitespace character (its first byte may have ended the
+        last one); searched in Python, within the budget."""
+        self._budget -= len(chunk)
+        return self._budget < 0 or _NON_ASCII_RE.search(self._tail + chunk) is not None
 
     def _search_batch(self) -> None:
-        batch = pl.DataFrame({"b": pl.Series(self._batch, dtype=pl.Binary)})
-        pairs = self._pairs + ((b" \r",) if self._batch_cr else ())
+        batch, pairs = self._batch, self._pairs[:4] + (self._pairs[4:] if self._batch_cr else ())
         self._batch, self._batch_cr = [], False
-        found = batch.select(pl.col("b").bin.contains(pair).any().alias(str(i)) for i, pair in enumerate(pairs))
-        if any(found.row(0)):
-            self._proven = False
+        found = pl.DataFrame({"b": pl.Series([chunk for chunk, _, _ in batch], dtype=pl.Binary)}).select(
+            pl.col("b").bin.contains(pair).alias(str(i)) for i, pair in enumerate(pairs))
+        for (chunk, carry, start), hits in zip(batch, found.rows()):
+            if any(hits) and self._columns is not None:
+                self._locate(carry + chunk, start, tuple(pair for pair, hit in zip(pairs, hits) if hit))
+
+    def _locate(self, text: bytes, offset: int, pairs: tuple[bytes, ...] = (), *, others: bool = False,
+                last: bool = False) -> None:
+        """Each place in `text` (which starts a line, at `offset` in the file; the file's `last`
+        bytes) marks its column: the spaces next to `pairs`' other byte, and with `others` the
+        other kinds of place. Over the budget, every column is asked."""
+        if len(text) > 4096:
+            self._budget -= len(text)
+            if self._budget < 0:
+                self._columns = None
+                return
+        places = [0] if text.startswith(b" ") else []
+        if last and text.endswith((b" ", b"\r")):
+            places.append(len(text) - 1)
+        for found in pairs + (tuple(self._singles) if others else ()):
+            at = text.find(found)
+            while at >= 0:
+                places.append(at + 1 if len(found) == 2 and found.endswith(b" ") else at)  # (the space's place)
+                at = text.find(found, at + 1)
+        if others and any(f in text for f in _NON_ASCII_FIRST):
+            places.extend(m.start() for m in _NON_ASCII_RE.finditer(text))
+        if others and b"\r" in text:
+            places.extend(m.start() for m in _LONE_CR.finditer(text))  # (one that ends the text: see the next seam)
+        for at in places:
+            if self._body < 0 or offset + at < self._body:
+                continue  # (the header row)
+            assert self._columns is not None
+            self._columns.add(text.count(self._sep, text.rfind(b"\n", 0, at) + 1, at))
+            self._places += 1
+            if self._places > _MAX_PLACES:
+                self._columns = None
+                return

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from tui_sync.errors import SourceError
 from tui_sync.sources.csv_reader import path_delimiter, read_csv, read_csv_path
-from tui_sync.sources.edges import EdgeScan
 from tui_sync.sources.detect import WORKBOOK_SUFFIXES, XLSX_TYPES, detect_format, suffix_of
+from tui_sync.sources.edges import EdgeScan
 from tui_sync.sources.table import SheetOptions, Table
 
 _HASH_ALONGSIDE = 4 << 20  # bytes from which the fingerprint is computed while the sheet is parsed
@@ -101,11 +101,11 @@ def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None) -> T
 
 
 def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_result) -> Table | None:
-    """A large CSV parsed from its path while a thread reads it once more, in chunks, to fingerprint
-    it and to prove that no cell needs trimming (`edges.EdgeScan`, which spares normalising the
-    cost of asking every cell): neither holds the whole file, and polars maps the file rather than
-    copying it. None when it needs reading as bytes (`read_csv_path`), holds a NUL character
-    (`read_bytes` names the line), is no CSV or bears a workbook's name."""
+    """A large CSV parsed by polars from its path while a thread reads it once more, in chunks, to
+    fingerprint it and to find which columns can hold a cell needing trimming (`edges.EdgeScan`:
+    normalising then spares asking every cell of the others); neither holds the whole file. None
+    when it needs reading as bytes (`read_csv_path`), holds a NUL character (`read_bytes` names
+    the line), is no CSV or bears a workbook's name."""
     with open(path, "rb") as fh:
         head = fh.read(_HEAD)
     if detect_format(head, where) != "csv" or suffix_of(where) in WORKBOOK_SUFFIXES:
@@ -115,11 +115,11 @@ def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_
         return None
     reading = _Reading(path, EdgeScan(delimiter))
     try:
-        table = read_csv_path(path, head, where, opts, trimmed=reading.clean)
+        table = read_csv_path(path, head, where, opts, trim_columns=reading.trim_columns)
     finally:
         reading.join()  # (a failed parse too: no thread outlives it)
     if reading.error is not None:
-        raise reading.error  # (reported as the read's own failure)
+        raise reading.error  # (an OSError is reported as the read's own failure)
     if table is None or reading.nul:
         return None
     _unchanged(path, where, before)
@@ -135,7 +135,7 @@ class _Reading(threading.Thread):
         self.path, self.scan = path, scan
         self.digest = hashlib.sha256()
         self.nul = False
-        self.error: OSError | None = None
+        self.error: BaseException | None = None  # (then the fingerprint and the scan are unfinished)
         self.start()
 
     def run(self) -> None:
@@ -145,13 +145,14 @@ class _Reading(threading.Thread):
                     self.digest.update(chunk)
                     self.nul = self.nul or b"\x00" in chunk
                     self.scan.feed(chunk)
-        except OSError as exc:
+        except BaseException as exc:  # (raised by the reader, never lost with the thread)
             self.error = exc
 
-    def clean(self) -> bool:
-        """Whether the whole file was read and proven to need no trimming (waits for the pass)."""
+    def trim_columns(self) -> set[int] | None:
+        """The columns that can hold a cell needing trimming (waits for the pass); None: all of them,
+        or the file could not be read to its end."""
         self.join()
-        return self.error is None and not self.nul and self.scan.clean()
+        return None if self.error is not None or self.nul else self.scan.columns()
 
 
 def _unchanged(path: Path, where: str, before: os.stat_result) -> None:

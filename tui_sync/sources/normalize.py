@@ -20,7 +20,7 @@ Everything is vectorised: no per-row Python on the happy path.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -67,7 +67,7 @@ def normalize_grid(
     columns: Sequence[str] | None = None,
     what: str = "the file",
     ragged_as_cells: bool = False,
-    trimmed: bool = False,
+    trim_columns: Collection[int] | None = None,
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """Turn a raw grid (row 0 = the header row) into the normalised frame and its headers.
 
@@ -75,8 +75,9 @@ def normalize_grid(
     A, B, C …); `what` names the sheet in messages ("the file", "sheet 'Users'").
     With `ragged_as_cells` (CSV), data beyond the last header is reported as
     "row 7 has 6 cells but the header has 5 columns"; otherwise as a column
-    with data but no header. `trimmed`: the caller has proven that no data cell has whitespace
-    at an edge or is empty text (`edges.EdgeScan`), so the cells are not asked one by one.
+    with data but no header. `trim_columns`: the positions of the columns whose cells may have
+    whitespace at an edge or be empty text (`edges.EdgeScan` tells for a CSV file); the cells of
+    the others are not asked one by one. None: every column's.
     """
     if grid.width == 0 or grid.height == 0:
         raise _empty(what, source)
@@ -91,8 +92,7 @@ def normalize_grid(
     body = grid.slice(1)
     body = body.with_columns(_row_numbers(body, header_row + 1))  # P2: rows as a spreadsheet numbers them
     _check_cell_sizes(body, pos, letters, raw_headers, source=source, header_row=header_row)
-    if not trimmed:
-        body = _trimmed(body, pos)
+    body = _trimmed(body, [c for i, c in enumerate(pos) if trim_columns is None or i in trim_columns])
     headers = [clean_header(h) for h in raw_headers]
     has_data = body.select(pl.col(c).is_not_null().any() for c in pos).row(0) if body.height else (False,) * width
     sheet = _Sheet(body, pos, letters, headers, has_data, source, header_row)
@@ -127,10 +127,10 @@ def _empty(what: str, source: str) -> SourceError:
 
 
 def _trimmed(body: pl.DataFrame, pos: list[str]) -> pl.DataFrame:
-    """Cells trimmed of whitespace (WHITESPACE), blank -> null. Only the columns that need it are
-    rewritten (most cells of an HR sheet are clean, and a check allocates nothing where trimming
-    copies every string)."""
-    if not body.height:
+    """Cells of the columns `pos` trimmed of whitespace (WHITESPACE), blank -> null. Only the columns
+    that need it are rewritten (most cells of an HR sheet are clean, and a check allocates nothing
+    where trimming copies every string)."""
+    if not (body.height and pos):
         return body
     edge = "^[" + re.escape(WHITESPACE) + "]|[" + re.escape(WHITESPACE) + "]$"
     flags = body.select(
