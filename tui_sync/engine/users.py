@@ -343,7 +343,8 @@ def _identify(found: pl.DataFrame, rules: _Rules, known: _KnownUsers, *, many: b
     matches several LMS users (`many`: some row does; `_many_users`)."""
     # a row's target is the first user its lookups found, or none: two rows can only identify one
     # user if two rows found one first (most often no two rows do, and that rule is not checked)
-    shared = has_duplicates(found.select(pl.coalesce("by_key", "by_login", "by_email")).to_series())
+    shared = has_duplicates(found.select(pl.coalesce("by_key", "by_login", "by_email")).to_series(),
+                            below=known.users.height)
     rows = found.lazy()
     if many:
         for f in ("login", "email", "userUniqueKey"):
@@ -449,7 +450,7 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) ->
     linked = [(f, n) for f, n in (("subordination", "sup_n"), ("coSubordination", "cosup_n")) if f in df.columns]
     if not linked:
         return df
-    df = df.with_columns(pl.coalesce(_at(known.ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
+    df = df.with_columns(_refs(df, known.ids))
     by_login, several = _users_by_login(df, known.users)
     # looked up among the users some row names (far fewer than all: the join's table is small), found
     # by their logins' hashes (a hash shared by chance only keeps one user more: the joins compare logins)
@@ -476,6 +477,16 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) ->
                         field=f, severity=Severity.WARNING)
         df = df.with_columns(pl.when(pl.col(ref) == pl.col("ref")).then(None).otherwise(pl.col(ref)).alias(ref))
     return df
+
+
+def _refs(df: pl.DataFrame, ids: pl.Series) -> pl.Series:
+    """`ref`: each row's user after the plan (U10): its target's LMS id, else "new:" + its login
+    (made only for the rows without a target, a few)."""
+    refs = ids.gather(df["target"]).alias("ref")
+    new = refs.is_null().arg_true()
+    if new.len():
+        refs.scatter(new, "new:" + df["login_n"].gather(new))
+    return refs
 
 
 def _supervisor_refs(logins: pl.Series, named: pl.DataFrame) -> pl.Series:
