@@ -1,12 +1,13 @@
 """`positions`, the lookup of U2 and L1 (a row's login, email or key among the LMS's users, a ledger
-entry's id among the snapshot's): the same answer as a join on the strings."""
+entry's id among the snapshot's): the same answer as a join on the strings; and `has_duplicates` of
+positions (U2: two rows that identify one LMS user), the same answer as counting them."""
 from __future__ import annotations
 
 import random
 
 import polars as pl
 
-from tui_sync.engine.frames import positions
+from tui_sync.engine.frames import has_duplicates, positions
 
 
 def by_join(keys: list[str | None], values: list[str | None]) -> list[int | None] | None:
@@ -41,3 +42,12 @@ def test_positions_answer_as_a_join_on_the_strings_on_random_values():
         keys = [rng.choice(pool + ["other"]) for _ in range(rng.randrange(0, 30))]
         found = positions(pl.Series(keys, dtype=pl.String), pl.Series(values, dtype=pl.String))
         assert (found.to_list() if found is not None else None) == by_join(keys, values)
+
+
+def test_has_duplicates_of_positions_answers_as_counting_them():
+    rng = random.Random(7)
+    for _ in range(300):
+        values = [rng.choice([None, *range(6)]) for _ in range(rng.randrange(0, 9))]
+        series = pl.Series(values, dtype=pl.UInt32)
+        held = [v for v in values if v is not None]
+        assert has_duplicates(series, below=6) == (len(set(held)) != len(held)) == has_duplicates(series)

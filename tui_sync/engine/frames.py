@@ -34,11 +34,17 @@ def duplicated(name: str) -> pl.Expr:
     return pl.col(name).is_not_null() & (pl.len().over(name) > 1)
 
 
-def has_duplicates(values: pl.Series) -> bool:
+def has_duplicates(values: pl.Series, *, below: int | None = None) -> bool:
     """Whether some (non-null) value occurs more than once: when the values' hashes are all
     different, so are the values (the common answer, found at a fraction of `duplicated`'s cost);
-    otherwise the values themselves are counted."""
+    otherwise the values themselves are counted. Positions (integers from 0 `below` a bound) are
+    told apart by placing each at its value: a value held twice reads back another's place."""
     values = values.drop_nulls()
+    if below is not None:
+        place = pl.int_range(values.len(), dtype=pl.UInt32, eager=True)
+        placed = pl.repeat(None, below, dtype=pl.UInt32, eager=True)
+        placed.scatter(values, place)
+        return not (placed.gather(values) == place).all()
     return values.hash().n_unique() != values.len() and values.n_unique() != values.len()
 
 

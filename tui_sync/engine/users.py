@@ -90,12 +90,13 @@ def plan_users(
     keys, users, entries = pl.collect_all([_compared_keys(df), *_lms_queries(lms, ledger)], engine="in-memory")
     known = _known_users(users, entries, protect)
     del users, entries
-    rows = _check_uniqueness(_check_fields(keys.lazy(), rules, extra_required), rules, keys)
+    lookups = _lookups(keys, known, rules.use_key)
+    rows = _check_uniqueness(_check_fields(keys.lazy(), rules, extra_required), rules, keys, lookups)
     del keys
-    # these problems are collected before the joins, which may find several LMS users for a row
-    # (an LMS with two users of one email, a ledger with one key twice: `_many_users`)
+    # these problems are collected before the lookups' results are set beside the rows: a row may find
+    # several LMS users (an LMS with two users of one email, a ledger with one key twice: `_many_users`)
     checked = rows.collect(engine="in-memory")
-    found, many = _find_users(rules.problems.collect(checked), known, rules.use_key)
+    found, many = _find_users(rules.problems.collect(checked), known, lookups)
     del checked  # (what is not needed any more is freed as the plan goes: a million rows each)
 
     rows = _mark_taken(_identify(_find_departments(found, depts), rules, known, many=many is not None), rules)
@@ -205,17 +206,30 @@ def _check_fields(rows: pl.LazyFrame, rules: _Rules, extra_required: tuple[str, 
     return rows.with_columns(pl.col("status_v").fill_null(Status.ACTIVE.value))  # U5: blank = active
 
 
-def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules, keys: pl.DataFrame) -> pl.LazyFrame:
+def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules, keys: pl.DataFrame,
+                      lookups: dict[str, pl.Series | None]) -> pl.LazyFrame:
     """U3: two rows with the same login, email or unique key are an error on each of them. (`keys`:
-    the rows with their compared keys, to tell at once the columns that hold no value twice.)"""
+    the rows with their compared keys, and `lookups` what they found, to tell at once the columns
+    that hold no value twice.)"""
     columns = rows.collect_schema().names()
-    for f, n, code in (("login", "login_n", "duplicate_login"), ("email", "email_n", "duplicate_email"),
-                       ("userUniqueKey", "key_n", "duplicate_user_key")):
-        if f in columns and has_duplicates(keys[n]):
+    for f, n, code, by in (("login", "login_n", "duplicate_login", "by_login"),
+                           ("email", "email_n", "duplicate_email", "by_email"),
+                           ("userUniqueKey", "key_n", "duplicate_user_key", "by_key")):
+        if f in columns and _held_twice(keys[n], lookups.get(by)):
             rows = rules.mark(rows, duplicated(n), code,
                               pl.format("{} {} appears on more than one row; none of them is applied",
                                         pl.lit(f), pl.col(f)), field=f)
     return rows
+
+
+def _held_twice(values: pl.Series, found: pl.Series | None) -> bool:
+    """U3: whether some value is on two rows. Rows whose value found one LMS user (`found`: where, by
+    `positions`) hold the same value exactly when they found the same user: only the values of the
+    other rows are hashed."""
+    if found is None:  # (not looked up, or a value found several users)
+        return has_duplicates(values)
+    return (has_duplicates(found, below=(found.max() or 0) + 1)
+            or has_duplicates(values.filter(found.is_null())))
 
 
 def _lms_queries(lms: pl.DataFrame, ledger: pl.DataFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
@@ -251,32 +265,40 @@ def _by_position(entries: pl.DataFrame, values: pl.Series | bool, n: int, dtype:
     return out
 
 
-def _find_users(rows: pl.DataFrame, known: _KnownUsers, use_key: bool) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """U2's lookups: `by_login` and `by_email`, the positions of the LMS users that hold the row's
-    login and email, and `by_key`, of the user the ledger holds under the row's unique key. Each
-    lookup carries only its key (a join that carries the whole sheet costs twice as much), and its
-    result is set beside the rows. When the LMS holds a login or an email twice (in another case:
-    iSpring allows it), or the ledger a key, a row may find two users: `_many_users` then keeps one
-    row each and returns what the rows that found several point to (U6); else None."""
-    lookups = [("login_n", known.users, "by_login"), ("email_n", known.users, "by_email")]
+def _lookups(keys: pl.DataFrame, known: _KnownUsers, use_key: bool) -> dict[str, pl.Series | None]:
+    """U2's lookups (`positions`, each of one key column): `by_login` and `by_email`, the positions of
+    the LMS users that hold each row's login and email, and `by_key`, of the ledger's entry that holds
+    its unique key (when mapped); None where a row finds several."""
+    by_login = positions(keys["login_n"], known.users["login_n"])
+    found = {"by_login": by_login, "by_email": _email_positions(keys["email_n"], known.users["email_n"], by_login)}
     if use_key:
-        lookups.append(("key_n", known.ledger, "by_key"))
+        found["by_key"] = positions(keys["key_n"], known.ledger["key_n"])
+    return found
+
+
+def _find_users(rows: pl.DataFrame, known: _KnownUsers,
+                lookups: dict[str, pl.Series | None]) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """U2's lookups set beside the rows: `by_login` and `by_email`, the positions of the LMS users that
+    hold the row's login and email, and `by_key`, of the user the ledger holds under the row's unique
+    key. When the LMS holds a login or an email twice (in another case: iSpring allows it), or the
+    ledger a key, a row may find two users: `_many_users` then keeps one row each and returns what
+    the rows that found several point to (U6); else None."""
+    use_key = "by_key" in lookups
+    sides = [("login_n", known.users, "by_login"), ("email_n", known.users, "by_email")]
+    if use_key:
+        sides.append(("key_n", known.ledger, "by_key"))
 
     def lookup(frame: pl.LazyFrame, key: str, side: pl.DataFrame, name: str) -> pl.LazyFrame:
         return frame.join(side.lazy().select(key, pl.col(IX).alias(name)), on=key, how="left", maintain_order="left")
 
-    by_login = positions(rows["login_n"], known.users["login_n"])  # (None: a row finds several users)
-    found = [by_login, _email_positions(rows["email_n"], known.users["email_n"], by_login)]
-    if use_key:
-        found.append(positions(rows["key_n"], known.ledger["key_n"]))
     many = None
-    if any(at is None for at in found):
-        whole = rows.lazy().select(ROW, *(k for k, _, _ in lookups))
-        for k, side, name in lookups:
+    if any(lookups[name] is None for _, _, name in sides):
+        whole = rows.lazy().select(ROW, *(k for k, _, _ in sides))
+        for k, side, name in sides:
             whole = lookup(whole, k, side, name)
-        rows, many = _many_users(rows, whole.collect(engine="in-memory"), known, [n for _, _, n in lookups])
+        rows, many = _many_users(rows, whole.collect(engine="in-memory"), known, [n for _, _, n in sides])
     else:
-        rows = rows.hstack([side[IX].gather(at).alias(name) for at, (_, side, name) in zip(found, lookups)])
+        rows = rows.hstack([side[IX].gather(lookups[name]).alias(name) for _, side, name in sides])
     if not use_key:
         rows = rows.with_columns(pl.lit(None, known.users.schema[IX]).alias("by_key"))
         if many is not None:
@@ -343,7 +365,8 @@ def _identify(found: pl.DataFrame, rules: _Rules, known: _KnownUsers, *, many: b
     matches several LMS users (`many`: some row does; `_many_users`)."""
     # a row's target is the first user its lookups found, or none: two rows can only identify one
     # user if two rows found one first (most often no two rows do, and that rule is not checked)
-    shared = has_duplicates(found.select(pl.coalesce("by_key", "by_login", "by_email")).to_series())
+    shared = has_duplicates(found.select(pl.coalesce("by_key", "by_login", "by_email")).to_series(),
+                            below=known.users.height)
     rows = found.lazy()
     if many:
         for f in ("login", "email", "userUniqueKey"):
@@ -449,7 +472,7 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) ->
     linked = [(f, n) for f, n in (("subordination", "sup_n"), ("coSubordination", "cosup_n")) if f in df.columns]
     if not linked:
         return df
-    df = df.with_columns(pl.coalesce(_at(known.ids, "target"), pl.lit("new:") + pl.col("login_n")).alias("ref"))
+    df = df.with_columns(_refs(df, known.ids))
     by_login, several = _users_by_login(df, known.users)
     # looked up among the users some row names (far fewer than all: the join's table is small), found
     # by their logins' hashes (a hash shared by chance only keeps one user more: the joins compare logins)
@@ -476,6 +499,16 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) ->
                         field=f, severity=Severity.WARNING)
         df = df.with_columns(pl.when(pl.col(ref) == pl.col("ref")).then(None).otherwise(pl.col(ref)).alias(ref))
     return df
+
+
+def _refs(df: pl.DataFrame, ids: pl.Series) -> pl.Series:
+    """`ref`: each row's user after the plan (U10): its target's LMS id, else "new:" + its login
+    (made only for the rows without a target, a few)."""
+    refs = ids.gather(df["target"]).alias("ref")
+    new = refs.is_null().arg_true()
+    if new.len():
+        refs.scatter(new, "new:" + df["login_n"].gather(new))
+    return refs
 
 
 def _supervisor_refs(logins: pl.Series, named: pl.DataFrame) -> pl.Series:
