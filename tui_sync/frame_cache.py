@@ -113,7 +113,9 @@ def read_cached(path: Path, conn: sqlite3.Connection, table: str) -> pl.DataFram
     """The cached frame, or None when there is none, it cannot be read, its coded columns do not decode or
     it does not hold as many rows as `table` (then the database is read)."""
     try:
-        frame = _decoded(pl.read_ipc(path)) if path.is_file() else None
+        # (in one chunk per column, as the planner needs it: a file's record batches come as chunks, and a
+        # copy made later would hold both at once)
+        frame = _decoded(pl.read_ipc(path).rechunk()) if path.is_file() else None
     except Exception:  # damaged or unreadable: read the database instead
         return None
     if frame is None or frame.height != conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
