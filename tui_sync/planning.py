@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
+from .beside import Beside
 from .config import Config, EntityConfig
 from .errors import ConfigError
 from .lms.base import Snapshot
@@ -85,39 +86,13 @@ def read_sources(cfg: Config, *, progress=None) -> Sources:
     if (cfg.departments.source.kind, cfg.users.source.kind) != ("file", "file"):
         return Sources(read_source(cfg, "departments", cache=cache, progress=progress),
                        read_source(cfg, "users", cache=cache, progress=progress))
-    departments = _Beside(read_source, cfg, "departments", cache=cache, progress=progress)
+    departments = Beside(read_source, cfg, "departments", cache=cache, progress=progress)
     try:
         users = read_source(cfg, "users", cache=cache, progress=progress)
     except BaseException:
         departments.result()  # (the departments' failure, when both fail, is the one to fix first)
         raise
     return Sources(departments.result(), users)
-
-
-class _Beside:
-    """`fn(*args, **kwargs)` on a daemon thread (see `_reading`); `result()` waits for it and
-    returns its value or raises its exception."""
-
-    def __init__(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> None:
-        self._outcome: tuple[Any, bool] | None = None
-
-        def work() -> None:
-            try:
-                self._outcome = (fn(*args, **kwargs), False)
-            except BaseException as e:  # handed to `result()` as it is
-                self._outcome = (e, True)
-
-        self._thread = threading.Thread(target=work, name=f"tui-sync: {getattr(fn, '__name__', 'reading')}",
-                                        daemon=True)
-        self._thread.start()
-
-    def result(self) -> Any:
-        self._thread.join()
-        assert self._outcome is not None
-        value, failed = self._outcome
-        if failed:
-            raise value
-        return value
 
 
 async def snapshot(cfg: Config) -> Snapshot:

@@ -10,12 +10,13 @@ from datetime import datetime, timezone
 
 import polars as pl
 
+from ..beside import Beside
 from ..errors import ConfigError, SourceError
 from ..gcpause import gc_paused
 from ..lms.base import Snapshot
 from ..model import A1_PHASE, Change, Kind, Plan, Problem, Resolution, warning
 from ..sources.table import Table
-from .departments import plan_departments
+from .departments import DepartmentStep, plan_departments
 from .mapping import mapped_frame
 from .policy import FieldPolicy
 from .protect import Protect, guard_departments, protected_departments
@@ -86,19 +87,23 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
     dframe = mapped_frame(scoped["departments"].table, inp.department_mapping, "department")
     uframe = mapped_frame(scoped["users"].table, inp.user_mapping, "user")
     snap = inp.snapshot
-    protected = protected_departments(snap.departments, inp.protect)  # C2
-    depts = plan_departments(dframe, inp.department_mapping, snap.departments, inp.ledger_departments,
-                             protected=protected, policy=inp.department_fields)
-    guard_departments(depts, snap.departments, inp.protect, protected, inp.department_mapping.get("code"))
-    users = plan_users(uframe, inp.user_mapping, snap.users, inp.ledger_users, depts,
-                       extra_required=snap.required_fields, protect=inp.protect, policy=inp.user_fields)
+    # the departments are planned (mostly Python) while the users' keys are found (polars, outside the
+    # GIL): the users ask for the departments' step when they place rows in departments (U4)
+    planning_departments = Beside(_departments, dframe, inp)
+    try:
+        users = plan_users(uframe, inp.user_mapping, snap.users, inp.ledger_users, planning_departments.result,
+                           extra_required=snap.required_fields, protect=inp.protect, policy=inp.user_fields)
+    except BaseException:
+        planning_departments.result()  # (a failure of the departments' own, when both fail, comes first)
+        raise
+    depts = planning_departments.result()
     deletes, delete_problems, blocked_by = plan_deletes(depts, users, snap.departments, snap.users, resolutions)
 
     changes: list[Change] = depts.changes + users.changes + deletes
     _unique_ids(changes)
     acting = {"user": [], "department": []}
     for c in changes:  # (a set of kinds: `Change.entity`, a property of a property, is slow over a large plan)
-        if c.target is not None:
+        if c.target is not None and c.identity is None:  # (the users' rules record most users' own)
             acting["user" if c.kind in _USER_KINDS else "department"].append(c)
     _identify(acting["user"], snap.users.select("id", "login", "email"), inp.ledger_users, users.matched)
     _identify(acting["department"], snap.departments.select("id", "code"), inp.ledger_departments, depts.matched)
@@ -120,6 +125,16 @@ def _build(inp: Inputs, resolutions: list[Resolution] | None) -> Plan:
         sources=sources, lms_users=snap.users.height,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), blocked_by=blocked_by,
     )
+
+
+def _departments(dframe: pl.DataFrame, inp: Inputs) -> DepartmentStep:
+    """D1-D5 on the departments sheet, and C2's guard of the protected departments."""
+    snap = inp.snapshot
+    protected = protected_departments(snap.departments, inp.protect)  # C2
+    depts = plan_departments(dframe, inp.department_mapping, snap.departments, inp.ledger_departments,
+                             protected=protected, policy=inp.department_fields)
+    guard_departments(depts, snap.departments, inp.protect, protected, inp.department_mapping.get("code"))
+    return depts
 
 
 _USER_KINDS = frozenset(k for k in Kind if k.entity == "user")
@@ -149,7 +164,8 @@ def _identify(acting: list[Change], lms: pl.DataFrame, ledger: pl.DataFrame,
               matched: dict[str, str | None]) -> None:
     """A4: each change that acts on an existing object of one entity records what its target is now
     (users: login, email; departments: code) and the unique key it carries after this plan (the
-    row's, else the ledger's), for apply to check."""
+    row's, else the ledger's), for apply to check. (The users' rules record it for the updates,
+    status changes and removals they make, from what they gathered; this finds the rest.)"""
     if not acting:
         return
     targets = pl.Series("id", list({c.target for c in acting}), dtype=pl.String).implode()

@@ -9,10 +9,12 @@ columns (`RowProblems.mark`); their problems are collected in one pass.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
 
+from ..beside import Beside
 from ..lms.base import CUSTOM_PREFIX, NO_SUPERVISOR
 from ..model import USER_REQUIRED, USER_STANDARD_FIELDS, Change, Kind, Problem, Severity, Status
 from ..sources.table import ROW
@@ -72,14 +74,15 @@ def plan_users(
     mapping: dict[str, str],
     lms: pl.DataFrame,
     ledger: pl.DataFrame,
-    depts: DepartmentStep,
+    departments: Callable[[], DepartmentStep],
     *,
     extra_required: tuple[str, ...] = (),
     protect: Protect = Protect(),
     policy: dict[str, FieldPolicy] | None = None,
 ) -> UserStep:
     """U1-U10 and C2 on the users sheet: each rule marks rows, then the changes of the rows without
-    errors (creates, updates, status changes) and the removals (U6)."""
+    errors (creates, updates, status changes) and the removals (U6). `departments()` is the departments'
+    step, asked for once the rows' users are found."""
     rules = _Rules(mapping, RowProblems("user"), "userUniqueKey" in df.columns)
     custom = [f for f in df.columns if f != ROW and f not in USER_STANDARD_FIELDS]
     lms_custom = {c[len(CUSTOM_PREFIX):].casefold(): c for c in lms.columns if c.startswith(CUSTOM_PREFIX)}
@@ -99,6 +102,7 @@ def plan_users(
     found, many = _find_users(rules.problems.collect(checked), known, lookups)
     del checked  # (what is not needed any more is freed as the plan goes: a million rows each)
 
+    depts = departments()  # (planned meanwhile: see `planner`)
     rows = _mark_taken(_identify(_find_departments(found, depts), rules, known, many=many is not None), rules)
     del found
     rows = mark_protected_users(rows, rules.problems, protect, known.protected, known.users["login"],
@@ -122,10 +126,11 @@ def plan_users(
     new = good.filter(pl.col("target").is_null()).select(keep).collect(engine="in-memory")
     # (lazy: only the rows that change are gathered); C2: a protected user's row changes nothing
     old = good.filter(pl.col("target").is_not_null() & ~pl.col(PROTECTED_ROW))
-    changes = _creates(new, custom, warn_by_row, depts, known.users)
+    # the creates are made (Python) while the updates' rows are found (polars, outside the GIL)
+    creating = Beside(_creates, new, custom, warn_by_row, depts, known.users)
     upd, final_department = _updates(old.select(keep), known.users, custom, lms_custom, warn_by_row, depts,
                                      policy or {})
-    changes += upd
+    changes = creating.result() + upd
     matched = _matched(old, known, rules.use_key)
     del good, old
     changes += _removals(known, pointer_ix)
@@ -579,13 +584,15 @@ def _removals(known: _KnownUsers, pointer_ix: pl.DataFrame) -> list[Change]:
         if at.len():
             pointed.scatter(at, True)
     unprotected = ~pl.lit(known.protected) if known.protected is not None else pl.lit(True)
-    gone = (known.users.lazy().select("id", "login", "login_n", "status")
+    gone = (known.users.lazy().select("id", "login", "email", "login_n", "status", known.ledger_key.alias("key"))
             .filter(pl.lit(known.managed) & ~pl.lit(pointed) & (pl.col("status") == Status.ACTIVE.value) & unprotected)
             .sort("login_n", maintain_order=True).collect(engine="in-memory"))
     inactivate, status = Kind.INACTIVATE_USER, (Status.ACTIVE.value, Status.INACTIVE.value)
     prefix = inactivate.value + ":"  # (as change_id makes it, once)
-    return [Change(prefix + login.casefold(), inactivate, login, {"status": status}, target=uid)
-            for uid, login in gone.select("id", "login").iter_rows()]
+    # A4: the user as it is now, and the unique key the ledger holds for it
+    return [Change(prefix + login.casefold(), inactivate, login, {"status": status}, target=uid,
+                   identity={"login": login, "email": email, "key": key})
+            for uid, login, email, key in gone.select("id", "login", "email", "key").iter_rows()]
 
 
 def _depends_on(rows: pl.DataFrame, depts: DepartmentStep) -> list[list[str]]:
@@ -752,12 +759,15 @@ def _update_changes(rows: pl.DataFrame, fields_of: list[dict], targets: list[str
     out: list[Change] = []
     none = [None] * rows.height
     cols = {c: rows[c].to_list() for c in (ROW, "login", "rule", "now_status", "status_v", "chg_status",
-                                           "userUniqueKey") if c in rows.columns}
+                                           "userUniqueKey", "now_login", "now_email") if c in rows.columns}
     update, active = Kind.UPDATE_USER.value + ":", Status.ACTIVE.value
-    for i, (row, login, rule, target, before, after, status_changed, key, depends_on) in enumerate(zip(
-            cols[ROW], cols["login"], cols["rule"], targets, cols["now_status"], cols["status_v"],
-            cols["chg_status"], cols.get("userUniqueKey", none), _depends_on(rows, depts))):
+    for i, (row, login, rule, target, before, after, status_changed, key, depends_on, now_login, now_email) in \
+            enumerate(zip(cols[ROW], cols["login"], cols["rule"], targets, cols["now_status"], cols["status_v"],
+                          cols["chg_status"], cols.get("userUniqueKey", none), _depends_on(rows, depts),
+                          cols["now_login"], cols["now_email"])):
         fields = fields_of[i]
+        # A4: the user as it is now, and the unique key it carries after this plan (the row's: L1)
+        identity = {"login": now_login, "email": now_email, "key": key}
         warns = list(warn_by_row[row]) if row in warn_by_row else []
         if rule == "userUniqueKey" and "login" in fields and "email" in fields:
             warns.append(Problem(Severity.WARNING, "login_and_email_changed", "user",
@@ -773,9 +783,9 @@ def _update_changes(rows: pl.DataFrame, fields_of: list[dict], targets: list[str
                 fields["status"] = (before, after)  # inactive <-> terminated is an update (U5)
         if fields:
             out.append(Change(update + login.casefold(), Kind.UPDATE_USER, login, fields, row=row, rule=rule,
-                              target=target, depends_on=depends_on, problems=warns))
+                              target=target, depends_on=depends_on, problems=warns, identity=identity))
             warns = []
         if status_kind:
             out.append(Change(change_id(status_kind, login), status_kind, login, {"status": (before, after)},
-                              row=row, rule=rule, target=target, problems=warns))
+                              row=row, rule=rule, target=target, problems=warns, identity=identity))
     return out
