@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -428,7 +429,10 @@ def _reopen_closed_streams() -> None:
 
 
 def script() -> NoReturn:
-    """The `tui-sync` command: `main` in a process of its own, which a finished `plan` leaves at once."""
+    """The `tui-sync` command: `main` in a process of its own, which a finished `plan` leaves at once.
+    The collector waits until the command is known: a `plan` builds no cycles, from its imports on
+    (see gcpause); any other command gets it back at once."""
+    gc.disable()
     sys.exit(main(process=True))
 
 
@@ -436,6 +440,8 @@ def main(argv: list[str] | None = None, *, process: bool = False) -> int:
     _reopen_closed_streams()
     args = build_parser().parse_args(argv)
     func = getattr(args, "func", cmd_ui)
+    if process and func is not cmd_plan:
+        gc.enable()
     stdout = sys.stdout
     sys.stdout = stdout if isinstance(stdout, GuardedOutput) else GuardedOutput(stdout)  # O3: `> /dev/full`
     try:

@@ -252,3 +252,15 @@ def test_plan_as_a_process_of_its_own_ends_with_its_whole_output_written(capsys,
     for plan in (piped, written):
         assert plan["digest"].startswith("hmac-sha256:")
         assert plan["changes"] == in_process["changes"] and plan["problems"] == in_process["problems"]
+
+
+def test_a_command_other_than_plan_runs_with_the_collector(demo):
+    """`cli.script` holds the collector back only for `plan` (a long-lived UI or daemon needs it)."""
+    probe = ("import atexit, gc, sys\n"
+             "atexit.register(lambda: print('collector', gc.isenabled(), file=sys.stderr))\n"
+             "from tui_sync.cli import script\n"
+             f"sys.argv = ['tui-sync', '--config', {str(demo)!r}, 'runs']\n"
+             "script()\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, check=False)
+    assert done.returncode == Exit.OK, done.stderr
+    assert b"collector True" in done.stderr
