@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from .beside import Beside
 from .errors import UsageError
 
 DIGEST_PREFIX = "hmac-sha256:"
@@ -65,6 +66,7 @@ class Digest:
     def __init__(self) -> None:
         self.parts: dict[str, str] = {}
         self._lists = {name: hashlib.sha256() for name in LISTED}
+        self._hashing: Beside[None] | None = None  # the last chunk, being hashed (`listed`)
 
     def part(self, name: str, value: Any) -> None:
         """A small part, as parsed JSON (or values that serialise the same)."""
@@ -76,14 +78,26 @@ class Digest:
             if name == "changes":
                 for decision in _DECISIONS:
                     chunk = chunk.replace(decision, _BLANK)
-            h = self._lists[name]
-            h.update(memoryview(chunk)[1:-1])  # (the same bytes as `chunk[1:-1] + b","`, without copying them)
-            h.update(b",")
+            # hashed on a thread (hashlib lets go of the GIL) while the writer serialises the next chunk;
+            # one chunk at a time, in order
+            self._settle()
+            self._hashing = Beside(_feed, self._lists[name], chunk)
+
+    def _settle(self) -> None:
+        if self._hashing is not None:
+            self._hashing.result()
+            self._hashing = None
 
     def mac(self, key: bytes) -> str:
+        self._settle()
         parts = {**self.parts, **{name: h.hexdigest() for name, h in self._lists.items()}}
         text = "\n".join(f"{name}:{parts[name]}" for name in sorted(parts)).encode()
         return DIGEST_PREFIX + hmac.new(key, text, hashlib.sha256).hexdigest()
+
+
+def _feed(h: Any, chunk: bytes) -> None:
+    h.update(memoryview(chunk)[1:-1])  # (the same bytes as `chunk[1:-1] + b","`, without copying them)
+    h.update(b",")
 
 
 def refuse(why: str, where: str) -> UsageError:
