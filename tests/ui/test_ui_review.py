@@ -273,3 +273,18 @@ async def test_review_has_no_code_page_line_for_utf8_and_xlsx(demo):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert not review(app).query_one("#read-as").display
+
+
+async def test_a_full_collection_runs_while_the_plan_settles_in_not_on_a_later_key(demo):
+    """The plan worker and the search index each end with a full collection (gc.collect): the plan's
+    objects are then long-lived, and the collector's next full pass is not paid on a keypress."""
+    import gc
+
+    full = gc.get_stats()[2]["collections"]
+    app = SyncApp(demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")  # (the search index is built on the way to searching)
+        await settle(pilot)
+        assert app.session.view is not None and app.session.view._haystack is not None
+    assert gc.get_stats()[2]["collections"] >= full + 2

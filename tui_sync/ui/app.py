@@ -6,6 +6,7 @@ config file it starts the setup wizard.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from functools import partial
 from pathlib import Path
@@ -157,6 +158,7 @@ class SyncApp(ReportsWorkerErrors, App[int]):
         else:
             result = asyncio.run(service.make_plan(cfg, resolutions))
         inputs = service.plan_inputs(cfg, result)
+        gc.collect()  # (see ReviewScreen.prepare_search: a full collection while the operator waits anyway)
         if not get_current_worker().is_cancelled:
             self.post_message(PlanReady(result, kept=previous is not None, inputs=inputs, cfg=cfg))
 

@@ -1,6 +1,7 @@
 """Review: the plan as a table, filters, the highlighted change's detail, decisions, resolve, apply."""
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from dataclasses import replace
 
@@ -274,6 +275,10 @@ class ReviewScreen(Pane):
         view = self.session.view
         if view is not None:
             view.haystack()
+            # a full collection now, while the plan settles in, rather than on a key the operator
+            # presses: the plan's objects and the index (hundreds of thousands) are then long-lived,
+            # and the next full collection is far away (a keypress otherwise paid ~100 ms for it)
+            gc.collect()
 
     # --- decisions ------------------------------------------------------------------------
     def editable(self) -> bool:
