@@ -591,8 +591,14 @@ def _removals(known: _KnownUsers, pointer_ix: pl.DataFrame) -> list[Change]:
     prefix = inactivate.value + ":"  # (as change_id makes it, once)
     # A4: the user as it is now, and the unique key the ledger holds for it
     return [Change(prefix + login.casefold(), inactivate, login, {"status": status}, target=uid,
-                   identity={"login": login, "email": email, "key": key})
+                   identity=_identity(login, email, key))
             for uid, login, email, key in gone.select("id", "login", "email", "key").iter_rows()]
+
+
+def _identity(login: str, email: str, key: str | None) -> dict[str, str | None]:
+    """A4: what a change to an LMS user checks right before it writes: the user's login and email
+    now, and the unique key it carries after the plan (as `planner._identify` records for the rest)."""
+    return {"login": login, "email": email, "key": key}
 
 
 def _depends_on(rows: pl.DataFrame, depts: DepartmentStep) -> list[list[str]]:
@@ -767,7 +773,7 @@ def _update_changes(rows: pl.DataFrame, fields_of: list[dict], targets: list[str
                           cols["now_login"], cols["now_email"])):
         fields = fields_of[i]
         # A4: the user as it is now, and the unique key it carries after this plan (the row's: L1)
-        identity = {"login": now_login, "email": now_email, "key": key}
+        identity = _identity(now_login, now_email, key)
         warns = list(warn_by_row[row]) if row in warn_by_row else []
         if rule == "userUniqueKey" and "login" in fields and "email" in fields:
             warns.append(Problem(Severity.WARNING, "login_and_email_changed", "user",

@@ -86,17 +86,15 @@ def path_delimiter(head: bytes, source: str, opts: SheetOptions) -> str | None:
     return resolve_delimiter(opts.delimiter, source) or sniff_delimiter(body)
 
 
-def read_csv_path(path: Path, head: bytes, source: str, opts: SheetOptions, *,
+def read_csv_path(path: Path, head: bytes, delimiter: str, source: str, *,
                   trim_columns: Callable[[], Collection[int] | None] | None = None) -> Table | None:
-    """A large CSV file parsed by polars straight from its path (mapped, never held as bytes beside
-    the frame), when `path_delimiter` finds one. None when the file needs `read_csv`'s care
-    (another encoding, a broken quote, ragged rows …), or when polars refuses it: the caller then
-    reads the bytes. NUL characters are the caller's to look for (as it fingerprints the file).
-    `trim_columns()`, asked once the file is parsed, tells which columns can hold a cell that needs
-    trimming (`edges.EdgeScan`, run by the caller as it fingerprints the file; None: all)."""
-    delimiter = path_delimiter(head, source, opts)
-    if delimiter is None:
-        return None
+    """A large CSV file parsed by polars straight from its path (never held as bytes beside the
+    frame), with the delimiter `path_delimiter` found in `head`, its first bytes. None when polars
+    refuses it (not UTF-8 after all, a broken quote, ragged rows …): the caller then reads the
+    bytes, for `read_csv`'s care. NUL characters are the caller's to look for (as it fingerprints
+    the file). `trim_columns()`, asked once the file is parsed, tells which columns can hold a
+    cell that needs trimming (`edges.EdgeScan`, run by the caller as it fingerprints the file;
+    None: all)."""
     try:
         grid = pl.read_csv(path, has_header=False, infer_schema=False, separator=delimiter, quote_char='"',
                            raise_if_empty=False, eol_char="\n")

@@ -1,13 +1,14 @@
 """Bytes or a local file → `Table`: detect the format, dispatch to the reader, fingerprint."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
 import stat
-import threading
 from pathlib import Path
 
+from tui_sync.beside import Beside
 from tui_sync.errors import SourceError
 from tui_sync.sources.csv_reader import path_delimiter, read_csv, read_csv_path
 from tui_sync.sources.detect import WORKBOOK_SUFFIXES, XLSX_TYPES, detect_format, suffix_of
@@ -26,15 +27,14 @@ def read_bytes(data: bytes, name: str, opts: SheetOptions, content_type: str | N
     digest = hashlib.sha256()
     hashing = None
     if len(data) >= _HASH_ALONGSIDE:  # (hashlib leaves the GIL for large inputs: it runs beside the parse)
-        hashing = threading.Thread(target=digest.update, args=(data,), name="tui-sync: fingerprint", daemon=True)
-        hashing.start()
+        hashing = Beside(digest.update, data)
     else:
         digest.update(data)
     try:
         table = read_csv(data, name, opts) if fmt == "csv" else _read_workbook(data, name, opts, fmt)
     finally:
         if hashing is not None:
-            hashing.join()  # (a failed read too: no thread outlives it)
+            hashing.result()  # (a failed read too: no thread outlives it; hashing itself does not fail)
     notes = table.notes
     suffix, mime = suffix_of(name), (content_type or "").split(";", 1)[0].strip().lower()
     if fmt == "csv" and (suffix in WORKBOOK_SUFFIXES or mime in XLSX_TYPES):  # F2: the bytes decided
@@ -113,46 +113,41 @@ def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_
     delimiter = path_delimiter(head, where, opts)
     if delimiter is None:
         return None
-    reading = _Reading(path, EdgeScan(delimiter))
+    scan = EdgeScan(delimiter)
+    reading = Beside(_one_pass, path, scan)
+
+    def trim_columns() -> set[int] | None:
+        """The columns that can hold a cell needing trimming (waits for the pass); None: all of them,
+        or the pass did not reach the file's end."""
+        try:
+            _, nul = reading.result()
+        except BaseException:  # (raised again below, as the read's own failure)
+            return None
+        return None if nul else scan.columns()
+
     try:
-        table = read_csv_path(path, head, where, opts, trim_columns=reading.trim_columns)
-    finally:
-        reading.join()  # (a failed parse too: no thread outlives it)
-    if reading.error is not None:
-        raise reading.error  # (an OSError is reported as the read's own failure)
-    if table is None or reading.nul:
+        table = read_csv_path(path, head, delimiter, where, trim_columns=trim_columns)
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            reading.result()  # (no thread outlives a failed parse; the parse's failure is the one told)
+        raise
+    digest, nul = reading.result()  # (an OSError is reported as the read's own failure)
+    if table is None or nul:
         return None
     _unchanged(path, where, before)
-    return dataclasses.replace(table, size_bytes=before.st_size, fingerprint=reading.digest.hexdigest())
+    return dataclasses.replace(table, size_bytes=before.st_size, fingerprint=digest.hexdigest())
 
 
-class _Reading(threading.Thread):
-    """One pass over a file in chunks, beside its parse: its fingerprint (P3), whether it holds a
-    NUL character, and its `EdgeScan`."""
-
-    def __init__(self, path: Path, scan: EdgeScan) -> None:
-        super().__init__(name="tui-sync: fingerprint", daemon=True)
-        self.path, self.scan = path, scan
-        self.digest = hashlib.sha256()
-        self.nul = False
-        self.error: BaseException | None = None  # (then the fingerprint and the scan are unfinished)
-        self.start()
-
-    def run(self) -> None:
-        try:
-            with open(self.path, "rb") as fh:
-                while chunk := fh.read(_HEAD):
-                    self.digest.update(chunk)
-                    self.nul = self.nul or b"\x00" in chunk
-                    self.scan.feed(chunk)
-        except BaseException as exc:  # (raised by the reader, never lost with the thread)
-            self.error = exc
-
-    def trim_columns(self) -> set[int] | None:
-        """The columns that can hold a cell needing trimming (waits for the pass); None: all of them,
-        or the file could not be read to its end."""
-        self.join()
-        return None if self.error is not None or self.nul else self.scan.columns()
+def _one_pass(path: Path, scan: EdgeScan) -> tuple[hashlib._Hash, bool]:
+    """One pass over a file in chunks, beside its parse (`Beside`): its fingerprint (P3), whether it
+    holds a NUL character, and its `EdgeScan` fed."""
+    digest, nul = hashlib.sha256(), False
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_HEAD):
+            digest.update(chunk)
+            nul = nul or b"\x00" in chunk
+            scan.feed(chunk)
+    return digest, nul
 
 
 def _unchanged(path: Path, where: str, before: os.stat_result) -> None:
