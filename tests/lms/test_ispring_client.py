@@ -11,7 +11,7 @@ import pytest
 
 from ispring_emulator import ISpringEmulator
 from tui_sync.config import LmsConfig, Secret
-from tui_sync.errors import Exit, LMSError
+from tui_sync.errors import ConfigError, Exit, LMSError
 from tui_sync.lms.base import NO_SUPERVISOR, UserRecord
 from tui_sync.lms.http_retry import RateLimiter, RetryPolicy
 from tui_sync.lms.ispring import ISpringLMS
@@ -90,6 +90,19 @@ async def test_legacy_header_credentials_work(emu: ISpringEmulator, connect: Con
     assert snap.root_id == emu.root_id
     assert emu.count("POST", "/api/v3/token") == 0
     assert {r.auth for r in emu.requests} == {"legacy"}
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+async def test_a_secret_that_is_not_set_is_named_before_any_request(
+        emu: ISpringEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, legacy: bool) -> None:
+    monkeypatch.delenv("TUI_SYNC_UNSET_SECRET", raising=False)
+    secret = Secret(env="TUI_SYNC_UNSET_SECRET")
+    cfg = (LmsConfig(kind="ispring", base_url=emu.base_url, account_url=emu.account_url, login=emu.login,
+                     password=secret) if legacy
+           else LmsConfig(kind="ispring", base_url=emu.base_url, client_id=emu.client_id, client_secret=secret))
+    with pytest.raises(ConfigError, match="TUI_SYNC_UNSET_SECRET is not set"):
+        ISpringLMS(cfg, tmp_path)
+    assert emu.requests == []
 
 
 async def test_token_is_renewed_before_it_expires(emu: ISpringEmulator, connect: Connect) -> None:

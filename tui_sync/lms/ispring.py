@@ -24,6 +24,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -78,6 +79,38 @@ _ALWAYS_REQUIRED = frozenset({"login", "email", "firstName", "lastName"})
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
+def _client(base_url: str, cfg: LmsConfig, concurrency: int,
+            transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+    host = urlsplit(base_url).hostname or ""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        transport=transport,
+        timeout=httpx.Timeout(cfg.timeout),
+        limits=httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2),
+        headers={"Accept": "application/json", "User-Agent": "tui-sync"},
+        follow_redirects=False,  # a redirect is a wrong base_url or a login page, never the API
+        verify=ssl_context(cfg.ca_file),  # the same trust on loopback as elsewhere
+        trust_env=host not in _LOOPBACK,  # (proxies: never for this machine)
+    )
+
+
+def _credentials(cfg: LmsConfig, state_dir: Path, clock: Callable[[], float]) -> Callable[[Requester], Any]:
+    """How this client signs in, its secret read now: the auth, given the requester it signs. An
+    incomplete [lms] is an LMSError (loading the configuration refuses it first)."""
+    if cfg.client_id or cfg.client_secret:
+        if not (cfg.client_id and cfg.client_secret):
+            raise LMSError("[lms] kind = \"ispring\" needs both client_id and client_secret")
+        return partial(ClientCredentials, client_id=cfg.client_id, client_secret=reveal(cfg.client_secret, state_dir),
+                       secret_source=cfg.client_secret.describe(), clock=clock)
+    if cfg.account_url and cfg.login and cfg.password:
+        return partial(LegacyHeaders, account_url=cfg.account_url, login=cfg.login,
+                       password=reveal(cfg.password, state_dir), secret_source=cfg.password.describe())
+    raise LMSError(
+        '[lms] kind = "ispring" needs credentials',
+        hint="client_id and client_secret, or account_url, login and password",
+    )
+
+
 class ISpringLMS(LMS):
     """`tui_sync.lms.base.LMS` over iSpring Learn's REST API v3.
 
@@ -108,38 +141,13 @@ class ISpringLMS(LMS):
         self.status_batch = status_batch
         self.abilities = Abilities(concurrent=True, chunk=500, status_batch=status_batch, read_users=True,
                                    read_departments=True, move_users=True)
-        host = urlsplit(self.base_url).hostname or ""
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            transport=transport,
-            timeout=httpx.Timeout(cfg.timeout),
-            limits=httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2),
-            headers={"Accept": "application/json", "User-Agent": "tui-sync"},
-            follow_redirects=False,  # a redirect is a wrong base_url or a login page, never the API
-            verify=ssl_context(cfg.ca_file),  # the same trust on loopback as elsewhere
-            trust_env=host not in _LOOPBACK,  # (proxies: never for this machine)
-        )
+        credentials = _credentials(cfg, state_dir, clock)  # (first: a missing secret leaves no client open)
+        self._client = _client(self.base_url, cfg, concurrency, transport)
         self._http = Requester(
             self._client, rate=cfg.requests_per_second, concurrency=concurrency, retry=retry, burst=burst,
             service=f"iSpring Learn ({self.base_url})",
         )
-        if cfg.client_id or cfg.client_secret:
-            if not (cfg.client_id and cfg.client_secret):
-                raise LMSError("[lms] kind = \"ispring\" needs both client_id and client_secret")
-            self._http.auth = ClientCredentials(
-                self._http, cfg.client_id, reveal(cfg.client_secret, state_dir),
-                secret_source=cfg.client_secret.describe(), clock=clock,
-            )
-        elif cfg.account_url and cfg.login and cfg.password:
-            self._http.auth = LegacyHeaders(
-                self._http, cfg.account_url, cfg.login, reveal(cfg.password, state_dir),
-                secret_source=cfg.password.describe(),
-            )
-        else:
-            raise LMSError(
-                '[lms] kind = "ispring" needs credentials',
-                hint="client_id and client_secret, or account_url, login and password",
-            )
+        self._http.auth = credentials(self._http)
         self._root: str | None = None
         self._catalogue: _Catalogue | None = None
         self._catalogue_lock = asyncio.Lock()
