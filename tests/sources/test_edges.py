@@ -159,3 +159,15 @@ def test_normalize_asks_only_the_columns_it_is_given():
     assert headers == ("Code", "Name", "Note")
     assert df.rows() == [("1", " x ", "n", 2), (None, "", "m", 3)]
     assert normalize_grid(grid, source="s")[0].rows() == [("1", "x", "n", 2), (None, None, "m", 3)]
+
+
+def test_a_grid_in_chunks_is_normalised_into_one_chunk_per_column_and_asks_for_its_columns_once():
+    """A parser leaves a column in chunks; the frame has one per column (the rules combine columns
+    hundreds of times). The columns to trim may come from a scan still running: asked once, after."""
+    grid = pl.concat([pl.DataFrame({"a": ["Code", "1"], "b": ["Name", "x"]}),
+                      pl.DataFrame({"a": [None, "2"], "b": [None, " y "]})], rechunk=False)
+    asked = []
+    df, headers = normalize_grid(grid, source="s", trim_columns=lambda: asked.append(1) or {1})
+    assert headers == ("Code", "Name") and asked == [1]
+    assert df.rows() == [("1", "x", 2), ("2", "y", 4)]  # (the blank row 3 goes; the others keep their numbers)
+    assert df.n_chunks("all") == [1, 1, 1]

@@ -92,7 +92,7 @@ def read_csv_path(path: Path, head: bytes, delimiter: str, source: str, *,
     frame), with the delimiter `path_delimiter` found in `head`, its first bytes. None when polars
     refuses it (not UTF-8 after all, a broken quote, ragged rows …): the caller then reads the
     bytes, for `read_csv`'s care. NUL characters are the caller's to look for (as it fingerprints
-    the file). `trim_columns()`, asked once the file is parsed, tells which columns can hold a
+    the file). `trim_columns()`, asked once the cells are in one chunk, tells which columns can hold a
     cell that needs trimming (`edges.EdgeScan`, run by the caller as it fingerprints the file;
     None: all)."""
     try:
@@ -100,8 +100,7 @@ def read_csv_path(path: Path, head: bytes, delimiter: str, source: str, *,
                            raise_if_empty=False, eol_char="\n")
     except pl.exceptions.PolarsError:  # (not UTF-8 after all, ragged rows, stray quotes)
         return None
-    df, headers = normalize_grid(grid, source=source, header_row=1, ragged_as_cells=True,
-                                 trim_columns=None if trim_columns is None else trim_columns())
+    df, headers = normalize_grid(grid, source=source, header_row=1, ragged_as_cells=True, trim_columns=trim_columns)
     return Table(df=df, headers=headers, source=source, format="csv",
                  encoding="utf-8-sig" if head.startswith(UTF8_BOM) else "utf-8", delimiter=delimiter)
 
