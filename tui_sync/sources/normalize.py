@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import polars as pl
 
@@ -39,6 +40,13 @@ WHITESPACE = (
     "\u2028\u2029\u202f\u205f\u3000"
     "\u200b\u200c\u200d\u2060\ufeff"
 )
+
+
+class Scanned(NamedTuple):
+    """What a scan of a CSV file's bytes found before its cells were asked (`edges.EdgeScan`)."""
+
+    trim_columns: Collection[int] | None  # the columns whose cells may need trimming; None: all of them
+    cells_fit: bool  # no line of the file, so no cell, is longer than MAX_CELL_CHARS bytes
 
 
 def column_letter(index: int) -> str:
@@ -67,7 +75,8 @@ def normalize_grid(
     columns: Sequence[str] | None = None,
     what: str = "the file",
     ragged_as_cells: bool = False,
-    trim_columns: Collection[int] | Callable[[], Collection[int] | None] | None = None,
+    trim_columns: Collection[int] | None = None,
+    scanned: Callable[[], Scanned] | None = None,
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """Turn a raw grid (row 0 = the header row) into the normalised frame and its headers.
 
@@ -77,8 +86,9 @@ def normalize_grid(
     "row 7 has 6 cells but the header has 5 columns"; otherwise as a column
     with data but no header. `trim_columns`: the positions of the columns whose cells may have
     whitespace at an edge or be empty text (`edges.EdgeScan` tells for a CSV file); the cells of
-    the others are not asked one by one. None: every column's. A callable is asked for them once
-    the cells are in one chunk and their sizes checked (a scan still running meanwhile).
+    the others are not asked one by one. None: every column's. `scanned`, asked once the cells are
+    in one chunk (a scan may still be running meanwhile), tells them instead, and whether the
+    cells' sizes need checking.
     """
     if grid.width == 0 or grid.height == 0:
         raise _empty(what, source)
@@ -98,9 +108,10 @@ def normalize_grid(
     body = grid.slice(1).rechunk()
     body = body.with_columns(  # P2: rows as a spreadsheet numbers them
         pl.int_range(header_row + 1, header_row + 1 + body.height, dtype=pl.Int64, eager=True).alias(ROW))
-    _check_cell_sizes(body, pos, letters, raw_headers, source=source)
-    if callable(trim_columns):
-        trim_columns = trim_columns()
+    found = scanned() if scanned is not None else Scanned(trim_columns, cells_fit=False)
+    trim_columns = found.trim_columns
+    if not found.cells_fit:
+        _check_cell_sizes(body, pos, letters, raw_headers, source=source)
     body = _trimmed(body, [c for i, c in enumerate(pos) if trim_columns is None or i in trim_columns])
     headers = [clean_header(h) for h in raw_headers]
     has_data = tuple(body.get_column(c).null_count() < body.height for c in pos)
