@@ -105,9 +105,9 @@ def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_
     """A large CSV parsed by polars from its path while a thread reads it once more, in chunks, to
     fingerprint it and to find which columns can hold a cell needing trimming and whether any cell
     can be over a cell's limit (`edges.EdgeScan`: normalising then spares asking every cell of the
-    others, and measuring them); neither holds the whole file. None
-    when it needs reading as bytes (`read_csv_path`), holds a NUL character (`read_bytes` names
-    the line), is no CSV or bears a workbook's name."""
+    others, and measuring them); neither holds the whole file. None when it needs reading as bytes
+    (`read_csv_path`), holds a NUL character (`read_bytes` names the line), is no CSV or bears a
+    workbook's name."""
     with open(path, "rb") as fh:
         head = fh.read(_HEAD)
     if detect_format(head, where) != "csv" or suffix_of(where) in WORKBOOK_SUFFIXES:
