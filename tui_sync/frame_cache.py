@@ -23,7 +23,9 @@ organisation), CPU s and peak resident MB of a read alone: LZ4 56 MB file 0.31 s
 with LZ4 41 MB but 0.18 s, which is why the file is not compressed. A read that
 fails any check (not Arrow, rows or columns not as expected, a dictionary that
 does not fit its column or a position past its end, text that is not UTF-8) is no
-cache. Like the database beside it, the file has no checksum (LZ4's went with the
+cache, and so is a file of more than one record batch (an earlier writer's: joining its batches
+into one chunk per column, as the planner needs them, copied every column on each read; it is
+written anew). Like the database beside it, the file has no checksum (LZ4's went with the
 compression): it is only ever published whole (`write_cached`), and damage the
 disk does inside valid text is the file system's to catch.
 """
@@ -113,9 +115,10 @@ def read_cached(path: Path, conn: sqlite3.Connection, table: str) -> pl.DataFram
     """The cached frame, or None when there is none, it cannot be read, its coded columns do not decode or
     it does not hold as many rows as `table` (then the database is read)."""
     try:
-        # (in one chunk per column, as the planner needs it: a file's record batches come as chunks, and a
-        # copy made later would hold both at once)
-        frame = _decoded(pl.read_ipc(path).rechunk()) if path.is_file() else None
+        stored = pl.read_ipc(path) if path.is_file() else None
+        # one record batch, as `write_cached` writes it: one chunk per column, as the planner needs them
+        # (an earlier writer's file of several is read no more, and written anew)
+        frame = _decoded(stored) if stored is not None and stored.n_chunks() == 1 else None
     except Exception:  # damaged or unreadable: read the database instead
         return None
     if frame is None or frame.height != conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
@@ -168,7 +171,8 @@ def write_cached(path: Path, frame: pl.DataFrame, infix: str) -> None:
     try:
         # created 0600: the frame holds logins and personal data (O2)
         with open(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as out:
-            _coded(frame).write_ipc(out, compression="uncompressed")
+            # (one record batch: read back as one chunk per column, with no copy to join batches)
+            _coded(frame).write_ipc(out, compression="uncompressed", record_batch_size=max(frame.height, 1))
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)

@@ -337,3 +337,22 @@ async def test_a_cache_of_the_earlier_layout_is_not_read_and_goes_with_the_next(
     users.with_columns(pl.lit("from the v1 file").alias("jobTitle")).write_ipc(earlier, compression="lz4")
     assert (await snap(db)).users.equals(users)  # read from the database, and cached anew
     assert caches(db) == [cache]
+
+
+async def test_a_cache_of_several_record_batches_is_not_read_and_is_written_anew_as_one(db: Path, monkeypatch):
+    """The file holds one record batch (one chunk per column, as the planner needs them, with no copy to
+    join batches); a file of several, as tui_sync wrote before, is read no more and replaced."""
+    cache, users = await cached_and_read(db, monkeypatch)
+    assert pl.read_ipc(cache).n_chunks() == 1 and set(users.n_chunks("all")) == {1}
+    pl.read_ipc(cache).write_ipc(cache, record_batch_size=10)  # (polars's own default: batches of a size)
+    assert pl.read_ipc(cache).n_chunks() > 1
+    reads = []
+    real = embedded.read_users
+    with monkeypatch.context() as m:
+        m.setattr(embedded, "read_users", lambda conn: reads.append(1) or real(conn))
+        assert (await snap(db)).users.equals(users)
+    assert reads == [1] and pl.read_ipc(cache).n_chunks() == 1  # read from the database, and cached anew
+    with monkeypatch.context() as m:
+        no_database_reads(m)
+        again = (await snap(db)).users
+    assert again.equals(users) and set(again.n_chunks("all")) == {1}

@@ -9,9 +9,10 @@ from functools import cache
 import polars as pl
 import pytest
 
+from tui_sync.errors import SourceError
 from tui_sync.sources.edges import EdgeScan
 from tui_sync.sources.local import read_bytes, read_file
-from tui_sync.sources.normalize import normalize_grid
+from tui_sync.sources.normalize import MAX_CELL_CHARS, Scanned, normalize_grid
 from tui_sync.sources.table import SheetOptions
 
 OPTS = SheetOptions()
@@ -159,3 +160,44 @@ def test_normalize_asks_only_the_columns_it_is_given():
     assert headers == ("Code", "Name", "Note")
     assert df.rows() == [("1", " x ", "n", 2), (None, "", "m", 3)]
     assert normalize_grid(grid, source="s")[0].rows() == [("1", "x", "n", 2), (None, None, "m", 3)]
+
+
+def test_a_grid_in_chunks_is_normalised_into_one_chunk_per_column_and_asks_for_its_columns_once():
+    """A parser leaves a column in chunks; the frame has one per column (the rules combine columns
+    hundreds of times). The columns to trim may come from a scan still running: asked once, after."""
+    grid = pl.concat([pl.DataFrame({"a": ["Code", "1"], "b": ["Name", "x"]}),
+                      pl.DataFrame({"a": [None, "2"], "b": [None, " y "]})], rechunk=False)
+    asked = []
+    df, headers = normalize_grid(grid, source="s", scanned=lambda: asked.append(1) or Scanned({1}, cells_fit=False))
+    assert headers == ("Code", "Name") and asked == [1]
+    assert df.rows() == [("1", "x", 2), ("2", "y", 4)]  # (the blank row 3 goes; the others keep their numbers)
+    assert df.n_chunks("all") == [1, 1, 1]
+
+
+def scan_of(data: bytes, chunk: int) -> Scanned:
+    scan = EdgeScan(",")
+    for start in range(0, len(data), chunk):
+        scan.feed(data[start:start + chunk])
+    return scan.scanned()
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 10_000, MAX_CELL_CHARS + 1, 70_001])
+def test_lines_within_a_cells_limit_spare_measuring_the_cells_and_a_longer_one_asks_every_column(chunk):
+    """No quote: a line is a row, so no cell is longer than its line. Lines of at most Excel's cell
+    limit in bytes prove every cell within it; one longer line anywhere (in the middle, cut between
+    chunks, or last and unended), and every column is asked and every cell measured."""
+    head = b"a,b\n" + b"1,x\n" * 1000
+    for length, fits in ((MAX_CELL_CHARS, True), (MAX_CELL_CHARS + 1, False)):
+        long_line = b"2," + b"y" * (length - 2)
+        for data in (head + long_line + b"\n3,z\n", head + long_line, long_line + b"\n" + head):
+            assert scan_of(data, chunk) == ((set(), True) if fits else (None, False)), (length, chunk)
+
+
+def test_a_large_file_with_a_cell_over_the_limit_is_refused_by_row_and_column(tmp_path):
+    """P2: a cell over Excel's limit in a file parsed from its path (and scanned) is refused as in any other."""
+    p = tmp_path / "users.csv"
+    p.write_bytes(with_line(clean_csv(), 7, "user6,Anna," + "x" * (MAX_CELL_CHARS + 1) + ",,+49 30 6"))
+    assert p.stat().st_size > 4 << 20
+    with pytest.raises(SourceError) as refused:
+        read_file(p, OPTS)
+    assert f"row 8, column C ('City'): a cell of {MAX_CELL_CHARS + 1:,} characters" in str(refused.value)

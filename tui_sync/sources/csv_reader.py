@@ -19,14 +19,14 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
 from tui_sync.errors import ConfigError, SourceError
 from tui_sync.sources.codepage import guess_code_page, guessed_note
-from tui_sync.sources.normalize import normalize_grid
+from tui_sync.sources.normalize import Scanned, normalize_grid
 from tui_sync.sources.table import SheetOptions, Table
 
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
@@ -87,21 +87,20 @@ def path_delimiter(head: bytes, source: str, opts: SheetOptions) -> str | None:
 
 
 def read_csv_path(path: Path, head: bytes, delimiter: str, source: str, *,
-                  trim_columns: Callable[[], Collection[int] | None] | None = None) -> Table | None:
+                  scanned: Callable[[], Scanned] | None = None) -> Table | None:
     """A large CSV file parsed by polars straight from its path (never held as bytes beside the
     frame), with the delimiter `path_delimiter` found in `head`, its first bytes. None when polars
     refuses it (not UTF-8 after all, a broken quote, ragged rows …): the caller then reads the
     bytes, for `read_csv`'s care. NUL characters are the caller's to look for (as it fingerprints
-    the file). `trim_columns()`, asked once the file is parsed, tells which columns can hold a
-    cell that needs trimming (`edges.EdgeScan`, run by the caller as it fingerprints the file;
-    None: all)."""
+    the file). `scanned()`, asked once the cells are in one chunk, tells which columns can hold a
+    cell that needs trimming and whether any cell can be too long (`edges.EdgeScan`, run by the
+    caller as it fingerprints the file)."""
     try:
         grid = pl.read_csv(path, has_header=False, infer_schema=False, separator=delimiter, quote_char='"',
                            raise_if_empty=False, eol_char="\n")
     except pl.exceptions.PolarsError:  # (not UTF-8 after all, ragged rows, stray quotes)
         return None
-    df, headers = normalize_grid(grid, source=source, header_row=1, ragged_as_cells=True,
-                                 trim_columns=None if trim_columns is None else trim_columns())
+    df, headers = normalize_grid(grid, source=source, header_row=1, ragged_as_cells=True, scanned=scanned)
     return Table(df=df, headers=headers, source=source, format="csv",
                  encoding="utf-8-sig" if head.startswith(UTF8_BOM) else "utf-8", delimiter=delimiter)
 

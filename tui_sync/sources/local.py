@@ -13,6 +13,7 @@ from tui_sync.errors import SourceError
 from tui_sync.sources.csv_reader import path_delimiter, read_csv, read_csv_path
 from tui_sync.sources.detect import WORKBOOK_SUFFIXES, XLSX_TYPES, detect_format, suffix_of
 from tui_sync.sources.edges import EdgeScan
+from tui_sync.sources.normalize import Scanned
 from tui_sync.sources.table import SheetOptions, Table
 
 _HASH_ALONGSIDE = 4 << 20  # bytes from which the fingerprint is computed while the sheet is parsed
@@ -102,10 +103,11 @@ def read_file(path: Path, opts: SheetOptions, max_bytes: int | None = None) -> T
 
 def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_result) -> Table | None:
     """A large CSV parsed by polars from its path while a thread reads it once more, in chunks, to
-    fingerprint it and to find which columns can hold a cell needing trimming (`edges.EdgeScan`:
-    normalising then spares asking every cell of the others); neither holds the whole file. None
-    when it needs reading as bytes (`read_csv_path`), holds a NUL character (`read_bytes` names
-    the line), is no CSV or bears a workbook's name."""
+    fingerprint it and to find which columns can hold a cell needing trimming and whether any cell
+    can be over a cell's limit (`edges.EdgeScan`: normalising then spares asking every cell of the
+    others, and measuring them); neither holds the whole file. None when it needs reading as bytes
+    (`read_csv_path`), holds a NUL character (`read_bytes` names the line), is no CSV or bears a
+    workbook's name."""
     with open(path, "rb") as fh:
         head = fh.read(_HEAD)
     if detect_format(head, where) != "csv" or suffix_of(where) in WORKBOOK_SUFFIXES:
@@ -116,17 +118,16 @@ def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_
     scan = EdgeScan(delimiter)
     reading = Beside(_one_pass, path, scan)
 
-    def trim_columns() -> set[int] | None:
-        """The columns that can hold a cell needing trimming (waits for the pass); None: all of them,
-        or the pass did not reach the file's end."""
+    def scanned() -> Scanned:
+        """What the scan found (waits for the pass); nothing when the pass did not reach the file's end."""
         try:
             _, nul = reading.result()
         except BaseException:  # (raised again below, as the read's own failure)
-            return None
-        return None if nul else scan.columns()
+            return Scanned(None, cells_fit=False)
+        return Scanned(None, cells_fit=False) if nul else scan.scanned()
 
     try:
-        table = read_csv_path(path, head, delimiter, where, trim_columns=trim_columns)
+        table = read_csv_path(path, head, delimiter, where, scanned=scanned)
     except BaseException:
         with contextlib.suppress(BaseException):
             reading.result()  # (no thread outlives a failed parse; the parse's failure is the one told)

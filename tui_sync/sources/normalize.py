@@ -20,8 +20,9 @@ Everything is vectorised: no per-row Python on the happy path.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import polars as pl
 
@@ -39,6 +40,13 @@ WHITESPACE = (
     "\u2028\u2029\u202f\u205f\u3000"
     "\u200b\u200c\u200d\u2060\ufeff"
 )
+
+
+class Scanned(NamedTuple):
+    """What a scan of a CSV file's bytes found before its cells were asked (`edges.EdgeScan`)."""
+
+    trim_columns: Collection[int] | None  # the columns whose cells may need trimming; None: all of them
+    cells_fit: bool  # no line of the file, so no cell, is longer than MAX_CELL_CHARS bytes
 
 
 def column_letter(index: int) -> str:
@@ -68,6 +76,7 @@ def normalize_grid(
     what: str = "the file",
     ragged_as_cells: bool = False,
     trim_columns: Collection[int] | None = None,
+    scanned: Callable[[], Scanned] | None = None,
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """Turn a raw grid (row 0 = the header row) into the normalised frame and its headers.
 
@@ -77,7 +86,9 @@ def normalize_grid(
     "row 7 has 6 cells but the header has 5 columns"; otherwise as a column
     with data but no header. `trim_columns`: the positions of the columns whose cells may have
     whitespace at an edge or be empty text (`edges.EdgeScan` tells for a CSV file); the cells of
-    the others are not asked one by one. None: every column's.
+    the others are not asked one by one. None: every column's. `scanned`, asked once the cells are
+    in one chunk (a scan may still be running meanwhile), tells them instead, and whether the
+    cells' sizes need checking.
     """
     if grid.width == 0 or grid.height == 0:
         raise _empty(what, source)
@@ -86,15 +97,24 @@ def normalize_grid(
     if len(letters) != width:
         letters = [column_letter(i) for i in range(width)]
     pos = [f"c{i}" for i in range(width)]
-    grid = grid.rename(dict(zip(grid.columns, pos))).select(pl.col(c).cast(pl.String) for c in pos)
+    grid = grid.rename(dict(zip(grid.columns, pos)))
+    if any(dtype != pl.String for dtype in grid.dtypes):
+        grid = grid.select(pl.col(c).cast(pl.String) for c in pos)
 
     raw_headers = grid.row(0)
-    body = grid.slice(1)
-    body = body.with_columns(_row_numbers(body, header_row + 1))  # P2: rows as a spreadsheet numbers them
-    _check_cell_sizes(body, pos, letters, raw_headers, source=source, header_row=header_row)
+    _check_header_sizes(raw_headers, letters, source=source, header_row=header_row)
+    # one chunk per column (a parser leaves dozens): every later operation that combines columns
+    # would otherwise line their chunks up again, and the rules run hundreds of them
+    body = grid.slice(1).rechunk()
+    body = body.with_columns(  # P2: rows as a spreadsheet numbers them
+        pl.int_range(header_row + 1, header_row + 1 + body.height, dtype=pl.Int64, eager=True).alias(ROW))
+    found = scanned() if scanned is not None else Scanned(trim_columns, cells_fit=False)
+    trim_columns = found.trim_columns
+    if not found.cells_fit:
+        _check_cell_sizes(body, pos, letters, raw_headers, source=source)
     body = _trimmed(body, [c for i, c in enumerate(pos) if trim_columns is None or i in trim_columns])
     headers = [clean_header(h) for h in raw_headers]
-    has_data = body.select(pl.col(c).is_not_null().any() for c in pos).row(0) if body.height else (False,) * width
+    has_data = tuple(body.get_column(c).null_count() < body.height for c in pos)
     sheet = _Sheet(body, pos, letters, headers, has_data, source, header_row)
 
     _check_header_row(sheet, what)
@@ -103,9 +123,7 @@ def normalize_grid(
     _check_header_names(sheet, keep)
     body = _without_blank_rows(body, [pos[i] for i in keep])
     body = body.select([pl.col(pos[i]).alias(headers[i]) for i in keep] + [pl.col(ROW)])
-    # one chunk per column (a parser leaves dozens): every later operation that combines columns
-    # would otherwise line their chunks up again, and the rules run hundreds of them
-    return body.rechunk(), tuple(headers[i] for i in keep)
+    return body, tuple(headers[i] for i in keep)
 
 
 @dataclass(frozen=True)
@@ -215,19 +233,10 @@ def _without_blank_rows(body: pl.DataFrame, named: list[str]) -> pl.DataFrame:
     """Rows where every named column is blank are dropped (their numbers stay with the others)."""
     if not named:
         return body.clear()
+    if any(not body.get_column(c).null_count() for c in named):
+        return body  # (a column filled in every row: no row is blank)
     filled = body.select(pl.any_horizontal(pl.col(c).is_not_null() for c in named)).to_series()
     return body if filled.all() else body.filter(filled)  # (a copy of every column: only when there are blank rows)
-
-
-def _row_numbers(body: pl.DataFrame, first: int) -> pl.Series:
-    """ROW, from `first`, in the chunks the parser left the cells in: a column of another shape
-    would make polars copy every cell of the sheet to line the chunks up (at the next select)."""
-    lengths = body.get_column(body.columns[0]).chunk_lengths() if body.width else [body.height]
-    rows = pl.Series(ROW, [], dtype=pl.Int64)
-    for n in lengths:
-        rows.append(pl.int_range(first, first + n, dtype=pl.Int64, eager=True))
-        first += n
-    return rows
 
 
 def _first_nonblank_row(body: pl.DataFrame, pos: list[str]) -> int | None:
@@ -235,8 +244,7 @@ def _first_nonblank_row(body: pl.DataFrame, pos: list[str]) -> int | None:
     return rows[0] if rows.len() else None
 
 
-def _check_cell_sizes(body: pl.DataFrame, pos: list[str], letters: list[str], raw_headers: tuple,
-                      *, source: str, header_row: int) -> None:
+def _check_header_sizes(raw_headers: tuple, letters: list[str], *, source: str, header_row: int) -> None:
     for i, h in enumerate(raw_headers):
         if h is not None and len(h) > MAX_CELL_CHARS:
             raise SourceError(
@@ -244,6 +252,10 @@ def _check_cell_sizes(body: pl.DataFrame, pos: list[str], letters: list[str], ra
                 f"over Excel's cell limit of {MAX_CELL_CHARS:,}",
                 where=source, hint="this is not a sheet of names: check header_row and that this is the right file",
             )
+
+
+def _check_cell_sizes(body: pl.DataFrame, pos: list[str], letters: list[str], raw_headers: tuple,
+                      *, source: str) -> None:
     if not body.height:
         return
     # Bytes ≥ characters: only columns whose longest cell in bytes is over the limit need a closer look.
