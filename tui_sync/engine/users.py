@@ -178,7 +178,7 @@ def _compared_keys(df: pl.DataFrame) -> pl.LazyFrame:
 
     return df.lazy().with_columns(
         norm("login").alias("login_n"), norm("email").alias("email_n"), opt("userUniqueKey").alias("key_n"),
-        norm("departmentId").alias("dept_n"), opt("subordination").alias("sup_n"),
+        opt("subordination").alias("sup_n"),
         opt("coSubordination").alias("cosup_n"),
         (pl.lit(_statuses(df["status"])) if "status" in df.columns else pl.lit(None, pl.String)).alias("status_v"),
         pl.lit(False).alias(ERR),
@@ -438,18 +438,22 @@ def _mark_taken(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame:
 def _find_departments(rows: pl.DataFrame, depts: DepartmentStep) -> pl.DataFrame:
     """U4's lookup: what `departmentId` names after the plan: `dref` (U10: an LMS id or a department
     the plan creates), `dept_ok` whether a user may be placed there, `dept_unusable` why not, and
-    `zero_code`, the code it would be with its leading zeros (D1). Codes are unique on the right, so
-    the joins carry only the code and their results are set beside the rows."""
+    `zero_code`, the code it would be with its leading zeros (D1). Each code the sheet spells is
+    compared (trimmed, case-folded) and looked up once (a sheet spells a few, on many rows); the rows
+    then find their code's answer by one join, whose results are set beside them."""
     targets = depts.by_code.values()
     departments = pl.DataFrame(
         {"dept_n": list(depts.by_code), "dref": [t.ref for t in targets],
          "dept_ok": [t.ok for t in targets], "dept_unusable": [t.reason for t in targets]},
         schema={"dept_n": pl.String, "dref": pl.String, "dept_ok": pl.Boolean, "dept_unusable": pl.String},
     )
-    found = (rows.lazy().select("dept_n")
-             .join(departments.lazy(), on="dept_n", how="left", maintain_order="left")
-             .join(zeros_dropped(list(depts.by_code)).lazy(), on="dept_n", how="left", maintain_order="left")
-             .drop("dept_n").collect(engine="in-memory"))
+    spelled = (rows.lazy().select(pl.col("departmentId").drop_nulls().unique())
+               .with_columns(norm("departmentId").alias("dept_n"))
+               .join(departments.lazy(), on="dept_n", how="left")  # (codes are unique on the right)
+               .join(zeros_dropped(list(depts.by_code)).lazy(), on="dept_n", how="left")
+               .drop("dept_n"))
+    found = (rows.lazy().select("departmentId").join(spelled, on="departmentId", how="left", maintain_order="left")
+             .drop("departmentId").collect(engine="in-memory"))
     return rows.hstack(found.get_columns())
 
 
@@ -457,7 +461,7 @@ def _mark_unknown_departments(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame
     """U4: `departmentId` must name a department of the file or the LMS that stays after the plan;
     a department whose own row has an error counts as unknown, and the message says why."""
     why = pl.col("dept_unusable")
-    return rules.mark(rows, pl.col("dept_n").is_not_null() & ~pl.col("dept_ok").fill_null(False), "unknown_department",
+    return rules.mark(rows, pl.col("departmentId").is_not_null() & ~pl.col("dept_ok").fill_null(False), "unknown_department",
                       pl.when(why.is_not_null() & (why != ""))
                       .then(pl.format("department {}: {}", pl.col("departmentId"), why))
                       .when(pl.col("zero_code").is_not_null())
