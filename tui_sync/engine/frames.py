@@ -122,7 +122,7 @@ class RowProblems:
         if not names:
             return df
         hits = df.filter(pl.any_horizontal(names))
-        for name, code, message, key, column, severity, enrich in self.marks:
+        for name, code, message, key, column, severity, enrich in self.marks if hits.height else ():
             hit = hits.filter(pl.col(name))
             if hit.height:
                 self._record(hit, code, message, key=key, column=column, severity=severity, enrich=enrich)
