@@ -29,9 +29,15 @@ def norm(name: str) -> pl.Expr:
 _NOT_NORMAL = "[^a-z0-9@._-]"
 
 
-def duplicated(name: str) -> pl.Expr:
-    """True on every row whose (non-null) value occurs more than once."""
-    return pl.col(name).is_not_null() & (pl.len().over(name) > 1)
+def compared(values: pl.Series) -> pl.Series:
+    """`norm` of a series: its values as they are compared."""
+    return values.to_frame("v").select(norm("v")).to_series().alias(values.name)
+
+
+def duplicated(value: str | pl.Expr) -> pl.Expr:
+    """True on every row whose (non-null) value (of a column, or an expression) occurs more than once."""
+    value = pl.col(value) if isinstance(value, str) else value
+    return value.is_not_null() & (pl.len().over(value) > 1)
 
 
 def has_duplicates(values: pl.Series, *, below: int | None = None) -> bool:

@@ -19,8 +19,8 @@ from ..lms.base import CUSTOM_PREFIX, NO_SUPERVISOR
 from ..model import USER_REQUIRED, USER_STANDARD_FIELDS, Change, Kind, Problem, Severity, Status
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, change_id
-from .frames import (ERR, RowProblems, duplicated, has_duplicates, invalid_characters, neq, norm, positions,
-                     zeros_dropped)
+from .frames import (ERR, RowProblems, compared, duplicated, has_duplicates, invalid_characters, neq, norm,
+                     positions, zeros_dropped)
 from .policy import FieldPolicy, gate
 from .protect import PROTECTED_ROW, Protect, forgive_protected_rows, mark_protected_users
 
@@ -172,13 +172,14 @@ class _KnownUsers:
 
 
 def _compared_keys(df: pl.DataFrame) -> pl.LazyFrame:
-    """The sheet with its keys as they are compared (trimmed, case-folded) and its status read (U5)."""
+    """The sheet with its keys as they are compared (trimmed, case-folded) and its status read (U5).
+    (Emails are compared where they are looked up: most rows' email is found as it is written,
+    `_email_positions`.)"""
     def opt(name: str) -> pl.Expr:
         return norm(name) if name in df.columns else pl.lit(None, pl.String)
 
     return df.lazy().with_columns(
-        norm("login").alias("login_n"), norm("email").alias("email_n"), opt("userUniqueKey").alias("key_n"),
-        opt("subordination").alias("sup_n"),
+        norm("login").alias("login_n"), opt("userUniqueKey").alias("key_n"), opt("subordination").alias("sup_n"),
         opt("coSubordination").alias("cosup_n"),
         (pl.lit(_statuses(df["status"])) if "status" in df.columns else pl.lit(None, pl.String)).alias("status_v"),
         pl.lit(False).alias(ERR),
@@ -217,24 +218,24 @@ def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules, keys: pl.DataFrame,
     the rows with their compared keys, and `lookups` what they found, to tell at once the columns
     that hold no value twice.)"""
     columns = rows.collect_schema().names()
-    for f, n, code, by in (("login", "login_n", "duplicate_login", "by_login"),
-                           ("email", "email_n", "duplicate_email", "by_email"),
-                           ("userUniqueKey", "key_n", "duplicate_user_key", "by_key")):
-        if f in columns and _held_twice(keys[n], lookups.get(by)):
-            rows = rules.mark(rows, duplicated(n), code,
+    for f, compared, code, by in (("login", pl.col("login_n"), "duplicate_login", "by_login"),
+                                  ("email", norm("email"), "duplicate_email", "by_email"),
+                                  ("userUniqueKey", pl.col("key_n"), "duplicate_user_key", "by_key")):
+        if f in columns and _held_twice(keys, compared, lookups.get(by)):
+            rows = rules.mark(rows, duplicated(compared), code,
                               pl.format("{} {} appears on more than one row; none of them is applied",
                                         pl.lit(f), pl.col(f)), field=f)
     return rows
 
 
-def _held_twice(values: pl.Series, found: pl.Series | None) -> bool:
-    """U3: whether some value is on two rows. Rows whose value found one LMS user (`found`: where, by
-    `positions`) hold the same value exactly when they found the same user: only the values of the
-    other rows are hashed."""
+def _held_twice(keys: pl.DataFrame, compared: pl.Expr, found: pl.Series | None) -> bool:
+    """U3: whether some value (`compared`, of the rows' `keys`) is on two rows. Rows whose value found
+    one LMS user (`found`: where, by `positions`) hold the same value exactly when they found the same
+    user: only the values of the other rows are compared and hashed."""
     if found is None:  # (not looked up, or a value found several users)
-        return has_duplicates(values)
+        return has_duplicates(keys.select(compared).to_series())
     return (has_duplicates(found, below=(found.max() or 0) + 1)
-            or has_duplicates(values.filter(found.is_null())))
+            or has_duplicates(keys.filter(found.is_null()).select(compared).to_series()))
 
 
 def _lms_queries(lms: pl.DataFrame, ledger: pl.DataFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
@@ -275,7 +276,7 @@ def _lookups(keys: pl.DataFrame, known: _KnownUsers, use_key: bool) -> dict[str,
     the LMS users that hold each row's login and email, and `by_key`, of the ledger's entry that holds
     its unique key (when mapped); None where a row finds several."""
     by_login = positions(keys["login_n"], known.users["login_n"])
-    found = {"by_login": by_login, "by_email": _email_positions(keys["email_n"], known.users["email_n"], by_login)}
+    found = {"by_login": by_login, "by_email": _email_positions(keys["email"], known.users, by_login)}
     if use_key:
         found["by_key"] = positions(keys["key_n"], known.ledger["key_n"])
     return found
@@ -298,7 +299,7 @@ def _find_users(rows: pl.DataFrame, known: _KnownUsers,
 
     many = None
     if any(lookups[name] is None for _, _, name in sides):
-        whole = rows.lazy().select(ROW, *(k for k, _, _ in sides))
+        whole = rows.lazy().with_columns(norm("email").alias("email_n")).select(ROW, *(k for k, _, _ in sides))
         for k, side, name in sides:
             whole = lookup(whole, k, side, name)
         rows, many = _many_users(rows, whole.collect(engine="in-memory"), known, [n for _, _, n in sides])
@@ -311,17 +312,19 @@ def _find_users(rows: pl.DataFrame, known: _KnownUsers,
     return rows, many
 
 
-def _email_positions(emails: pl.Series, lms_emails: pl.Series, by_login: pl.Series | None) -> pl.Series | None:
-    """`positions` of the rows' emails among the LMS users' (U2). Most rows' email is the email of
-    the user their login found: when the LMS holds no email twice, that user is the only one that
-    holds it, and only the other rows are looked up."""
+def _email_positions(emails: pl.Series, users: pl.DataFrame, by_login: pl.Series | None) -> pl.Series | None:
+    """`positions` of the rows' emails (as written) among the LMS users' (`email_n`, as compared)
+    (U2). Most rows' email is, as written, the email of the user their login found: when the LMS
+    holds no email twice, that user is the only one that holds it, and only the other rows' emails
+    are compared (trimmed, case-folded) and looked up."""
+    lms_emails = users["email_n"]
     if by_login is None or has_duplicates(lms_emails):
-        return positions(emails, lms_emails)
-    same = (lms_emails.gather(by_login) == emails).fill_null(False)
+        return positions(compared(emails), lms_emails)
+    same = (users["email"].gather(by_login) == emails).fill_null(False)
     found = pl.select(pl.when(same).then(by_login)).to_series()
     others = (~same).arg_true()
     if others.len():
-        found.scatter(others, positions(emails.gather(others), lms_emails))
+        found.scatter(others, positions(compared(emails.gather(others)), lms_emails))
     return found
 
 
