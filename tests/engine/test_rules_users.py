@@ -240,6 +240,16 @@ def test_f4_a_control_character_or_line_break_in_a_login_email_code_or_superviso
     assert not only(plan, Kind.UPDATE_USER)  # d stays in OPS: its row's department code is unusable
 
 
+def test_f4_a_control_character_in_a_well_formed_email_or_a_sheet_of_plain_logins_is_found():
+    # (F4 and U9 are judged at once where every email is well formed and plain: here one is not)
+    plan = make_plan(DEPTS, [user("a", email="a\u202e@example.com"), user("b"), user("c", subordination="b\x7f"),
+                             user("d", coSubordination="\x00b")])
+    errors = [(p.row, p.column) for p in plan.problems if p.code == "invalid_characters"]
+    assert errors == [(2, "email"), (4, "subordination"), (5, "coSubordination")]
+    assert "invalid_email" not in codes(plan)
+    assert kinds(plan)["create_user"] == ["b"]
+
+
 def test_f4_printable_unicode_is_not_a_control_character():
     plan = make_plan(DEPTS, [user("jörg.müller", email="jörg@example.com", subordination="анна"), user("анна")])
     assert "invalid_characters" not in codes(plan)

@@ -7,7 +7,7 @@ have an error, so later rules can skip them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Collection
 
 import polars as pl
 
@@ -18,12 +18,20 @@ ERR = "__err"
 _MARK = "__mark"
 
 
-def norm(name: str) -> pl.Expr:
-    """Keys, logins, emails and codes compare case-insensitively after trimming (DESIGN §1)."""
+def norm(name: str, *, not_normal_column: str | None = None) -> pl.Expr:
+    """Keys, logins, emails and codes compare case-insensitively after trimming (DESIGN §1).
+    (`not_normal_column`: a column that holds `not_normal(name)` already.)"""
     value = pl.col(name)
     # (a value of lower-case ASCII letters, digits and @ . _ - is its own normal form, as most logins
     # and emails are: it is kept as it is, which costs a fraction of trimming and folding it)
-    return pl.when(value.str.contains(_NOT_NORMAL)).then(value.str.strip_chars().str.to_lowercase()).otherwise(value)
+    differs = pl.col(not_normal_column) if not_normal_column else not_normal(name)
+    return pl.when(differs).then(value.str.strip_chars().str.to_lowercase()).otherwise(value)
+
+
+def not_normal(name: str) -> pl.Expr:
+    """Whether a value may not be its own normal form (`norm`): it holds a character other than
+    lower-case ASCII letters, digits and @ . _ - (such as a control character: F4)."""
+    return pl.col(name).str.contains(_NOT_NORMAL)
 
 
 _NOT_NORMAL = "[^a-z0-9@._-]"
@@ -168,14 +176,17 @@ class RowProblems:
 # (looked for as a set of characters, `contains_any`: a third cheaper than a regex class)
 CONTROL_CHARACTERS = [chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029,
                                        *range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+CONTROL_CLASS = "".join(f"\\x{{{ord(c):x}}}" for c in CONTROL_CHARACTERS)  # the same, inside a regex's [...]
 
 
 def invalid_characters(problems: RowProblems, frame: pl.DataFrame | pl.LazyFrame, fields: tuple[str, ...],
-                       mapping: dict[str, str], *, key: str) -> pl.DataFrame | pl.LazyFrame:
+                       mapping: dict[str, str], *, key: str,
+                       plain: Collection[str] = ()) -> pl.DataFrame | pl.LazyFrame:
     """F4: a login, email, code or key holding a control character or a line break is an error
-    (`invalid_characters`) at its cell: such a value cannot be matched, nor shown or written safely."""
+    (`invalid_characters`) at its cell: such a value cannot be matched, nor shown or written safely.
+    (`plain`: fields the caller knows to hold none.)"""
     for f in fields:
-        if f in frame.collect_schema().names():
+        if f not in plain and f in frame.collect_schema().names():
             frame = problems.mark(frame, pl.col(f).str.contains_any(CONTROL_CHARACTERS), "invalid_characters",
                                   pl.format("{} {} holds a control character, a line break or a text-direction "
                                             "override; the row is not applied",

@@ -19,8 +19,8 @@ from ..lms.base import CUSTOM_PREFIX, NO_SUPERVISOR
 from ..model import USER_REQUIRED, USER_STANDARD_FIELDS, Change, Kind, Problem, Severity, Status
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, change_id
-from .frames import (ERR, RowProblems, compared, duplicated, has_duplicates, invalid_characters, neq, norm,
-                     positions, zeros_dropped)
+from .frames import (CONTROL_CHARACTERS, CONTROL_CLASS, ERR, RowProblems, compared, duplicated, has_duplicates,
+                     invalid_characters, neq, norm, not_normal, positions, zeros_dropped)
 from .policy import FieldPolicy, gate
 from .protect import PROTECTED_ROW, Protect, forgive_protected_rows, mark_protected_users
 
@@ -33,6 +33,8 @@ STATUS_WORDS: dict[str, str] = {
                      "ausgeschieden", "уволен", "уволена"], Status.TERMINATED.value),
 }
 EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
+# U9 and F4 at once: an email that matches this is well formed and holds no control character
+CLEAN_EMAIL_RE = EMAIL_RE.replace("\\s", "\\s" + CONTROL_CLASS)
 PLAIN_FIELDS = ("login", "email", "firstName", "lastName", "phone", "jobTitle")
 NO_SUPERVISOR_TEXT = "(no supervisor)"
 # F4: values that identify a user or point at another object (department code, supervisor logins)
@@ -40,6 +42,9 @@ IDENTITY_FIELDS = ("login", "email", "userUniqueKey", "departmentId", "subordina
 
 
 IX = "__ix"  # an LMS user's position in the snapshot: stands for its id in every lookup after the joins
+COMPARED = {"login": "login_n", "userUniqueKey": "key_n", "subordination": "sup_n", "coSubordination": "cosup_n"}
+NOT_NORMAL = "__not_normal_"  # + a field of COMPARED: its value is not its own normal form (only such a value
+# can hold a control character, F4)
 
 
 def _at(values: pl.Series, index: str) -> pl.Expr:
@@ -94,7 +99,7 @@ def plan_users(
     known = _known_users(users, entries, protect)
     del users, entries
     lookups = _lookups(keys, known, rules.use_key)
-    rows = _check_uniqueness(_check_fields(keys.lazy(), rules, extra_required), rules, keys, lookups)
+    rows = _check_uniqueness(_check_fields(keys, rules, extra_required), rules, keys, lookups)
     del keys
     # these problems are collected before the lookups' results are set beside the rows: a row may find
     # several LMS users (an LMS with two users of one email, a ledger with one key twice: `_many_users`)
@@ -172,15 +177,13 @@ class _KnownUsers:
 
 
 def _compared_keys(df: pl.DataFrame) -> pl.LazyFrame:
-    """The sheet with its keys as they are compared (trimmed, case-folded) and its status read (U5).
-    (Emails are compared where they are looked up: most rows' email is found as it is written,
-    `_email_positions`.)"""
-    def opt(name: str) -> pl.Expr:
-        return norm(name) if name in df.columns else pl.lit(None, pl.String)
-
-    return df.lazy().with_columns(
-        norm("login").alias("login_n"), opt("userUniqueKey").alias("key_n"), opt("subordination").alias("sup_n"),
-        opt("coSubordination").alias("cosup_n"),
+    """The sheet with its keys as they are compared (trimmed, case-folded: COMPARED, and NOT_NORMAL
+    of each) and its status read (U5). (Emails are compared where they are looked up: most rows'
+    email is found as it is written, `_email_positions`.)"""
+    present = [f for f in COMPARED if f in df.columns]
+    return df.lazy().with_columns(not_normal(f).alias(NOT_NORMAL + f) for f in present).with_columns(
+        *(norm(f, not_normal_column=NOT_NORMAL + f).alias(COMPARED[f]) for f in present),
+        *(pl.lit(None, pl.String).alias(n) for f, n in COMPARED.items() if f not in present),
         (pl.lit(_statuses(df["status"])) if "status" in df.columns else pl.lit(None, pl.String)).alias("status_v"),
         pl.lit(False).alias(ERR),
     )
@@ -194,22 +197,32 @@ def _statuses(status: pl.Series) -> pl.Series:
     return status.replace_strict(distinct, read, default=None, return_dtype=pl.String)
 
 
-def _check_fields(rows: pl.LazyFrame, rules: _Rules, extra_required: tuple[str, ...]) -> pl.LazyFrame:
+def _check_fields(keys: pl.DataFrame, rules: _Rules, extra_required: tuple[str, ...]) -> pl.LazyFrame:
     """U1 required fields (and the LMS's own required fields), F4 control characters, U9 email, U5
-    status. Each rule only marks its rows (a boolean column); the problems are collected from all
-    marks at once, later."""
-    columns = rows.collect_schema().names()
+    status, on the rows with their compared `keys`. Each rule only marks its rows (a boolean column);
+    the problems are collected from all marks at once, later. (A column none of whose values can
+    break F4 or U9, found at a fraction of their cost, is not marked.)"""
+    columns = keys.columns
+    rows = keys.lazy()
     for f in (*USER_REQUIRED, *(f for f in extra_required if f in columns and f not in USER_REQUIRED)):
         rows = rules.mark(rows, pl.col(f).is_null(), "missing_value",
                           pl.format("{} is blank: every user needs one", pl.lit(rules.mapping.get(f))), field=f)
-    rows = invalid_characters(rules.problems, rows, IDENTITY_FIELDS, rules.mapping, key="login")
-    rows = rules.mark(rows, pl.col("email").is_not_null() & ~pl.col("email").str.contains(EMAIL_RE), "invalid_email",
-                      pl.format("{} does not look like an email address", pl.col("email")), field="email")
+    # F4: only a value that is not its own normal form may hold a control character (most are)
+    plain = [f for f in COMPARED if NOT_NORMAL + f in columns
+             and not keys[f].filter(keys[NOT_NORMAL + f]).str.contains_any(CONTROL_CHARACTERS).any()]
+    clean = keys["email"].str.contains(CLEAN_EMAIL_RE).all()  # U9 and F4 (nulls aside)
+    rows = invalid_characters(rules.problems, rows, IDENTITY_FIELDS, rules.mapping, key="login",
+                              plain=[*plain, *(("email",) if clean else ())])
+    if not clean:
+        rows = rules.mark(rows, pl.col("email").is_not_null() & ~pl.col("email").str.contains(EMAIL_RE),
+                          "invalid_email", pl.format("{} does not look like an email address", pl.col("email")),
+                          field="email")
     if "status" in columns:
         rows = rules.mark(rows, pl.col("status").is_not_null() & pl.col("status_v").is_null(), "invalid_status",
                           pl.format("status {} is not one of active, inactive, terminated", pl.col("status")),
                           field="status")
-    return rows.with_columns(pl.col("status_v").fill_null(Status.ACTIVE.value))  # U5: blank = active
+    return rows.drop(NOT_NORMAL + f for f in COMPARED if NOT_NORMAL + f in columns).with_columns(
+        pl.col("status_v").fill_null(Status.ACTIVE.value))  # U5: blank = active
 
 
 def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules, keys: pl.DataFrame,
