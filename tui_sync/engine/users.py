@@ -194,6 +194,9 @@ def _statuses(status: pl.Series) -> pl.Series:
     each distinct value (a sheet holds a few) rather than for each row."""
     distinct = status.drop_nulls().unique()
     read = distinct.str.strip_chars().str.to_lowercase().replace_strict(STATUS_WORDS, default=None)
+    if distinct.len() == 1:  # (one word wherever a status is given: often, everyone is active)
+        return status.to_frame("s").select(pl.when(pl.col("s").is_not_null()).then(pl.lit(read[0], pl.String)))\
+            .to_series()
     return status.replace_strict(distinct, read, default=None, return_dtype=pl.String)
 
 
@@ -248,7 +251,8 @@ def _held_twice(keys: pl.DataFrame, compared: pl.Expr, found: pl.Series | None) 
     if found is None:  # (not looked up, or a value found several users)
         return has_duplicates(keys.select(compared).to_series())
     return (has_duplicates(found, below=(found.max() or 0) + 1)
-            or has_duplicates(keys.filter(found.is_null()).select(compared).to_series()))
+            or has_duplicates(keys.lazy().filter(found.is_null()).select(compared).collect(engine="in-memory")
+                              .to_series()))
 
 
 def _lms_queries(lms: pl.DataFrame, ledger: pl.DataFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
@@ -456,7 +460,7 @@ def _find_departments(rows: pl.DataFrame, depts: DepartmentStep) -> pl.DataFrame
     the plan creates), `dept_ok` whether a user may be placed there, `dept_unusable` why not, and
     `zero_code`, the code it would be with its leading zeros (D1). Each code the sheet spells is
     compared (trimmed, case-folded) and looked up once (a sheet spells a few, on many rows); the rows
-    then find their code's answer by one join, whose results are set beside them."""
+    then find their code's answer by its position (`positions`), and it is set beside them."""
     targets = depts.by_code.values()
     departments = pl.DataFrame(
         {"dept_n": list(depts.by_code), "dref": [t.ref for t in targets],
@@ -467,10 +471,9 @@ def _find_departments(rows: pl.DataFrame, depts: DepartmentStep) -> pl.DataFrame
                .with_columns(norm("departmentId").alias("dept_n"))
                .join(departments.lazy(), on="dept_n", how="left")  # (codes are unique on the right)
                .join(zeros_dropped(list(depts.by_code)).lazy(), on="dept_n", how="left")
-               .drop("dept_n"))
-    found = (rows.lazy().select("departmentId").join(spelled, on="departmentId", how="left", maintain_order="left")
-             .drop("departmentId").collect(engine="in-memory"))
-    return rows.hstack(found.get_columns())
+               .drop("dept_n").collect(engine="in-memory"))
+    at = positions(rows["departmentId"], spelled["departmentId"])  # (each code is spelled once there)
+    return rows.hstack(spelled.drop("departmentId").select(pl.all().gather(at)).get_columns())
 
 
 def _mark_unknown_departments(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame:
