@@ -790,11 +790,11 @@ def _update_changes(rows: pl.DataFrame, fields_of: list[dict], targets: list[str
     cols = {c: rows[c].to_list() for c in (ROW, "login", "rule", "now_status", "status_v", "chg_status",
                                            "userUniqueKey", "now_login", "now_email") if c in rows.columns}
     update, active = Kind.UPDATE_USER.value + ":", Status.ACTIVE.value
-    for i, (row, login, rule, target, before, after, status_changed, key, depends_on, now_login, now_email) in \
-            enumerate(zip(cols[ROW], cols["login"], cols["rule"], targets, cols["now_status"], cols["status_v"],
-                          cols["chg_status"], cols.get("userUniqueKey", none), _depends_on(rows, depts),
-                          cols["now_login"], cols["now_email"])):
-        fields = fields_of[i]
+    updating, append = Kind.UPDATE_USER, out.append  # (looked up once: a plan makes many)
+    for fields, row, login, rule, target, before, after, status_changed, key, depends_on, now_login, now_email in \
+            zip(fields_of, cols[ROW], cols["login"], cols["rule"], targets, cols["now_status"], cols["status_v"],
+                cols["chg_status"], cols.get("userUniqueKey", none), _depends_on(rows, depts),
+                cols["now_login"], cols["now_email"]):
         # A4: the user as it is now, and the unique key it carries after this plan (the row's: L1)
         identity = _identity(now_login, now_email, key)
         warns = list(warn_by_row[row]) if row in warn_by_row else []
@@ -811,10 +811,10 @@ def _update_changes(rows: pl.DataFrame, fields_of: list[dict], targets: list[str
             else:
                 fields["status"] = (before, after)  # inactive <-> terminated is an update (U5)
         if fields:
-            out.append(Change(update + login.casefold(), Kind.UPDATE_USER, login, fields, row=row, rule=rule,
-                              target=target, depends_on=depends_on, problems=warns, identity=identity))
+            append(Change(update + login.casefold(), updating, login, fields, row=row, rule=rule, target=target,
+                          depends_on=depends_on, problems=warns, identity=identity))
             warns = []
         if status_kind:
-            out.append(Change(change_id(status_kind, login), status_kind, login, {"status": (before, after)},
-                              row=row, rule=rule, target=target, problems=warns, identity=identity))
+            append(Change(change_id(status_kind, login), status_kind, login, {"status": (before, after)},
+                          row=row, rule=rule, target=target, problems=warns, identity=identity))
     return out
