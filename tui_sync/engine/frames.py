@@ -66,28 +66,41 @@ def positions(keys: pl.Series, values: pl.Series) -> pl.Series | None:
     """For each of `keys`, the position in `values` of the equal value (null: none, or a null key), or
     None when some key equals several values. The lookup joins the 64-bit hashes of the strings
     (about half the cost of a join on the strings) and then compares the strings of each pair it
-    found: should two strings' hashes collide, it is made again on the strings themselves."""
-    found = _positions(keys, values, hashed=True)
-    if found is not None and (values.gather(found) == keys).fill_null(True).all():
-        return found
-    return _positions(keys, values, hashed=False)
+    found: should two strings' hashes collide, it is made again on the strings themselves.
+    (`position_pairs` and `placed` are its two halves, for a caller that runs the join beside
+    other queries.)"""
+    return placed(position_pairs(keys, values).collect(engine="in-memory"), keys, values)
 
 
-def _positions(keys: pl.Series, values: pl.Series, *, hashed: bool) -> pl.Series | None:
+def position_pairs(keys: pl.Series, values: pl.Series, *, hashed: bool = True) -> pl.LazyFrame:
+    """The join of `positions`: `at` (a key's position) and `found` (an equal value's), in no order."""
     def side(series: pl.Series, index: str) -> pl.LazyFrame:
         key = pl.when(pl.col("k").is_not_null()).then(pl.col("k").hash()) if hashed else pl.col("k")
         return series.to_frame("k").lazy().with_row_index(index).select(index, key.alias("k"))
 
     # an inner join in no order, each pair then set at its key's position (cheaper than a left join
     # that keeps the keys' order)
-    pairs = side(keys, "at").join(side(values, "found"), on="k", how="inner").select("at", "found").collect(
-        engine="in-memory")
-    found = pl.repeat(None, keys.len(), dtype=pairs.schema["found"], eager=True)
+    return side(keys, "at").join(side(values, "found"), on="k", how="inner").select("at", "found")
+
+
+def placed(pairs: pl.DataFrame, keys: pl.Series, values: pl.Series) -> pl.Series | None:
+    """`positions` from the pairs `position_pairs` found on the hashes: each pair's strings are
+    compared (on a collision, the join is made again on the strings)."""
+    found = _at_keys(pairs, keys.len())
+    if found is not None and (values.gather(found) == keys).fill_null(True).all():
+        return found.alias(values.name)
+    found = _at_keys(position_pairs(keys, values, hashed=False).collect(engine="in-memory"), keys.len())
+    return found.alias(values.name) if found is not None else None
+
+
+def _at_keys(pairs: pl.DataFrame, n: int) -> pl.Series | None:
+    """Each pair's `found` at its key's position (`at`), or None when a key is in several pairs."""
+    found = pl.repeat(None, n, dtype=pairs.schema["found"], eager=True)
     if pairs.height:
         found.scatter(pairs["at"], pairs["found"])
     if found.len() - found.null_count() != pairs.height:  # a key found several values
         return None
-    return found.alias(values.name)
+    return found
 
 
 def neq(a: pl.Expr, b: pl.Expr) -> pl.Expr:

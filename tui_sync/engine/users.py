@@ -20,7 +20,7 @@ from ..model import USER_REQUIRED, USER_STANDARD_FIELDS, Change, Kind, Problem, 
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, change_id
 from .frames import (CONTROL_CHARACTERS, CONTROL_CLASS, ERR, RowProblems, compared, duplicated, has_duplicates,
-                     invalid_characters, neq, norm, not_normal, positions, zeros_dropped)
+                     invalid_characters, neq, norm, not_normal, placed, position_pairs, positions, zeros_dropped)
 from .policy import FieldPolicy, gate
 from .protect import PROTECTED_ROW, Protect, forgive_protected_rows, mark_protected_users
 
@@ -42,6 +42,7 @@ IDENTITY_FIELDS = ("login", "email", "userUniqueKey", "departmentId", "subordina
 
 
 IX = "__ix"  # an LMS user's position in the snapshot: stands for its id in every lookup after the joins
+PROTECTED_USER = "__protected_user"  # an LMS user is protected (C2)
 COMPARED = {"login": "login_n", "userUniqueKey": "key_n", "subordination": "sup_n", "coSubordination": "cosup_n"}
 NOT_NORMAL = "__not_normal_"  # + a field of COMPARED: its value is not its own normal form (only such a value
 # can hold a control character, F4)
@@ -94,10 +95,12 @@ def plan_users(
 
     # (a snapshot read in batches is in chunks: one chunk makes each gather by position several times cheaper)
     lms, ledger = lms.rechunk(), ledger.rechunk()
-    # the sheet's keys and the LMS's users are computed at the same time (each query is mostly serial)
-    keys, users, entries = pl.collect_all([_compared_keys(df), *_lms_queries(lms, ledger)], engine="in-memory")
-    known = _known_users(users, entries, protect)
-    del users, entries
+    # the sheet's keys, the LMS's users and where the ledger's entries are among them are computed at
+    # the same time (each query is mostly serial)
+    users, pairs = _lms_queries(lms, ledger, protect)
+    keys, users, pairs = pl.collect_all([_compared_keys(df), users, pairs], engine="in-memory")
+    known = _known_users(users, _entries(ledger, users, pairs), protect)
+    del users, pairs
     lookups = _lookups(keys, known, rules.use_key)
     rows = _check_uniqueness(_check_fields(keys, rules, extra_required), rules, keys, lookups)
     del keys
@@ -255,24 +258,33 @@ def _held_twice(keys: pl.DataFrame, compared: pl.Expr, found: pl.Series | None) 
                               .to_series()))
 
 
-def _lms_queries(lms: pl.DataFrame, ledger: pl.DataFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """The LMS's users with their compared login and email and their position (IX), and the
-    ledger's entries (lms_id, key) placed on those positions (null: the user vanished). Ids are
-    unique in both, so each entry finds at most one user."""
-    users = lms.lazy().with_columns(norm("login").alias("login_n"), norm("email").alias("email_n")).with_row_index(IX)
-    placed = positions(ledger["lms_id"], lms["id"])
-    if placed is None:  # (an LMS that holds an id twice: each entry is placed on each of them)
+def _lms_queries(lms: pl.DataFrame, ledger: pl.DataFrame, protect: Protect) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The LMS's users with their compared login and email, their position (IX) and whether they are
+    protected (PROTECTED_USER, C2), and the join that places the ledger's entries on those positions
+    (`position_pairs`: `_entries` finishes it)."""
+    users = lms.lazy().with_columns(
+        norm("login").alias("login_n"), norm("email").alias("email_n"),
+        (protect.user_mask(pl.col("login")) if protect.users else pl.lit(False)).alias(PROTECTED_USER),
+    ).with_row_index(IX)
+    return users, position_pairs(ledger["lms_id"], lms["id"])
+
+
+def _entries(ledger: pl.DataFrame, users: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """The ledger's entries (lms_id, key) placed on the LMS users' positions (IX; null: the user
+    vanished), from the join's `pairs`. Ids are unique in both, so each entry finds at most one user."""
+    at = placed(pairs, ledger["lms_id"], users["id"])
+    if at is None:  # (an LMS that holds an id twice: each entry is placed on each of them)
         entries = (ledger.lazy().with_row_index("__entry")
-                   .join(users.select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left")
+                   .join(users.lazy().select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left")
                    .sort("__entry").drop("__entry"))
     else:
-        entries = ledger.lazy().with_columns(placed.alias(IX))
-    return users, entries.with_columns(norm("key").alias("key_n"))
+        entries = ledger.lazy().with_columns(at.alias(IX))
+    return entries.with_columns(norm("key").alias("key_n")).collect(engine="in-memory")
 
 
 def _known_users(users: pl.DataFrame, entries: pl.DataFrame, protect: Protect) -> _KnownUsers:
     """The LMS's users by position, the ledger's entries placed on them (L1), the protected ones (C2)."""
-    protected = users.select(protect.user_mask(pl.col("login"))).to_series() if protect.users else None
+    protected = users[PROTECTED_USER] if protect.users else None
     vanished = entries.filter(pl.col(IX).is_null())["lms_id"].to_list()
     entries = entries.filter(pl.col(IX).is_not_null())
     return _KnownUsers(users, entries, _by_position(entries, True, users.height, pl.Boolean, False),
