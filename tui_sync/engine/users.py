@@ -517,7 +517,8 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) ->
     # looked up among the users some row names (far fewer than all: the join's table is small), found
     # by their logins' hashes (a hash shared by chance only keeps one user more: the joins compare logins)
     asked = pl.concat([df[n].drop_nulls() for _, n in linked]).hash()
-    named = by_login.filter(pl.col("login_n").hash().is_in(asked.implode()))
+    # (in one chunk: the two parts of `by_login` otherwise make each join several times dearer)
+    named = by_login.filter(pl.col("login_n").hash().is_in(asked.implode())).rechunk()
     df = df.with_columns(_supervisor_refs(df[n], named).alias(f + "_ref") for f, n in linked)
     for f, n in linked:
         ref = f + "_ref"
