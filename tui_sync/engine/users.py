@@ -472,7 +472,7 @@ def _find_departments(rows: pl.DataFrame, depts: DepartmentStep) -> pl.DataFrame
     the plan creates), `dept_ok` whether a user may be placed there, `dept_unusable` why not, and
     `zero_code`, the code it would be with its leading zeros (D1). Each code the sheet spells is
     compared (trimmed, case-folded) and looked up once (a sheet spells a few, on many rows); the rows
-    then find their code's answer by its position (`positions`), and it is set beside them."""
+    then find their code's answer by its position among them, and it is set beside them."""
     targets = depts.by_code.values()
     departments = pl.DataFrame(
         {"dept_n": list(depts.by_code), "dref": [t.ref for t in targets],
@@ -484,7 +484,8 @@ def _find_departments(rows: pl.DataFrame, depts: DepartmentStep) -> pl.DataFrame
                .join(departments.lazy(), on="dept_n", how="left")  # (codes are unique on the right)
                .join(zeros_dropped(list(depts.by_code)).lazy(), on="dept_n", how="left")
                .drop("dept_n").collect(engine="in-memory"))
-    at = positions(rows["departmentId"], spelled["departmentId"])  # (each code is spelled once there)
+    # (the codes spelled as an enum's categories: a row's code is then its position among them)
+    at = rows["departmentId"].cast(pl.Enum(spelled["departmentId"]), strict=False).to_physical()
     return rows.hstack(spelled.drop("departmentId").select(pl.all().gather(at)).get_columns())
 
 
