@@ -285,8 +285,10 @@ def _entries(ledger: pl.DataFrame, users: pl.DataFrame, pairs: pl.DataFrame) -> 
 def _known_users(users: pl.DataFrame, entries: pl.DataFrame, protect: Protect) -> _KnownUsers:
     """The LMS's users by position, the ledger's entries placed on them (L1), the protected ones (C2)."""
     protected = users[PROTECTED_USER] if protect.users else None
-    vanished = entries.filter(pl.col(IX).is_null())["lms_id"].to_list()
-    entries = entries.filter(pl.col(IX).is_not_null())
+    vanished = []
+    if entries[IX].null_count():  # (most often, none has)
+        vanished = entries.filter(pl.col(IX).is_null())["lms_id"].to_list()
+        entries = entries.filter(pl.col(IX).is_not_null())
     return _KnownUsers(users, entries, _by_position(entries, True, users.height, pl.Boolean, False),
                        _by_position(entries, entries["key"], users.height, pl.String), protected, vanished)
 
