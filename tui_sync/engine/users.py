@@ -131,17 +131,20 @@ def plan_users(
     keep = _planned_columns(df, custom, policy or {})
     good = df.select(*keep, ERR, PROTECTED_ROW).lazy().filter(~pl.col(ERR))
     del df
-    new = good.filter(pl.col("target").is_null()).select(keep).collect(engine="in-memory")
     # (lazy: only the rows that change are gathered); C2: a protected user's row changes nothing
     old = good.filter(pl.col("target").is_not_null() & ~pl.col(PROTECTED_ROW))
+    # the rows to create, the users matched (L1) and those no row points to any more (U6), at once
+    new, matched, gone = pl.collect_all([good.filter(pl.col("target").is_null()).select(keep),
+                                         _matched(old, known, rules.use_key), _gone(known, pointer_ix)],
+                                        engine="in-memory")
     # the creates are made (Python) while the updates' rows are found (polars, outside the GIL)
     creating = Beside(_creates, new, custom, warn_by_row, depts, known.users)
     upd, final_department = _updates(old.select(keep), known.users, custom, lms_custom, warn_by_row, depts,
                                      policy or {})
     changes = creating.result() + upd
-    matched = _matched(old, known, rules.use_key)
+    matched = dict(zip(known.ids.gather(matched["target"]).to_list(), matched["key"].to_list()))
     del good, old
-    changes += _removals(known, pointer_ix)
+    changes += _removals(gone)
     return UserStep(changes, problems, matched, final_department, pointer_ix, known.ids, known.vanished,
                     set(known.ids.filter(known.protected).to_list()) if known.protected is not None else set())
 
@@ -605,27 +608,29 @@ def _planned_columns(df: pl.DataFrame, custom: list[str], policy: dict[str, Fiel
     return list(dict.fromkeys(keep))
 
 
-def _matched(old: pl.LazyFrame, known: _KnownUsers, use_key: bool) -> dict[str, str | None]:
-    """L1: the LMS users the plan matched to rows without errors, with the row's unique key; what the
-    ledger already holds with the same key needs no recording."""
-    matched = old.select("target", (pl.col("userUniqueKey") if use_key else pl.lit(None, pl.String)).alias("key")) \
-        .filter(~(_at(known.managed, "target") & _at(known.ledger_key, "target").eq_missing(pl.col("key")))) \
-        .collect(engine="in-memory")
-    return dict(zip(known.ids.gather(matched["target"]).to_list(), matched["key"].to_list()))
+def _matched(old: pl.LazyFrame, known: _KnownUsers, use_key: bool) -> pl.LazyFrame:
+    """L1: the LMS users the plan matched to rows without errors (`target`, a position), with the
+    row's unique key; what the ledger already holds with the same key needs no recording."""
+    return old.select("target", (pl.col("userUniqueKey") if use_key else pl.lit(None, pl.String)).alias("key")) \
+        .filter(~(_at(known.managed, "target") & _at(known.ledger_key, "target").eq_missing(pl.col("key"))))
 
 
-def _removals(known: _KnownUsers, pointer_ix: pl.DataFrame) -> list[Change]:
-    """U6: managed active users no row points to any more (a row with errors still points) are
-    inactivated; C2: protected users never are."""
+def _gone(known: _KnownUsers, pointer_ix: pl.DataFrame) -> pl.LazyFrame:
+    """U6: managed active users no row points to any more (a row with errors still points); C2:
+    protected users never are. In the order they are inactivated (`_removals`)."""
     pointed = pl.repeat(False, known.users.height, eager=True)
     for c in ("by_key", "by_login", "by_email"):
         at = pointer_ix[c].drop_nulls()
         if at.len():
             pointed.scatter(at, True)
     unprotected = ~pl.lit(known.protected) if known.protected is not None else pl.lit(True)
-    gone = (known.users.lazy().select("id", "login", "email", "login_n", "status", known.ledger_key.alias("key"))
+    return (known.users.lazy().select("id", "login", "email", "login_n", "status", known.ledger_key.alias("key"))
             .filter(pl.lit(known.managed) & ~pl.lit(pointed) & (pl.col("status") == Status.ACTIVE.value) & unprotected)
-            .sort("login_n", maintain_order=True).collect(engine="in-memory"))
+            .sort("login_n", maintain_order=True))
+
+
+def _removals(gone: pl.DataFrame) -> list[Change]:
+    """U6: the users `_gone` found are inactivated."""
     inactivate, status = Kind.INACTIVATE_USER, (Status.ACTIVE.value, Status.INACTIVE.value)
     prefix = inactivate.value + ":"  # (as change_id makes it, once)
     # A4: the user as it is now, and the unique key the ledger holds for it
