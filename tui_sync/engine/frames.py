@@ -49,9 +49,9 @@ def duplicated(value: str | pl.Expr) -> pl.Expr:
 
 
 def has_duplicates(values: pl.Series, *, below: int | None = None) -> bool:
-    """Whether some (non-null) value occurs more than once: when the values' hashes are all
-    different, so are the values (the common answer, found at a fraction of `duplicated`'s cost);
-    otherwise the values themselves are counted. Positions (integers from 0 `below` a bound) are
+    """Whether some (non-null) value occurs more than once: a few values are counted; of many, when
+    their hashes are all different, so are the values (the common answer, found at a fraction of
+    `duplicated`'s cost), otherwise the values themselves are counted. Positions (integers from 0 `below` a bound) are
     told apart by placing each at its value: a value held twice reads back another's place."""
     values = values.drop_nulls()
     if below is not None:
@@ -59,7 +59,12 @@ def has_duplicates(values: pl.Series, *, below: int | None = None) -> bool:
         placed = pl.repeat(None, below, dtype=pl.UInt32, eager=True)
         placed.scatter(values, place)
         return not (placed.gather(values) == place).all()
+    if values.len() <= _COUNTED:  # (fewer values are counted at once: cheaper than hashing them first)
+        return values.n_unique() != values.len()
     return values.hash().n_unique() != values.len() and values.n_unique() != values.len()
+
+
+_COUNTED = 1 << 18  # up to this many values (measured: 100k emails 1.3 ms counted, 3.0 ms CPU hashed first)
 
 
 def positions(keys: pl.Series, values: pl.Series) -> pl.Series | None:
