@@ -95,14 +95,15 @@ def plan_users(
 
     # (a snapshot read in batches is in chunks: one chunk makes each gather by position several times cheaper)
     lms, ledger = lms.rechunk(), ledger.rechunk()
-    # the sheet's keys, the LMS's users and where the ledger's entries are among them are computed at
-    # the same time (each query is mostly serial)
+    # the sheet's keys, the LMS's users, where the ledger's entries are among them and whether every
+    # email is clean (U9, F4) are computed at the same time (each query is mostly serial)
     users, pairs = _lms_queries(lms, ledger, protect)
-    keys, users, pairs = pl.collect_all([_compared_keys(df), users, pairs], engine="in-memory")
+    keys, users, pairs, clean = pl.collect_all([_compared_keys(df), users, pairs, _clean_emails(df)],
+                                               engine="in-memory")
     known = _known_users(users, _entries(ledger, users, pairs), protect)
     del users, pairs
     lookups = _lookups(keys, known, rules.use_key)
-    rows = _check_uniqueness(_check_fields(keys, rules, extra_required), rules, keys, lookups)
+    rows = _check_uniqueness(_check_fields(keys, rules, extra_required, clean.item()), rules, keys, lookups)
     del keys
     # these problems are collected before the lookups' results are set beside the rows: a row may find
     # several LMS users (an LMS with two users of one email, a ledger with one key twice: `_many_users`)
@@ -206,11 +207,17 @@ def _statuses(status: pl.Series) -> pl.Series:
     return status.replace_strict(distinct, read, default=None, return_dtype=pl.String)
 
 
-def _check_fields(keys: pl.DataFrame, rules: _Rules, extra_required: tuple[str, ...]) -> pl.LazyFrame:
+def _clean_emails(df: pl.DataFrame) -> pl.LazyFrame:
+    """Whether every email (nulls aside) matches U9's pattern with control characters left out: then
+    none breaks U9 or F4."""
+    return df.lazy().select(pl.col("email").str.contains(CLEAN_EMAIL_RE).all())
+
+
+def _check_fields(keys: pl.DataFrame, rules: _Rules, extra_required: tuple[str, ...], clean: bool) -> pl.LazyFrame:
     """U1 required fields (and the LMS's own required fields), F4 control characters, U9 email, U5
     status, on the rows with their compared `keys`. Each rule only marks its rows (a boolean column);
     the problems are collected from all marks at once, later. (A column none of whose values can
-    break F4 or U9, found at a fraction of their cost, is not marked.)"""
+    break F4 or U9, found at a fraction of their cost, is not marked; `clean`: `_clean_emails`.)"""
     columns = keys.columns
     rows = keys.lazy()
     for f in (*USER_REQUIRED, *(f for f in extra_required if f in columns and f not in USER_REQUIRED)):
@@ -219,7 +226,6 @@ def _check_fields(keys: pl.DataFrame, rules: _Rules, extra_required: tuple[str, 
     # F4: only a value that is not its own normal form may hold a control character (most are)
     plain = [f for f in COMPARED if NOT_NORMAL + f in columns
              and not keys[f].filter(keys[NOT_NORMAL + f]).str.contains_any(CONTROL_CHARACTERS).any()]
-    clean = keys["email"].str.contains(CLEAN_EMAIL_RE).all()  # U9 and F4 (nulls aside)
     rows = invalid_characters(rules.problems, rows, IDENTITY_FIELDS, rules.mapping, key="login",
                               plain=[*plain, *(("email",) if clean else ())])
     if not clean:
@@ -498,7 +504,8 @@ def _mark_unknown_departments(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame
     """U4: `departmentId` must name a department of the file or the LMS that stays after the plan;
     a department whose own row has an error counts as unknown, and the message says why."""
     why = pl.col("dept_unusable")
-    return rules.mark(rows, pl.col("departmentId").is_not_null() & ~pl.col("dept_ok").fill_null(False), "unknown_department",
+    return rules.mark(rows, pl.col("departmentId").is_not_null() & ~pl.col("dept_ok").fill_null(False),
+                      "unknown_department",
                       pl.when(why.is_not_null() & (why != ""))
                       .then(pl.format("department {}: {}", pl.col("departmentId"), why))
                       .when(pl.col("zero_code").is_not_null())
