@@ -51,3 +51,12 @@ def test_has_duplicates_of_positions_answers_as_counting_them():
         series = pl.Series(values, dtype=pl.UInt32)
         held = [v for v in values if v is not None]
         assert has_duplicates(series, below=6) == (len(set(held)) != len(held)) == has_duplicates(series)
+
+
+def test_has_duplicates_of_many_strings_hashes_them_and_answers_as_counting_them():
+    # (more values than are counted at once: their hashes are looked at first)
+    n = 300_000
+    unique = pl.select(pl.format("user{}@example.com", pl.int_range(n))).to_series()
+    assert not has_duplicates(unique)
+    assert has_duplicates(unique.clone().scatter(n - 1, "user7@example.com"))
+    assert not has_duplicates(pl.concat([unique, pl.Series([None] * 5, dtype=pl.String)]))

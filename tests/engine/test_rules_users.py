@@ -53,6 +53,18 @@ def test_u2_changed_email_is_matched_by_login():
     assert c.rule == "login" and c.fields == {"email": ("old@example.com", "new@example.com")}
 
 
+def test_u2_an_email_written_in_other_cases_is_the_users_own():
+    # (a row's email is looked up as written first: one that differs only in case is still compared)
+    plan = make_plan(DEPTS, [user("a", email="A@Example.COM"), user("new", email="B@EXAMPLE.com")],
+                     lms(dict(id="9", login="a", email="a@example.com", department="1"),
+                         dict(id="8", login="b", email="b@example.com", department="1")))
+    assert "identity_conflict" not in codes(plan)
+    [a, b] = only(plan, Kind.UPDATE_USER)
+    assert (a.rule, a.target, a.fields) == ("login+email", "9", {"email": ("a@example.com", "A@Example.COM")})
+    assert (b.rule, b.target, b.fields) == ("email", "8", {"login": ("b", "new"), "email": ("b@example.com",
+                                                                                          "B@EXAMPLE.com")})
+
+
 def test_u2_changed_login_is_matched_by_email():
     plan = make_plan(DEPTS, [user("new", email="x@example.com")],
                      lms(dict(id="9", login="old", email="x@example.com", department="1")))
@@ -101,6 +113,14 @@ def test_u3_duplicate_login_email_and_key_error_on_every_row():
     c = codes(plan)
     assert c["duplicate_login"] == [2, 3] and c["duplicate_email"] == [2, 4] and c["duplicate_user_key"] == [2, 3]
     assert "create_user" not in kinds(plan)
+
+
+def test_u3_emails_that_differ_only_in_case_are_one_email():
+    plan = make_plan(DEPTS, [user("a", email="X@example.com"), user("b", email="x@EXAMPLE.com"),
+                             user("c", email="c@example.com")],
+                     lms(dict(id="9", login="a", email="x@example.com", department="1")))
+    assert codes(plan)["duplicate_email"] == [2, 3]
+    assert kinds(plan)["create_user"] == ["c"]
 
 
 def test_u4_unknown_department_and_one_being_deleted():
@@ -218,6 +238,16 @@ def test_f4_a_control_character_or_line_break_in_a_login_email_code_or_superviso
     assert "a\x1b[2Kb" in next(p.message for p in plan.problems if p.row == 2)
     assert kinds(plan)["create_user"] == ["ok"]  # the rows with control characters yield no change
     assert not only(plan, Kind.UPDATE_USER)  # d stays in OPS: its row's department code is unusable
+
+
+def test_f4_a_control_character_in_a_well_formed_email_or_a_sheet_of_plain_logins_is_found():
+    # (F4 and U9 are judged at once where every email is well formed and plain: here one is not)
+    plan = make_plan(DEPTS, [user("a", email="a\u202e@example.com"), user("b"), user("c", subordination="b\x7f"),
+                             user("d", coSubordination="\x00b")])
+    errors = [(p.row, p.column) for p in plan.problems if p.code == "invalid_characters"]
+    assert errors == [(2, "email"), (4, "subordination"), (5, "coSubordination")]
+    assert "invalid_email" not in codes(plan)
+    assert kinds(plan)["create_user"] == ["b"]
 
 
 def test_f4_printable_unicode_is_not_a_control_character():

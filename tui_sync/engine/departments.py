@@ -65,13 +65,13 @@ def plan_departments(
     lms = lms.with_columns(norm("code").alias("code_n"))
     known = ledger.join(lms.select(pl.col("id").alias("lms_id")), on="lms_id", how="semi").with_columns(
         norm("key").alias("key_n"))  # L1: the ledger's departments that still exist
-    df = df.with_columns(
+    rows = df.lazy().with_columns(
         norm("code").alias("code_n"),
         (norm("departmentUniqueKey") if use_key else pl.lit(None, pl.String)).alias("key_n"),
         (norm("parentCode") if has_parent else pl.lit(None, pl.String)).alias("parent_n"),
         pl.lit(False).alias(ERR),
     )
-    df = _d1_required_and_unique(df, mapping, marks, use_key)
+    df = marks.collect(_d1_required_and_unique(rows, mapping, marks, use_key).collect(engine="in-memory"))
     if use_key:
         df, several = _d2_match_by_key_or_code(df, mapping, lms, known, marks)
     else:
@@ -105,26 +105,25 @@ def plan_departments(
     )
 
 
-def _d1_required_and_unique(df: pl.DataFrame, mapping: dict[str, str], marks: RowProblems,
-                            use_key: bool) -> pl.DataFrame:
+def _d1_required_and_unique(rows: pl.LazyFrame, mapping: dict[str, str], marks: RowProblems,
+                            use_key: bool) -> pl.LazyFrame:
     """D1: code and name (and the unique key, when mapped) are required; codes and keys are unique;
-    F4: no control characters in codes and keys."""
+    F4: no control characters in codes and keys. (Each rule marks its rows; the caller collects.)"""
     column = mapping.get
     for required in ("code", "name", *(("departmentUniqueKey",) if use_key else ())):
-        df = marks.add(df, pl.col(required).is_null(), "missing_value",
-                       pl.format("{} is blank: every department needs one", pl.lit(column(required))),
-                       key="code", column=column(required))
-    df = marks.collect(invalid_characters(marks, df, ("code", "parentCode", "departmentUniqueKey"), mapping,
-                                          key="code"))
-    df = marks.add(df, duplicated("code_n"), "duplicate_department_key",
-                   pl.format("code {} appears on more than one row; none of them is applied", pl.col("code")),
-                   key="code", column=column("code"))
+        rows = marks.mark(rows, pl.col(required).is_null(), "missing_value",
+                          pl.format("{} is blank: every department needs one", pl.lit(column(required))),
+                          key="code", column=column(required))
+    rows = invalid_characters(marks, rows, ("code", "parentCode", "departmentUniqueKey"), mapping, key="code")
+    rows = marks.mark(rows, duplicated("code_n"), "duplicate_department_key",
+                      pl.format("code {} appears on more than one row; none of them is applied", pl.col("code")),
+                      key="code", column=column("code"))
     if use_key:
-        df = marks.add(df, duplicated("key_n"), "duplicate_department_key",
-                       pl.format("unique key {} appears on more than one row; none of them is applied",
-                                 pl.col("departmentUniqueKey")),
-                       key="code", column=column("departmentUniqueKey"))
-    return df
+        rows = marks.mark(rows, duplicated("key_n"), "duplicate_department_key",
+                          pl.format("unique key {} appears on more than one row; none of them is applied",
+                                    pl.col("departmentUniqueKey")),
+                          key="code", column=column("departmentUniqueKey"))
+    return rows
 
 
 def _d2_match_by_code(df: pl.DataFrame, mapping: dict[str, str], lms: pl.DataFrame,

@@ -62,7 +62,8 @@ def _d5_occupants(doomed: set[str], users: UserStep, lms_users: pl.DataFrame) ->
     occupants = _Occupants({}, {}, {})
     if not doomed:
         return occupants
-    occupants.updates = {c.target: c for c in users.changes if c.kind is Kind.UPDATE_USER and c.target}
+    updating = Kind.UPDATE_USER  # (looked up once: an enum's member costs a lookup of its own each time)
+    occupants.updates = {c.target: c for c in users.changes if c.kind is updating and c.target}
     moved = users.final_department
     moved_in = [user_id for user_id, ref in moved.items() if ref in doomed]
     concerned = lms_users.filter(pl.col("department_id").is_in(doomed) | pl.col("id").is_in(moved_in)) \

@@ -19,8 +19,8 @@ from ..lms.base import CUSTOM_PREFIX, NO_SUPERVISOR
 from ..model import USER_REQUIRED, USER_STANDARD_FIELDS, Change, Kind, Problem, Severity, Status
 from ..sources.table import ROW
 from .departments import NEW, DepartmentStep, change_id
-from .frames import (ERR, RowProblems, duplicated, has_duplicates, invalid_characters, neq, norm, positions,
-                     zeros_dropped)
+from .frames import (CONTROL_CHARACTERS, CONTROL_CLASS, ERR, RowProblems, compared, duplicated, has_duplicates,
+                     invalid_characters, neq, norm, not_normal, placed, position_pairs, positions, zeros_dropped)
 from .policy import FieldPolicy, gate
 from .protect import PROTECTED_ROW, Protect, forgive_protected_rows, mark_protected_users
 
@@ -33,6 +33,8 @@ STATUS_WORDS: dict[str, str] = {
                      "ausgeschieden", "уволен", "уволена"], Status.TERMINATED.value),
 }
 EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
+# U9 and F4 at once: an email that matches this is well formed and holds no control character
+CLEAN_EMAIL_RE = EMAIL_RE.replace("\\s", "\\s" + CONTROL_CLASS)
 PLAIN_FIELDS = ("login", "email", "firstName", "lastName", "phone", "jobTitle")
 NO_SUPERVISOR_TEXT = "(no supervisor)"
 # F4: values that identify a user or point at another object (department code, supervisor logins)
@@ -40,6 +42,10 @@ IDENTITY_FIELDS = ("login", "email", "userUniqueKey", "departmentId", "subordina
 
 
 IX = "__ix"  # an LMS user's position in the snapshot: stands for its id in every lookup after the joins
+PROTECTED_USER = "__protected_user"  # an LMS user is protected (C2)
+COMPARED = {"login": "login_n", "userUniqueKey": "key_n", "subordination": "sup_n", "coSubordination": "cosup_n"}
+NOT_NORMAL = "__not_normal_"  # + a field of COMPARED: its value is not its own normal form (only such a value
+# can hold a control character, F4)
 
 
 def _at(values: pl.Series, index: str) -> pl.Expr:
@@ -89,12 +95,15 @@ def plan_users(
 
     # (a snapshot read in batches is in chunks: one chunk makes each gather by position several times cheaper)
     lms, ledger = lms.rechunk(), ledger.rechunk()
-    # the sheet's keys and the LMS's users are computed at the same time (each query is mostly serial)
-    keys, users, entries = pl.collect_all([_compared_keys(df), *_lms_queries(lms, ledger)], engine="in-memory")
-    known = _known_users(users, entries, protect)
-    del users, entries
+    # the sheet's keys, the LMS's users, where the ledger's entries are among them and whether every
+    # email is clean (U9, F4) are computed at the same time (each query is mostly serial)
+    users, pairs = _lms_queries(lms, ledger, protect)
+    keys, users, pairs, clean = pl.collect_all([_compared_keys(df), users, pairs, _clean_emails(df)],
+                                               engine="in-memory")
+    known = _known_users(users, _entries(ledger, users, pairs), protect)
+    del users, pairs
     lookups = _lookups(keys, known, rules.use_key)
-    rows = _check_uniqueness(_check_fields(keys.lazy(), rules, extra_required), rules, keys, lookups)
+    rows = _check_uniqueness(_check_fields(keys, rules, extra_required, clean.item()), rules, keys, lookups)
     del keys
     # these problems are collected before the lookups' results are set beside the rows: a row may find
     # several LMS users (an LMS with two users of one email, a ledger with one key twice: `_many_users`)
@@ -123,17 +132,20 @@ def plan_users(
     keep = _planned_columns(df, custom, policy or {})
     good = df.select(*keep, ERR, PROTECTED_ROW).lazy().filter(~pl.col(ERR))
     del df
-    new = good.filter(pl.col("target").is_null()).select(keep).collect(engine="in-memory")
     # (lazy: only the rows that change are gathered); C2: a protected user's row changes nothing
     old = good.filter(pl.col("target").is_not_null() & ~pl.col(PROTECTED_ROW))
+    # the rows to create, the users matched (L1) and those no row points to any more (U6), at once
+    new, matched, gone = pl.collect_all([good.filter(pl.col("target").is_null()).select(keep),
+                                         _matched(old, known, rules.use_key), _gone(known, pointer_ix)],
+                                        engine="in-memory")
     # the creates are made (Python) while the updates' rows are found (polars, outside the GIL)
     creating = Beside(_creates, new, custom, warn_by_row, depts, known.users)
     upd, final_department = _updates(old.select(keep), known.users, custom, lms_custom, warn_by_row, depts,
                                      policy or {})
     changes = creating.result() + upd
-    matched = _matched(old, known, rules.use_key)
+    matched = dict(zip(known.ids.gather(matched["target"]).to_list(), matched["key"].to_list()))
     del good, old
-    changes += _removals(known, pointer_ix)
+    changes += _removals(gone)
     return UserStep(changes, problems, matched, final_department, pointer_ix, known.ids, known.vanished,
                     set(known.ids.filter(known.protected).to_list()) if known.protected is not None else set())
 
@@ -172,14 +184,13 @@ class _KnownUsers:
 
 
 def _compared_keys(df: pl.DataFrame) -> pl.LazyFrame:
-    """The sheet with its keys as they are compared (trimmed, case-folded) and its status read (U5)."""
-    def opt(name: str) -> pl.Expr:
-        return norm(name) if name in df.columns else pl.lit(None, pl.String)
-
-    return df.lazy().with_columns(
-        norm("login").alias("login_n"), norm("email").alias("email_n"), opt("userUniqueKey").alias("key_n"),
-        norm("departmentId").alias("dept_n"), opt("subordination").alias("sup_n"),
-        opt("coSubordination").alias("cosup_n"),
+    """The sheet with its keys as they are compared (trimmed, case-folded: COMPARED, and NOT_NORMAL
+    of each) and its status read (U5). (Emails are compared where they are looked up: most rows'
+    email is found as it is written, `_email_positions`.)"""
+    present = [f for f in COMPARED if f in df.columns]
+    return df.lazy().with_columns(not_normal(f).alias(NOT_NORMAL + f) for f in present).with_columns(
+        *(norm(f, not_normal_column=NOT_NORMAL + f).alias(COMPARED[f]) for f in present),
+        *(pl.lit(None, pl.String).alias(n) for f, n in COMPARED.items() if f not in present),
         (pl.lit(_statuses(df["status"])) if "status" in df.columns else pl.lit(None, pl.String)).alias("status_v"),
         pl.lit(False).alias(ERR),
     )
@@ -190,25 +201,43 @@ def _statuses(status: pl.Series) -> pl.Series:
     each distinct value (a sheet holds a few) rather than for each row."""
     distinct = status.drop_nulls().unique()
     read = distinct.str.strip_chars().str.to_lowercase().replace_strict(STATUS_WORDS, default=None)
+    if distinct.len() == 1:  # (one word wherever a status is given: often, everyone is active)
+        return status.to_frame("s").select(pl.when(pl.col("s").is_not_null()).then(pl.lit(read[0], pl.String)))\
+            .to_series()
     return status.replace_strict(distinct, read, default=None, return_dtype=pl.String)
 
 
-def _check_fields(rows: pl.LazyFrame, rules: _Rules, extra_required: tuple[str, ...]) -> pl.LazyFrame:
+def _clean_emails(df: pl.DataFrame) -> pl.LazyFrame:
+    """Whether every email (nulls aside) matches U9's pattern with control characters left out: then
+    none breaks U9 or F4."""
+    return df.lazy().select(pl.col("email").str.contains(CLEAN_EMAIL_RE).all())
+
+
+def _check_fields(keys: pl.DataFrame, rules: _Rules, extra_required: tuple[str, ...], clean: bool) -> pl.LazyFrame:
     """U1 required fields (and the LMS's own required fields), F4 control characters, U9 email, U5
-    status. Each rule only marks its rows (a boolean column); the problems are collected from all
-    marks at once, later."""
-    columns = rows.collect_schema().names()
+    status, on the rows with their compared `keys`. Each rule only marks its rows (a boolean column);
+    the problems are collected from all marks at once, later. (A column none of whose values can
+    break F4 or U9, found at a fraction of their cost, is not marked; `clean`: `_clean_emails`.)"""
+    columns = keys.columns
+    rows = keys.lazy()
     for f in (*USER_REQUIRED, *(f for f in extra_required if f in columns and f not in USER_REQUIRED)):
         rows = rules.mark(rows, pl.col(f).is_null(), "missing_value",
                           pl.format("{} is blank: every user needs one", pl.lit(rules.mapping.get(f))), field=f)
-    rows = invalid_characters(rules.problems, rows, IDENTITY_FIELDS, rules.mapping, key="login")
-    rows = rules.mark(rows, pl.col("email").is_not_null() & ~pl.col("email").str.contains(EMAIL_RE), "invalid_email",
-                      pl.format("{} does not look like an email address", pl.col("email")), field="email")
+    # F4: only a value that is not its own normal form may hold a control character (most are)
+    plain = [f for f in COMPARED if NOT_NORMAL + f in columns
+             and not keys[f].filter(keys[NOT_NORMAL + f]).str.contains_any(CONTROL_CHARACTERS).any()]
+    rows = invalid_characters(rules.problems, rows, IDENTITY_FIELDS, rules.mapping, key="login",
+                              plain=[*plain, *(("email",) if clean else ())])
+    if not clean:
+        rows = rules.mark(rows, pl.col("email").is_not_null() & ~pl.col("email").str.contains(EMAIL_RE),
+                          "invalid_email", pl.format("{} does not look like an email address", pl.col("email")),
+                          field="email")
     if "status" in columns:
         rows = rules.mark(rows, pl.col("status").is_not_null() & pl.col("status_v").is_null(), "invalid_status",
                           pl.format("status {} is not one of active, inactive, terminated", pl.col("status")),
                           field="status")
-    return rows.with_columns(pl.col("status_v").fill_null(Status.ACTIVE.value))  # U5: blank = active
+    return rows.drop(NOT_NORMAL + f for f in COMPARED if NOT_NORMAL + f in columns).with_columns(
+        pl.col("status_v").fill_null(Status.ACTIVE.value))  # U5: blank = active
 
 
 def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules, keys: pl.DataFrame,
@@ -217,46 +246,58 @@ def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules, keys: pl.DataFrame,
     the rows with their compared keys, and `lookups` what they found, to tell at once the columns
     that hold no value twice.)"""
     columns = rows.collect_schema().names()
-    for f, n, code, by in (("login", "login_n", "duplicate_login", "by_login"),
-                           ("email", "email_n", "duplicate_email", "by_email"),
-                           ("userUniqueKey", "key_n", "duplicate_user_key", "by_key")):
-        if f in columns and _held_twice(keys[n], lookups.get(by)):
-            rows = rules.mark(rows, duplicated(n), code,
+    for f, compared, code, by in (("login", pl.col("login_n"), "duplicate_login", "by_login"),
+                                  ("email", norm("email"), "duplicate_email", "by_email"),
+                                  ("userUniqueKey", pl.col("key_n"), "duplicate_user_key", "by_key")):
+        if f in columns and _held_twice(keys, compared, lookups.get(by)):
+            rows = rules.mark(rows, duplicated(compared), code,
                               pl.format("{} {} appears on more than one row; none of them is applied",
                                         pl.lit(f), pl.col(f)), field=f)
     return rows
 
 
-def _held_twice(values: pl.Series, found: pl.Series | None) -> bool:
-    """U3: whether some value is on two rows. Rows whose value found one LMS user (`found`: where, by
-    `positions`) hold the same value exactly when they found the same user: only the values of the
-    other rows are hashed."""
+def _held_twice(keys: pl.DataFrame, compared: pl.Expr, found: pl.Series | None) -> bool:
+    """U3: whether some value (`compared`, of the rows' `keys`) is on two rows. Rows whose value found
+    one LMS user (`found`: where, by `positions`) hold the same value exactly when they found the same
+    user: only the values of the other rows are compared and hashed."""
     if found is None:  # (not looked up, or a value found several users)
-        return has_duplicates(values)
+        return has_duplicates(keys.select(compared).to_series())
     return (has_duplicates(found, below=(found.max() or 0) + 1)
-            or has_duplicates(values.filter(found.is_null())))
+            or has_duplicates(keys.lazy().filter(found.is_null()).select(compared).collect(engine="in-memory")
+                              .to_series()))
 
 
-def _lms_queries(lms: pl.DataFrame, ledger: pl.DataFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """The LMS's users with their compared login and email and their position (IX), and the
-    ledger's entries (lms_id, key) placed on those positions (null: the user vanished). Ids are
-    unique in both, so each entry finds at most one user."""
-    users = lms.lazy().with_columns(norm("login").alias("login_n"), norm("email").alias("email_n")).with_row_index(IX)
-    placed = positions(ledger["lms_id"], lms["id"])
-    if placed is None:  # (an LMS that holds an id twice: each entry is placed on each of them)
+def _lms_queries(lms: pl.DataFrame, ledger: pl.DataFrame, protect: Protect) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The LMS's users with their compared login and email, their position (IX) and whether they are
+    protected (PROTECTED_USER, C2), and the join that places the ledger's entries on those positions
+    (`position_pairs`: `_entries` finishes it)."""
+    users = lms.lazy().with_columns(
+        norm("login").alias("login_n"), norm("email").alias("email_n"),
+        (protect.user_mask(pl.col("login")) if protect.users else pl.lit(False)).alias(PROTECTED_USER),
+    ).with_row_index(IX)
+    return users, position_pairs(ledger["lms_id"], lms["id"])
+
+
+def _entries(ledger: pl.DataFrame, users: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """The ledger's entries (lms_id, key) placed on the LMS users' positions (IX; null: the user
+    vanished), from the join's `pairs`. Ids are unique in both, so each entry finds at most one user."""
+    at = placed(pairs, ledger["lms_id"], users["id"])
+    if at is None:  # (an LMS that holds an id twice: each entry is placed on each of them)
         entries = (ledger.lazy().with_row_index("__entry")
-                   .join(users.select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left")
+                   .join(users.lazy().select(pl.col("id").alias("lms_id"), IX), on="lms_id", how="left")
                    .sort("__entry").drop("__entry"))
     else:
-        entries = ledger.lazy().with_columns(placed.alias(IX))
-    return users, entries.with_columns(norm("key").alias("key_n"))
+        entries = ledger.lazy().with_columns(at.alias(IX))
+    return entries.with_columns(norm("key").alias("key_n")).collect(engine="in-memory")
 
 
 def _known_users(users: pl.DataFrame, entries: pl.DataFrame, protect: Protect) -> _KnownUsers:
     """The LMS's users by position, the ledger's entries placed on them (L1), the protected ones (C2)."""
-    protected = users.select(protect.user_mask(pl.col("login"))).to_series() if protect.users else None
-    vanished = entries.filter(pl.col(IX).is_null())["lms_id"].to_list()
-    entries = entries.filter(pl.col(IX).is_not_null())
+    protected = users[PROTECTED_USER] if protect.users else None
+    vanished = []
+    if entries[IX].null_count():  # (most often, none has)
+        vanished = entries.filter(pl.col(IX).is_null())["lms_id"].to_list()
+        entries = entries.filter(pl.col(IX).is_not_null())
     return _KnownUsers(users, entries, _by_position(entries, True, users.height, pl.Boolean, False),
                        _by_position(entries, entries["key"], users.height, pl.String), protected, vanished)
 
@@ -275,7 +316,7 @@ def _lookups(keys: pl.DataFrame, known: _KnownUsers, use_key: bool) -> dict[str,
     the LMS users that hold each row's login and email, and `by_key`, of the ledger's entry that holds
     its unique key (when mapped); None where a row finds several."""
     by_login = positions(keys["login_n"], known.users["login_n"])
-    found = {"by_login": by_login, "by_email": _email_positions(keys["email_n"], known.users["email_n"], by_login)}
+    found = {"by_login": by_login, "by_email": _email_positions(keys["email"], known.users, by_login)}
     if use_key:
         found["by_key"] = positions(keys["key_n"], known.ledger["key_n"])
     return found
@@ -298,7 +339,7 @@ def _find_users(rows: pl.DataFrame, known: _KnownUsers,
 
     many = None
     if any(lookups[name] is None for _, _, name in sides):
-        whole = rows.lazy().select(ROW, *(k for k, _, _ in sides))
+        whole = rows.lazy().with_columns(norm("email").alias("email_n")).select(ROW, *(k for k, _, _ in sides))
         for k, side, name in sides:
             whole = lookup(whole, k, side, name)
         rows, many = _many_users(rows, whole.collect(engine="in-memory"), known, [n for _, _, n in sides])
@@ -311,17 +352,19 @@ def _find_users(rows: pl.DataFrame, known: _KnownUsers,
     return rows, many
 
 
-def _email_positions(emails: pl.Series, lms_emails: pl.Series, by_login: pl.Series | None) -> pl.Series | None:
-    """`positions` of the rows' emails among the LMS users' (U2). Most rows' email is the email of
-    the user their login found: when the LMS holds no email twice, that user is the only one that
-    holds it, and only the other rows are looked up."""
+def _email_positions(emails: pl.Series, users: pl.DataFrame, by_login: pl.Series | None) -> pl.Series | None:
+    """`positions` of the rows' emails (as written) among the LMS users' (`email_n`, as compared)
+    (U2). Most rows' email is, as written, the email of the user their login found: when the LMS
+    holds no email twice, that user is the only one that holds it, and only the other rows' emails
+    are compared (trimmed, case-folded) and looked up."""
+    lms_emails = users["email_n"]
     if by_login is None or has_duplicates(lms_emails):
-        return positions(emails, lms_emails)
-    same = (lms_emails.gather(by_login) == emails).fill_null(False)
+        return positions(compared(emails), lms_emails)
+    same = (users["email"].gather(by_login) == emails).fill_null(False)
     found = pl.select(pl.when(same).then(by_login)).to_series()
     others = (~same).arg_true()
     if others.len():
-        found.scatter(others, positions(emails.gather(others), lms_emails))
+        found.scatter(others, positions(compared(emails.gather(others)), lms_emails))
     return found
 
 
@@ -438,26 +481,31 @@ def _mark_taken(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame:
 def _find_departments(rows: pl.DataFrame, depts: DepartmentStep) -> pl.DataFrame:
     """U4's lookup: what `departmentId` names after the plan: `dref` (U10: an LMS id or a department
     the plan creates), `dept_ok` whether a user may be placed there, `dept_unusable` why not, and
-    `zero_code`, the code it would be with its leading zeros (D1). Codes are unique on the right, so
-    the joins carry only the code and their results are set beside the rows."""
+    `zero_code`, the code it would be with its leading zeros (D1). Each code the sheet spells is
+    compared (trimmed, case-folded) and looked up once (a sheet spells a few, on many rows); the rows
+    then find their code's answer by its position among them, and it is set beside them."""
     targets = depts.by_code.values()
     departments = pl.DataFrame(
         {"dept_n": list(depts.by_code), "dref": [t.ref for t in targets],
          "dept_ok": [t.ok for t in targets], "dept_unusable": [t.reason for t in targets]},
         schema={"dept_n": pl.String, "dref": pl.String, "dept_ok": pl.Boolean, "dept_unusable": pl.String},
     )
-    found = (rows.lazy().select("dept_n")
-             .join(departments.lazy(), on="dept_n", how="left", maintain_order="left")
-             .join(zeros_dropped(list(depts.by_code)).lazy(), on="dept_n", how="left", maintain_order="left")
-             .drop("dept_n").collect(engine="in-memory"))
-    return rows.hstack(found.get_columns())
+    spelled = (rows.lazy().select(pl.col("departmentId").drop_nulls().unique())
+               .with_columns(norm("departmentId").alias("dept_n"))
+               .join(departments.lazy(), on="dept_n", how="left")  # (codes are unique on the right)
+               .join(zeros_dropped(list(depts.by_code)).lazy(), on="dept_n", how="left")
+               .drop("dept_n").collect(engine="in-memory"))
+    # (the codes spelled as an enum's categories: a row's code is then its position among them)
+    at = rows["departmentId"].cast(pl.Enum(spelled["departmentId"]), strict=False).to_physical()
+    return rows.hstack(spelled.drop("departmentId").select(pl.all().gather(at)).get_columns())
 
 
 def _mark_unknown_departments(rows: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame:
     """U4: `departmentId` must name a department of the file or the LMS that stays after the plan;
     a department whose own row has an error counts as unknown, and the message says why."""
     why = pl.col("dept_unusable")
-    return rules.mark(rows, pl.col("dept_n").is_not_null() & ~pl.col("dept_ok").fill_null(False), "unknown_department",
+    return rules.mark(rows, pl.col("departmentId").is_not_null() & ~pl.col("dept_ok").fill_null(False),
+                      "unknown_department",
                       pl.when(why.is_not_null() & (why != ""))
                       .then(pl.format("department {}: {}", pl.col("departmentId"), why))
                       .when(pl.col("zero_code").is_not_null())
@@ -482,7 +530,8 @@ def _resolve_supervisors(df: pl.DataFrame, rules: _Rules, known: _KnownUsers) ->
     # looked up among the users some row names (far fewer than all: the join's table is small), found
     # by their logins' hashes (a hash shared by chance only keeps one user more: the joins compare logins)
     asked = pl.concat([df[n].drop_nulls() for _, n in linked]).hash()
-    named = by_login.filter(pl.col("login_n").hash().is_in(asked.implode()))
+    # (in one chunk: the two parts of `by_login` otherwise make each join several times dearer)
+    named = by_login.filter(pl.col("login_n").hash().is_in(asked.implode())).rechunk()
     df = df.with_columns(_supervisor_refs(df[n], named).alias(f + "_ref") for f, n in linked)
     for f, n in linked:
         ref = f + "_ref"
@@ -566,27 +615,29 @@ def _planned_columns(df: pl.DataFrame, custom: list[str], policy: dict[str, Fiel
     return list(dict.fromkeys(keep))
 
 
-def _matched(old: pl.LazyFrame, known: _KnownUsers, use_key: bool) -> dict[str, str | None]:
-    """L1: the LMS users the plan matched to rows without errors, with the row's unique key; what the
-    ledger already holds with the same key needs no recording."""
-    matched = old.select("target", (pl.col("userUniqueKey") if use_key else pl.lit(None, pl.String)).alias("key")) \
-        .filter(~(_at(known.managed, "target") & _at(known.ledger_key, "target").eq_missing(pl.col("key")))) \
-        .collect(engine="in-memory")
-    return dict(zip(known.ids.gather(matched["target"]).to_list(), matched["key"].to_list()))
+def _matched(old: pl.LazyFrame, known: _KnownUsers, use_key: bool) -> pl.LazyFrame:
+    """L1: the LMS users the plan matched to rows without errors (`target`, a position), with the
+    row's unique key; what the ledger already holds with the same key needs no recording."""
+    return old.select("target", (pl.col("userUniqueKey") if use_key else pl.lit(None, pl.String)).alias("key")) \
+        .filter(~(_at(known.managed, "target") & _at(known.ledger_key, "target").eq_missing(pl.col("key"))))
 
 
-def _removals(known: _KnownUsers, pointer_ix: pl.DataFrame) -> list[Change]:
-    """U6: managed active users no row points to any more (a row with errors still points) are
-    inactivated; C2: protected users never are."""
+def _gone(known: _KnownUsers, pointer_ix: pl.DataFrame) -> pl.LazyFrame:
+    """U6: managed active users no row points to any more (a row with errors still points); C2:
+    protected users never are. In the order they are inactivated (`_removals`)."""
     pointed = pl.repeat(False, known.users.height, eager=True)
     for c in ("by_key", "by_login", "by_email"):
         at = pointer_ix[c].drop_nulls()
         if at.len():
             pointed.scatter(at, True)
     unprotected = ~pl.lit(known.protected) if known.protected is not None else pl.lit(True)
-    gone = (known.users.lazy().select("id", "login", "email", "login_n", "status", known.ledger_key.alias("key"))
+    return (known.users.lazy().select("id", "login", "email", "login_n", "status", known.ledger_key.alias("key"))
             .filter(pl.lit(known.managed) & ~pl.lit(pointed) & (pl.col("status") == Status.ACTIVE.value) & unprotected)
-            .sort("login_n", maintain_order=True).collect(engine="in-memory"))
+            .sort("login_n", maintain_order=True))
+
+
+def _removals(gone: pl.DataFrame) -> list[Change]:
+    """U6: the users `_gone` found are inactivated."""
     inactivate, status = Kind.INACTIVATE_USER, (Status.ACTIVE.value, Status.INACTIVE.value)
     prefix = inactivate.value + ":"  # (as change_id makes it, once)
     # A4: the user as it is now, and the unique key the ledger holds for it
@@ -767,11 +818,11 @@ def _update_changes(rows: pl.DataFrame, fields_of: list[dict], targets: list[str
     cols = {c: rows[c].to_list() for c in (ROW, "login", "rule", "now_status", "status_v", "chg_status",
                                            "userUniqueKey", "now_login", "now_email") if c in rows.columns}
     update, active = Kind.UPDATE_USER.value + ":", Status.ACTIVE.value
-    for i, (row, login, rule, target, before, after, status_changed, key, depends_on, now_login, now_email) in \
-            enumerate(zip(cols[ROW], cols["login"], cols["rule"], targets, cols["now_status"], cols["status_v"],
-                          cols["chg_status"], cols.get("userUniqueKey", none), _depends_on(rows, depts),
-                          cols["now_login"], cols["now_email"])):
-        fields = fields_of[i]
+    updating, append = Kind.UPDATE_USER, out.append  # (looked up once: a plan makes many)
+    for fields, row, login, rule, target, before, after, status_changed, key, depends_on, now_login, now_email in \
+            zip(fields_of, cols[ROW], cols["login"], cols["rule"], targets, cols["now_status"], cols["status_v"],
+                cols["chg_status"], cols.get("userUniqueKey", none), _depends_on(rows, depts),
+                cols["now_login"], cols["now_email"]):
         # A4: the user as it is now, and the unique key it carries after this plan (the row's: L1)
         identity = _identity(now_login, now_email, key)
         warns = list(warn_by_row[row]) if row in warn_by_row else []
@@ -788,10 +839,10 @@ def _update_changes(rows: pl.DataFrame, fields_of: list[dict], targets: list[str
             else:
                 fields["status"] = (before, after)  # inactive <-> terminated is an update (U5)
         if fields:
-            out.append(Change(update + login.casefold(), Kind.UPDATE_USER, login, fields, row=row, rule=rule,
-                              target=target, depends_on=depends_on, problems=warns, identity=identity))
+            append(Change(update + login.casefold(), updating, login, fields, row=row, rule=rule, target=target,
+                          depends_on=depends_on, problems=warns, identity=identity))
             warns = []
         if status_kind:
-            out.append(Change(change_id(status_kind, login), status_kind, login, {"status": (before, after)},
-                              row=row, rule=rule, target=target, problems=warns, identity=identity))
+            append(Change(change_id(status_kind, login), status_kind, login, {"status": (before, after)},
+                          row=row, rule=rule, target=target, problems=warns, identity=identity))
     return out
