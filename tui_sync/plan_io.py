@@ -49,7 +49,8 @@ def _write_lines(out: BinaryIO, items: list[Any], first_key: bytes,
         chunk = canonical(items[i:i + _CHUNK])
         if digest is not None:
             digest(chunk)
-        out.write(chunk[1:-1].replace(between, one_per_line))
+        # (split and joined: twice as fast as `bytes.replace` with thousands of places to replace)
+        out.write(one_per_line.join(chunk[1:-1].split(between)))
     out.write(b"\n]")
 
 

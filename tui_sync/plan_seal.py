@@ -76,8 +76,8 @@ class Digest:
         """A chunk of changes or problems as `canonical` wrote it: `a,b,` whatever the chunking."""
         if len(chunk) > 2:
             if name == "changes":
-                for decision in _DECISIONS:
-                    chunk = chunk.replace(decision, _BLANK)
+                for decision in _DECISIONS:  # (split and joined: faster than `bytes.replace` over a chunk)
+                    chunk = _BLANK.join(chunk.split(decision))
             # hashed on a thread (hashlib lets go of the GIL) while the writer serialises the next chunk;
             # one chunk at a time, in order
             self._settle()
