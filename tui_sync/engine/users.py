@@ -246,24 +246,24 @@ def _check_uniqueness(rows: pl.LazyFrame, rules: _Rules, keys: pl.DataFrame,
     the rows with their compared keys, and `lookups` what they found, to tell at once the columns
     that hold no value twice.)"""
     columns = rows.collect_schema().names()
-    for f, compared, code, by in (("login", pl.col("login_n"), "duplicate_login", "by_login"),
-                                  ("email", norm("email"), "duplicate_email", "by_email"),
-                                  ("userUniqueKey", pl.col("key_n"), "duplicate_user_key", "by_key")):
-        if f in columns and _held_twice(keys, compared, lookups.get(by)):
-            rows = rules.mark(rows, duplicated(compared), code,
+    for f, value, code, by in (("login", pl.col("login_n"), "duplicate_login", "by_login"),
+                               ("email", norm("email"), "duplicate_email", "by_email"),
+                               ("userUniqueKey", pl.col("key_n"), "duplicate_user_key", "by_key")):
+        if f in columns and _held_twice(keys, value, lookups.get(by)):
+            rows = rules.mark(rows, duplicated(value), code,
                               pl.format("{} {} appears on more than one row; none of them is applied",
                                         pl.lit(f), pl.col(f)), field=f)
     return rows
 
 
-def _held_twice(keys: pl.DataFrame, compared: pl.Expr, found: pl.Series | None) -> bool:
-    """U3: whether some value (`compared`, of the rows' `keys`) is on two rows. Rows whose value found
+def _held_twice(keys: pl.DataFrame, value: pl.Expr, found: pl.Series | None) -> bool:
+    """U3: whether some value (`value`, as compared, of the rows' `keys`) is on two rows. Rows whose value found
     one LMS user (`found`: where, by `positions`) hold the same value exactly when they found the same
     user: only the values of the other rows are compared and hashed."""
     if found is None:  # (not looked up, or a value found several users)
-        return has_duplicates(keys.select(compared).to_series())
+        return has_duplicates(keys.select(value).to_series())
     return (has_duplicates(found, below=(found.max() or 0) + 1)
-            or has_duplicates(keys.lazy().filter(found.is_null()).select(compared).collect(engine="in-memory")
+            or has_duplicates(keys.lazy().filter(found.is_null()).select(value).collect(engine="in-memory")
                               .to_series()))
 
 
