@@ -153,10 +153,10 @@ def test_typographic_characters_are_no_whitespace(tmp_path):
 
 
 def test_normalize_asks_only_the_columns_it_is_given():
-    """`trim_columns` (what a scan found) is taken at its word: the cells of the other columns are
-    not asked; the headers are cleaned all the same."""
+    """The columns a scan names are taken at their word: the cells of the other columns are not
+    asked; the headers are cleaned all the same."""
     grid = pl.DataFrame({"a": [" Code ", " 1 ", ""], "b": ["Name", " x ", ""], "c": ["Note", "n", "m"]})
-    df, headers = normalize_grid(grid, source="s", trim_columns={0})
+    df, headers = normalize_grid(grid, source="s", scanned=lambda: Scanned({0}, cells_fit=False))
     assert headers == ("Code", "Name", "Note")
     assert df.rows() == [("1", " x ", "n", 2), (None, "", "m", 3)]
     assert normalize_grid(grid, source="s")[0].rows() == [("1", "x", "n", 2), (None, None, "m", 3)]

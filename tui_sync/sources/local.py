@@ -13,7 +13,7 @@ from tui_sync.errors import SourceError
 from tui_sync.sources.csv_reader import path_delimiter, read_csv, read_csv_path
 from tui_sync.sources.detect import WORKBOOK_SUFFIXES, XLSX_TYPES, detect_format, suffix_of
 from tui_sync.sources.edges import EdgeScan
-from tui_sync.sources.normalize import Scanned
+from tui_sync.sources.normalize import UNSCANNED, Scanned
 from tui_sync.sources.table import SheetOptions, Table
 
 _HASH_ALONGSIDE = 4 << 20  # bytes from which the fingerprint is computed while the sheet is parsed
@@ -123,8 +123,8 @@ def _read_large_csv(path: Path, where: str, opts: SheetOptions, before: os.stat_
         try:
             _, nul = reading.result()
         except BaseException:  # (raised again below, as the read's own failure)
-            return Scanned(None, cells_fit=False)
-        return Scanned(None, cells_fit=False) if nul else scan.scanned()
+            return UNSCANNED
+        return UNSCANNED if nul else scan.scanned()
 
     try:
         table = read_csv_path(path, head, delimiter, where, scanned=scanned)

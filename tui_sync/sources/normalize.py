@@ -49,6 +49,9 @@ class Scanned(NamedTuple):
     cells_fit: bool  # no line of the file, so no cell, is longer than MAX_CELL_CHARS bytes
 
 
+UNSCANNED = Scanned(None, cells_fit=False)  # nothing known: every column asked, every cell measured
+
+
 def column_letter(index: int) -> str:
     """0 → A, 25 → Z, 26 → AA (spreadsheet column names)."""
     letters = ""
@@ -75,7 +78,6 @@ def normalize_grid(
     columns: Sequence[str] | None = None,
     what: str = "the file",
     ragged_as_cells: bool = False,
-    trim_columns: Collection[int] | None = None,
     scanned: Callable[[], Scanned] | None = None,
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """Turn a raw grid (row 0 = the header row) into the normalised frame and its headers.
@@ -84,11 +86,10 @@ def normalize_grid(
     A, B, C …); `what` names the sheet in messages ("the file", "sheet 'Users'").
     With `ragged_as_cells` (CSV), data beyond the last header is reported as
     "row 7 has 6 cells but the header has 5 columns"; otherwise as a column
-    with data but no header. `trim_columns`: the positions of the columns whose cells may have
-    whitespace at an edge or be empty text (`edges.EdgeScan` tells for a CSV file); the cells of
-    the others are not asked one by one. None: every column's. `scanned`, asked once the cells are
-    in one chunk (a scan may still be running meanwhile), tells them instead, and whether the
-    cells' sizes need checking.
+    with data but no header. `scanned`, asked once the cells are in one chunk (a scan of a CSV
+    file's bytes may still be running meanwhile: `edges.EdgeScan`), tells the columns whose cells
+    may have whitespace at an edge or be empty text (the cells of the others are not asked one by
+    one) and whether the cells' sizes need measuring; without it, every cell is asked and measured.
     """
     if grid.width == 0 or grid.height == 0:
         raise _empty(what, source)
@@ -108,11 +109,10 @@ def normalize_grid(
     body = grid.slice(1).rechunk()
     body = body.with_columns(  # P2: rows as a spreadsheet numbers them
         pl.int_range(header_row + 1, header_row + 1 + body.height, dtype=pl.Int64, eager=True).alias(ROW))
-    found = scanned() if scanned is not None else Scanned(trim_columns, cells_fit=False)
-    trim_columns = found.trim_columns
+    found = scanned() if scanned is not None else UNSCANNED
     if not found.cells_fit:
         _check_cell_sizes(body, pos, letters, raw_headers, source=source)
-    body = _trimmed(body, [c for i, c in enumerate(pos) if trim_columns is None or i in trim_columns])
+    body = _trimmed(body, [c for i, c in enumerate(pos) if found.trim_columns is None or i in found.trim_columns])
     headers = [clean_header(h) for h in raw_headers]
     has_data = tuple(body.get_column(c).null_count() < body.height for c in pos)
     sheet = _Sheet(body, pos, letters, headers, has_data, source, header_row)
