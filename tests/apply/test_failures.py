@@ -93,6 +93,12 @@ def _state_on_full_disk(tmp: Path):
     return ws, lambda: fill(disk, 8)
 
 
+def _state_on_a_disk_with_no_room(tmp: Path):
+    disk = tmp / "disk"
+    ws = workspace(tmp / "ws", state_dir=disk / "state")
+    return ws, lambda: fill(disk, 0)
+
+
 def _read_only_state(tmp: Path):
     disk = tmp / "disk"
     ws = workspace(tmp / "ws", state_dir=disk / "state")
@@ -123,6 +129,9 @@ A_FILE = ("the state folder's path is a file, not a folder", ".tui-sync", "move 
 CASES = {
     "disk_full_in_the_state_folder_during_apply": Case(_state_on_full_disk, ("apply", "--approve", "all"),
                                                         Exit.UNREADABLE, FULL),
+    # (a plan printed for applying is sealed with the state folder's key, made there the first time)
+    "disk_full_in_the_state_folder_for_a_sealed_plan": Case(_state_on_a_disk_with_no_room, ("plan", "--json"),
+                                                             Exit.UNREADABLE, FULL),
     "read_only_state_folder_run": Case(_read_only_state, ("run",), Exit.UNREADABLE, READ_ONLY),
     "read_only_state_folder_apply": Case(_read_only_state, ("apply", "--approve", "all"), Exit.UNREADABLE,
                                          READ_ONLY),

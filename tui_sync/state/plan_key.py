@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 from ..errors import SyncError
+from .failures import state_failure
 
 KEY_FILE = "plan.key"
 _HEX_LENGTH = 64
@@ -33,11 +34,10 @@ def plan_key(state_dir: Path, *, create: bool) -> bytes | None:
         tmp = path.with_name(f".{KEY_FILE}.{secrets.token_hex(8)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
-            try:
-                os.write(fd, secrets.token_bytes(32).hex().encode())
+            with os.fdopen(fd, "wb") as out:  # (a file object writes all, or raises: never a key cut short)
+                out.write(secrets.token_bytes(32).hex().encode())
+                out.flush()
                 os.fsync(fd)
-            finally:
-                os.close(fd)
             try:
                 os.link(tmp, path)  # atomic: a key another process published first wins
             except FileExistsError:
@@ -45,10 +45,8 @@ def plan_key(state_dir: Path, *, create: bool) -> bytes | None:
         finally:
             tmp.unlink(missing_ok=True)
         return _read(path)
-    except OSError as exc:
-        raise PlanKeyError(f"cannot create the plan key: {exc.strerror or exc}", where=str(path),
-                           hint="check that the state folder is a writable folder; saved plans are sealed "
-                                "with this key") from None
+    except OSError as exc:  # (a full disk, a read-only folder …: said as any state folder's failure is, O3)
+        raise state_failure(exc, path, "create the plan key that seals saved plans", folder=state_dir) from None
 
 
 def _read(path: Path) -> bytes:
